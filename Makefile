@@ -1,0 +1,72 @@
+# auditor: every set-up step lives here. `make run` and `make test` work on a fresh Debian machine.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+WEASYPRINT_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+AS_OF ?=
+BENCH_DEVICES ?= 100000
+
+.PHONY: help install system-deps run test lint typecheck contracts pytest bench golden sample docs clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n",$$1,$$2}'
+
+install: $(STAMP) ## Create .venv with auditor and its dev tools (and WeasyPrint's system libraries)
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+system-deps: ## Install WeasyPrint's Debian libraries when missing (needs root), else say what to install
+	@missing=""; \
+	for lib in libpango-1.0.so.0 libpangoft2-1.0.so.0 libharfbuzz-subset.so.0; do \
+	  /sbin/ldconfig -p 2>/dev/null | grep -q "$$lib" || missing="$$missing $$lib"; done; \
+	fc-list 2>/dev/null | grep -qi "DejaVu Sans" || missing="$$missing fonts-dejavu-core"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing WeasyPrint system libraries:$$missing"; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $(WEASYPRINT_DEBS) >/dev/null; \
+	else \
+	  echo "WeasyPrint needs system libraries that are missing:$$missing"; \
+	  echo "Install them with: sudo apt-get install -y $(WEASYPRINT_DEBS)"; exit 1; \
+	fi
+
+run: install ## Audit the bundled sample tenant; reports land in reports/
+	$(BIN)/auditor run --out reports $(if $(AS_OF),--as-of $(AS_OF),--as-of 2026-09-01) --no-history
+
+test: install lint typecheck contracts pytest ## Install, then ruff + mypy + import contract + the whole suite
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check auditor tests bench
+	$(BIN)/ruff format --check auditor tests bench
+
+typecheck: install ## mypy --strict on the package
+	$(BIN)/mypy
+
+contracts: install ## Import-layer contract (import-linter)
+	$(BIN)/lint-imports
+
+pytest: install ## The pytest suite (2 workers)
+	$(BIN)/pytest -n 2 -q
+
+bench: install ## Benchmarks on synthetic tenants (BENCH_DEVICES=100000 by default)
+	$(BIN)/python -m bench --devices $(BENCH_DEVICES)
+
+golden: install ## Regenerate golden files after an intended change; review the diff
+	$(BIN)/pytest -q -p no:xdist tests -k golden --update-golden
+
+sample: install ## Regenerate sample_data/ with the deterministic generator
+	$(BIN)/auditor sample --devices 300 --seed 7 --out sample_data --as-of 2026-09-01
+
+docs: install ## Regenerate docs/rules.md and docs/schema.md from the code
+	$(BIN)/auditor rules --format markdown > docs/rules.md
+	$(BIN)/python -m auditor.normalize > docs/schema.md
+
+clean: ## Remove the venv, caches and outputs
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis reports build dist bench/out

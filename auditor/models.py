@@ -1,0 +1,130 @@
+"""Shared vocabulary of the pipeline: severities, statuses, entities and input records; no logic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import pandas as pd
+
+
+class Severity(StrEnum):
+    """How bad a failing rule is, most severe first."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for critical … 4 for info: sorts most severe first."""
+        return list(Severity).index(self)
+
+
+class Status(StrEnum):
+    """The one status a rule gives each in-scope entity."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    UNKNOWN = "unknown"  # an input the rule needs is missing or unparseable: never a pass
+    NOT_APPLICABLE = "not_applicable"  # outside the rule's scope
+    WAIVED = "waived"  # fails, but an unexpired waiver covers it
+
+
+class Entity(StrEnum):
+    """What a rule judges; each kind has its own dataset and id column."""
+
+    DEVICE = "device"
+    TENANT = "tenant"
+    ADE_TOKEN = "ade_token"
+    DEM_ACCOUNT = "dem_account"
+
+    @property
+    def dataset(self) -> str:
+        """Name of the normalized frame holding this entity."""
+        return _DATASETS[self][0]
+
+    @property
+    def id_column(self) -> str:
+        """Column of that frame that identifies one entity."""
+        return _DATASETS[self][1]
+
+
+_DATASETS = {
+    Entity.DEVICE: ("devices", "device_id"),
+    Entity.TENANT: ("tenant", "tenant_id"),
+    Entity.ADE_TOKEN: ("ade_tokens", "token_id"),
+    Entity.DEM_ACCOUNT: ("dem_accounts", "dem_upn"),
+}
+
+Param = int | float | str | bool | tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    """One input the run read, as evidence: where, what it was, its digest and size."""
+
+    path: str
+    kind: str  # e.g. "graph-managed-devices", "admin-center-csv", "export-devices", "snapshot"
+    sha256: str
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
+class QualityNote:
+    """One data-quality observation: a field, what is wrong with it, how often, examples."""
+
+    field: str
+    problem: str  # missing | unparseable | unknown_value | conflict | duplicate_serial | ...
+    count: int
+    examples: tuple[str, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceGap:
+    """A part of the inventory that could not be collected, and the fields it would feed."""
+
+    part: str
+    reason: str
+    fields: tuple[str, ...] = ()
+    is_core: bool = False
+
+
+@dataclass(slots=True)
+class Inventory:
+    """The normalized frames one audit evaluates, with their lineage and data quality."""
+
+    devices: pd.DataFrame
+    tenant: pd.DataFrame
+    ade_tokens: pd.DataFrame
+    dem_accounts: pd.DataFrame
+    inputs: list[InputFile] = field(default_factory=list)
+    quality: list[QualityNote] = field(default_factory=list)
+    gaps: list[SourceGap] = field(default_factory=list)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Every dataset by name, as rules address them."""
+        return {
+            "devices": self.devices,
+            "tenant": self.tenant,
+            "ade_tokens": self.ade_tokens,
+            "dem_accounts": self.dem_accounts,
+        }
+
+
+@dataclass(slots=True)
+class RawBatch:
+    """Records of one kind read from one input, still in the source's own field names.
+
+    `records` holds one row per input record with the source's column names (nested Graph
+    objects flattened one level as `hardwareInformation.productName`) and a `source_record`
+    column locating each record (`file.csv:line 12`, `devices.json:value[3]`). Tenant kinds
+    (`apns`, `ade_tokens`, `ade_profiles`, `enrollment_configurations`) use the same shape.
+    """
+
+    kind: str  # graph_devices | graph_device_details | admin_center_csv | export_devices | apns | ade_tokens | ade_profiles | enrollment_configurations
+    source: str
+    records: pd.DataFrame
