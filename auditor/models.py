@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -128,3 +129,52 @@ class RawBatch:
     kind: str  # graph_devices | graph_device_details | admin_center_csv | export_devices | apns | ade_tokens | ade_profiles | enrollment_configurations
     source: str
     records: pd.DataFrame
+
+
+@dataclass(frozen=True, slots=True)
+class RunMeta:
+    """Facts about one run that every output states (no secrets, ever)."""
+
+    as_of: dt.date
+    generated_at: dt.datetime  # UTC, read from the clock by the CLI only
+    tool_version: str
+    organisation: str
+    classification: str
+    tenant_id: str
+    source: str  # sample | files | graph
+    catalogue_as_of: dt.date
+    catalogue_source: str
+    catalogue_age_days: int
+    catalogue_is_stale: bool
+    config_digest: str = ""
+    waivers_digest: str = ""
+
+    @property
+    def period(self) -> str:
+        """The audit period, `YYYY-MM` of the as-of date: history keys runs by it."""
+        return f"{self.as_of:%Y-%m}"
+
+
+@dataclass(slots=True)
+class Changes:
+    """Month-over-month deltas against the previous recorded period (built by history).
+
+    Frames (all sorted, ids as strings):
+    - `first_seen`: rule_id, entity_type, entity_id, first_seen (period), months_failing (Int64)
+      for every result failing now.
+    - `new`, `resolved`, `persisting`: rule_id, entity_type, entity_id, severity, device_name,
+      serial_number (+ `now` status for resolved: pass | not_applicable | unknown | retired;
+      + months_failing for persisting).
+    - `per_rule`: rule_id, previous_fail, current_fail, new, resolved, persisting.
+    - `trend`: period, as_of, devices, failing_devices, posture_pct and fail_<severity> counts,
+      oldest first, at most 12 periods including the current one.
+    """
+
+    current_period: str
+    previous_period: str | None
+    first_seen: pd.DataFrame
+    new: pd.DataFrame
+    resolved: pd.DataFrame
+    persisting: pd.DataFrame
+    per_rule: pd.DataFrame
+    trend: pd.DataFrame

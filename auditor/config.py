@@ -1,0 +1,270 @@
+"""One TOML configuration, layered: defaults < auditor.toml < environment (secrets) < flags.
+
+Shape and types are checked here and every problem is reported at once; rule ids and rule
+parameter names are checked against the catalogue by `pipeline.validate_config`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import ConfigError
+from auditor.models import Param, Severity
+
+FORMATS = ("json", "xlsx", "pdf")
+CLOUDS = ("global", "usgov", "usgov-dod", "china")
+SOURCES = ("sample", "files", "graph")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphConfig:
+    """Where and how to reach Microsoft Graph (secrets come from the environment only)."""
+
+    cloud: str = "global"
+    graph_url: str | None = None
+    tenant_id: str | None = None
+    client_id: str | None = None
+    max_concurrency: int = 8
+    allow_partial: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything a run is configured with; built by `load_config`."""
+
+    organisation: str = "Your organisation"
+    classification: str = "CONFIDENTIAL"
+    as_of: dt.date | None = None
+    source: str = "sample"
+    inputs: tuple[Path, ...] = ()
+    out_dir: Path = Path("reports")
+    formats: tuple[str, ...] = FORMATS
+    pdf_devices_per_rule: int = 25
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+    params: Mapping[str, Mapping[str, Param]] = field(default_factory=dict)
+    approved_vm_serials: tuple[str, ...] = ()
+    approved_vm_name_patterns: tuple[str, ...] = ()
+    personal_macs_allowed: bool = True
+    waivers_file: Path | None = None
+    history_path: Path | None = None
+    history_enabled: bool = True
+    catalogue_path: Path | None = None
+    graph: GraphConfig = field(default_factory=GraphConfig)
+    config_file: Path | None = None
+    digest: str = ""
+
+    def with_overrides(self, **overrides: Any) -> Config:
+        """A copy with command-line values laid over the file's (None means 'not given')."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        graph_keys = {f.name for f in fields(GraphConfig)}
+        graph = replace(self.graph, **{k: v for k, v in given.items() if k in graph_keys})
+        rest = {k: v for k, v in given.items() if k not in graph_keys}
+        return replace(self, graph=graph, **rest)
+
+    def rule_params(self) -> dict[str, dict[str, Param]]:
+        """Per-rule parameters, with the policy-level settings mapped onto their rules."""
+        params = {rule_id: dict(values) for rule_id, values in self.params.items()}
+        vm = params.setdefault("MAC-VM-001", {})
+        vm.setdefault("approved_serials", self.approved_vm_serials)
+        vm.setdefault("approved_name_patterns", self.approved_vm_name_patterns)
+        params.setdefault("MAC-TEN-006", {}).setdefault(
+            "personal_allowed", self.personal_macs_allowed
+        )
+        return params
+
+
+_TOP = {"organisation", "classification", "as_of", "source", "inputs", "output", "rules", "vms",
+        "policy", "waivers", "history", "catalogue", "graph"}  # fmt: skip
+_SECTIONS = {
+    "output": {"dir", "formats", "pdf_devices_per_rule"},
+    "rules": {"select", "exclude", "severity", "params"},
+    "vms": {"approved_serials", "approved_name_patterns"},
+    "policy": {"personal_macs_allowed"},
+    "waivers": {"file"},
+    "history": {"path", "enabled"},
+    "catalogue": {"path"},
+    "graph": {"cloud", "graph_url", "tenant_id", "client_id", "max_concurrency", "allow_partial"},
+}
+_SECRET_KEYS = {"client_secret", "secret", "password", "token", "access_token"}
+
+
+def load_config(path: Path | None) -> Config:
+    """Read `path` (or only defaults when None); every problem is reported in one ConfigError."""
+    if path is None:
+        return _with_env(Config())
+    try:
+        raw_bytes = path.read_bytes()
+        data = tomllib.loads(raw_bytes.decode("utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    problems: list[str] = []
+    config = _parse(data, path.parent, problems)
+    if problems:
+        raise ConfigError(f"{path}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
+    digest = hashlib.sha256(raw_bytes).hexdigest()
+    return _with_env(replace(config, config_file=path, digest=digest))
+
+
+def _with_env(config: Config) -> Config:
+    """Fill Graph identifiers from the standard Azure variables when the file leaves them out."""
+    graph = replace(
+        config.graph,
+        tenant_id=config.graph.tenant_id or os.environ.get("AZURE_TENANT_ID") or None,
+        client_id=config.graph.client_id or os.environ.get("AZURE_CLIENT_ID") or None,
+    )
+    return replace(config, graph=graph)
+
+
+def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
+    for key in sorted(set(data) - _TOP):
+        hint = " (secrets belong in environment variables)" if key in _SECRET_KEYS else ""
+        problems.append(f"unknown key '{key}'{hint}")
+    sections: dict[str, Mapping[str, Any]] = {}
+    for name, allowed in _SECTIONS.items():
+        section = data.get(name, {})
+        if not isinstance(section, Mapping):
+            problems.append(f"[{name}] must be a table")
+            section = {}
+        for key in sorted(set(section) - allowed):
+            hint = " (secrets belong in environment variables)" if key in _SECRET_KEYS else ""
+            problems.append(f"unknown key '{name}.{key}'{hint}")
+        sections[name] = section
+    get = _Getter(problems)
+    output, rules, graph = sections["output"], sections["rules"], sections["graph"]
+    formats = get.strings(output, "output.formats", FORMATS)
+    for fmt in formats:
+        if fmt not in FORMATS:
+            choices = ", ".join(FORMATS)
+            problems.append(f"output.formats: unknown format '{fmt}' (choose from {choices})")
+    source = get.text(data, "source", "sample")
+    if source not in SOURCES:
+        problems.append(f"source: '{source}' is not one of {', '.join(SOURCES)}")
+    cloud = get.text(graph, "graph.cloud", "global")
+    if cloud not in CLOUDS:
+        problems.append(f"graph.cloud: '{cloud}' is not one of {', '.join(CLOUDS)}")
+    severity: dict[str, Severity] = {}
+    for rule_id, value in dict(rules.get("severity", {})).items():
+        try:
+            severity[rule_id] = Severity(value)
+        except ValueError:
+            problems.append(f"rules.severity.{rule_id}: '{value}' is not a severity")
+    params = rules.get("params", {})
+    if not isinstance(params, Mapping) or not all(isinstance(v, Mapping) for v in params.values()):
+        problems.append("rules.params must be tables keyed by rule id")
+        params = {}
+
+    def path_or_none(section: Mapping[str, Any], key: str, label: str) -> Path | None:
+        value = get.text(section, label, "")
+        return (base / value) if value else None
+
+    return Config(
+        organisation=get.text(data, "organisation", "Your organisation"),
+        classification=get.text(data, "classification", "CONFIDENTIAL"),
+        as_of=get.date(data, "as_of"),
+        source=source,
+        inputs=tuple(base / p for p in get.strings(data, "inputs", ())),
+        out_dir=base / get.text(output, "output.dir", "reports"),
+        formats=formats,
+        pdf_devices_per_rule=get.integer(output, "output.pdf_devices_per_rule", 25),
+        select=get.strings(rules, "rules.select", ()),
+        exclude=get.strings(rules, "rules.exclude", ()),
+        severity=severity,
+        params={rid: _params(v, rid, problems) for rid, v in params.items()},
+        approved_vm_serials=get.strings(sections["vms"], "vms.approved_serials", ()),
+        approved_vm_name_patterns=get.strings(sections["vms"], "vms.approved_name_patterns", ()),
+        personal_macs_allowed=get.flag(sections["policy"], "policy.personal_macs_allowed", True),
+        waivers_file=path_or_none(sections["waivers"], "file", "waivers.file"),
+        history_path=path_or_none(sections["history"], "path", "history.path"),
+        history_enabled=get.flag(sections["history"], "history.enabled", True),
+        catalogue_path=path_or_none(sections["catalogue"], "path", "catalogue.path"),
+        graph=GraphConfig(
+            cloud=cloud,
+            graph_url=get.text(graph, "graph.graph_url", "") or None,
+            tenant_id=get.text(graph, "graph.tenant_id", "") or None,
+            client_id=get.text(graph, "graph.client_id", "") or None,
+            max_concurrency=get.integer(graph, "graph.max_concurrency", 8),
+            allow_partial=get.flag(graph, "graph.allow_partial", False),
+        ),
+    )
+
+
+def _params(values: Mapping[str, Any], rule_id: str, problems: list[str]) -> dict[str, Param]:
+    out: dict[str, Param] = {}
+    for name, value in values.items():
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[name] = tuple(value)
+        elif isinstance(value, bool | int | float | str):
+            out[name] = value
+        else:
+            problems.append(f"rules.params.{rule_id}.{name}: unsupported value {value!r}")
+    return out
+
+
+class _Getter:
+    """Typed reads from a TOML table that record problems instead of raising one at a time."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+
+    def _get(self, table: Mapping[str, Any], label: str, kind: type | tuple[type, ...]) -> Any:
+        key = label.rsplit(".", 1)[-1]
+        if key not in table:
+            return None
+        value = table[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.problems.append(f"{label}: expected {_kind_name(kind)}, got {value!r}")
+            return None
+        return value
+
+    def text(self, table: Mapping[str, Any], label: str, default: str) -> str:
+        value = self._get(table, label, str)
+        return default if value is None else value
+
+    def integer(self, table: Mapping[str, Any], label: str, default: int) -> int:
+        value = self._get(table, label, int)
+        return default if value is None else value
+
+    def flag(self, table: Mapping[str, Any], label: str, default: bool) -> bool:
+        value = self._get(table, label, bool)
+        return default if value is None else value
+
+    def strings(
+        self, table: Mapping[str, Any], label: str, default: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        value = self._get(table, label, list)
+        if value is None:
+            return default
+        if not all(isinstance(v, str) for v in value):
+            self.problems.append(f"{label}: expected a list of strings")
+            return default
+        return tuple(value)
+
+    def date(self, table: Mapping[str, Any], label: str) -> dt.date | None:
+        value = self._get(table, label, (dt.date, str))
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                self.problems.append(f"{label}: '{value}' is not a date (YYYY-MM-DD)")
+                return None
+        return value  # type: ignore[no-any-return]
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", bool: "true/false", list: "a list"}
+    if isinstance(kind, tuple):
+        return "a date"
+    return names.get(kind, kind.__name__)
