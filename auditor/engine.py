@@ -23,7 +23,9 @@ SEVERITIES = pd.CategoricalDtype([s.value for s in Severity], ordered=True)
 ENTITIES = pd.CategoricalDtype([e.value for e in Entity])
 RESULT_COLUMNS = ("rule_id", "entity_type", "entity_id", "row", "severity", "status", "detail")
 
-_PASS, _FAIL, _UNKNOWN, _NA = (STATUSES.categories.get_loc(s.value) for s in Status if s != Status.WAIVED)
+_PASS, _FAIL, _UNKNOWN, _NA = (
+    STATUSES.categories.get_loc(s.value) for s in Status if s != Status.WAIVED
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +56,17 @@ def evaluate(
     """
     ids = {name: pd.Categorical(frame[_id_column(name)]) for name, frame in frames.items()}
     parts = [
-        evaluate_rule(rule, frames[rule.entity.dataset], ids[rule.entity.dataset], ctx.for_rule(rule))
+        evaluate_rule(
+            rule, frames[rule.entity.dataset], ids[rule.entity.dataset], ctx.for_rule(rule)
+        )
         for rule in rules
     ]
     if not parts:
         return _empty_results()
     results = pd.concat(parts, ignore_index=True)
-    results["rule_id"] = results["rule_id"].astype(pd.CategoricalDtype(sorted({r.id for r in rules})))
+    results["rule_id"] = results["rule_id"].astype(
+        pd.CategoricalDtype(sorted({r.id for r in rules}))
+    )
     results["entity_type"] = results["entity_type"].astype(ENTITIES)
     return results
 

@@ -122,11 +122,12 @@ class RawBatch:
 
     `records` holds one row per input record with the source's column names (nested Graph
     objects flattened one level as `hardwareInformation.productName`) and a `source_record`
-    column locating each record (`file.csv:line 12`, `devices.json:value[3]`). Tenant kinds
-    (`apns`, `ade_tokens`, `ade_profiles`, `enrollment_configurations`) use the same shape.
+    column locating each record (`file.csv:line 12`, `devices.json:value[3]`). Kinds:
+    graph_devices, graph_device_details, admin_center_csv, export_devices, and the tenant kinds
+    apns, ade_tokens, ade_profiles, enrollment_configurations, which use the same shape.
     """
 
-    kind: str  # graph_devices | graph_device_details | admin_center_csv | export_devices | apns | ade_tokens | ade_profiles | enrollment_configurations
+    kind: str  # see the kinds listed above
     source: str
     records: pd.DataFrame
 
