@@ -1,0 +1,357 @@
+"""Command-line interface: thin commands over the pipeline.
+
+The only module that reads the clock, configures logging or prints. Every deliberate
+failure is an AuditorError whose exit code is documented in auditor/errors.py and README.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from auditor import __version__
+from auditor.config import CLOUDS, FORMATS, Config, load_config
+from auditor.errors import FAIL_ON_EXIT_CODE, AuditorError
+from auditor.models import Severity
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_HISTORY = "~/.local/share/auditor/history.sqlite"
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {
+                "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "message": record.getMessage(),
+            }
+        )
+
+
+def _configure_logging(verbosity: int, log_format: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    # The Graph SDK and Azure identity log request details at INFO; keep them quiet.
+    for noisy in ("azure", "httpx", "httpcore", "msal", "kiota_http", "fontTools", "weasyprint"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _parse_formats(value: str) -> tuple[str, ...]:
+    formats = tuple(f.strip().lower() for f in value.split(",") if f.strip())
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise click.BadParameter(f"choose from {', '.join(FORMATS)} (comma-separated)")
+    return formats
+
+
+def _load(config_path: Path | None) -> Config:
+    if config_path is None and Path("auditor.toml").is_file():
+        config_path = Path("auditor.toml")
+    return load_config(config_path)
+
+
+def _history_path(history: str | None, no_history: bool, config: Config) -> Path | None:
+    if no_history or not config.history_enabled:
+        return None
+    if history:
+        return Path(history).expanduser()
+    if config.history_path is not None:
+        return config.history_path
+    from auditor.history import default_history_path
+
+    return default_history_path()
+
+
+def graph_options(fn: F) -> F:
+    """Flags shared by `run` and `fetch` for reaching Microsoft Graph."""
+    for option in reversed(
+        [
+            click.option(
+                "--cloud", type=click.Choice(CLOUDS), help="National cloud of the tenant."
+            ),
+            click.option("--graph-url", help="Graph v1.0 root (proxies, test servers)."),
+            click.option(
+                "--allow-partial",
+                is_flag=True,
+                default=None,
+                help="Write reports even when a core part of the Graph pull failed.",
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="auditor")
+@click.option("-v", "--verbose", count=True, help="-v for progress, -vv for debug.")
+@click.option("--log-format", type=click.Choice(["plain", "json"]), default="plain")
+def cli(verbose: int, log_format: str) -> None:
+    """Audit Intune-managed Macs and write PDF, Excel and JSON evidence."""
+    _configure_logging(verbose, log_format)
+
+
+@cli.command()
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Inventory file (Graph JSON, admin-center CSV, export CSV/ZIP, snapshot); repeatable.",
+)
+@click.option(
+    "--source",
+    type=click.Choice(["sample", "files", "graph"]),
+    help="Where the inventory comes from.",
+)
+@click.option(
+    "--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Audit date (default: today, UTC)."
+)
+@click.option("--format", "formats", help="Comma-separated: json,xlsx,pdf (default: all).")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Directory the reports are written to."
+)
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), help="auditor.toml to use."
+)
+@click.option("--waivers", type=click.Path(path_type=Path), help="Waivers file (TOML or YAML).")
+@click.option("--history", help=f"History database (default {DEFAULT_HISTORY}).")
+@click.option("--no-history", is_flag=True, help="Do not read or record audit history.")
+@click.option(
+    "--fail-on",
+    type=click.Choice([s.value for s in Severity]),
+    help="Exit 3 when failures at or above this severity exist.",
+)
+@click.option(
+    "--only-new", is_flag=True, help="With --fail-on: count only failures new since last period."
+)
+@click.option(
+    "--sign-key",
+    type=click.Path(path_type=Path),
+    help="Ed25519 private key (PEM) to sign manifest.json.",
+)
+@graph_options
+def run(
+    inputs: tuple[Path, ...],
+    source: str | None,
+    as_of: dt.datetime | None,
+    formats: str | None,
+    out: Path | None,
+    config_path: Path | None,
+    waivers: Path | None,
+    history: str | None,
+    no_history: bool,
+    fail_on: str | None,
+    only_new: bool,
+    sign_key: Path | None,
+    cloud: str | None,
+    graph_url: str | None,
+    allow_partial: bool | None,
+) -> None:
+    """Audit the Macs and write findings.json, report.xlsx, report.pdf and manifest.json."""
+    from auditor.pipeline import RunOptions, run_audit
+
+    config = _load(config_path)
+    if inputs and source not in (None, "files"):
+        raise click.UsageError(
+            "--input reads files; it cannot be combined with --source " + str(source)
+        )
+    config = config.with_overrides(
+        source="files" if inputs else (source or ("graph" if graph_url else None)),
+        inputs=tuple(inputs) or None,
+        formats=_parse_formats(formats) if formats else None,
+        out_dir=out,
+        waivers_file=waivers,
+        cloud=cloud,
+        graph_url=graph_url,
+        allow_partial=allow_partial,
+    )
+    as_of_date = as_of.date() if as_of else (config.as_of or _today())
+    options = RunOptions(
+        as_of=as_of_date,
+        generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        history_path=_history_path(history, no_history, config),
+        signing_key=sign_key,
+        progress=sys.stderr.isatty(),
+    )
+    result = run_audit(config, options)
+    for path in (*result.outputs, result.manifest):
+        click.echo(str(path))
+    if fail_on:
+        threshold = Severity(fail_on)
+        counts = result.new_failures_by_severity if only_new else result.failures_by_severity
+        hits = sum(n for sev, n in counts.items() if sev.rank <= threshold.rank)
+        if hits:
+            scope = "new failures" if only_new else "failures"
+            click.echo(f"{hits} {scope} at or above {threshold.value}", err=True)
+            sys.exit(FAIL_ON_EXIT_CODE)
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Snapshot file (.json or .json.gz).",
+)
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), help="auditor.toml to use."
+)
+@graph_options
+def fetch(
+    out: Path,
+    config_path: Path | None,
+    cloud: str | None,
+    graph_url: str | None,
+    allow_partial: bool | None,
+) -> None:
+    """Pull the inventory from Microsoft Graph into a snapshot a later `run --input` re-audits."""
+    from auditor.sources.graph import fetch_to_file
+
+    config = _load(config_path).with_overrides(
+        cloud=cloud, graph_url=graph_url, allow_partial=allow_partial
+    )
+    summary = fetch_to_file(config.graph, out, progress=sys.stderr.isatty())
+    click.echo(summary)
+
+
+@cli.command()
+@click.option("--devices", type=click.IntRange(min=1), default=300, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default="2026-09-01", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True)
+def sample(devices: int, seed: int, as_of: dt.datetime, out: Path) -> None:
+    """Write a deterministic synthetic tenant in the raw formats auditor reads."""
+    from auditor.sample import generate_tenant, write_tenant
+
+    for path in write_tenant(generate_tenant(devices, seed, as_of.date()), out):
+        click.echo(str(path))
+
+
+@cli.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
+def rules_command(fmt: str) -> None:
+    """Print the rule catalogue: logic, parameters, sources and control mappings."""
+    from auditor.render.catalogue import catalogue_json, catalogue_markdown, catalogue_table
+    from auditor.rules import ALL_RULES
+
+    if fmt == "json":
+        click.echo(json.dumps(catalogue_json(ALL_RULES), indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo(catalogue_markdown(ALL_RULES), nl=False)
+    else:
+        click.echo(catalogue_table(ALL_RULES))
+
+
+@cli.group()
+def refdata() -> None:
+    """The macOS release catalogue the OS rules compare against."""
+
+
+@refdata.command("import")
+@click.argument("feed", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--to", type=click.Path(path_type=Path), help="Where to write the catalogue.")
+def refdata_import(feed: Path, to: Path | None) -> None:
+    """Refresh the catalogue from a SOFA macOS feed you downloaded (v1 or v2)."""
+    from auditor.refdata.catalogue import load_catalogue
+    from auditor.refdata.sofa import default_catalogue_path, import_sofa, write_catalogue
+
+    target = to or default_catalogue_path()
+    previous = load_catalogue(target) if target.exists() else load_catalogue()
+    catalogue = import_sofa(feed, previous=previous)
+    write_catalogue(catalogue, target)
+    click.echo(
+        f"{target}: catalogue as of {catalogue.as_of}, {len(catalogue.majors)} majors, "
+        f"{len(catalogue.releases)} releases, {len(catalogue.models)} models"
+    )
+
+
+@refdata.command("show")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Date to judge staleness at.")
+def refdata_show(as_of: dt.datetime | None) -> None:
+    """Show which catalogue a run would use and how old it is."""
+    from auditor.pipeline import resolve_catalogue
+
+    catalogue = resolve_catalogue(_load(None))
+    day = as_of.date() if as_of else _today()
+    click.echo(f"catalogue as of {catalogue.as_of} ({catalogue.age_days(day)} days old at {day})")
+    click.echo(f"source: {catalogue.source}")
+    click.echo(f"supported majors at {day}: {', '.join(catalogue.supported_majors(day))}")
+    if catalogue.is_stale(day):
+        click.echo("WARNING: older than 45 days; run `auditor refdata import FEED`", err=True)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Ed25519 public key (PEM) the manifest signature must verify with.",
+)
+def verify(directory: Path, key: Path | None) -> None:
+    """Check every file in an evidence directory against its manifest (and signature)."""
+    from auditor.evidence import verify as verify_dir
+
+    result = verify_dir(directory, key=key)
+    click.echo(result.summary())
+
+
+@cli.command("history")
+@click.argument("action", type=click.Choice(["list", "show", "diff", "prune"]), default="list")
+@click.argument("periods", nargs=-1)
+@click.option("--keep", type=click.IntRange(min=1), help="prune: how many newest periods to keep.")
+@click.option("--history", help=f"History database (default {DEFAULT_HISTORY}).")
+def history_command(
+    action: str, periods: tuple[str, ...], keep: int | None, history: str | None
+) -> None:
+    """Recorded audits: list | show PERIOD | diff A B | prune --keep N."""
+    from auditor.history import format_changes, format_runs, open_history
+
+    path = _history_path(history, False, _load(None)) or Path(DEFAULT_HISTORY).expanduser()
+    expected = {"list": 0, "show": 1, "diff": 2, "prune": 0}[action]
+    if len(periods) != expected:
+        raise click.UsageError(f"history {action} takes {expected} period(s) (YYYY-MM)")
+    if action == "prune" and keep is None:
+        raise click.UsageError("history prune needs --keep N")
+    with open_history(path) as store:
+        if action == "list":
+            click.echo(format_runs(store.list_runs()))
+        elif action == "show":
+            click.echo(json.dumps(store.show(periods[0]), indent=2, default=str))
+        elif action == "diff":
+            click.echo(format_changes(store.diff(periods[0], periods[1])))
+        else:
+            click.echo(f"removed {store.prune(keep or 0)} period(s) from {path}")
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning AuditorError into its message and exit code."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except AuditorError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,246 @@
+"""One audit run: load → normalize → evaluate → waive → compare → report → render → manifest."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from auditor import __version__
+from auditor.config import Config
+from auditor.engine import EvaluationContext, evaluate
+from auditor.errors import ConfigError, PartialSourceError
+from auditor.models import Changes, InputFile, Inventory, RawBatch, RunMeta, Severity, SourceGap
+from auditor.normalize import normalize
+from auditor.refdata.catalogue import Catalogue, load_catalogue
+from auditor.refdata.sofa import default_catalogue_path
+from auditor.render import OUTPUT_NAMES, RENDERERS, check_format_available
+from auditor.report import Report, build_report
+from auditor.rules import ALL_RULES
+from auditor.rules.base import Rule
+from auditor.waivers import WaiverOutcome, apply_waivers, load_waivers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """Per-invocation choices that are not configuration: dates, history, signing."""
+
+    as_of: dt.date
+    generated_at: dt.datetime
+    history_path: Path | None = None  # None: no history
+    signing_key: Path | None = None
+    progress: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What a run produced: the report model, the files written, and failure counts."""
+
+    report: Report
+    outputs: tuple[Path, ...]
+    manifest: Path
+    failures_by_severity: dict[Severity, int]
+    new_failures_by_severity: dict[Severity, int]
+
+
+def select_rules(config: Config) -> list[Rule]:
+    """The configured catalogue; unknown rule ids or parameters are one ConfigError."""
+    known = {r.id: r for r in ALL_RULES}
+    problems = [
+        f"{where}: unknown rule id '{rule_id}'"
+        for where, ids in (
+            ("rules.select", config.select),
+            ("rules.exclude", config.exclude),
+            ("rules.severity", tuple(config.severity)),
+            ("rules.params", tuple(config.params)),
+        )
+        for rule_id in ids
+        if rule_id not in known
+    ]
+    for rule_id, values in config.params.items():
+        if rule_id in known:
+            allowed = set(known[rule_id].params)
+            problems += [
+                f"rules.params.{rule_id}: unknown parameter '{name}'"
+                f" (known: {', '.join(sorted(allowed)) or 'none'})"
+                for name in values
+                if name not in allowed
+            ]
+    if problems:
+        origin = config.config_file or "configuration"
+        raise ConfigError(f"{origin}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
+    chosen = [r for r in ALL_RULES if (not config.select or r.id in config.select)]
+    return [
+        dataclasses.replace(r, severity=config.severity.get(r.id, r.severity))
+        for r in chosen
+        if r.id not in config.exclude
+    ]
+
+
+def resolve_catalogue(config: Config) -> Catalogue:
+    """The configured catalogue file, else the user's imported one, else the bundled one."""
+    for path in (config.catalogue_path, default_catalogue_path()):
+        if path is not None and path.exists():
+            return load_catalogue(path)
+    if config.catalogue_path is not None:
+        raise ConfigError(f"catalogue.path: {config.catalogue_path} does not exist")
+    return load_catalogue()
+
+
+def load_batches(
+    config: Config, options: RunOptions, staging: Path
+) -> tuple[list[RawBatch], list[InputFile], list[SourceGap]]:
+    """Read the configured source into raw batches (a Graph pull is saved as a snapshot)."""
+    from auditor.sources.files import read_inputs
+
+    if config.source == "graph":
+        from auditor.sources.graph import fetch_to_file
+
+        snapshot = staging / "snapshot.json.gz"
+        fetch_to_file(config.graph, snapshot, progress=options.progress)
+        batches, inputs = read_inputs([snapshot])
+        return batches, inputs, []
+    paths = list(config.inputs) if config.source == "files" else bundled_sample_files()
+    batches, inputs = read_inputs(paths)
+    return batches, inputs, []
+
+
+def bundled_sample_files() -> list[Path]:
+    """The files of the bundled sample tenant (inside the wheel, or at the repo's top level)."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "_sample_data", here.parent / "sample_data"):
+        if folder.is_dir():
+            return sorted(
+                p for p in folder.iterdir() if p.suffix in (".json", ".csv", ".gz", ".zip")
+            )
+    raise ConfigError("the bundled sample tenant is missing; pass --input FILE")
+
+
+def run_audit(config: Config, options: RunOptions) -> RunResult:
+    """Run one audit and write the configured reports plus manifest.json into config.out_dir.
+
+    Reports are rendered into a staging folder and moved into place only when every format
+    succeeded, so an interrupted or failed run never leaves a half-written report behind.
+    """
+    for fmt in config.formats:
+        check_format_available(fmt)
+    rules = select_rules(config)
+    catalogue = resolve_catalogue(config)
+    waivers, waivers_digest = load_waivers(config.waivers_file) if config.waivers_file else ([], "")
+    out_dir = config.out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".auditor-", dir=out_dir))
+    try:
+        batches, inputs, gaps = load_batches(config, options, staging)
+        inventory = normalize(batches, inputs=inputs, gaps=gaps)
+        _refuse_partial(inventory, config)
+        log.info("normalized %d Macs from %d input(s)", len(inventory.devices), len(inputs))
+        context = EvaluationContext(options.as_of, catalogue, config.rule_params())
+        results = evaluate(rules, inventory.frames(), context)
+        outcome = apply_waivers(
+            results, inventory.frames(), waivers, options.as_of, digest=waivers_digest
+        )
+        meta = _meta(config, options, catalogue, inventory, waivers_digest)
+        changes = _changes(outcome, inventory, meta, options)
+        report = build_report(
+            outcome.results,
+            inventory,
+            rules,
+            outcome.uses,
+            meta,
+            changes,
+            pdf_devices_per_rule=config.pdf_devices_per_rule,
+        )
+        outputs = _render(report, config.formats, staging, out_dir)
+        manifest = _write_manifest(out_dir, outputs, inventory.inputs, meta, options)
+        if options.history_path is not None:
+            from auditor.history import open_history
+
+            with open_history(options.history_path) as history:
+                history.record(outcome.results, inventory.frames(), meta, inventory.inputs)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return RunResult(
+        report=report,
+        outputs=tuple(outputs),
+        manifest=manifest,
+        failures_by_severity=report.failures_by_severity(),
+        new_failures_by_severity=report.new_failures_by_severity(),
+    )
+
+
+def _refuse_partial(inventory: Inventory, config: Config) -> None:
+    core = [g for g in inventory.gaps if g.is_core]
+    if core and not config.graph.allow_partial:
+        parts = "; ".join(f"{g.part}: {g.reason}" for g in core)
+        raise PartialSourceError(f"inventory incomplete ({parts}); rerun or pass --allow-partial")
+
+
+def _meta(
+    config: Config,
+    options: RunOptions,
+    catalogue: Catalogue,
+    inventory: Inventory,
+    waivers_digest: str,
+) -> RunMeta:
+    tenant_ids = inventory.tenant["tenant_id"].dropna()
+    return RunMeta(
+        as_of=options.as_of,
+        generated_at=options.generated_at,
+        tool_version=__version__,
+        organisation=config.organisation,
+        classification=config.classification,
+        tenant_id=str(tenant_ids.iloc[0]) if len(tenant_ids) else "unknown",
+        source=config.source,
+        catalogue_as_of=catalogue.as_of,
+        catalogue_source=catalogue.source,
+        catalogue_age_days=catalogue.age_days(options.as_of),
+        catalogue_is_stale=catalogue.is_stale(options.as_of),
+        config_digest=config.digest,
+        waivers_digest=waivers_digest,
+    )
+
+
+def _changes(
+    outcome: WaiverOutcome, inventory: Inventory, meta: RunMeta, options: RunOptions
+) -> Changes | None:
+    if options.history_path is None:
+        return None
+    from auditor.history import open_history
+
+    with open_history(options.history_path) as history:
+        return history.previous_changes(outcome.results, inventory.frames(), meta)
+
+
+def _render(report: Report, formats: Sequence[str], staging: Path, out_dir: Path) -> list[Path]:
+    staged = []
+    for fmt in formats:
+        path = staging / OUTPUT_NAMES[fmt]
+        RENDERERS[fmt](report, path)
+        staged.append(path)
+    final = []
+    for path in staged:
+        target = out_dir / path.name
+        path.replace(target)
+        final.append(target)
+    return final
+
+
+def _write_manifest(
+    out_dir: Path,
+    outputs: Sequence[Path],
+    inputs: Sequence[InputFile],
+    meta: RunMeta,
+    options: RunOptions,
+) -> Path:
+    from auditor.evidence import build_manifest, write_manifest
+
+    manifest = build_manifest(out_dir, outputs, inputs, meta)
+    return write_manifest(out_dir, manifest, key=options.signing_key)
