@@ -1,0 +1,108 @@
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from auditor.config import load_config
+from auditor.errors import ConfigError
+from auditor.models import Severity
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "auditor.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_config_in_repo_loads():
+    config = load_config(Path(__file__).parent.parent / "auditor.toml.example")
+    assert config.organisation
+    assert config.params["MAC-SYN-001"]["max_days"] == 30
+
+
+def test_defaults_without_a_file():
+    config = load_config(None)
+    assert config.formats == ("json", "xlsx", "pdf")
+    assert config.source == "sample"
+
+
+def test_values_are_read_and_paths_are_relative_to_the_file(tmp_path):
+    config = load_config(
+        write(
+            tmp_path,
+            """
+organisation = "Contoso"
+as_of = 2026-09-01
+[output]
+dir = "out"
+formats = ["json"]
+[rules]
+exclude = ["MAC-OS-005"]
+[rules.severity]
+"MAC-ENR-005" = "medium"
+[rules.params."MAC-SYN-001"]
+max_days = 14
+[vms]
+approved_serials = ["Z4K614MYR0"]
+[policy]
+personal_macs_allowed = false
+[waivers]
+file = "waivers.toml"
+""",
+        )
+    )
+    assert config.organisation == "Contoso"
+    assert config.as_of == dt.date(2026, 9, 1)
+    assert config.out_dir == tmp_path / "out"
+    assert config.severity == {"MAC-ENR-005": Severity.MEDIUM}
+    assert config.waivers_file == tmp_path / "waivers.toml"
+    params = config.rule_params()
+    assert params["MAC-SYN-001"] == {"max_days": 14}
+    assert params["MAC-VM-001"]["approved_serials"] == ("Z4K614MYR0",)
+    assert params["MAC-TEN-006"]["personal_allowed"] is False
+    assert len(config.digest) == 64
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    path = write(
+        tmp_path,
+        """
+colour = "blue"
+client_secret = "oops"
+[output]
+formats = ["pdf", "docx"]
+pages = 3
+[rules.severity]
+"MAC-FV-001" = "catastrophic"
+[graph]
+cloud = "mars"
+max_concurrency = "eight"
+""",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    for expected in (
+        "unknown key 'colour'",
+        "unknown key 'client_secret' (secrets belong in environment variables)",
+        "unknown format 'docx'",
+        "unknown key 'output.pages'",
+        "'catastrophic' is not a severity",
+        "'mars' is not one of",
+        "graph.max_concurrency: expected an integer",
+    ):
+        assert expected in message
+    assert str(path) in message
+
+
+def test_invalid_toml_names_the_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"auditor\.toml: not valid TOML"):
+        load_config(write(tmp_path, "organisation = \n"))
+
+
+def test_flags_override_file_values(tmp_path):
+    config = load_config(write(tmp_path, '[graph]\ncloud = "usgov"\n'))
+    changed = config.with_overrides(cloud="china", out_dir=None, formats=("pdf",))
+    assert changed.graph.cloud == "china"
+    assert changed.formats == ("pdf",)
+    assert changed.out_dir == tmp_path / "reports"
