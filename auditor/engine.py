@@ -24,7 +24,7 @@ ENTITIES = pd.CategoricalDtype([e.value for e in Entity])
 RESULT_COLUMNS = ("rule_id", "entity_type", "entity_id", "row", "severity", "status", "detail")
 
 _PASS, _FAIL, _UNKNOWN, _NA = (
-    STATUSES.categories.get_loc(s.value) for s in Status if s != Status.WAIVED
+    list(STATUSES.categories).index(s.value) for s in Status if s != Status.WAIVED
 )
 
 
@@ -52,23 +52,22 @@ def evaluate(
 
     Returns one row per (rule, entity) with categorical `rule_id`, `entity_type`,
     `entity_id`, `severity`, `status`, the entity's `row` position in its frame, and a
-    `detail` string on every row that is not a pass or not applicable.
+    `detail` string (object dtype, None on passing and not-applicable rows).
     """
-    ids = {name: pd.Categorical(frame[_id_column(name)]) for name, frame in frames.items()}
+    rules = list(rules)
+    if not rules:
+        return _empty_results()
+    ids = {name: _categorical_ids(frame[_id_column(name)]) for name, frame in frames.items()}
+    rule_ids = pd.CategoricalDtype(sorted({r.id for r in rules}))
     parts = [
         evaluate_rule(
             rule, frames[rule.entity.dataset], ids[rule.entity.dataset], ctx.for_rule(rule)
         )
         for rule in rules
     ]
-    if not parts:
-        return _empty_results()
-    results = pd.concat(parts, ignore_index=True)
-    results["rule_id"] = results["rule_id"].astype(
-        pd.CategoricalDtype(sorted({r.id for r in rules}))
-    )
-    results["entity_type"] = results["entity_type"].astype(ENTITIES)
-    return results
+    for rule, part in zip(rules, parts, strict=True):
+        part["rule_id"] = _constant(rule.id, len(part), rule_ids)
+    return pd.concat(parts, ignore_index=True)
 
 
 def evaluate_rule(
@@ -102,29 +101,40 @@ def evaluate_rule(
             detail[unknown] = _missing_detail(inputs.iloc[unknown], scope.iloc[unknown], rule)
     return pd.DataFrame(
         {
-            "rule_id": rule.id,
-            "entity_type": rule.entity.value,
+            "rule_id": rule.id,  # replaced by a shared categorical in `evaluate`
+            "entity_type": _constant(rule.entity.value, size, ENTITIES),
             "entity_id": entity_ids,
             "row": np.arange(size, dtype=np.int32),
-            "severity": pd.Categorical.from_codes(
-                np.full(size, SEVERITIES.categories.get_loc(rule.severity.value), np.int8),
-                dtype=SEVERITIES,
-            ),
+            "severity": _constant(rule.severity.value, size, SEVERITIES),
             "status": pd.Categorical.from_codes(codes, dtype=STATUSES),
-            "detail": pd.array(detail, dtype="string"),
+            "detail": detail,
         }
     )
 
 
+def _constant(value: str, size: int, dtype: pd.CategoricalDtype) -> pd.Categorical:
+    """A categorical column holding one value, built from codes (no string work per row)."""
+    code = list(dtype.categories).index(value)
+    return pd.Categorical.from_codes(np.full(size, code, dtype=np.int16), dtype=dtype)
+
+
 def _missing_detail(inputs: pd.DataFrame, scope: pd.Series, rule: Rule) -> np.ndarray:
-    """'missing: os_version, is_supervised' for each row, naming every NA input it needs."""
-    text = pd.Series("", index=inputs.index, dtype=object)
-    for column in rule.requires:
-        is_missing = inputs[column].isna()
-        text = text.where(~is_missing, text + np.where(text == "", "", ", ") + column)
-    text = text.where(text != "", "inputs present but the check could not decide")
-    prefix = np.where(scope.isna().to_numpy(), "scope undecidable, missing: ", "missing: ")
-    return (prefix + text.to_numpy(dtype=object)).astype(object)
+    """'missing: os_version, is_supervised' for each row, naming every NA input it needs.
+
+    Rows are grouped by which inputs are missing (a bit per column), so the text is built
+    once per combination rather than once per row.
+    """
+    pattern = np.zeros(len(inputs), dtype=np.int64)
+    for bit, column in enumerate(rule.requires):
+        pattern |= inputs[column].isna().to_numpy(dtype=bool).astype(np.int64) << bit
+    pattern = pattern * 2 + scope.isna().to_numpy(dtype=bool)
+    codes, uniques = pd.factorize(pattern)
+    texts = []
+    for combined in uniques:
+        missing = [c for bit, c in enumerate(rule.requires) if (int(combined) >> 1) >> bit & 1]
+        prefix = "scope undecidable, missing: " if int(combined) & 1 else "missing: "
+        texts.append(prefix + ", ".join(missing) if missing else "the check could not decide")
+    return np.asarray(texts, dtype=object)[codes]
 
 
 def _as_bool(values: pd.Series | bool, size: int) -> pd.Series:
@@ -135,6 +145,12 @@ def _as_bool(values: pd.Series | bool, size: int) -> pd.Series:
     if len(result) != size:
         raise ValueError(f"check returned {len(result)} values for {size} rows")
     return result.reset_index(drop=True)
+
+
+def _categorical_ids(ids: pd.Series) -> pd.Categorical:
+    """Entity ids as a categorical in frame order (factorize without sorting: cheap)."""
+    codes, uniques = pd.factorize(ids, sort=False)
+    return pd.Categorical.from_codes(codes, categories=uniques)
 
 
 def _id_column(dataset: str) -> str:
