@@ -101,3 +101,14 @@ def rule(**meta: Any) -> Callable[[Check], Rule]:
 def days_between(later: pd.Timestamp, earlier: pd.Series) -> pd.Series:
     """Whole days from each timestamp in `earlier` to `later` (nullable integers)."""
     return (later - earlier).dt.days.astype("Int64")
+
+
+def per_unique(values: pd.Series, describe: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply `describe` once per distinct value of `values` and spread the answers back.
+
+    Detail strings repeat (the same version, the same day): formatting each distinct value
+    once keeps details cheap at 500k devices.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    answers = describe(pd.Series(uniques, dtype=values.dtype)).to_numpy(dtype=object)
+    return pd.Series(answers[codes], index=values.index, dtype=object)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from auditor.models import Entity, Severity, Status
-from auditor.rules.base import Example, RuleContext, days_between, rule
+from auditor.rules.base import Example, RuleContext, days_between, per_unique, rule
 
 _CHECK_IN = (
     "Find the Mac's user and have them connect it to the network and open Company Portal; "
@@ -20,9 +20,19 @@ def _stale(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 
 def _stale_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    days = days_between(ctx.as_of_ts, devices["last_sync_at"]).astype(str)
-    when = devices["last_sync_at"].dt.strftime("%Y-%m-%d")
-    return "last check-in " + when + ", " + days + f" days before the as-of date (limit {ctx.param('max_days')})"
+    limit = ctx.param("max_days")
+
+    def describe(days: pd.Series) -> pd.Series:
+        ago = days_between(ctx.as_of_ts, days).astype(str)
+        return (
+            "last check-in "
+            + days.dt.strftime("%Y-%m-%d")
+            + ", "
+            + ago
+            + f" days ago (limit {limit})"
+        )
+
+    return per_unique(devices["last_sync_at"].dt.floor("D"), describe)
 
 
 @rule(
@@ -47,9 +57,19 @@ def _stale_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     controls={"NIST 800-53": ("CM-8", "CA-7"), "ISO/IEC 27001:2022": ("A.5.9",)},
     own_mappings=("NIST 800-53", "ISO/IEC 27001:2022"),
     examples=(
-        Example("synced-yesterday", {"last_sync_at": pd.Timestamp("2026-08-31", tz="UTC")}, Status.PASS),
-        Example("synced-30-days-ago", {"last_sync_at": pd.Timestamp("2026-08-02", tz="UTC")}, Status.PASS),
-        Example("synced-31-days-ago", {"last_sync_at": pd.Timestamp("2026-08-01", tz="UTC")}, Status.FAIL),
+        Example(
+            "synced-yesterday", {"last_sync_at": pd.Timestamp("2026-08-31", tz="UTC")}, Status.PASS
+        ),
+        Example(
+            "synced-30-days-ago",
+            {"last_sync_at": pd.Timestamp("2026-08-02", tz="UTC")},
+            Status.PASS,
+        ),
+        Example(
+            "synced-31-days-ago",
+            {"last_sync_at": pd.Timestamp("2026-08-01", tz="UTC")},
+            Status.FAIL,
+        ),
         Example("never-synced", {"last_sync_at": pd.NaT}, Status.UNKNOWN),
     ),
 )
@@ -78,8 +98,12 @@ def checked_in_within_30_days(devices: pd.DataFrame, ctx: RuleContext) -> pd.Ser
     controls={"NIST 800-53": ("CM-8",), "ISO/IEC 27001:2022": ("A.5.9",)},
     own_mappings=("NIST 800-53", "ISO/IEC 27001:2022"),
     examples=(
-        Example("synced-last-month", {"last_sync_at": pd.Timestamp("2026-08-01", tz="UTC")}, Status.PASS),
-        Example("synced-in-may", {"last_sync_at": pd.Timestamp("2026-05-01", tz="UTC")}, Status.FAIL),
+        Example(
+            "synced-last-month", {"last_sync_at": pd.Timestamp("2026-08-01", tz="UTC")}, Status.PASS
+        ),
+        Example(
+            "synced-in-may", {"last_sync_at": pd.Timestamp("2026-05-01", tz="UTC")}, Status.FAIL
+        ),
         Example("never-synced", {"last_sync_at": pd.NaT}, Status.UNKNOWN),
     ),
 )
