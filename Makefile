@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 WEASYPRINT_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 AS_OF ?=
 BENCH_DEVICES ?= 100000
+BENCH_FLAGS ?= --extras
 
 .PHONY: help install system-deps run test lint typecheck contracts pytest bench golden sample docs clean
 
@@ -55,8 +56,8 @@ contracts: install ## Import-layer contract (import-linter)
 pytest: install ## The pytest suite (2 workers)
 	$(BIN)/pytest -n 2 -q
 
-bench: install ## Benchmarks on synthetic tenants (BENCH_DEVICES=100000 by default)
-	$(BIN)/python -m bench --devices $(BENCH_DEVICES)
+bench: install ## Benchmarks: BENCH_DEVICES="10000 100000 500000" (default 100000)
+	$(BIN)/python -m bench $(foreach n,$(BENCH_DEVICES),--devices $(n)) $(BENCH_FLAGS)
 
 golden: install ## Regenerate golden files after an intended change; review the diff
 	$(BIN)/pytest -q -p no:xdist tests -k golden --update-golden
