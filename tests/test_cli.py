@@ -1,0 +1,168 @@
+"""End to end: the real `auditor` command on the bundled sample and on hand-made inputs."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from pypdf import PdfReader
+
+REPO = Path(__file__).resolve().parent.parent
+REQUIRED_FINDING_KEYS = {"rule_id", "severity", "status", "entity_type", "entity_id", "detail"}
+
+
+def auditor(
+    *args: str, cwd: Path | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sample-run")
+    done = auditor("run", "--as-of", "2026-09-01", "--out", str(out), "--no-history")
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_sample_run_writes_the_four_files(sample_run):
+    names = sorted(p.name for p in sample_run.iterdir())
+    assert names == ["findings.json", "manifest.json", "report.pdf", "report.xlsx"]
+
+
+def test_findings_json_has_the_public_shape(sample_run):
+    data = json.loads((sample_run / "findings.json").read_text())
+    assert {"run", "summary", "findings"} <= set(data)
+    assert data["run"]["as_of"] == "2026-09-01"
+    assert data["run"]["tool_version"]
+    assert all({"path", "sha256", "records"} <= set(i) for i in data["run"]["inputs"])
+    assert data["run"]["catalogue"]["as_of"]
+    statuses = {f["status"] for f in data["findings"]}
+    assert statuses <= {"fail", "unknown", "waived"}
+    assert "fail" in statuses
+    for finding in data["findings"]:
+        assert set(finding) >= REQUIRED_FINDING_KEYS
+        if finding["entity_type"] == "device":
+            assert {"device_id", "serial_number", "device_name"} <= set(finding)
+    assert data["summary"]["rules"], "per-rule counts"
+
+
+def test_every_rule_of_the_catalogue_is_evaluated_on_the_sample(sample_run):
+    from auditor.rules import ALL_RULES
+
+    data = json.loads((sample_run / "findings.json").read_text())
+    evaluated = {r["rule_id"] for r in data["summary"]["rules"]}
+    assert evaluated == {r.id for r in ALL_RULES}
+    failing = {f["rule_id"] for f in data["findings"] if f["status"] == "fail"}
+    passing = {r["rule_id"] for r in data["summary"]["rules"] if r["pass"] > 0}
+    missing_fail = (
+        {r.id for r in ALL_RULES} - failing - {"MAC-TEN-006", "MAC-TEN-001", "MAC-TEN-003"}
+    )
+    assert not missing_fail, f"sample has no failing case for {sorted(missing_fail)}"
+    assert passing >= {r.id for r in ALL_RULES} - {"MAC-DEM-001"}
+
+
+def test_workbook_and_pdf_carry_the_findings(sample_run):
+    data = json.loads((sample_run / "findings.json").read_text())
+    workbook = openpyxl.load_workbook(sample_run / "report.xlsx", read_only=True)
+    assert {"Summary", "Findings"} <= set(workbook.sheetnames)
+    findings_rows = sum(
+        sum(1 for row in workbook[name].iter_rows(min_row=2) if row[0].value is not None)
+        for name in workbook.sheetnames
+        if name.startswith("Findings")
+    )
+    assert findings_rows == len(data["findings"])
+    pages = PdfReader(sample_run / "report.pdf").pages
+    text = "\n".join(page.extract_text() for page in pages)
+    assert "2026-09-01" in text
+    failing = [
+        f for f in data["findings"] if f["entity_type"] == "device" and f["status"] == "fail"
+    ]
+    assert any(f["device_name"] in text for f in failing if f["device_name"])
+
+
+def test_manifest_hashes_match_the_outputs(sample_run):
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    outputs = {o["path"]: o for o in manifest["outputs"]}
+    for name in ("findings.json", "report.pdf", "report.xlsx"):
+        assert (
+            outputs[name]["sha256"] == hashlib.sha256((sample_run / name).read_bytes()).hexdigest()
+        )
+    done = auditor("verify", str(sample_run))
+    assert done.returncode == 0, done.stderr
+
+
+def test_unreadable_input_names_the_file_and_writes_nothing(tmp_path):
+    bad = tmp_path / "devices.json"
+    bad.write_text('{"value": [{"id": "1", "deviceName": "x"', encoding="utf-8")
+    out = tmp_path / "out"
+    done = auditor("run", "--input", str(bad), "--out", str(out), "--no-history")
+    assert done.returncode == 4
+    assert "devices.json" in done.stderr
+    assert not out.exists() or not any(p for p in out.iterdir() if not p.name.startswith("."))
+
+
+def test_graph_json_and_export_csv_inputs_merge(tmp_path):
+    sample = REPO / "sample_data"
+    graph = sorted(sample.glob("managed_devices*.json"))
+    export = sorted(sample.glob("export_devices*.csv"))
+    assert graph and export
+    out = tmp_path / "out"
+    args = [a for path in (*graph, *export) for a in ("--input", str(path))]
+    done = auditor(
+        "run", *args, "--as-of", "2026-09-01", "--out", str(out), "--no-history", "--format", "json"
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads((out / "findings.json").read_text())
+    kinds = {i["kind"] for i in data["run"]["inputs"]}
+    assert len(kinds) == 2
+
+
+def test_fail_on_exits_3_when_failures_reach_the_threshold(tmp_path):
+    done = auditor(
+        "run",
+        "--as-of",
+        "2026-09-01",
+        "--out",
+        str(tmp_path),
+        "--no-history",
+        "--format",
+        "json",
+        "--fail-on",
+        "critical",
+    )
+    assert done.returncode == 3, done.stderr
+    assert "at or above critical" in done.stderr
+
+
+def test_config_errors_exit_2_listing_every_problem(tmp_path):
+    config = tmp_path / "auditor.toml"
+    config.write_text(
+        '[rules]\nexclude = ["MAC-NOPE-001"]\n[rules.params."MAC-SYN-001"]\nmax_dayz = 3\n'
+    )
+    done = auditor("run", "--config", str(config), "--out", str(tmp_path / "o"), "--no-history")
+    assert done.returncode == 2
+    assert "MAC-NOPE-001" in done.stderr and "max_dayz" in done.stderr
+
+
+def test_same_inputs_give_the_same_findings(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    for out in (first, second):
+        done = auditor(
+            "run", "--as-of", "2026-09-01", "--out", str(out), "--no-history", "--format", "json"
+        )
+        assert done.returncode == 0, done.stderr
+    a, b = (json.loads((d / "findings.json").read_text()) for d in (first, second))
+    a["run"].pop("generated_at"), b["run"].pop("generated_at")
+    assert a == b
