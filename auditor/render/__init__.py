@@ -1,0 +1,90 @@
+"""The renderers: one report model in, one file out per format (json, xlsx, pdf).
+
+`RENDERERS[fmt](report, path)` writes the file atomically (a temporary name in the same
+folder, then `os.replace`), so a failed render never leaves a half-written report.
+`check_format_available(fmt)` fails fast, before any work, when a format cannot be produced.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from auditor.errors import RenderError
+
+if TYPE_CHECKING:
+    from auditor.report import Report
+
+Renderer = Callable[["Report", Path], None]
+
+OUTPUT_NAMES = {"json": "findings.json", "xlsx": "report.xlsx", "pdf": "report.pdf"}
+WEASYPRINT_DEBS = "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"
+
+
+def _render_json(report: Report, path: Path) -> None:
+    from auditor.render import json
+
+    json.render(report, path)
+
+
+def _render_xlsx(report: Report, path: Path) -> None:
+    from auditor.render import xlsx
+
+    xlsx.render(report, path)
+
+
+def _render_pdf(report: Report, path: Path) -> None:
+    from auditor.render import pdf
+
+    pdf.render(report, path)
+
+
+# Imports happen on use: a JSON-only run never loads openpyxl, matplotlib or WeasyPrint.
+RENDERERS: dict[str, Renderer] = {"json": _render_json, "xlsx": _render_xlsx, "pdf": _render_pdf}
+
+
+def check_format_available(fmt: str) -> None:
+    """Raise RenderError now if `fmt` cannot be produced on this machine.
+
+    For PDF this loads WeasyPrint, whose system libraries (Pango, HarfBuzz, fontconfig) are
+    the usual thing missing on a fresh machine.
+    """
+    if fmt not in RENDERERS:
+        known = ", ".join(sorted(RENDERERS))
+        raise RenderError(f"unknown report format '{fmt}' (known: {known})")
+    if fmt == "pdf":
+        try:
+            import weasyprint  # noqa: F401
+        except (OSError, ImportError) as exc:
+            raise RenderError(
+                f"PDF output needs WeasyPrint and its system libraries ({exc}); on Debian/Ubuntu "
+                f"run: sudo apt-get install -y {WEASYPRINT_DEBS}, or choose other formats "
+                "(--format json --format xlsx)"
+            ) from exc
+    elif fmt == "xlsx":
+        try:
+            import openpyxl  # noqa: F401
+        except ImportError as exc:
+            raise RenderError(f"Excel output needs openpyxl ({exc})") from exc
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; move it into place only if the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise RenderError(f"{path}: cannot write report: {exc}") from exc
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

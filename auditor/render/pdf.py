@@ -1,0 +1,131 @@
+"""The PDF report: the model rendered through jinja2 templates (report_templates/) by WeasyPrint.
+
+`render_html` gives the HTML that goes into WeasyPrint (golden tests compare it); `render`
+writes the PDF. Templates hold no arithmetic: the formatting filters are registered here.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from auditor.errors import RenderError
+from auditor.render import atomic_path, charts
+from auditor.report import Report
+from auditor.report_sections import ControlRef
+
+DASH = "—"
+
+
+def template_dir() -> Path:
+    """report_templates/: inside the installed package (wheel), else at the repository top."""
+    packaged = Path(__file__).resolve().parents[1] / "_report_templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "report_templates"
+
+
+def _day(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return DASH
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(dt.UTC) if value.tzinfo else value
+        return f"{value:%Y-%m-%d}"
+    return f"{value:%Y-%m-%d}"
+
+
+def _num(value: int | None) -> str:
+    return DASH if value is None else f"{value:,}"
+
+
+def _pct(value: float | None) -> str:
+    return DASH if value is None else f"{value:.1f} %"
+
+
+def _yesno(value: bool | None) -> str:
+    return "not reported" if value is None else ("yes" if value else "no")
+
+
+def _dash(value: object) -> object:
+    return DASH if value is None or value == "" else value
+
+
+def _days(value: int | None) -> str:
+    if value is None:
+        return DASH
+    return f"{value:,} day" if abs(value) == 1 else f"{value:,} days"
+
+
+def _signed(value: int) -> str:
+    return f"{value:+,}"
+
+
+def _controls(refs: Sequence[ControlRef]) -> str:
+    return "; ".join(
+        f"{ref.framework}{' (m)' if ref.is_own else ''}: {', '.join(ref.ids)}" for ref in refs
+    )
+
+
+def _svg_uri(svg: str) -> str:
+    """An SVG as a data: URI for <img>: the markup never meets the HTML parser."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+@cache
+def environment(directory: Path | None = None) -> jinja2.Environment:
+    """The jinja2 environment: autoescape on, undefined names fail, filters registered."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(directory or template_dir())),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        day=_day,
+        num=_num,
+        pct=_pct,
+        yesno=_yesno,
+        dash=_dash,
+        days=_days,
+        signed=_signed,
+        controls=_controls,
+        svg_uri=_svg_uri,
+    )
+    return env
+
+
+def chart_svgs(report: Report) -> dict[str, str]:
+    """Every chart of the report, by name, as SVG text."""
+    svgs = {
+        "severity": charts.severity_chart(report),
+        "top_rules": charts.top_rules_chart(report),
+        "os": charts.os_chart(report),
+    }
+    if report.changes is not None and len(report.changes.trend) > 1:
+        svgs["trend"] = charts.trend_chart(report.changes.trend)
+    return svgs
+
+
+def render_html(report: Report) -> str:
+    """The report as the HTML WeasyPrint lays out (also what the golden test compares)."""
+    try:
+        template = environment().get_template("report.html")
+        return template.render(report=report, charts=chart_svgs(report))
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"report template: {exc}") from exc
+
+
+def render(report: Report, path: Path) -> None:
+    """Write the PDF report to `path`."""
+    from weasyprint import HTML
+
+    html = render_html(report)
+    with atomic_path(path) as temporary:
+        HTML(string=html, base_url=str(template_dir())).write_pdf(temporary)
