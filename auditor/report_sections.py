@@ -250,9 +250,13 @@ class ChangeItem:
     serial_number: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ChangesView:
-    """Month-over-month deltas against the previous recorded period."""
+    """Month-over-month deltas against the previous recorded period.
+
+    `items` lists every new, persisting and resolved finding (columns CHANGE_COLUMNS), sorted
+    by change, severity rank, rule id and entity id; the PDF shows the first few of each.
+    """
 
     current_period: str
     previous_period: str | None
@@ -266,6 +270,7 @@ class ChangesView:
     new_more: int
     resolved_items: tuple[ChangeItem, ...]
     resolved_more: int
+    items: pd.DataFrame
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -636,7 +641,53 @@ def changes_view(changes: Changes, titles: dict[str, str], cap: int) -> ChangesV
         new_more=max(len(changes.new) - cap, 0),
         resolved_items=_change_items(changes.resolved, cap),
         resolved_more=max(len(changes.resolved) - cap, 0),
+        items=change_items_table(changes),
     )
+
+
+CHANGE_COLUMNS = (
+    "change",
+    "rule_id",
+    "severity",
+    "entity_type",
+    "entity_id",
+    "device_name",
+    "serial_number",
+    "now",
+    "months_failing",
+)
+
+
+def change_items_table(changes: Changes) -> pd.DataFrame:
+    """Every new, persisting and resolved finding in one sorted frame."""
+    parts = [
+        frame.assign(change=name)
+        for name, frame in (
+            ("new", changes.new),
+            ("persisting", changes.persisting),
+            ("resolved", changes.resolved),
+        )
+        if len(frame)
+    ]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in CHANGE_COLUMNS})
+    items = pd.concat(parts, ignore_index=True)
+    table = pd.DataFrame(
+        {
+            c: column(items, c, "Int64" if c == "months_failing" else "string")
+            for c in CHANGE_COLUMNS
+        }
+    )
+    table = table.astype({c: "string" for c in CHANGE_COLUMNS if c != "months_failing"})
+    table["months_failing"] = table["months_failing"].astype("Int64")
+    order = {"new": 0, "persisting": 1, "resolved": 2}
+    ranks = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+    table["_change"] = table["change"].map(order)
+    table["_rank"] = table["severity"].map(ranks)
+    table = table.sort_values(
+        ["_change", "_rank", "rule_id", "entity_id"], na_position="last", ignore_index=True
+    )
+    return table.drop(columns=["_change", "_rank"])
 
 
 def _rule_severities(changes: Changes) -> dict[str, str]:

@@ -26,21 +26,21 @@ WEASYPRINT_DEBS = "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-de
 
 
 def _render_json(report: Report, path: Path) -> None:
-    from auditor.render import json
+    from auditor.render.json import render
 
-    json.render(report, path)
+    render(report, path)
 
 
 def _render_xlsx(report: Report, path: Path) -> None:
-    from auditor.render import xlsx
+    from auditor.render.xlsx import render
 
-    xlsx.render(report, path)
+    render(report, path)
 
 
 def _render_pdf(report: Report, path: Path) -> None:
-    from auditor.render import pdf
+    from auditor.render.pdf import render
 
-    pdf.render(report, path)
+    render(report, path)
 
 
 # Imports happen on use: a JSON-only run never loads openpyxl, matplotlib or WeasyPrint.

@@ -24,7 +24,7 @@ SEVERITY_COLOURS = {
 }
 INK = "#1f2937"
 GRID = "#d1d5db"
-_RC = {
+_RC: Any = {
     "svg.hashsalt": "auditor",
     "svg.fonttype": "none",  # text stays text: WeasyPrint sets it in DejaVu Sans
     "font.family": "DejaVu Sans",

@@ -1,0 +1,249 @@
+"""findings.json: the public, scriptable form of the report (shape in docs/findings-json.md).
+
+Keys keep the documented order; findings are streamed in chunks so a tenant of any size is
+written with bounded memory, byte-for-byte as one `orjson.dumps(..., OPT_INDENT_2)` would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from auditor.render import atomic_path
+from auditor.report import Report
+
+SCHEMA_VERSION = 1
+CHUNK_ROWS = 50_000
+FINDING_KEYS = (
+    "rule_id",
+    "severity",
+    "status",
+    "entity_type",
+    "entity_id",
+    "device_id",
+    "serial_number",
+    "device_name",
+    "upn",
+    "os_version",
+    "last_sync_at",
+    "title",
+    "detail",
+    "waiver_id",
+    "first_seen",
+    "months_failing",
+)
+_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+
+
+def _dumps(value: Any, depth: int) -> bytes:
+    """The orjson text of `value`, indented as if nested `depth` levels deep."""
+    return orjson.dumps(value, option=_OPTIONS).replace(b"\n", b"\n" + b"  " * depth)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def run_block(report: Report) -> dict[str, Any]:
+    """The `run` object: what, when, from which inputs, how complete."""
+    run = report.run
+    return {
+        "as_of": run.as_of.isoformat(),
+        "generated_at": run.generated_at.isoformat(),
+        "tool_version": run.tool_version,
+        "organisation": run.organisation,
+        "classification": run.classification,
+        "tenant_id": run.tenant_id,
+        "source": run.source,
+        "inputs": [
+            {"path": i.path, "kind": i.kind, "sha256": i.sha256, "records": i.records}
+            for i in run.inputs
+        ],
+        "catalogue": {
+            "as_of": run.catalogue_as_of.isoformat(),
+            "source": run.catalogue_source,
+            "age_days": run.catalogue_age_days,
+            "stale": run.catalogue_is_stale,
+        },
+        "complete": run.is_complete,
+        "gaps": [
+            {"part": g.part, "reason": g.reason, "fields": list(g.fields), "is_core": g.is_core}
+            for g in run.gaps
+        ],
+    }
+
+
+def summary_block(report: Report) -> dict[str, Any]:
+    """The `summary` object: device count, posture, counts per status and severity, per rule."""
+    summary = report.summary
+    return {
+        "devices": summary.devices,
+        "posture": {"devices": summary.posture.count, "pct": summary.posture.pct},
+        "status": dict(summary.status_counts),
+        "fail_by_severity": {s.severity: s.results for s in summary.failing_by_severity},
+        "failing_devices_by_severity": {s.severity: s.devices for s in summary.failing_by_severity},
+        "kpis": {
+            k.key: {"devices": k.count, "pct": k.pct, "unknown": k.unknown} for k in summary.kpis
+        },
+        "rules": [
+            {
+                "rule_id": r.rule_id,
+                "title": r.title,
+                "severity": r.severity,
+                "entity_type": r.entity_type,
+                "pass": r.passed,
+                "fail": r.failed,
+                "unknown": r.unknown,
+                "not_applicable": r.not_applicable,
+                "waived": r.waived,
+            }
+            for r in report.rules
+        ],
+    }
+
+
+def _finding_records(report: Report) -> Iterator[list[dict[str, Any]]]:
+    """Chunks of finding objects in the documented key order."""
+    has_history = report.changes is not None
+    keys = [k for k in FINDING_KEYS if has_history or k not in ("first_seen", "months_failing")]
+    findings = report.findings
+    for start in range(0, len(findings), CHUNK_ROWS):
+        chunk = findings.iloc[start : start + CHUNK_ROWS]
+        synced = chunk["last_sync_at"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        plain = chunk.assign(last_sync_at=synced)[keys].astype(object)
+        records: list[dict[Any, Any]] = plain.where(plain.notna(), None).to_dict("records")
+        for record in records:
+            if record["waiver_id"] is None:
+                del record["waiver_id"]
+            if has_history and record["months_failing"] is not None:
+                record["months_failing"] = int(record["months_failing"])
+        yield records
+
+
+def _findings_bytes(report: Report) -> Iterator[bytes]:
+    first = True
+    for records in _finding_records(report):
+        for record in records:
+            yield (b"\n    " if first else b",\n    ") + _dumps(record, 2)
+            first = False
+    yield b"[]" if first else b"\n  ]"
+
+
+def quality_block(report: Report) -> dict[str, Any]:
+    """The `data_quality` object: gaps, normalization notes, unknowns per rule."""
+    quality = report.quality
+    return {
+        "never_synced_devices": quality.never_synced,
+        "notes": [
+            {
+                "field": n.field,
+                "problem": n.problem,
+                "count": n.count,
+                "examples": list(n.examples),
+                "source": n.source,
+            }
+            for n in quality.notes
+        ],
+        "unknown_by_rule": [
+            {
+                "rule_id": u.rule_id,
+                "unknown": u.count,
+                "top_reason": u.top_reason,
+                "top_reason_count": u.top_reason_count,
+            }
+            for u in quality.unknowns
+        ],
+    }
+
+
+def waivers_block(report: Report) -> list[dict[str, Any]]:
+    """The `waivers` list: every waiver with its state (applied, expired, unmatched)."""
+    return [
+        {
+            "waiver_id": w.waiver_id,
+            "rule_id": w.rule_id,
+            "selector": w.selector,
+            "reason": w.reason,
+            "approver": w.approver,
+            "ticket": w.ticket,
+            "expires": w.expires.isoformat(),
+            "state": w.state,
+            "matched": w.matched,
+        }
+        for w in report.waivers
+    ]
+
+
+def changes_block(report: Report) -> dict[str, Any] | None:
+    """The `changes` object, or None without history."""
+    changes = report.changes
+    if changes is None:
+        return None
+    items = changes.items.astype(object)
+    return {
+        "current_period": changes.current_period,
+        "previous_period": changes.previous_period,
+        "new": changes.new,
+        "resolved": changes.resolved,
+        "persisting": changes.persisting,
+        "new_by_severity": dict(changes.new_by_severity),
+        "per_rule": [
+            {
+                "rule_id": d.rule_id,
+                "previous_fail": d.previous_fail,
+                "current_fail": d.current_fail,
+                "new": d.new,
+                "resolved": d.resolved,
+                "persisting": d.persisting,
+            }
+            for d in changes.per_rule
+        ],
+        "trend": [
+            {
+                "period": t.period,
+                "devices": t.devices,
+                "failing_devices": t.failing_devices,
+                "posture_pct": t.posture_pct,
+                "fail_by_severity": dict(t.fail_by_severity),
+            }
+            for t in changes.trend
+        ],
+        "items": [
+            {
+                k: (None if v is None else (int(v) if k == "months_failing" else str(v)))
+                for k, v in r.items()
+            }
+            for r in items.where(items.notna(), None).to_dict("records")
+        ],
+    }
+
+
+def document_bytes(report: Report) -> Iterator[bytes]:
+    """findings.json as byte chunks."""
+    blocks: list[tuple[str, Any]] = [
+        ("schema_version", SCHEMA_VERSION),
+        ("run", run_block(report)),
+        ("summary", summary_block(report)),
+        ("findings", None),
+        ("data_quality", quality_block(report)),
+        ("waivers", waivers_block(report)),
+        ("changes", changes_block(report)),
+    ]
+    for i, (key, value) in enumerate(blocks):
+        yield (b"{\n  " if i == 0 else b",\n  ") + _dumps(key, 1) + b": "
+        if key == "findings":
+            yield b"["
+            yield from _findings_bytes(report)
+        else:
+            yield _dumps(value, 1)
+    yield b"\n}\n"
+
+
+def render(report: Report, path: Path) -> None:
+    """Write findings.json to `path`."""
+    with atomic_path(path) as temporary, temporary.open("wb") as out:
+        for chunk in document_bytes(report):
+            out.write(chunk)
