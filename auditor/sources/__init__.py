@@ -1,0 +1,1 @@
+"""Inventory sources: Microsoft Graph pulls and the snapshot files they write."""

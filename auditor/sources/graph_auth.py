@@ -1,0 +1,229 @@
+"""Credentials and national clouds for Microsoft Graph: which identity, which authority, which host.
+
+Secrets are read from the environment here and nowhere else, and never leave the credential
+objects: messages name the variable that supplied a secret, not its value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import ipaddress
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from azure.core.credentials import AccessToken
+from azure.core.exceptions import ClientAuthenticationError
+from azure.identity import (
+    AzureAuthorityHosts,
+    CertificateCredential,
+    ClientSecretCredential,
+    DefaultAzureCredential,
+)
+from kiota_abstractions.authentication import AuthenticationProvider
+from kiota_abstractions.request_information import RequestInformation
+
+from auditor.errors import ConfigError, SourceError
+
+TOKEN_ENV = "AUDITOR_GRAPH_TOKEN"
+_REFRESH_MARGIN_S = 120.0  # renew a cached token this long before it expires
+
+
+class GraphFault(SourceError):
+    """A Graph exchange that went wrong in a way one part records (bad page, loop, foreign host)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cloud:
+    """One Microsoft cloud: where tokens come from and where Graph lives."""
+
+    name: str
+    authority: str
+    graph_root: str  # scheme + host, no version
+
+    @property
+    def scope(self) -> str:
+        """The app-only scope for Graph in this cloud."""
+        return f"{self.graph_root}/.default"
+
+
+CLOUDS: dict[str, Cloud] = {
+    "global": Cloud("global", AzureAuthorityHosts.AZURE_PUBLIC_CLOUD, "https://graph.microsoft.com"),
+    "usgov": Cloud("usgov", AzureAuthorityHosts.AZURE_GOVERNMENT, "https://graph.microsoft.us"),
+    "usgov-dod": Cloud("usgov-dod", AzureAuthorityHosts.AZURE_GOVERNMENT, "https://dod-graph.microsoft.us"),
+    "china": Cloud("china", AzureAuthorityHosts.AZURE_CHINA, "https://microsoftgraph.chinacloudapi.cn"),
+}  # fmt: skip
+
+
+class TokenCredentialLike(Protocol):
+    """What Graph needs from a credential: azure-identity's sync `TokenCredential` shape."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        """A bearer token for `scopes`."""
+        ...
+
+
+class StaticTokenCredential:
+    """A pre-acquired bearer token (AUDITOR_GRAPH_TOKEN); it cannot be refreshed."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        """The token as given; its lifetime is unknown, so assume a day."""
+        return AccessToken(self._token, int(time.time()) + 86_400)
+
+    def __repr__(self) -> str:
+        return "StaticTokenCredential(<redacted>)"
+
+
+def make_credential(
+    cloud: str, tenant_id: str | None, client_id: str | None
+) -> tuple[TokenCredentialLike, str]:
+    """The credential the environment asks for, and a secret-free description of it.
+
+    Order: AUDITOR_GRAPH_TOKEN; client secret (AZURE_CLIENT_SECRET); certificate
+    (AZURE_CLIENT_CERTIFICATE_PATH [+ _PASSWORD]); otherwise DefaultAzureCredential (workload
+    and managed identity, then Azure CLI / PowerShell / azd sign-in for interactive use).
+
+    Args:
+        cloud: Key of CLOUDS; selects the authority host.
+        tenant_id: Directory id; falls back to AZURE_TENANT_ID.
+        client_id: App (client) id; falls back to AZURE_CLIENT_ID.
+
+    Returns:
+        The credential and how it was chosen (names variables, never values).
+
+    Raises:
+        ConfigError: A secret is set but the tenant/client id or certificate is missing/unreadable.
+    """
+    authority = CLOUDS[cloud].authority
+    if token := os.environ.get(TOKEN_ENV, "").strip():
+        return StaticTokenCredential(token), f"the pre-acquired token in {TOKEN_ENV}"
+    tenant = tenant_id or os.environ.get("AZURE_TENANT_ID") or ""
+    client = client_id or os.environ.get("AZURE_CLIENT_ID") or ""
+    secret = os.environ.get("AZURE_CLIENT_SECRET", "")
+    cert_path = os.environ.get("AZURE_CLIENT_CERTIFICATE_PATH", "")
+    if secret or cert_path:
+        variable = "AZURE_CLIENT_SECRET" if secret else "AZURE_CLIENT_CERTIFICATE_PATH"
+        if not tenant or not client:
+            missing = " and ".join(n for n, v in (("tenant id", tenant), ("client id", client)) if not v)
+            raise ConfigError(
+                f"{variable} is set but the {missing} is not: set AZURE_TENANT_ID / "
+                "AZURE_CLIENT_ID or graph.tenant_id / graph.client_id"
+            )
+        if secret:
+            described = f"client secret (AZURE_CLIENT_SECRET) for app {client} in tenant {tenant}"
+            return ClientSecretCredential(tenant, client, secret, authority=authority), described
+        password = os.environ.get("AZURE_CLIENT_CERTIFICATE_PASSWORD") or None
+        try:
+            credential = CertificateCredential(
+                tenant, client, certificate_path=cert_path, password=password, authority=authority
+            )
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"AZURE_CLIENT_CERTIFICATE_PATH={cert_path}: cannot load the certificate "
+                f"({type(exc).__name__}; PEM or PKCS12 with an RSA key expected)"
+            ) from exc
+        return credential, f"certificate {cert_path} for app {client} in tenant {tenant}"
+    default = DefaultAzureCredential(authority=authority)
+    return default, "DefaultAzureCredential (managed identity, Azure CLI or similar sign-in)"
+
+
+class TokenSource:
+    """Caches the bearer token for one pull and renews it when it ages or Graph rejects it."""
+
+    def __init__(self, credential: TokenCredentialLike, scope: str, description: str) -> None:
+        self._credential = credential
+        self._scope = scope
+        self.description = description
+        self._token = ""
+        self._renew_at = 0.0
+        self._lock = asyncio.Lock()
+        self.acquired = 0
+
+    @property
+    def current(self) -> str:
+        """The cached token ("" before the first acquisition)."""
+        return self._token
+
+    async def token(self) -> str:
+        """A valid token, acquired on first use and renewed before it expires."""
+        if self._token and time.time() < self._renew_at:
+            return self._token
+        async with self._lock:
+            if not self._token or time.time() >= self._renew_at:
+                await self._acquire()
+            return self._token
+
+    async def refresh(self, rejected: str) -> str | None:
+        """A different token after Graph rejected `rejected` (401), or None if none is available."""
+        async with self._lock:
+            if self._token != rejected:
+                return self._token  # another request already renewed it
+            await self._acquire()
+            return None if self._token == rejected else self._token
+
+    async def _acquire(self) -> None:
+        get_token = self._credential.get_token
+        try:
+            if inspect.iscoroutinefunction(get_token):
+                access = await get_token(self._scope)
+            else:  # azure-identity's sync credentials block on the network: keep the loop free
+                access = await asyncio.to_thread(get_token, self._scope)
+        except ClientAuthenticationError as exc:
+            first_line = (exc.message or str(exc)).strip().splitlines()[0][:300]
+            raise SourceError(
+                f"could not get a Microsoft Graph token ({self._scope}) with {self.description}: "
+                f"{first_line}"
+            ) from exc
+        self._token = access.token
+        self._renew_at = min(access.expires_on - _REFRESH_MARGIN_S, time.time() + 3_600)
+        self.acquired += 1
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (where plain http is acceptable)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_token_destination(url: str, allowed_hosts: frozenset[str]) -> None:
+    """Refuse to attach the token to a host we did not choose, or to plain http off loopback.
+
+    Raises:
+        GraphFault: `url` points elsewhere (e.g. a nextLink to a foreign host).
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host not in allowed_hosts:
+        raise GraphFault(f"refusing to send the Graph token to {parts.scheme}://{host}: not a Graph host")
+    if parts.scheme != "https" and not is_loopback(host):
+        raise GraphFault(f"refusing to send the Graph token over {parts.scheme} to {host}")
+
+
+class BearerAuthProvider(AuthenticationProvider):
+    """Puts the current token on every request (replacing a stale one on a retry)."""
+
+    def __init__(self, tokens: TokenSource, allowed_hosts: frozenset[str]) -> None:
+        self._tokens = tokens
+        self._allowed_hosts = allowed_hosts
+
+    async def authenticate_request(
+        self,
+        request: RequestInformation,
+        additional_authentication_context: dict[str, Any] | None = None,
+    ) -> None:
+        """Set `Authorization: Bearer …` after checking where the request goes."""
+        check_token_destination(str(request.url), self._allowed_hosts)
+        token = await self._tokens.token()
+        if request.headers.contains("Authorization"):
+            request.headers.remove("Authorization")
+        request.headers.add("Authorization", f"Bearer {token}")

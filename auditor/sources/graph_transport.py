@@ -1,0 +1,354 @@
+"""The HTTP side of a Graph pull: msgraph-sdk client, rate limit, retries, token renewal, errors.
+
+Every request goes through `GuardMiddleware` in the SDK's httpx pipeline (in place of kiota's
+RetryHandler): it waits for the client-side rate limiter (Intune: 2,000 requests / 20 s per app
+per tenant; a `$batch` counts each inner request), retries 429/503/504 honouring Retry-After,
+retries timeouts and dropped connections with backoff, and renews the token once on a 401.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+from kiota_abstractions.api_error import APIError
+from kiota_abstractions.method import Method
+from kiota_abstractions.request_information import RequestInformation
+from kiota_abstractions.request_option import RequestOption
+from kiota_http.kiota_client_factory import KiotaClientFactory
+from kiota_http.middleware import BaseMiddleware, RetryHandler
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+from msgraph.graph_request_adapter import GraphRequestAdapter
+from msgraph.graph_service_client import GraphServiceClient
+from msgraph_core import GraphClientFactory
+from msgraph_core.middleware import GraphTelemetryHandler
+
+from auditor.sources.graph_auth import BearerAuthProvider, GraphFault, TokenSource, is_loopback
+
+RETRY_STATUSES = frozenset({429, 503, 504})
+BATCH_LIMIT = 20  # Graph JSON batching: at most 20 requests per $batch
+_ERROR_MAP: dict[str, Any] = {"XXX": ODataError}
+_OPTIONS_KEY = "kiota_request_options"  # where kiota-http puts request options on httpx requests
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counters of one pull (shown by the progress display, written into the snapshot)."""
+
+    requests: int = 0  # Graph requests sent, each request inside a $batch counted
+    throttled: int = 0  # 429 answers (envelope or batch item)
+    retries: int = 0
+    token_renewals: int = 0
+
+
+class RateLimiter:
+    """Sliding-window limiter: at most `limit` request units start within any `window_s`."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._starts: deque[tuple[float, int]] = deque()
+        self._in_window = 0
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    async def acquire(self, units: int = 1) -> None:
+        """Wait until `units` more requests fit in the window, then count them (FIFO)."""
+        units = min(units, self.limit)
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                while self._starts and self._starts[0][0] <= now - self.window_s:
+                    self._in_window -= self._starts.popleft()[1]
+                if self._in_window + units <= self.limit:
+                    self._starts.append((now, units))
+                    self._in_window += units
+                    return
+                freed, need = 0, self._in_window + units - self.limit
+                for started, count in self._starts:
+                    freed += count
+                    if freed >= need:
+                        await asyncio.sleep(started + self.window_s - now)
+                        break
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request back for `seconds` (Graph said Retry-After)."""
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+
+class Weight(RequestOption):
+    """How many Graph requests one HTTP request stands for (a $batch of n counts n)."""
+
+    KEY = "auditor.graph.weight"
+
+    def __init__(self, units: int) -> None:
+        self.units = units
+
+    @staticmethod
+    def get_key() -> str:
+        """Option key."""
+        return Weight.KEY
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to retry one request."""
+
+    max_retries: int
+    backoff_base_s: float
+    max_retry_after_s: float
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter for retry `attempt` (1-based), capped at 60 s."""
+        base = self.backoff_base_s * 2 ** (attempt - 1)
+        return float(min(60.0, base + random.uniform(0, self.backoff_base_s)))
+
+
+def retry_after_s(headers: httpx.Headers | dict[str, str]) -> float | None:
+    """Seconds the server asked to wait (Retry-After as seconds or HTTP date), or None."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value is None:
+        return None
+    value = str(value).strip()
+    if value.replace(".", "", 1).isdigit():
+        return float(value) if float(value) > 0 else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time()) or None
+
+
+class GuardMiddleware(BaseMiddleware):
+    """Rate limit, retry and token renewal for every request of the pipeline."""
+
+    def __init__(
+        self, limiter: RateLimiter, tokens: TokenSource, policy: RetryPolicy, stats: Stats
+    ) -> None:
+        super().__init__()
+        self._limiter = limiter
+        self._tokens = tokens
+        self._policy = policy
+        self._stats = stats
+
+    async def send(
+        self, request: httpx.Request, transport: httpx.AsyncBaseTransport
+    ) -> httpx.Response:
+        """Send `request`, retrying what is worth retrying; return the final response."""
+        options = request.extensions.get(_OPTIONS_KEY) or {}
+        weight = getattr(options.get(Weight.KEY), "units", 1)
+        attempt, renewed = 0, False
+        while True:
+            await self._limiter.acquire(weight)
+            self._stats.requests += weight
+            try:
+                response = await super().send(request, transport)
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
+                if attempt >= self._policy.max_retries:
+                    raise
+                attempt += 1
+                self._stats.retries += 1
+                await asyncio.sleep(self._policy.backoff(attempt))
+                continue
+            status = response.status_code
+            if status in RETRY_STATUSES and attempt < self._policy.max_retries:
+                delay = retry_after_s(response.headers) or self._policy.backoff(attempt + 1)
+                if delay > self._policy.max_retry_after_s:
+                    return response
+                if status == 429:
+                    self._stats.throttled += 1
+                    self._limiter.pause(delay)
+                await response.aclose()
+                attempt += 1
+                self._stats.retries += 1
+                request.headers["Retry-Attempt"] = str(attempt)
+                await asyncio.sleep(delay)
+                continue
+            if status == 401 and not renewed and request.headers.get("Authorization"):
+                rejected = request.headers["Authorization"].removeprefix("Bearer ")
+                fresh = await self._tokens.refresh(rejected)
+                if fresh:
+                    await response.aclose()
+                    renewed = True
+                    self._stats.token_renewals += 1
+                    request.headers["Authorization"] = f"Bearer {fresh}"
+                    continue
+            return response
+
+
+@dataclass(frozen=True, slots=True)
+class BatchAnswer:
+    """One inner response of a $batch."""
+
+    id: str
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+
+
+class GraphSession:
+    """One pull's msgraph-sdk client and helpers; close it with `aclose`."""
+
+    def __init__(
+        self,
+        v1_root: str,
+        cloud_root: str,
+        tokens: TokenSource,
+        allowed_hosts: frozenset[str],
+        limiter: RateLimiter,
+        policy: RetryPolicy,
+        timeout_s: float,
+        max_connections: int,
+    ) -> None:
+        self.v1 = v1_root
+        self.beta = v1_root.removesuffix("/v1.0") + "/beta"
+        self._cloud_roots = (f"{cloud_root}/v1.0", f"{cloud_root}/beta")
+        self.tokens = tokens
+        self.limiter = limiter
+        self.policy = policy
+        self.stats = Stats()
+        self._timeout_s = timeout_s
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), limits=limits, http2=True)
+        middleware = [
+            GuardMiddleware(limiter, tokens, policy, self.stats) if isinstance(m, RetryHandler) else m
+            for m in KiotaClientFactory.get_default_middleware(None)
+        ]
+        middleware.append(GraphTelemetryHandler())
+        http = GraphClientFactory.create_with_custom_middleware(middleware, client=self._http)
+        self.adapter = GraphRequestAdapter(BearerAuthProvider(tokens, allowed_hosts), http)
+        self.adapter.base_url = v1_root  # without trailing slash: no `//` in request URLs
+        self.client = GraphServiceClient(request_adapter=self.adapter)
+
+    def reroute(self, link: str) -> str:
+        """A nextLink that names the cloud's Graph host, pointed at the --graph-url root instead."""
+        for default, actual in zip(self._cloud_roots, (self.v1, self.beta), strict=True):
+            if default != actual and link.startswith(default + "/"):
+                return actual + link[len(default) :]
+        return link
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._http.aclose()
+
+    async def call_json(self, request: RequestInformation | str) -> dict[str, Any]:
+        """Send one Graph request (GET when given a URL); its JSON object as sent (APIError on 4xx/5xx).
+
+        Raises:
+            GraphFault: The body is not a JSON object.
+        """
+        if isinstance(request, str):
+            url, request = request, RequestInformation(Method.GET)
+            request.url = url
+        request.headers.try_add("Accept", "application/json")
+        raw = await self.adapter.send_primitive_async(request, "bytes", _ERROR_MAP)
+        return _json_object(raw, request.url)
+
+    async def batch(self, root: str, requests: list[tuple[str, str]]) -> list[BatchAnswer]:
+        """Send up to 20 GETs (id, URL relative to `root`) as one JSON $batch; answers by id.
+
+        Raises:
+            GraphFault: The batch answer is malformed or lacks an id.
+        """
+        body = {"requests": [{"id": i, "method": "GET", "url": url} for i, url in requests]}
+        request = RequestInformation(Method.POST)
+        request.url = f"{root}/$batch"
+        request.headers.try_add("Accept", "application/json")
+        request.headers.try_add("Content-Type", "application/json")
+        request.content = orjson.dumps(body)
+        request.add_request_options([Weight(len(requests))])
+        raw = await self.adapter.send_primitive_async(request, "bytes", _ERROR_MAP)
+        payload = _json_object(raw, request.url)
+        answers = payload.get("responses")
+        if not isinstance(answers, list) or not all(isinstance(a, dict) for a in answers):
+            raise GraphFault(f"POST {request.url}: batch answer has no 'responses' list")
+        out = [
+            BatchAnswer(str(a.get("id")), int(a.get("status") or 0), dict(a.get("headers") or {}), a.get("body"))
+            for a in answers
+        ]
+        missing = {i for i, _ in requests} - {a.id for a in out}
+        if missing:
+            raise GraphFault(f"POST {request.url}: batch answer lacks {len(missing)} request id(s)")
+        return out
+
+    async def download(self, url: str) -> bytes:
+        """GET a pre-signed URL (export ZIP) WITHOUT the Graph token, with retries.
+
+        Sent through a bare transport so the signed URL is never logged.
+
+        Raises:
+            GraphFault: Not https (off loopback), or still failing after the retries.
+        """
+        parts = urlsplit(url)
+        where = f"{parts.scheme}://{parts.hostname}{parts.path}"  # no query: it holds the signature
+        if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
+            raise GraphFault(f"export download URL {where} is not https")
+        timeout = httpx.Timeout(self._timeout_s).as_dict()
+        problem = ""
+        async with httpx.AsyncHTTPTransport() as transport:
+            for attempt in range(self.policy.max_retries + 1):
+                if attempt:
+                    await asyncio.sleep(self.policy.backoff(attempt))
+                request = httpx.Request("GET", url, extensions={"timeout": timeout})
+                try:
+                    response = await transport.handle_async_request(request)
+                    content = await response.aread()
+                except httpx.HTTPError as exc:
+                    problem = type(exc).__name__
+                    continue
+                if response.status_code == 200:
+                    return content
+                problem = f"HTTP {response.status_code}"
+                if response.status_code not in RETRY_STATUSES and response.status_code < 500:
+                    break
+        raise GraphFault(f"export download from {where} failed: {problem}")
+
+
+def _json_object(raw: bytes | None, url: object) -> dict[str, Any]:
+    try:
+        value = orjson.loads(raw or b"")
+    except orjson.JSONDecodeError as exc:
+        raise GraphFault(f"GET {_no_query(url)}: malformed JSON in the answer ({exc})") from exc
+    if not isinstance(value, dict):
+        raise GraphFault(f"GET {_no_query(url)}: answer is {type(value).__name__}, not a JSON object")
+    return value
+
+
+def _no_query(url: object) -> str:
+    parts = urlsplit(str(url))
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def describe_error(exc: APIError | httpx.HTTPError | GraphFault, what: str, permission: str) -> tuple[str, int | None, str]:
+    """(status, http status, reason) for a failed call: "denied" on 401/403, else "failed".
+
+    The reason names the call and, when access was refused, the permission the app needs.
+    """
+    if isinstance(exc, GraphFault):
+        return "failed", None, str(exc)
+    if isinstance(exc, httpx.TimeoutException):
+        return "failed", None, f"{what}: timed out (after retries)"
+    if isinstance(exc, httpx.HTTPError):
+        return "failed", None, f"{what}: connection failed ({type(exc).__name__}, after retries)"
+    code = exc.response_status_code
+    detail = getattr(getattr(exc, "error", None), "code", None) or ""
+    message = (exc.primary_message or "").strip()
+    said = f" — Graph said {detail + ': ' if detail else ''}{message}" if message or detail else ""
+    if code == 403:
+        return "denied", code, f"{what}: 403 Forbidden; the app needs the {permission} permission (application, admin-consented){said}"
+    if code == 401:
+        return "denied", code, f"{what}: 401 Unauthorized; the token was rejected (expired, wrong tenant or audience, or not allowed for {permission}){said}"
+    if code == 429:
+        return "failed", code, f"{what}: still throttled (429) after retries{said}"
+    return "failed", code, f"{what}: HTTP {code}{said}"
