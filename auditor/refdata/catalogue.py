@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from auditor.errors import SourceError
+from auditor.refdata.hardware import chip_of_model, model_parts
 from auditor.refdata.versions import major_label_of_key, version_key
 
 STALE_AFTER_DAYS = 45
@@ -21,7 +25,9 @@ class Release:
     released: dt.date
     build: str | None = None
     exploited_cves: tuple[str, ...] = ()
-    cve_count: int = 0
+    cve_count: int | None = None  # None: not recorded
+    security_info: str | None = None  # Apple's security-content page for the release
+    note: str | None = None  # e.g. how a feed's date artifact was corrected
 
     @property
     def key(self) -> int:
@@ -41,6 +47,13 @@ class Major:
     label: str
     name: str
     released: dt.date
+    releases_complete: bool = True  # False: only some releases are known (no per-patch answers)
+    note: str | None = None
+
+    @property
+    def key(self) -> int:
+        """Sortable key of the major's first version (`10.15` → 10_015_000)."""
+        return version_key(self.label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +63,7 @@ class IntuneFloor:
     major: str
     since: dt.date
     source: str
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +86,19 @@ class Catalogue:
     releases: tuple[Release, ...]
     intune_floors: tuple[IntuneFloor, ...]
     models: dict[str, Model] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    _by_major: dict[str, tuple[Release, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "majors", tuple(sorted(self.majors, key=lambda m: m.key)))
+        grouped: dict[str, list[Release]] = {}
+        for release in sorted(self.releases, key=lambda r: r.key):
+            grouped.setdefault(release.major, []).append(release)
+        object.__setattr__(self, "_by_major", {k: tuple(v) for k, v in grouped.items()})
+
+    def major(self, label: str) -> Major | None:
+        """The major with this label, if the catalogue knows it."""
+        return next((m for m in self.majors if m.label == label), None)
 
     def majors_at(self, as_of: dt.date) -> tuple[str, ...]:
         """Major labels released by `as_of`, oldest first (position, never subtraction)."""
@@ -87,17 +114,23 @@ class Catalogue:
 
     def releases_of(self, major: str, as_of: dt.date) -> tuple[Release, ...]:
         """Releases of one major published by `as_of`, oldest first."""
-        return tuple(
-            sorted(
-                (r for r in self.releases if r.major == major and r.released <= as_of),
-                key=lambda r: r.key,
-            )
-        )
+        return tuple(r for r in self._by_major.get(major, ()) if r.released <= as_of)
 
     def exploited_fix_floor(self, major: str, as_of: dt.date) -> Release | None:
-        """Lowest release of `major` that fixes every actively exploited CVE known at `as_of`."""
+        """Lowest release of `major` that fixes every actively exploited CVE known at `as_of`.
+
+        Updates are cumulative, so that is the newest release of the major that fixed one.
+        """
         fixing = [r for r in self.releases_of(major, as_of) if r.exploited_cves]
         return fixing[-1] if fixing else None
+
+    def exploited_cves_after(self, major: str, key: int, as_of: dt.date) -> tuple[str, ...]:
+        """Actively exploited CVEs fixed in releases of `major` newer than version `key`."""
+        seen: dict[str, None] = {}
+        for release in self.releases_of(major, as_of):
+            if release.key > key:
+                seen.update(dict.fromkeys(release.exploited_cves))
+        return tuple(seen)
 
     def latest_patch(self, major: str, as_of: dt.date, grace_days: int) -> Release | None:
         """Newest release of `major` published more than `grace_days` before `as_of`."""
@@ -110,6 +143,45 @@ class Catalogue:
         in_force = [f for f in self.intune_floors if f.since <= as_of]
         return (in_force or list(self.intune_floors[:1]))[-1]
 
+    def model(self, identifier: str) -> Model | None:
+        """The catalogue's entry for a model identifier, if any."""
+        return self.models.get(identifier)
+
+    def model_max_major(self, identifier: str) -> str | None:
+        """The newest major a catalogued model can run; None for identifiers not listed."""
+        model = self.models.get(identifier)
+        if model is None or not model.supported_majors:
+            return None
+        return max(model.supported_majors, key=version_key)
+
+    def model_ceiling(self, identifier: str) -> str | None:
+        """An upper bound of the newest major a model can run; None when nothing is known.
+
+        Catalogued models give their exact newest major. A physical Mac identifier that is
+        older than every catalogued model of its family (`MacBookPro11,1` when the oldest
+        listed is `MacBookPro11,4`) predates the models the feed lists, so it runs at most the
+        major before the oldest one the catalogue's models cover (SOFA lists macOS 12+).
+        """
+        exact = self.model_max_major(identifier)
+        if exact is not None:
+            return exact
+        parts = model_parts(identifier)
+        if parts is None or chip_of_model(identifier) == "virtual":
+            return None
+        family = [
+            p
+            for p in (model_parts(i) for i in self.models)
+            if p is not None and p.family == parts.family
+        ]
+        if not family or (parts.generation, parts.variant) >= min(
+            (p.generation, p.variant) for p in family
+        ):
+            return None
+        covered = {m for model in self.models.values() for m in model.supported_majors}
+        labels = [m.label for m in self.majors]
+        oldest = min((labels.index(m) for m in covered if m in labels), default=0)
+        return labels[oldest - 1] if oldest > 0 else None
+
     def age_days(self, as_of: dt.date) -> int:
         """How old the catalogue is at `as_of`; reports warn past STALE_AFTER_DAYS."""
         return (as_of - self.as_of).days
@@ -118,51 +190,236 @@ class Catalogue:
         """True when the catalogue is older than STALE_AFTER_DAYS at `as_of`."""
         return self.age_days(as_of) > STALE_AFTER_DAYS
 
+    def staleness_warning(self, as_of: dt.date) -> str | None:
+        """The sentence every report shows when the catalogue is stale, else None."""
+        if not self.is_stale(as_of):
+            return None
+        return (
+            f"The macOS release catalogue is {self.age_days(as_of)} days old at the as-of date "
+            f"(facts as of {self.as_of}; limit {STALE_AFTER_DAYS} days): newer macOS releases "
+            "and actively exploited CVEs may be missing. Download a current SOFA feed "
+            "(https://sofa.macadmins.io) and run `auditor refdata import FILE`."
+        )
+
 
 def load_catalogue(path: Path | None = None) -> Catalogue:
-    """Read a catalogue JSON file; the bundled one when `path` is None."""
-    if path is None:
-        text = resources.files("auditor.refdata").joinpath("macos_catalogue.json").read_text()
-    else:
-        text = path.read_text(encoding="utf-8")
-    return catalogue_from_dict(json.loads(text))
+    """Read a catalogue JSON file; the bundled one when `path` is None.
+
+    Raises:
+        SourceError: the file is unreadable or not a catalogue; the message names the file
+            and the field.
+    """
+    where = str(path) if path is not None else "bundled macos_catalogue.json"
+    try:
+        if path is None:
+            resource = resources.files("auditor.refdata").joinpath("macos_catalogue.json")
+            text = resource.read_text(encoding="utf-8")
+        else:
+            text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(f"{where}: cannot read the catalogue: {exc}") from exc
+    try:
+        return catalogue_from_dict(data)
+    except ValueError as exc:
+        raise SourceError(f"{where}: {exc}") from exc
 
 
-def catalogue_from_dict(data: dict[str, object]) -> Catalogue:
-    """Build a Catalogue from its JSON form (see `catalogue_to_dict`)."""
-    day = dt.date.fromisoformat
+def catalogue_from_dict(data: object) -> Catalogue:
+    """Build a Catalogue from its JSON form (see `catalogue_to_dict`).
+
+    Raises:
+        ValueError: a field is missing or malformed; the message names the field's path.
+    """
+    root = _obj(data, "catalogue")
     majors = tuple(
-        Major(label=m["label"], name=m["name"], released=day(m["released"]))
-        for m in data["majors"]  # type: ignore[attr-defined]
+        Major(
+            label=_str(m, "label", f"majors[{i}]"),
+            name=_str(m, "name", f"majors[{i}]"),
+            released=_day(m, "released", f"majors[{i}]"),
+            releases_complete=bool(m.get("releases_complete", True)),
+            note=_opt_str(m, "note", f"majors[{i}]"),
+        )
+        for i, m in enumerate(_objs(root, "majors"))
     )
     releases = tuple(
         Release(
-            version=r["version"],
-            released=day(r["released"]),
-            build=r.get("build"),
-            exploited_cves=tuple(r.get("exploited_cves", ())),
-            cve_count=int(r.get("cve_count", 0)),
+            version=_version(r, f"releases[{i}]"),
+            released=_day(r, "released", f"releases[{i}]"),
+            build=_opt_str(r, "build", f"releases[{i}]"),
+            exploited_cves=tuple(_strs(r, "exploited_cves", f"releases[{i}]")),
+            cve_count=_count(r, "cve_count", f"releases[{i}]"),
+            security_info=_opt_str(r, "security_info", f"releases[{i}]"),
+            note=_opt_str(r, "note", f"releases[{i}]"),
         )
-        for r in data["releases"]  # type: ignore[attr-defined]
+        for i, r in enumerate(_objs(root, "releases"))
     )
     floors = tuple(
-        IntuneFloor(major=f["major"], since=day(f["since"]), source=f["source"])
-        for f in data["intune_floors"]  # type: ignore[attr-defined]
+        IntuneFloor(
+            major=_str(f, "major", f"intune_floors[{i}]"),
+            since=_day(f, "since", f"intune_floors[{i}]"),
+            source=_str(f, "source", f"intune_floors[{i}]"),
+            note=_opt_str(f, "note", f"intune_floors[{i}]"),
+        )
+        for i, f in enumerate(_objs(root, "intune_floors"))
     )
+    if not majors or not floors:
+        raise ValueError("majors and intune_floors must not be empty")
     models = {
         ident: Model(
             identifier=ident,
-            name=m["name"],
-            chip=m["chip"],
-            supported_majors=tuple(m["supported_majors"]),
+            name=_str(m, "name", f"models.{ident}"),
+            chip=_str(m, "chip", f"models.{ident}"),
+            supported_majors=tuple(_strs(m, "supported_majors", f"models.{ident}")),
         )
-        for ident, m in data.get("models", {}).items()  # type: ignore[attr-defined]
+        for ident, raw in _obj(root.get("models", {}), "models").items()
+        for m in (_obj(raw, f"models.{ident}"),)
     }
     return Catalogue(
-        as_of=day(str(data["as_of"])),
-        source=str(data["source"]),
+        as_of=_day(root, "as_of", "catalogue"),
+        source=_str(root, "source", "catalogue"),
         majors=majors,
         releases=releases,
         intune_floors=floors,
         models=models,
+        notes=tuple(_strs(root, "notes", "catalogue")),
     )
+
+
+def catalogue_to_dict(catalogue: Catalogue) -> dict[str, Any]:
+    """The JSON form of a catalogue (inverse of `catalogue_from_dict`), sorted and stable."""
+
+    def compact(values: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in values.items() if v not in (None, (), [])}
+
+    return {
+        "as_of": catalogue.as_of.isoformat(),
+        "source": catalogue.source,
+        "notes": list(catalogue.notes),
+        "majors": [
+            compact(
+                {
+                    "label": m.label,
+                    "name": m.name,
+                    "released": m.released.isoformat(),
+                    "releases_complete": None if m.releases_complete else False,
+                    "note": m.note,
+                }
+            )
+            for m in catalogue.majors
+        ],
+        "releases": [
+            compact(
+                {
+                    "version": r.version,
+                    "build": r.build,
+                    "released": r.released.isoformat(),
+                    "cve_count": r.cve_count,
+                    "exploited_cves": list(r.exploited_cves),
+                    "security_info": r.security_info,
+                    "note": r.note,
+                }
+            )
+            for r in sorted(catalogue.releases, key=lambda r: r.key)
+        ],
+        "intune_floors": [
+            compact(
+                {
+                    "major": f.major,
+                    "since": f.since.isoformat(),
+                    "source": f.source,
+                    "note": f.note,
+                }
+            )
+            for f in sorted(catalogue.intune_floors, key=lambda f: f.since)
+        ],
+        "models": {
+            ident: {"name": m.name, "chip": m.chip, "supported_majors": list(m.supported_majors)}
+            for ident, m in sorted(catalogue.models.items())
+        },
+    }
+
+
+def catalogue_text(catalogue: Catalogue) -> str:
+    """The catalogue as JSON text with one release or model per line (readable diffs)."""
+    data = catalogue_to_dict(catalogue)
+    lines = ["{"]
+    for name in ("as_of", "source"):
+        lines.append(f"  {json.dumps(name)}: {json.dumps(data[name], ensure_ascii=False)},")
+    for name in ("notes", "majors", "releases", "intune_floors"):
+        items = [json.dumps(item, ensure_ascii=False) for item in data[name]]
+        lines.append(f"  {json.dumps(name)}: [")
+        lines.extend(f"    {item}," for item in items)
+        if items:
+            lines[-1] = lines[-1].rstrip(",")
+        lines.append("  ],")
+    models = [
+        f"    {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)},"
+        for k, v in data["models"].items()
+    ]
+    if models:
+        models[-1] = models[-1].rstrip(",")
+    lines += ['  "models": {', *models, "  }", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def _obj(value: object, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: expected an object, got {type(value).__name__}")
+    return value
+
+
+def _objs(parent: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = parent.get(key)
+    if not isinstance(value, list):
+        raise ValueError(f"{key}: expected a list")
+    return [_obj(item, f"{key}[{i}]") for i, item in enumerate(value)]
+
+
+def _str(parent: dict[str, Any], key: str, where: str) -> str:
+    value = parent.get(key)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{where}.{key}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _opt_str(parent: dict[str, Any], key: str, where: str) -> str | None:
+    value = parent.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{where}.{key}: expected a string, got {value!r}")
+    return value
+
+
+def _strs(parent: dict[str, Any], key: str, where: str) -> list[str]:
+    value = parent.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{where}.{key}: expected a list of strings, got {value!r}")
+    return value
+
+
+def _count(parent: dict[str, Any], key: str, where: str) -> int | None:
+    value = parent.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{where}.{key}: expected a whole number, got {value!r}")
+    return value
+
+
+def _day(parent: dict[str, Any], key: str, where: str) -> dt.date:
+    value = parent.get(key)
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise ValueError(f"{where}.{key}: expected an ISO date, got {value!r}") from None
+
+
+def _version(parent: dict[str, Any], where: str) -> str:
+    text = _str(parent, "version", where)
+    try:
+        version_key(text)
+    except ValueError:
+        raise ValueError(f"{where}.version: not a macOS version: {text!r}") from None
+    return text

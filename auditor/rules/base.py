@@ -8,9 +8,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
+from auditor.errors import ConfigError
 from auditor.models import Entity, Param, Severity, Status
+from auditor.refdata.versions import version_key
 
 if TYPE_CHECKING:
     from auditor.refdata.catalogue import Catalogue
@@ -25,6 +28,7 @@ class RuleContext:
     as_of: dt.date
     params: Mapping[str, Param]
     catalogue: Catalogue
+    rule_id: str = ""  # names the rule in parameter errors
 
     @property
     def as_of_ts(self) -> pd.Timestamp:
@@ -34,6 +38,40 @@ class RuleContext:
     def param(self, name: str) -> Any:
         """One parameter value; a KeyError here means the rule's `params` lacks a default."""
         return self.params[name]
+
+    def int_param(self, name: str) -> int:
+        """A whole-number parameter (days, counts); ConfigError when configured otherwise."""
+        value = self.param(name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(self._wrong(name, "a whole number of 0 or more", value))
+        return value
+
+    def bool_param(self, name: str) -> bool:
+        """A true/false parameter; ConfigError when configured otherwise."""
+        value = self.param(name)
+        if not isinstance(value, bool):
+            raise ConfigError(self._wrong(name, "true or false", value))
+        return value
+
+    def str_param(self, name: str) -> str:
+        """A text parameter; ConfigError when configured otherwise."""
+        value = self.param(name)
+        if not isinstance(value, str):
+            raise ConfigError(self._wrong(name, "a string", value))
+        return value
+
+    def strings_param(self, name: str) -> tuple[str, ...]:
+        """A list-of-strings parameter (a single string counts as a list of one)."""
+        value = self.param(name)
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, tuple | list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(self._wrong(name, "a list of strings", value))
+        return tuple(value)
+
+    def _wrong(self, name: str, expected: str, value: object) -> str:
+        owner = f"rules.params.{self.rule_id}.{name}" if self.rule_id else f"parameter {name!r}"
+        return f"{owner}: expected {expected}, got {value!r}"
 
 
 Check = Callable[[pd.DataFrame, RuleContext], pd.Series]
@@ -47,6 +85,7 @@ class Example:
     name: str
     row: Mapping[str, Any]
     expect: Status
+    params: Mapping[str, Param] = field(default_factory=dict)  # overrides of the defaults
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +139,8 @@ def rule(**meta: Any) -> Callable[[Check], Rule]:
 
 def days_between(later: pd.Timestamp, earlier: pd.Series) -> pd.Series:
     """Whole days from each timestamp in `earlier` to `later` (nullable integers)."""
-    return (later - earlier).dt.days.astype("Int64")
+    days: pd.Series = (later - earlier).dt.days.astype("Int64")
+    return days
 
 
 def per_unique(values: pd.Series, describe: Callable[[pd.Series], pd.Series]) -> pd.Series:
@@ -112,3 +152,44 @@ def per_unique(values: pd.Series, describe: Callable[[pd.Series], pd.Series]) ->
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     answers = describe(pd.Series(uniques, dtype=values.dtype)).to_numpy(dtype=object)
     return pd.Series(answers[codes], index=values.index, dtype=object)
+
+
+def per_value(keys: pd.Series, answer: Callable[[Any], object], dtype: str) -> pd.Series:
+    """Answer once per distinct value of `keys` and spread the answers over the rows.
+
+    The vectorized form of a per-row lookup (a major's fix floor, a model's newest macOS):
+    `answer` sees each distinct non-missing value once; rows whose key is NA get NA.
+    `dtype` is the nullable dtype of the answers ("boolean", "Int64", "string").
+    """
+    codes, uniques = pd.factorize(keys)
+    table = _array([*(answer(u) for u in uniques), None], dtype)
+    return pd.Series(table.take(np.where(codes < 0, len(uniques), codes)), index=keys.index)
+
+
+def per_row(frame: pd.DataFrame, answer: Callable[..., object], dtype: str) -> pd.Series:
+    """Like `per_value`, over distinct combinations of several columns.
+
+    `answer` gets one argument per column, None where the value is missing.
+    """
+    if frame.empty:
+        return pd.Series(_array([], dtype), index=frame.index)
+    codes = frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup().to_numpy()
+    _, first = np.unique(codes, return_index=True)
+    rows = frame.iloc[first].astype(object).where(frame.iloc[first].notna(), None)
+    table = _array([answer(*row) for row in rows.itertuples(index=False)], dtype)
+    return pd.Series(table.take(codes), index=frame.index)
+
+
+def is_one_of(values: pd.Series, *choices: str) -> pd.Series:
+    """Nullable boolean `value in choices`; NA where the value is missing or 'unknown'."""
+    return per_value(values, lambda v: None if v == "unknown" else v in choices, "boolean")
+
+
+def at_least(version_keys: pd.Series, version: str) -> pd.Series:
+    """Nullable boolean `os >= version`, compared numerically per component."""
+    return (version_keys >= version_key(version)).astype("boolean")
+
+
+def _array(values: list[Any], dtype: str) -> Any:
+    """A nullable pandas array (the stubs cannot type a dtype chosen at run time)."""
+    return pd.array(values, dtype=dtype)  # type: ignore[call-overload]

@@ -16,21 +16,22 @@ _CHECK_IN = (
 
 
 def _stale(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    return days_between(ctx.as_of_ts, devices["last_sync_at"]) <= int(ctx.param("max_days"))
+    return days_between(ctx.as_of_ts, devices["last_sync_at"]) <= ctx.int_param("max_days")
 
 
 def _stale_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    limit = ctx.param("max_days")
+    limit = ctx.int_param("max_days")
 
     def describe(days: pd.Series) -> pd.Series:
         ago = days_between(ctx.as_of_ts, days).astype(str)
-        return (
+        text: pd.Series = (
             "last check-in "
             + days.dt.strftime("%Y-%m-%d")
             + ", "
             + ago
             + f" days ago (limit {limit})"
         )
+        return text
 
     return per_unique(devices["last_sync_at"].dt.floor("D"), describe)
 
@@ -58,19 +59,21 @@ def _stale_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     own_mappings=("NIST 800-53", "ISO/IEC 27001:2022"),
     examples=(
         Example(
-            "synced-yesterday", {"last_sync_at": pd.Timestamp("2026-08-31", tz="UTC")}, Status.PASS
+            "pass-synced-yesterday",
+            {"last_sync_at": pd.Timestamp("2026-08-31", tz="UTC")},
+            Status.PASS,
         ),
         Example(
-            "synced-30-days-ago",
+            "pass-synced-30-days-ago",
             {"last_sync_at": pd.Timestamp("2026-08-02", tz="UTC")},
             Status.PASS,
         ),
         Example(
-            "synced-31-days-ago",
+            "fail-synced-31-days-ago",
             {"last_sync_at": pd.Timestamp("2026-08-01", tz="UTC")},
             Status.FAIL,
         ),
-        Example("never-synced", {"last_sync_at": pd.NaT}, Status.UNKNOWN),
+        Example("unknown-never-synced", {"last_sync_at": pd.NaT}, Status.UNKNOWN),
     ),
 )
 def checked_in_within_30_days(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
@@ -99,12 +102,16 @@ def checked_in_within_30_days(devices: pd.DataFrame, ctx: RuleContext) -> pd.Ser
     own_mappings=("NIST 800-53", "ISO/IEC 27001:2022"),
     examples=(
         Example(
-            "synced-last-month", {"last_sync_at": pd.Timestamp("2026-08-01", tz="UTC")}, Status.PASS
+            "pass-synced-last-month",
+            {"last_sync_at": pd.Timestamp("2026-08-01", tz="UTC")},
+            Status.PASS,
         ),
         Example(
-            "synced-in-may", {"last_sync_at": pd.Timestamp("2026-05-01", tz="UTC")}, Status.FAIL
+            "fail-synced-in-may",
+            {"last_sync_at": pd.Timestamp("2026-05-01", tz="UTC")},
+            Status.FAIL,
         ),
-        Example("never-synced", {"last_sync_at": pd.NaT}, Status.UNKNOWN),
+        Example("unknown-never-synced", {"last_sync_at": pd.NaT}, Status.UNKNOWN),
     ),
 )
 def checked_in_within_90_days(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:

@@ -1,0 +1,35 @@
+"""The public pages rules cite, one constant each (keys as in the research notes, macos.md)."""
+
+from __future__ import annotations
+
+_LEARN = "https://learn.microsoft.com/intune"
+_ENROLL = f"{_LEARN}/device-enrollment"
+_MSCP = "https://github.com/usnistgov/macos_security/blob/main/rules"
+
+# Microsoft Learn (Intune)
+MS_ENR = f"{_ENROLL}/apple/methods-macos"
+MS_ADE = f"{_ENROLL}/apple/setup-automated-macos"
+MS_ADE_OVERVIEW = f"{_ENROLL}/apple/overview-automated-enrollment-macos"
+MS_ADE_TOKENS = f"{_ENROLL}/apple/manage-devices-tokens-macos"
+MS_DEM = f"{_ENROLL}/setup-enrollment-manager"
+MS_DIRECT = f"{_ENROLL}/apple/setup-direct-macos"
+MS_RESTR = f"{_ENROLL}/create-platform-restrictions"
+MS_APNS = f"{_ENROLL}/apple/create-mdm-push-certificate"
+MS_SUPP = f"{_LEARN}/intune-service/fundamentals/supported-devices-browsers"
+MS_COMPL = f"{_LEARN}/device-security/compliance/ref-macos-settings"
+MS_GRAPH_DEVICE = "https://learn.microsoft.com/graph/api/resources/intune-devices-manageddevice?view=graph-rest-beta"
+
+# Apple
+AP_TOKEN = "https://support.apple.com/guide/deployment/dep24dbdcf9e/web"
+AP_SUPV = "https://support.apple.com/guide/deployment/dep1d89f0bff/web"
+AP_UAMDM = "https://support.apple.com/en-us/HT208019"
+AP_DEV_BOOTSTRAP = "https://developer.apple.com/documentation/devicemanagement/get-bootstrap-token"
+AP_KEXT = "https://support.apple.com/guide/security/securely-extending-the-kernel-sec8e454101b/web"
+AP_STARTUP_SECURITY = "https://support.apple.com/guide/mac-help/change-security-settings-startup-disk-a-mac-mchl768f7291/mac"
+AP_SECURITY_RELEASES = "https://support.apple.com/en-us/100100"
+
+# Community reference data and baselines
+SOFA = "https://sofa.macadmins.io/"
+MSCP_MDM_REQUIRE = f"{_MSCP}/os/os_mdm_require.yaml"
+MSCP_SUPPORTED_OS = f"{_MSCP}/os/os_supported_operating_system.yaml"
+MSCP_SOFTWAREUPDATE_CURRENT = f"{_MSCP}/system_settings/system_settings_softwareupdate_current.yaml"
