@@ -1,0 +1,200 @@
+"""Every rule: its examples hold, missing data never passes, metadata is complete and documented.
+
+`pytest -k MAC-BST-001` selects one rule's tests.
+"""
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from rules.frames import context, frame_from_rows, statuses
+
+from auditor.engine import evaluate_rule
+from auditor.models import Param, Status
+from auditor.render.catalogue import catalogue_json, catalogue_markdown, catalogue_table
+from auditor.rules import ALL_RULES, FAMILIES, rule_by_id
+from auditor.rules.base import Rule
+
+REPO = Path(__file__).resolve().parent.parent
+
+# The public contract of rules.md (version 1): exactly these ids, no others.
+CONTRACT_IDS = {
+    *(f"MAC-ENR-00{n}" for n in range(1, 7)),
+    "MAC-DEM-001",
+    "MAC-BST-001",
+    "MAC-SWU-001",
+    "MAC-KXT-001",
+    *(f"MAC-OS-00{n}" for n in range(1, 6)),
+    "MAC-HW-001",
+    "MAC-HW-002",
+    "MAC-VM-001",
+    "MAC-VM-002",
+    "MAC-INV-001",
+    "MAC-INV-002",
+    "MAC-SYN-001",
+    "MAC-SYN-002",
+    "MAC-FV-001",
+    "MAC-CMP-001",
+    *(f"MAC-TEN-00{n}" for n in range(1, 7)),
+}
+SEVERITIES = {  # rules.md's severity column
+    "critical": {"MAC-OS-002", "MAC-OS-003", "MAC-TEN-001", "MAC-TEN-003"},
+    "high": {
+        *("MAC-ENR-001", "MAC-BST-001", "MAC-OS-001", "MAC-HW-001", "MAC-SYN-002"),
+        *("MAC-FV-001", "MAC-TEN-002", "MAC-TEN-004"),
+    },
+    "info": {"MAC-ENR-006", "MAC-OS-005"},
+    "low": {
+        *("MAC-ENR-005", "MAC-DEM-001", "MAC-KXT-001", "MAC-HW-002", "MAC-VM-002"),
+        "MAC-INV-002",
+    },
+}
+SOURCE_KEYS = {  # the research notes' source keys (macos.md)
+    *("MS-ENR", "MS-ADE", "MS-DEM", "MS-DIRECT", "MS-RESTR", "MS-APNS", "MS-SUPP"),
+    *("MS-NOTICE", "MS-COMPL", "MS-CLEAN", "MS-FV", "MS-PSSO", "MS-LAPS", "MS-RLOCK"),
+    *("MS-DDM", "MS-FILTER", "MS-GRAPH", "MS-EXPORT", "AP-TOKEN", "AP-SUPV", "AP-UAMDM"),
+    *("AP-DEV", "SOFA", "MSCP"),
+}
+OURS_ALWAYS = ("ISO/IEC 27001:2022", "SOC 2")  # no published mapping exists for these
+OUTCOME_PREFIX = {
+    Status.PASS: "pass-",
+    Status.FAIL: "fail-",
+    Status.UNKNOWN: "unknown-",
+    Status.NOT_APPLICABLE: "na-",
+}
+
+each_rule = pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.id)
+
+
+def _example_groups(rule: Rule) -> Iterator[tuple[Mapping[str, Param], list[Any]]]:
+    """Examples sharing parameters run together, as one inventory (duplicates need that)."""
+    groups: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
+    for example in rule.examples:
+        groups.setdefault(tuple(sorted(example.params.items())), []).append(example)
+    for params, examples in groups.items():
+        yield dict(params), examples
+
+
+@each_rule
+def test_examples_get_their_expected_status(rule: Rule) -> None:
+    for params, examples in _example_groups(rule):
+        got = statuses(rule, [e.row for e in examples], params=params)
+        expected = [e.expect.value for e in examples]
+        wrong = [
+            f"{e.name}: expected {want}, got {have}"
+            for e, want, have in zip(examples, expected, got, strict=True)
+            if want != have
+        ]
+        assert not wrong, "; ".join(wrong)
+
+
+@each_rule
+def test_missing_data_is_never_a_pass(rule: Rule) -> None:
+    (status,) = statuses(rule, [{column: None for column in rule.requires}])
+    assert status != Status.PASS.value
+    if set(rule.nullable) != set(rule.requires):  # a rule about absence may fail on it
+        assert status in {Status.UNKNOWN.value, Status.NOT_APPLICABLE.value}
+
+
+@each_rule
+def test_a_column_never_collected_makes_the_rule_unknown(rule: Rule) -> None:
+    frame = frame_from_rows([{rule.entity.id_column: "only"}], rule.entity)
+    frame = frame.drop(columns=list(rule.requires))
+    result = evaluate_rule(rule, frame, pd.Categorical(["only"]), context(rule))
+    assert list(result["status"].astype(str)) == [Status.UNKNOWN.value]
+
+
+@each_rule
+def test_examples_cover_every_outcome(rule: Rule) -> None:
+    outcomes = {e.expect for e in rule.examples}
+    assert {Status.PASS, Status.FAIL} <= outcomes
+    if set(rule.nullable) != set(rule.requires):
+        assert Status.UNKNOWN in outcomes
+    if rule.scope is not None:
+        assert Status.NOT_APPLICABLE in outcomes
+    for example in rule.examples:
+        assert example.name.startswith(OUTCOME_PREFIX[example.expect]), example.name
+        assert set(example.row) <= {*rule.requires, rule.entity.id_column, "os_version"}
+        assert set(example.params) <= set(rule.params)
+    assert len({e.name for e in rule.examples}) == len(rule.examples)
+
+
+@each_rule
+def test_metadata_is_complete(rule: Rule) -> None:
+    assert 0 < len(rule.title) <= 100 and not rule.title.endswith(".")
+    assert rule.rationale.endswith(".") and rule.remediation.endswith(".")
+    assert rule.fails_when and rule.scope_text
+    assert rule.references and all(url.startswith("https://") for url in rule.references)
+    assert rule.sources and set(rule.sources) <= SOURCE_KEYS
+    assert rule.controls and all(rule.controls.values())
+    assert set(rule.own_mappings) <= set(rule.controls)
+    assert {f for f in OURS_ALWAYS if f in rule.controls} <= set(rule.own_mappings)
+
+
+@each_rule
+def test_severity_matches_the_specification(rule: Rule) -> None:
+    expected = next((s for s, ids in SEVERITIES.items() if rule.id in ids), "medium")
+    assert rule.severity.value == expected
+
+
+class _Recording(dict[str, Param]):
+    """Parameters that remember which ones a rule read."""
+
+    def __init__(self, values: Mapping[str, Param]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> Param:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+@each_rule
+def test_every_parameter_is_read(rule: Rule) -> None:
+    read: set[str] = set()
+    for params, examples in _example_groups(rule):
+        recording = _Recording({**rule.params, **params})
+        ctx = context(rule)
+        ctx = type(ctx)(ctx.as_of, recording, ctx.catalogue, rule.id)
+        frame = frame_from_rows(
+            [{rule.entity.id_column: e.name, **e.row} for e in examples], rule.entity
+        )
+        evaluate_rule(rule, frame, frame[rule.entity.id_column].astype("category"), ctx)
+        read |= recording.read
+    assert read == set(rule.params)
+
+
+def test_catalogue_has_exactly_the_contracted_ids() -> None:
+    assert {r.id for r in ALL_RULES} == CONTRACT_IDS
+    assert len(ALL_RULES) == len(CONTRACT_IDS)
+
+
+def test_rules_are_found_by_id_and_unknown_ids_raise() -> None:
+    assert rule_by_id("MAC-BST-001").title == "Bootstrap token is escrowed to Intune"
+    with pytest.raises(KeyError):
+        rule_by_id("MAC-XXX-999")
+
+
+def test_every_family_contributes_rules() -> None:
+    for family in FAMILIES:
+        assert any(r.check.__module__ == family.__name__ for r in ALL_RULES), family.__name__
+
+
+def test_docs_rules_md_is_generated_from_the_catalogue() -> None:
+    # Regenerate with `make docs` (or `auditor rules --format markdown > docs/rules.md`).
+    assert (REPO / "docs" / "rules.md").read_text(encoding="utf-8") == catalogue_markdown(ALL_RULES)
+
+
+def test_catalogue_json_and_table_list_every_rule() -> None:
+    data = catalogue_json(ALL_RULES)
+    assert [d["id"] for d in data] == sorted(CONTRACT_IDS)
+    vm = next(d for d in data if d["id"] == "MAC-VM-001")
+    assert vm["params"] == {"approved_serials": [], "approved_name_patterns": []}
+    assert vm["examples"][0]["params"] == {"approved_serials": ["z4k614myr0"]}
+    syn = next(d for d in data if d["id"] == "MAC-SYN-001")
+    assert syn["examples"][0]["row"]["last_sync_at"] == "2026-08-31T00:00:00+00:00"
+    table = catalogue_table(ALL_RULES).splitlines()
+    assert table[0].split() == ["ID", "SEVERITY", "ENTITY", "TITLE"]
+    assert len(table) == len(CONTRACT_IDS) + 1
