@@ -8,14 +8,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-# "14.5 (23F79)", "13.4.1 (c)", "14.1.2a", "10.15.7", "26.0.1", "macOS 15.7.9 (24G830)"
+# "14.5 (23F79)", "13.4.1 (c)", "14.1.2a", "10.15.7", "26.0.1", "macOS 15.7.9 (24G830)",
+# "13.4.1 (a) (22F770820d)" (an RSR letter, then the supplemental build). ASCII only: a
+# Unicode digit or a Kelvin sign never becomes part of a version.
 _VERSION = re.compile(
     r"""^\s*(?:mac\s?os\s*x?\s*)?
-        (?P<major>\d{1,3})(?:\.(?P<minor>\d{1,3}))?(?:\.(?P<patch>\d{1,3}))?
+        (?P<major>[0-9]{1,3})(?:\.(?P<minor>[0-9]{1,3}))?(?:\.(?P<patch>[0-9]{1,3}))?
         \s*(?P<rsr_inline>[a-z])?
-        \s*(?:\(\s*(?:(?P<rsr_paren>[a-z])|(?P<build>[0-9]{2}[A-Z][0-9]{1,5}[a-z]?))\s*\))?
+        (?:\s*\(\s*(?P<rsr_paren>[a-z])\s*\))?
+        (?:\s*\(\s*(?:build\s*)?(?P<build>[0-9]{1,2}[A-Z][0-9]{1,6}[a-z]?)\s*\))?
         \s*$""",
-    re.IGNORECASE | re.VERBOSE,
+    re.IGNORECASE | re.VERBOSE | re.ASCII,
 )
 
 

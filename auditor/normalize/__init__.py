@@ -1,0 +1,137 @@
+"""Raw batches → the canonical typed frames an audit evaluates, with a data-quality report.
+
+`normalize` is the entry point. Nothing is dropped silently: records of other platforms are
+counted, records of one Mac from several inputs are merged with their conflicts recorded,
+and every missing, unparseable or unknown value is counted with examples in
+`Inventory.quality`. The frames' columns are documented in `schema.py` (docs/schema.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from auditor.models import InputFile, Inventory, QualityNote, RawBatch, SourceGap
+from auditor.normalize.derive import add_enrollment, add_hardware
+from auditor.normalize.fields import DEVICE_KINDS, device_columns
+from auditor.normalize.merge import KEY, merge_devices
+from auditor.normalize.quality import duplicate_serial_notes, missing_notes
+from auditor.normalize.schema import (
+    ADE_TOKEN_SCHEMA,
+    DEM_ACCOUNT_SCHEMA,
+    DEVICE_SCHEMA,
+    SCHEMAS,
+    TENANT_SCHEMA,
+    conform,
+    empty_frame,
+    schema_markdown,
+)
+from auditor.normalize.tenant import (
+    ade_profile_names,
+    ade_token_frame,
+    dem_account_frame,
+    tenant_frame,
+)
+
+__all__ = [
+    "ADE_TOKEN_SCHEMA",
+    "DEM_ACCOUNT_SCHEMA",
+    "DEVICE_SCHEMA",
+    "SCHEMAS",
+    "TENANT_SCHEMA",
+    "normalize",
+    "schema_markdown",
+]
+
+TENANT_KINDS = frozenset(
+    {"apns", "ade_tokens", "ade_profiles", "enrollment_configurations", "tenant"}
+)
+
+
+def normalize(
+    batches: Sequence[RawBatch],
+    *,
+    inputs: Sequence[InputFile] = (),
+    gaps: Sequence[SourceGap] = (),
+) -> Inventory:
+    """Build the inventory: devices (one row per Mac), tenant, ADE tokens, DEM accounts.
+
+    Args:
+        batches: raw records as the sources read them (`RawBatch.kind` says which shape).
+        inputs: the files read, kept as evidence.
+        gaps: parts of the inventory that could not be collected.
+
+    Returns:
+        The typed frames (see `DEVICE_SCHEMA` and friends) plus quality notes.
+    """
+    notes: list[QualityNote] = []
+    devices = _devices(batches, notes)
+    devices = add_hardware(devices, notes)
+    devices = add_enrollment(devices, ade_profile_names(batches), notes)
+    devices = devices.sort_values("device_id", kind="stable")
+    notes += missing_notes(devices)
+    notes += duplicate_serial_notes(devices)
+    devices = conform(devices, DEVICE_SCHEMA)
+    notes += [
+        QualityNote(
+            "inputs", "ignored_kind", len(b.records), (f"{b.kind} records are not used",), b.source
+        )
+        for b in batches
+        if b.kind not in DEVICE_KINDS and b.kind not in TENANT_KINDS
+    ]
+    return Inventory(
+        devices=devices,
+        tenant=tenant_frame(batches, notes),
+        ade_tokens=ade_token_frame(batches),
+        dem_accounts=dem_account_frame(devices),
+        inputs=list(inputs),
+        quality=notes,
+        gaps=list(gaps),
+    )
+
+
+def _devices(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.DataFrame:
+    """Every device batch typed, other platforms set aside, then merged into one row per Mac."""
+    kept: list[pd.DataFrame] = []
+    other_ids: list[pd.Series] = []
+    for batch in batches:
+        if batch.kind in DEVICE_KINDS and not batch.records.empty:
+            macs, others = device_columns(batch, notes)
+            kept.append(macs)
+            other_ids.append(others)
+    if not kept:
+        empty = {c: pd.Series([], dtype="string") for c in ("enrollment_type", "_serial_key")}
+        return empty_frame(DEVICE_SCHEMA).assign(**empty)
+    kept = _without_other_platforms(kept, other_ids, notes)
+    merged, merge_notes = merge_devices(kept)
+    notes += merge_notes
+    return merged.drop(columns=[KEY])
+
+
+def _without_other_platforms(
+    kept: list[pd.DataFrame], other_ids: list[pd.Series], notes: list[QualityNote]
+) -> list[pd.DataFrame]:
+    """Drop OS-less records (detail GETs) of devices another input shows as not macOS."""
+    ids = frozenset(pd.concat(other_ids).str.casefold().dropna())
+    if not ids:
+        return kept
+    result = []
+    for frame in kept:
+        match = frame["device_id"].str.casefold().isin(ids).to_numpy(dtype=bool) & frame[
+            "operating_system"
+        ].isna().to_numpy(dtype=bool)
+        if match.any():
+            notes.append(
+                QualityNote(
+                    "operating_system",
+                    "not_macos",
+                    int(match.sum()),
+                    (
+                        f"{int(match.sum())} records of devices another input lists as not macOS ignored",
+                    ),
+                    str(frame["source"].iloc[0]),
+                )
+            )
+        result.append(frame[~match])
+    return result

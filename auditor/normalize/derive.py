@@ -1,0 +1,148 @@
+"""Facts derived from the merged device row: chip, likely VM with its evidence, enrollment method.
+
+Chip classes follow macos.md §3.1 (via `refdata.hardware`); VM evidence follows §3.2:
+a hypervisor model identifier or model name, the VMware default serial (`VM` + 10
+characters), or a model whose chip contradicts the reported processor architecture. A
+serial shared with other records supports that evidence but is not enough alone (Macs
+re-enrolled without deleting the old record share serials too; MAC-INV-001 reports them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from auditor.models import QualityNote
+from auditor.normalize.fields import describe_rows
+from auditor.normalize.values import recode
+from auditor.refdata.hardware import APPLE_SILICON, INTEL, UNKNOWN, VIRTUAL, chip_of_model
+
+_VM_SERIAL = r"VM[A-Za-z0-9+/]{10}"
+_VM_MODEL_NAME = re.compile(r"(?:Apple Virtual Machine|VMware|Parallels|VirtualMac|VMM-)", re.I)
+_CHIP_OF_ARCH = {"x64": INTEL, "arm64": APPLE_SILICON}
+_ARCH_OF_CHIP = {INTEL: "x64", APPLE_SILICON: "arm64"}
+_CHIP_TEXT = {INTEL: "an Intel model", APPLE_SILICON: "an Apple silicon model"}
+_EXAMPLES = 5
+
+# deviceEnrollmentType → (enrollment_method, has_user_affinity); appleBulkWithoutUser is
+# decided by the enrollment profile (ADE) or its absence (Apple Configurator, direct).
+_METHODS: Mapping[str, tuple[str, bool | None]] = {
+    "appleBulkWithUser": ("ade", True),
+    "userEnrollment": ("byod", True),
+    "deviceEnrollmentManager": ("dem", False),
+    "appleUserEnrollmentWithServiceAccount": ("dem", False),
+    "appleUserEnrollment": ("user_enrollment", True),
+    "appleAccountDrivenUserEnrollment": ("user_enrollment", True),
+}
+_BULK_WITHOUT_USER = "appleBulkWithoutUser"
+
+
+def add_hardware(devices: pd.DataFrame, notes: list[QualityNote]) -> pd.DataFrame:
+    """Add `chip`, `is_vm`, `vm_evidence` from model, serial and reported architecture."""
+    identifier, model, serial = (
+        devices["model_identifier"],
+        devices["model"],
+        devices["serial_number"],
+    )
+    arch = devices["processor_arch"]
+    by_model = recode(identifier, lambda u: chip_of_model(str(u)), "string")
+    devices["chip"] = by_model.fillna(recode(arch, _CHIP_OF_ARCH, "string")).fillna(UNKNOWN)
+    unclassified = (by_model == UNKNOWN).to_numpy(dtype=bool, na_value=False)
+    if unclassified.any():
+        rows = devices[unclassified].head(_EXAMPLES)
+        examples = tuple(
+            f"{who}: {value!r}"
+            for who, value in zip(describe_rows(rows), rows["model_identifier"], strict=True)
+        )
+        notes.append(QualityNote("chip", "unknown_value", int(unclassified.sum()), examples))
+    vm_name = recode(model, lambda u: bool(_VM_MODEL_NAME.match(str(u))), "boolean")
+    vm_model = ((by_model == VIRTUAL) | vm_name).to_numpy(dtype=bool, na_value=False)
+    maybe = serial.str.startswith("VM").to_numpy(dtype=bool, na_value=False)
+    vm_serial = np.zeros(len(devices), dtype=bool)
+    vm_serial[maybe] = serial[maybe].str.fullmatch(_VM_SERIAL).to_numpy(dtype=bool, na_value=False)
+    expected = recode(by_model, _ARCH_OF_CHIP, "string")
+    mismatch = (arch.isin(("x64", "arm64")) & (arch != expected)).to_numpy(
+        dtype=bool, na_value=False
+    )
+    is_vm = vm_model | vm_serial | mismatch
+    known_model = (model.notna() | identifier.notna()).to_numpy(dtype=bool)
+    devices["is_vm"] = pd.array(np.where(is_vm | known_model, is_vm, None), dtype="boolean")
+    evidence = np.full(len(devices), None, dtype=object)
+    rows = np.flatnonzero(is_vm)
+    if len(rows):
+        key = devices["_serial_key"]
+        shared = key.iloc[rows].map(key.value_counts()).fillna(1).astype(int) - 1
+        model_text = identifier.fillna(model)
+        evidence[rows] = [
+            _evidence(*values)
+            for values in zip(
+                vm_model[rows], vm_serial[rows], mismatch[rows], model_text.iloc[rows],
+                serial.iloc[rows], by_model.iloc[rows], arch.iloc[rows], shared, strict=True,
+            )
+        ]  # fmt: skip
+    devices["vm_evidence"] = pd.array(evidence, dtype="string")
+    return devices
+
+
+def _evidence(
+    vm_model: bool, vm_serial: bool, mismatch: bool, model: object, serial: object,
+    chip: object, arch: object, shared: int,
+) -> str:  # fmt: skip
+    parts = []
+    if vm_model:
+        parts.append(f"model {model} is a virtual machine model")
+    if vm_serial:
+        parts.append(f"serial {serial} has the VMware default form (VM + 10 characters)")
+    if mismatch:
+        parts.append(
+            f"model {model} is {_CHIP_TEXT.get(str(chip), 'a')} Mac but reports an {arch} processor"
+        )
+    if shared > 0:
+        parts.append(
+            f"serial {serial} is shared with {shared} other record{'s' if shared > 1 else ''}"
+        )
+    return "; ".join(parts)
+
+
+def add_enrollment(
+    devices: pd.DataFrame, ade_profiles: frozenset[str] | None, notes: list[QualityNote]
+) -> pd.DataFrame:
+    """Add `enrollment_method` and `has_user_affinity` from the enrollment type and profile.
+
+    `ade_profiles` holds the tenant's ADE profile names (case-folded) when an input listed
+    them; without them, appleBulkWithoutUser with a profile name counts as ADE and without
+    one as direct, and the ambiguity is recorded.
+    """
+    kind = devices["enrollment_type"]
+    method = recode(kind, {k: v[0] for k, v in _METHODS.items()}, "string")
+    affinity = recode(kind, {k: v[1] for k, v in _METHODS.items()}, "boolean")
+    bulk = (kind == _BULK_WITHOUT_USER).fillna(False)
+    profile = devices["enrollment_profile"]
+    if ade_profiles is None:
+        is_ade = profile.notna()
+        if bulk.any():
+            ade, direct = int((bulk & is_ade).sum()), int((bulk & ~is_ade).sum())
+            notes.append(
+                QualityNote(
+                    "enrollment_method",
+                    "ambiguous",
+                    int(bulk.sum()),
+                    (
+                        "no input lists the tenant's ADE enrollment profiles, so Macs enrolled as "
+                        f"appleBulkWithoutUser count as ADE when they carry a profile name ({ade}) "
+                        f"and as direct enrollment otherwise ({direct})",
+                    ),
+                )
+            )
+    else:
+        is_ade = profile.str.casefold().isin(ade_profiles).fillna(False)
+    method[bulk] = np.where(is_ade[bulk], "ade", "direct")
+    affinity[bulk] = False
+    unmapped = kind.notna() & method.isna()
+    method[unmapped] = "unknown"
+    devices["enrollment_method"] = method
+    devices["has_user_affinity"] = affinity
+    return devices

@@ -1,0 +1,46 @@
+"""Data-quality notes over the final device frame: missing fields and shared serial numbers."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from auditor.models import QualityNote
+from auditor.normalize.fields import describe_rows
+
+# Fields a rule or the inventory summary reads; a missing value there makes a rule `unknown`.
+CHECKED_FIELDS = (
+    "device_name", "serial_number", "model", "model_identifier", "processor_arch",
+    "os_version", "ownership", "enrollment_method", "is_supervised", "user_approved",
+    "bootstrap_escrowed", "is_encrypted", "compliance_state", "enrolled_at", "last_sync_at", "upn",
+)  # fmt: skip
+_EXAMPLES = 5
+
+
+def missing_notes(devices: pd.DataFrame) -> list[QualityNote]:
+    """Per checked field: how many devices lack a value, with up to five of them named."""
+    notes = []
+    for field in CHECKED_FIELDS:
+        missing = devices[field].isna()
+        count = int(missing.sum())
+        if count == 0:
+            continue
+        if count == len(devices):
+            examples: tuple[str, ...] = (f"no input provides {field} for any of the {count} Macs",)
+        else:
+            examples = tuple(describe_rows(devices[missing].head(_EXAMPLES)))
+        notes.append(QualityNote(field, "missing", count, examples))
+    return notes
+
+
+def duplicate_serial_notes(devices: pd.DataFrame) -> list[QualityNote]:
+    """Serial numbers carried by more than one device row (cloned VMs, stale re-enrollments)."""
+    serial = devices["_serial_key"]
+    shared = serial.notna() & serial.duplicated(keep=False)
+    if not shared.any():
+        return []
+    rows = devices[shared].assign(_serial=serial[shared]).sort_values(["_serial", "device_id"])
+    groups = rows.groupby("_serial", sort=True)["device_id"]
+    examples = tuple(
+        f"{value}: " + ", ".join(ids.astype(str)) for value, ids in list(groups)[:_EXAMPLES]
+    )
+    return [QualityNote("serial_number", "duplicate_serial", groups.ngroups, examples)]

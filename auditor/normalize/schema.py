@@ -1,0 +1,171 @@
+"""The canonical frames' columns, dtypes and meanings; docs/schema.md is printed from here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+STRING, BOOLEAN, INT, TIMESTAMP = "string", "boolean", "Int64", "datetime64[us, UTC]"
+
+Schema = Mapping[str, tuple[str, str]]
+
+DEVICE_SCHEMA: Schema = {
+    "device_id": (STRING, "Intune device id (unique); `serial:<serial>` when no input had an id."),
+    "device_name": (STRING, "Device name as Intune shows it."),
+    "serial_number": (STRING, "Hardware serial number."),
+    "udid": (STRING, "UDID (Graph returns it on a single-device GET only)."),
+    "model": (STRING, "Model as reported: `MacBookPro18,3` or a marketing name (`MacBook Pro`)."),
+    "model_identifier": (
+        STRING,
+        "Model identifier from `hardwareInformation.productName` or `model`; "
+        "NA when only a marketing name is known.",
+    ),
+    "chip": (
+        STRING,
+        "`apple_silicon`, `intel`, `virtual` (hypervisor identifier) or `unknown`, from the "
+        "model identifier (macos.md §3.1), else from the reported processor architecture.",
+    ),
+    "processor_arch": (
+        STRING,
+        "Reported CPU: `x64`, `arm64` or `unknown` (Graph beta `processorArchitecture`; "
+        "export codes 9 = x64, 12 = ARM64).",
+    ),
+    "is_vm": (
+        BOOLEAN,
+        "Likely virtual machine: hypervisor model, VMware default serial (`VM` + 10 "
+        "characters) or model/architecture mismatch; NA when no model is known.",
+    ),
+    "vm_evidence": (
+        STRING,
+        "Why `is_vm` is true (a serial shared with other records is added as support); "
+        "NA otherwise.",
+    ),
+    "os_version": (STRING, "macOS `major.minor.patch`; build and RSR letter split off."),
+    "os_major": (STRING, "Marketing major: `10.15`, `11` … `15`, `26`."),
+    "os_version_key": (INT, "Sortable version: major × 1,000,000 + minor × 1,000 + patch."),
+    "os_build": (STRING, "Build, e.g. `23F79` or `22F770820d`."),
+    "os_rsr": (STRING, "Rapid Security Response letter, e.g. `a`."),
+    "ownership": (STRING, "`corporate`, `personal` or `unknown`."),
+    "enrollment_method": (
+        STRING,
+        "`ade`, `direct`, `dem`, `byod`, `user_enrollment` or `unknown`, from the enrollment "
+        "type, the enrollment profile name and the tenant's ADE profile names.",
+    ),
+    "has_user_affinity": (
+        BOOLEAN,
+        "The enrollment binds a user (ADE with user, BYOD, User Enrollment); NA when unknown.",
+    ),
+    "enrollment_profile": (STRING, "Enrollment profile name (ADE profiles)."),
+    "is_supervised": (
+        BOOLEAN,
+        "Supervised (Graph `isSupervised`, CSV `Supervised`, export `SupervisedStatus`).",
+    ),
+    "user_approved": (
+        BOOLEAN,
+        "User-approved MDM enrollment (only the Devices report `UserApprovedEnrollment`).",
+    ),
+    "bootstrap_escrowed": (
+        BOOLEAN,
+        "Bootstrap token escrowed; only from single-device GETs (a Graph list returns false "
+        "for every device).",
+    ),
+    "is_encrypted": (BOOLEAN, "FileVault on (Graph `isEncrypted`, CSV `Encrypted`)."),
+    "compliance_state": (
+        STRING,
+        "`compliant`, `noncompliant`, `conflict`, `error`, `inGracePeriod`, `configManager` "
+        "or `unknown`.",
+    ),
+    "enrolled_at": (TIMESTAMP, "Enrollment time, UTC (Intune's 0001-01-01 is NA)."),
+    "last_sync_at": (TIMESTAMP, "Last check-in, UTC."),
+    "upn": (STRING, "Primary user's UPN."),
+    "enrolled_by_upn": (
+        STRING,
+        "Account that enrolled the Mac (Graph beta `enrolledByUserPrincipalName`, export "
+        "`EnrolledByUser`).",
+    ),
+    "enrollment_type_raw": (STRING, "The source's enrollment type as given (text or code)."),
+    "ownership_raw": (STRING, "The source's ownership value as given."),
+    "os_version_raw": (STRING, "The source's OS version string as given."),
+    "processor_arch_raw": (STRING, "The source's processor architecture as given."),
+    "compliance_state_raw": (STRING, "The source's compliance state as given."),
+    "source": (STRING, "Inputs that contributed, highest precedence first, `; `-separated."),
+    "source_record": (
+        STRING,
+        "Every contributing record (`file:line 12`, `file:value[3]`), `; `-separated.",
+    ),
+}
+
+TENANT_SCHEMA: Schema = {
+    "tenant_id": (STRING, "Entra tenant id; `unknown` when no input names it. Always one row."),
+    "apns_expires_at": (TIMESTAMP, "Apple MDM push certificate expiry (`expirationDateTime`)."),
+    "apns_apple_id": (STRING, "Apple ID that created the push certificate (`appleIdentifier`)."),
+    "personal_enrollment_blocked": (
+        BOOLEAN,
+        "The default macOS platform restriction blocks personally owned Macs; NA if not collected.",
+    ),
+    "macos_enrollment_blocked": (
+        BOOLEAN,
+        "The default platform restriction blocks macOS MDM enrollment; NA if not collected.",
+    ),
+}
+
+ADE_TOKEN_SCHEMA: Schema = {
+    "token_id": (STRING, "depOnboardingSetting id."),
+    "token_name": (STRING, "Token name."),
+    "apple_id": (STRING, "Apple Business/School Manager account of the token."),
+    "token_type": (STRING, "`dep`, `appleSchoolManager` or `none`."),
+    "token_expires_at": (TIMESTAMP, "Token expiry."),
+    "last_successful_sync_at": (TIMESTAMP, "Last successful sync with Apple."),
+    "last_sync_error_code": (INT, "Error code of the last sync (0 = none)."),
+    "synced_device_count": (INT, "Devices synced from Apple through this token."),
+}
+
+DEM_ACCOUNT_SCHEMA: Schema = {
+    "dem_upn": (
+        STRING,
+        "Device enrollment manager account: `enrolled_by_upn`, else `upn`, lower-cased; "
+        "`unknown` when neither is known.",
+    ),
+    "device_count": (INT, "Macs in the inventory enrolled by this account."),
+}
+
+SCHEMAS: Mapping[str, Schema] = {
+    "devices": DEVICE_SCHEMA,
+    "tenant": TENANT_SCHEMA,
+    "ade_tokens": ADE_TOKEN_SCHEMA,
+    "dem_accounts": DEM_ACCOUNT_SCHEMA,
+}
+
+
+def empty_frame(schema: Schema) -> pd.DataFrame:
+    """A zero-row frame with the schema's columns and dtypes."""
+    return pd.DataFrame({c: pd.Series([], dtype=dtype) for c, (dtype, _) in schema.items()})
+
+
+def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """The schema's columns, in order and dtype, on a fresh 0…n-1 index; absent ones are NA."""
+    columns = {
+        column: (
+            frame[column].astype(dtype)
+            if column in frame.columns
+            else pd.Series(pd.NA, index=frame.index, dtype=dtype)
+        )
+        for column, (dtype, _) in schema.items()
+    }
+    return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)
+
+
+def schema_markdown() -> str:
+    """docs/schema.md: every canonical frame's columns, dtypes and meanings."""
+    lines = [
+        "# Canonical inventory frames",
+        "",
+        "Generated by `python -m auditor.normalize` from `auditor/normalize/schema.py`; do not",
+        "edit by hand. Rules read these frames through `Inventory.frames()`. Booleans are",
+        "nullable (missing is NA, never false); timestamps are UTC.",
+    ]
+    for name, schema in SCHEMAS.items():
+        lines += ["", f"## `{name}`", "", "| column | dtype | meaning |", "|---|---|---|"]
+        lines += [f"| `{c}` | {dtype} | {text} |" for c, (dtype, text) in schema.items()]
+    return "\n".join(lines) + "\n"

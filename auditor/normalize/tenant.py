@@ -1,0 +1,135 @@
+"""Tenant-level frames: the tenant row (APNs, platform restriction), ADE tokens, DEM accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from auditor.models import QualityNote, RawBatch
+from auditor.normalize.schema import (
+    ADE_TOKEN_SCHEMA,
+    DEM_ACCOUNT_SCHEMA,
+    TENANT_SCHEMA,
+    conform,
+    empty_frame,
+)
+from auditor.normalize.values import boolean_column, datetime_column, text_column
+
+UNKNOWN_TENANT = "unknown"
+
+
+def _records(batches: Sequence[RawBatch], kind: str) -> pd.DataFrame:
+    frames = [b.records for b in batches if b.kind == kind and len(b.records)]
+    if not frames:
+        return pd.DataFrame()
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _column(records: pd.DataFrame, *names: str) -> pd.Series:
+    """Text of the first of `names` present (case-insensitive), else all NA."""
+    lookup = {str(c).casefold(): c for c in records.columns}
+    for name in names:
+        if name.casefold() in lookup:
+            return text_column(records[lookup[name.casefold()]])
+    return pd.Series(pd.NA, index=records.index, dtype="string")
+
+
+def ade_profile_names(batches: Sequence[RawBatch]) -> frozenset[str] | None:
+    """Case-folded display names of the tenant's ADE profiles; None when no input lists them."""
+    if not any(b.kind == "ade_profiles" for b in batches):
+        return None
+    names = _column(_records(batches, "ade_profiles"), "displayName")
+    return frozenset(names.dropna().str.casefold())
+
+
+def tenant_frame(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.DataFrame:
+    """Exactly one row: tenant id, APNs certificate, the default macOS platform restriction."""
+    row: dict[str, object] = {"tenant_id": UNKNOWN_TENANT}
+    ids = _column(_records(batches, "tenant"), "tenant_id", "tenantId").dropna().unique()
+    if len(ids):
+        row["tenant_id"] = ids[0]
+    if len(ids) > 1:
+        notes.append(QualityNote("tenant_id", "conflict", len(ids), tuple(map(str, ids[:5]))))
+    apns = _records(batches, "apns")
+    if len(apns):
+        row["apns_expires_at"] = datetime_column(_column(apns, "expirationDateTime")).values.iloc[0]
+        row["apns_apple_id"] = _column(apns, "appleIdentifier").iloc[0]
+    row.update(_platform_restriction(_records(batches, "enrollment_configurations")))
+    frame = pd.DataFrame({k: [v] for k, v in row.items()})
+    return conform(frame, TENANT_SCHEMA)
+
+
+def _platform_restriction(configs: pd.DataFrame) -> dict[str, object]:
+    """The default restriction's macOS settings: per-platform (beta) first, then combined."""
+    if configs.empty:
+        return {}
+    priority = pd.to_numeric(_column(configs, "priority"), errors="coerce")
+    kind = _column(configs, "deviceEnrollmentConfigurationType").str.casefold().fillna("")
+    config_id = _column(configs, "id").str.casefold().fillna("")
+    is_default = (
+        (priority == 0).fillna(False)
+        | kind.str.startswith("default")
+        | config_id.str.contains("default")
+    )
+    platform = _column(configs, "platformType").str.casefold()
+    candidates = (
+        (is_default & platform.isin(("mac", "macos")).fillna(False), "platformRestriction"),
+        (is_default, "macOSRestriction"),
+    )
+    for mask, prefix in candidates:
+        blocked = _column(configs, f"{prefix}.platformBlocked")
+        personal = _column(configs, f"{prefix}.personalDeviceEnrollmentBlocked")
+        usable = mask & (blocked.notna() | personal.notna())
+        if usable.any():
+            first = usable.to_numpy().nonzero()[0][:1]
+            return {
+                "macos_enrollment_blocked": boolean_column(blocked.iloc[first]).values.iloc[0],
+                "personal_enrollment_blocked": boolean_column(personal.iloc[first]).values.iloc[0],
+            }
+    return {}
+
+
+def ade_token_frame(batches: Sequence[RawBatch]) -> pd.DataFrame:
+    """One row per ADE (DEP) token, from depOnboardingSettings; duplicates by id dropped."""
+    records = _records(batches, "ade_tokens")
+    if records.empty:
+        return empty_frame(ADE_TOKEN_SCHEMA)
+    frame = pd.DataFrame(
+        {
+            "token_id": _column(records, "id"),
+            "token_name": _column(records, "tokenName"),
+            "apple_id": _column(records, "appleIdentifier"),
+            "token_type": _column(records, "tokenType"),
+            "token_expires_at": datetime_column(_column(records, "tokenExpirationDateTime")).values,
+            "last_successful_sync_at": datetime_column(
+                _column(records, "lastSuccessfulSyncDateTime")
+            ).values,
+            "last_sync_error_code": _integers(_column(records, "lastSyncErrorCode")),
+            "synced_device_count": _integers(_column(records, "syncedDeviceCount")),
+        }
+    )
+    frame["token_id"] = frame["token_id"].fillna(
+        "record " + pd.Series(range(len(frame))).astype(str)
+    )
+    frame = frame.drop_duplicates("token_id").sort_values(
+        ["token_name", "token_id"], na_position="last"
+    )
+    return conform(frame, ADE_TOKEN_SCHEMA)
+
+
+def _integers(text: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(text, errors="coerce")
+    whole = numbers.where(numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 2**62))
+    return whole.astype("Int64")
+
+
+def dem_account_frame(devices: pd.DataFrame) -> pd.DataFrame:
+    """Device enrollment manager accounts and how many Macs each enrolled."""
+    dem = devices[(devices["enrollment_method"] == "dem").fillna(False)]
+    if dem.empty:
+        return empty_frame(DEM_ACCOUNT_SCHEMA)
+    account = dem["enrolled_by_upn"].fillna(dem["upn"]).str.casefold().fillna("unknown")
+    counts = account.value_counts().sort_index()
+    frame = pd.DataFrame({"dem_upn": counts.index.astype(str), "device_count": counts.to_numpy()})
+    return conform(frame, DEM_ACCOUNT_SCHEMA)
