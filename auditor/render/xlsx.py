@@ -20,7 +20,8 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from auditor.render import atomic_path
@@ -155,10 +156,16 @@ def _table(
             put(sheet, row, col, value, number_format=(formats or {}).get(col, ""))
     if row > top:
         ref = f"A{top}:{get_column_letter(len(headers))}{row}"
-        table = Table(displayName=name, ref=ref)
-        table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=True)
-        sheet.add_table(table)
+        sheet.add_table(_excel_table(name, ref, headers, stripes=True))
     return row + 2
+
+
+def _excel_table(name: str, ref: str, headers: Sequence[str], *, stripes: bool) -> Table:
+    """An Excel table with its columns named up front (else openpyxl reads every cell of it)."""
+    table = Table(displayName=name, ref=ref, autoFilter=AutoFilter(ref=ref))
+    table.tableColumns = [TableColumn(id=i, name=h) for i, h in enumerate(headers, 1)]
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=stripes)
+    return table
 
 
 def _widths(sheet: Worksheet, widths: Sequence[float]) -> None:
@@ -205,9 +212,8 @@ def _long_sheets(
         last = f"{get_column_letter(frame.shape[1])}{len(part) + 1}"
         if len(part):
             table_name = title if i == 0 else f"{title}_{i + 1}"
-            table = Table(displayName=table_name, ref=f"A1:{last}")
-            table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False)
-            sheet.add_table(table)
+            headers = [str(c) for c in frame.columns]
+            sheet.add_table(_excel_table(table_name, f"A1:{last}", headers, stripes=False))
         else:
             sheet.auto_filter.ref = f"A1:{get_column_letter(max(frame.shape[1], 1))}1"
         _long_sheet_colours(sheet, frame, len(part))
