@@ -35,8 +35,9 @@ _FILES = {
         "`GET /beta/deviceManagement/depOnboardingSettings`: the ADE tokens."
     ),
     "ade_enrollment_profiles.json": (
-        'JSON array, one item per ADE token: `{"tokenId": …, "response": <Graph list response of '
-        "GET /beta/deviceManagement/depOnboardingSettings/{tokenId}/enrollmentProfiles>}`."
+        "JSON array of Graph list responses, one per ADE token, of `GET /beta/deviceManagement/"
+        "depOnboardingSettings/{id}/enrollmentProfiles`; each `@odata.context` names the token "
+        "(`depOnboardingSettings('<id>')/enrollmentProfiles`)."
     ),
     "enrollment_configurations.json": (
         "`GET /beta/deviceManagement/deviceEnrollmentConfigurations`: tenant defaults (the default "

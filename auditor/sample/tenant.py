@@ -122,7 +122,10 @@ def ade_tokens(token_ids: list[str], as_of: dt.date, synced_counts: list[int]) -
 def enrollment_profiles(
     profile_ids: list[str], token_ids: list[str], profiles: tuple[Profile, ...], tenant_id: str
 ) -> list[Json]:
-    """Per token, `GET …/depOnboardingSettings/{id}/enrollmentProfiles`, wrapped with the id."""
+    """Per token, the list response of `GET …/depOnboardingSettings/{id}/enrollmentProfiles`.
+
+    The token id is in each response's `@odata.context` (`depOnboardingSettings('<id>')`).
+    """
     out = []
     for t, token_id in enumerate(token_ids):
         values = [
@@ -159,17 +162,8 @@ def enrollment_profiles(
             for i, p in enumerate(profiles)
             if p.token == t
         ]
-        out.append(
-            {
-                "tokenId": token_id,
-                "response": {
-                    "@odata.context": (
-                        f"{BETA}/$metadata#deviceManagement/depOnboardingSettings('{token_id}')/enrollmentProfiles"
-                    ),
-                    "value": values,
-                },
-            }
-        )
+        context = f"{BETA}/$metadata#deviceManagement/depOnboardingSettings('{token_id}')"
+        out.append({"@odata.context": f"{context}/enrollmentProfiles", "value": values})
     return out
 
 
