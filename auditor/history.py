@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -64,9 +65,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def default_history_path(environ: Mapping[str, str]) -> Path:
+def default_history_path(environ: Mapping[str, str] | None = None) -> Path:
     """`$XDG_DATA_HOME/auditor/history.sqlite`, else `~/.local/share/auditor/history.sqlite`."""
-    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    base = (os.environ if environ is None else environ).get("XDG_DATA_HOME")
+    base = base or str(Path.home() / ".local" / "share")
     return Path(base) / "auditor" / "history.sqlite"
 
 
@@ -185,7 +187,7 @@ class History:
             r.config_digest, r.devices, r.failing_devices, {sums} FROM runs r
             LEFT JOIN rules u USING (period) GROUP BY r.period ORDER BY r.period"""
         with self._transaction("list runs") as conn:
-            runs = pd.read_sql_query(query, conn)
+            runs = _frame_of(conn.execute(query))
         return runs.assign(posture_pct=_posture(runs))
 
     def show(self, period: str) -> dict[str, Any]:
@@ -198,7 +200,7 @@ class History:
             run = dict(zip([d[0] for d in cursor.description], row, strict=True))
             columns = ", ".join(("rule_id", "severity", *STATUS_CODES))
             query = f"SELECT {columns} FROM rules WHERE period = ? ORDER BY rule_no"
-            rules = pd.read_sql_query(query, conn, params=(period,))
+            rules = _frame_of(conn.execute(query, (period,)))
         run["inputs"] = json.loads(run["inputs"])
         run["rules"] = rules.to_dict("records")
         run["totals"] = {s: int(rules[s].sum()) for s in STATUS_CODES}
@@ -433,10 +435,10 @@ def _snapshot(
     })  # fmt: skip
     is_device = entities["entity_type"].to_numpy(dtype=object) == Entity.DEVICE.value
     failing = entity_no[status[kept] == _FAIL]
-    failing_devices = np.bincount(failing[is_device[failing]], minlength=len(entities))
-    devices, failing = int(is_device.sum()), int(np.count_nonzero(failing_devices))
-    return _Snapshot(meta.period, meta.as_of.isoformat(), rules, entities, stored, devices, failing,
-                     keys)  # fmt: skip
+    per_device = np.bincount(failing[is_device[failing]], minlength=len(entities))
+    devices, failing_devices = int(is_device.sum()), int(np.count_nonzero(per_device))
+    return _Snapshot(meta.period, meta.as_of.isoformat(), rules, entities, stored, devices,
+                     failing_devices, keys)  # fmt: skip
 
 
 def _entities(frames: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, np.ndarray, pd.Index]:
@@ -541,6 +543,11 @@ def _text(value: Any) -> str | None:
     return None if pd.isna(value) else str(value)
 
 
+def _frame_of(cursor: sqlite3.Cursor) -> pd.DataFrame:
+    """A query's rows as a frame (pandas.read_sql would hide sqlite3's errors from _guard)."""
+    return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+
+
 def _header(conn: sqlite3.Connection) -> tuple[int, int]:
     app = conn.execute("PRAGMA application_id").fetchone()[0]
     return int(app), int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -598,14 +605,42 @@ def _posture(frame: pd.DataFrame) -> pd.Series:
     )
 
 
-def summarize_changes(changes: Changes) -> str:
-    """One line for the console: `2026-08 vs 2026-07: 3 new, 5 resolved (...), 12 still failing`."""
+def format_runs(runs: pd.DataFrame) -> str:
+    """`history list` as a plain-text table, one line per recorded period."""
+    if runs.empty:
+        return "no runs recorded"
+    lines = [f"{'period':<8} {'as of':<10} {'devices':>8} {'failing':>8} {'posture':>8} "
+             f"{'fail':>7} {'waived':>7} {'unknown':>7}  tool"]  # fmt: skip
+    for run in runs.to_dict("records"):
+        posture = "-" if pd.isna(run["posture_pct"]) else f"{run['posture_pct']:.1f}%"
+        lines.append(
+            f"{run['period']:<8} {run['as_of']:<10} {run['devices']:>8} "
+            f"{run['failing_devices']:>8} {posture:>8} {run['fail']:>7} {run['waived']:>7} "
+            f"{run['unknown']:>7}  {run['tool_version']}"
+        )
+    return "\n".join(lines)
+
+
+def format_changes(changes: Changes, *, limit: int = 20) -> str:
+    """`history diff` as text: a summary line, counts per rule, then up to `limit` rows each."""
     if changes.previous_period is None:
         return f"{changes.current_period}: first recorded period, nothing to compare"
     now = changes.resolved["now"].value_counts().sort_index()
     how = ", ".join(f"{count} {status}" for status, count in now.items())
-    return (
+    lines = [
         f"{changes.current_period} vs {changes.previous_period}: {len(changes.new)} new, "
         f"{len(changes.resolved)} resolved{f' ({how})' if how else ''}, "
         f"{len(changes.persisting)} still failing"
-    )
+    ]
+    moved = changes.per_rule[changes.per_rule[["new", "resolved", "persisting"]].sum(axis=1) > 0]
+    lines += [f"  {r['rule_id']}: {r['previous_fail']} -> {r['current_fail']} failing "
+              f"({r['new']} new, {r['resolved']} resolved)"
+              for r in moved.to_dict("records")]  # fmt: skip
+    for title, frame in (("new", changes.new), ("resolved", changes.resolved)):
+        for row in frame.head(limit).to_dict("records"):
+            name = row["entity_id"] if pd.isna(row["device_name"]) else row["device_name"]
+            extra = f" (now {row['now']})" if title == "resolved" else ""
+            lines.append(f"  {title:<8} {row['rule_id']} {row['entity_type']} {name}{extra}")
+        if len(frame) > limit:
+            lines.append(f"  … and {len(frame) - limit} more {title}")
+    return "\n".join(lines)

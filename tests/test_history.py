@@ -1,0 +1,424 @@
+"""History: a real SQLite file, real engine results, month-over-month deltas."""
+
+import datetime as dt
+import sqlite3
+import threading
+from contextlib import closing
+
+import pandas as pd
+import pytest
+
+from auditor.engine import EvaluationContext, evaluate
+from auditor.errors import ConfigError, HistoryError
+from auditor.history import (
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    STATUS_CODES,
+    default_history_path,
+    format_changes,
+    format_runs,
+    open_history,
+)
+from auditor.models import InputFile, RunMeta, Status
+from auditor.refdata.catalogue import load_catalogue
+from auditor.rules import rule_by_id
+from auditor.waivers import Waiver, apply_waivers
+
+RULES = [rule_by_id("MAC-FV-001"), rule_by_id("MAC-SYN-001")]
+CATALOGUE = load_catalogue()
+INPUTS = [InputFile("devices.csv", "admin-center-csv", "ab" * 32, 8)]
+
+
+def meta(as_of: dt.date) -> RunMeta:
+    return RunMeta(
+        as_of=as_of,
+        generated_at=dt.datetime.combine(as_of, dt.time(6), tzinfo=dt.UTC),
+        tool_version="0.1.0",
+        organisation="Example",
+        classification="INTERNAL",
+        tenant_id="tenant-1",
+        source="files",
+        catalogue_as_of=CATALOGUE.as_of,
+        catalogue_source=CATALOGUE.source,
+        catalogue_age_days=1,
+        catalogue_is_stale=False,
+        config_digest="c" * 64,
+    )
+
+
+def audit(as_of: dt.date, encrypted: dict[str, bool | None], waived: tuple[str, ...] = ()):
+    """Results after waivers for Macs named by their expected fate, all synced the day before."""
+    names = list(encrypted)
+    devices = pd.DataFrame(
+        {
+            "device_id": pd.array([f"id-{n}" for n in names], dtype="string"),
+            "device_name": pd.array(names, dtype="string"),
+            "serial_number": pd.array([f"SER-{n.upper()}" for n in names], dtype="string"),
+            "is_encrypted": pd.array(list(encrypted.values()), dtype="boolean"),
+            "last_sync_at": pd.Series(
+                pd.Timestamp(as_of, tz="UTC") - pd.Timedelta(days=1), index=range(len(names))
+            ).astype("datetime64[us, UTC]"),
+        }
+    )
+    frames = {"devices": devices}
+    results = evaluate(RULES, frames, EvaluationContext(as_of, CATALOGUE, {}))
+    waivers = [
+        Waiver(
+            f"W-{n}", "MAC-FV-001", "device_id", f"id-{n}", "r", "a", "t", dt.date(2099, 1, 1), ""
+        )
+        for n in waived
+    ]
+    return apply_waivers(results, frames, waivers, as_of).results, frames
+
+
+JUL, AUG, SEP = dt.date(2026, 7, 1), dt.date(2026, 8, 1), dt.date(2026, 9, 1)
+JULY = {
+    "mac-fixed": False,
+    "mac-still-broken": False,
+    "mac-newly-broken": True,
+    "mac-retired": False,
+    "mac-unknown-now": False,
+    "mac-waived-now": False,
+    "mac-healthy": True,
+}
+AUGUST = {
+    "mac-fixed": True,
+    "mac-still-broken": False,
+    "mac-newly-broken": False,
+    "mac-new": False,
+    "mac-unknown-now": None,
+    "mac-waived-now": False,
+    "mac-healthy": True,
+}
+
+
+def record(history, as_of, encrypted, waived=()):
+    results, frames = audit(as_of, encrypted, waived)
+    history.record(results, frames, meta(as_of), INPUTS)
+
+
+def changes_in_august(history):
+    results, frames = audit(AUG, AUGUST, waived=("mac-waived-now",))
+    return history.previous_changes(results, frames, meta(AUG))
+
+
+def names(frame: pd.DataFrame) -> list[str]:
+    return sorted(frame["device_name"])
+
+
+def test_a_month_later_new_resolved_and_persisting_failures_are_told_apart(tmp_path):
+    with open_history(tmp_path / "history.sqlite") as history:
+        record(history, JUL, JULY)
+        changes = changes_in_august(history)
+    assert (changes.current_period, changes.previous_period) == ("2026-08", "2026-07")
+    assert names(changes.new) == ["mac-new", "mac-newly-broken"]
+    assert names(changes.persisting) == ["mac-still-broken"]
+    assert changes.persisting["months_failing"].tolist() == [2]
+    now = dict(zip(changes.resolved["device_name"], changes.resolved["now"], strict=True))
+    assert now == {
+        "mac-fixed": "pass",
+        "mac-retired": "retired",
+        "mac-unknown-now": "unknown",
+        "mac-waived-now": "waived",
+    }
+    retired = changes.resolved[changes.resolved["now"] == "retired"].iloc[0]
+    assert (retired["entity_id"], retired["serial_number"]) == ("id-mac-retired", "SER-MAC-RETIRED")
+    assert set(changes.new["severity"]) == {"high"}
+
+
+def test_counts_per_rule_add_up(tmp_path):
+    with open_history(tmp_path / "history.sqlite") as history:
+        record(history, JUL, JULY)
+        changes = changes_in_august(history)
+    per_rule = changes.per_rule.set_index("rule_id")
+    fv = per_rule.loc["MAC-FV-001"].to_dict()
+    assert fv == {"previous_fail": 5, "current_fail": 3, "new": 2, "resolved": 4, "persisting": 1}
+    assert (per_rule["previous_fail"] == per_rule["resolved"] + per_rule["persisting"]).all()
+    assert (per_rule["current_fail"] == per_rule["new"] + per_rule["persisting"]).all()
+    assert per_rule.loc["MAC-SYN-001"].sum() == 0
+
+
+def test_trend_lists_each_period_with_posture(tmp_path):
+    with open_history(tmp_path / "history.sqlite") as history:
+        record(history, JUL, JULY)
+        trend = changes_in_august(history).trend
+    assert trend["period"].tolist() == ["2026-07", "2026-08"]
+    assert trend["devices"].tolist() == [7, 7]
+    assert trend["failing_devices"].tolist() == [5, 3]
+    assert trend["fail_high"].tolist() == [5, 3]
+    assert trend["posture_pct"].round(2).tolist() == [round(200 / 7, 2), round(400 / 7, 2)]
+
+
+def test_months_failing_counts_the_uninterrupted_streak(tmp_path):
+    june = {"mac-still-broken": False, "mac-broke-again": False}
+    july = {"mac-still-broken": False, "mac-broke-again": True}
+    august = {"mac-still-broken": False, "mac-broke-again": False}
+    with open_history(tmp_path / "history.sqlite") as history:
+        record(history, dt.date(2026, 6, 1), june)
+        record(history, JUL, july)
+        results, frames = audit(AUG, august)
+        changes = history.previous_changes(results, frames, meta(AUG))
+    first_seen = changes.first_seen.set_index("entity_id")
+    assert first_seen.loc["id-mac-still-broken", "first_seen"] == "2026-06"
+    assert first_seen.loc["id-mac-still-broken", "months_failing"] == 3
+    assert first_seen.loc["id-mac-broke-again", "first_seen"] == "2026-08"
+    assert names(changes.new) == ["mac-broke-again"]
+
+
+def test_a_waived_month_interrupts_the_failing_streak(tmp_path):
+    mac = {"mac-waived-in-july": False}
+    with open_history(tmp_path / "history.sqlite") as history:
+        record(history, dt.date(2026, 6, 1), mac)
+        record(history, JUL, mac, waived=("mac-waived-in-july",))
+        results, frames = audit(AUG, mac)
+        changes = history.previous_changes(results, frames, meta(AUG))
+    assert names(changes.new) == ["mac-waived-in-july"]
+    assert changes.first_seen["first_seen"].tolist() == ["2026-08"]
+
+
+def test_the_first_recorded_period_has_nothing_to_compare(tmp_path):
+    with open_history(tmp_path / "history.sqlite") as history:
+        results, frames = audit(JUL, JULY)
+        changes = history.previous_changes(results, frames, meta(JUL))
+    assert changes.previous_period is None
+    assert changes.new.empty and changes.resolved.empty and changes.persisting.empty
+    assert changes.first_seen["months_failing"].tolist() == [1] * 5
+    assert changes.per_rule["previous_fail"].isna().all()
+    assert changes.per_rule["current_fail"].tolist() == [5, 0]
+    assert changes.trend["period"].tolist() == ["2026-07"]
+    assert "first recorded period" in format_changes(changes)
+
+
+def test_rerunning_a_period_replaces_it(tmp_path):
+    with open_history(tmp_path / "history.sqlite") as history:
+        record(history, JUL, JULY)
+        record(history, AUG, JULY)
+        record(history, AUG, AUGUST, waived=("mac-waived-now",))  # same period again
+        runs = history.list_runs()
+        changes = history.diff("2026-07", "2026-08")
+    assert runs["period"].tolist() == ["2026-07", "2026-08"]
+    august = runs.set_index("period").loc["2026-08"]
+    assert (august["fail"], august["waived"], august["unknown"]) == (3, 1, 1)
+    assert names(changes.new) == ["mac-new", "mac-newly-broken"]
+
+
+def test_comparing_a_rerun_period_ignores_its_own_earlier_recording(tmp_path):
+    with open_history(tmp_path / "history.sqlite") as history:
+        record(history, JUL, JULY)
+        record(history, AUG, AUGUST)
+        changes = changes_in_august(history)
+    assert changes.previous_period == "2026-07"
+    assert names(changes.new) == ["mac-new", "mac-newly-broken"]
+
+
+def test_diff_of_two_recorded_periods_matches_the_live_comparison(tmp_path):
+    with open_history(tmp_path / "history.sqlite") as history:
+        record(history, JUL, JULY)
+        live = changes_in_august(history)
+        record(history, AUG, AUGUST, waived=("mac-waived-now",))
+        recorded = history.diff("2026-07", "2026-08")
+    for part in ("first_seen", "new", "resolved", "persisting", "per_rule", "trend"):
+        pd.testing.assert_frame_equal(getattr(recorded, part), getattr(live, part))
+    assert "2 new, 4 resolved" in format_changes(recorded)
+
+
+def test_show_returns_the_run_its_inputs_and_counts(tmp_path):
+    with open_history(tmp_path / "history.sqlite") as history:
+        record(history, AUG, AUGUST, waived=("mac-waived-now",))
+        shown = history.show("2026-08")
+        with pytest.raises(HistoryError, match=r"history\.sqlite.*2031-01"):
+            history.show("2031-01")
+    assert shown["as_of"] == "2026-08-01"
+    assert shown["config_digest"] == "c" * 64
+    assert shown["inputs"] == [
+        {"path": "devices.csv", "kind": "admin-center-csv", "sha256": "ab" * 32, "records": 8}
+    ]
+    assert [r["rule_id"] for r in shown["rules"]] == ["MAC-FV-001", "MAC-SYN-001"]
+    assert shown["totals"] == {
+        "pass": 2 + 7, "fail": 3, "unknown": 1, "not_applicable": 0, "waived": 1
+    }  # fmt: skip
+
+
+def test_prune_keeps_the_newest_periods_and_their_streaks(tmp_path):
+    mac = {"mac-still-broken": False}
+    path = tmp_path / "history.sqlite"
+    with open_history(path) as history:
+        for month in (5, 6, 7):
+            record(history, dt.date(2026, month, 1), mac)
+        assert history.prune(keep=2) == 1
+        assert history.prune(keep=2) == 0
+        with pytest.raises(ConfigError):
+            history.prune(keep=0)
+        assert history.list_runs()["period"].tolist() == ["2026-06", "2026-07"]
+        results, frames = audit(AUG, mac)
+        changes = history.previous_changes(results, frames, meta(AUG))
+    assert changes.persisting["months_failing"].tolist() == [4]  # streak began in May
+    with closing(sqlite3.connect(path)) as conn:
+        left = conn.execute("SELECT count(*) FROM results WHERE period = '2026-05'").fetchone()
+    assert left == (0,)
+
+
+def test_the_findings_view_reads_like_the_results(tmp_path):
+    path = tmp_path / "history.sqlite"
+    with open_history(path) as history:
+        record(history, AUG, AUGUST, waived=("mac-waived-now",))
+    with closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute(
+            "SELECT rule_id, entity_id, serial_number, status, first_seen, waiver_id "
+            "FROM findings WHERE name = 'mac-waived-now'"
+        ).fetchall()
+        version, app = (conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("user_version",
+                        "application_id"))  # fmt: skip
+        journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    assert rows == [
+        (
+            "MAC-FV-001",
+            "id-mac-waived-now",
+            "SER-MAC-WAIVED-NOW",
+            "waived",
+            None,
+            "W-mac-waived-now",
+        )
+    ]
+    assert (version, app, journal) == (SCHEMA_VERSION, APPLICATION_ID, "wal")
+    assert set(STATUS_CODES) == {s.value for s in Status}
+
+
+def test_list_is_formatted_one_line_per_period(tmp_path):
+    with open_history(tmp_path / "history.sqlite") as history:
+        assert format_runs(history.list_runs()) == "no runs recorded"
+        record(history, JUL, JULY)
+        text = format_runs(history.list_runs())
+    assert text.splitlines()[1].split()[:5] == ["2026-07", "2026-07-01", "7", "5", "28.6%"]
+
+
+def test_non_device_entities_are_tracked_by_their_own_ids(tmp_path):
+    tenant = pd.DataFrame({"tenant_id": pd.array(["tenant-1"], dtype="string")})
+
+    def tenant_results(status: str) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "rule_id": ["MAC-TEN-001"],
+                "entity_type": ["tenant"],
+                "entity_id": ["tenant-1"],
+                "row": [0],
+                "severity": ["critical"],
+                "status": [status],
+                "detail": [None],
+            }
+        )
+
+    with open_history(tmp_path / "history.sqlite") as history:
+        history.record(tenant_results("fail"), {"tenant": tenant}, meta(JUL), [])
+        changes = history.previous_changes(tenant_results("pass"), {"tenant": tenant}, meta(AUG))
+    assert changes.resolved[["entity_type", "entity_id", "severity", "now"]].values.tolist() == [
+        ["tenant", "tenant-1", "critical", "pass"]
+    ]
+    assert changes.trend["devices"].tolist() == [0, 0]
+    assert changes.trend["posture_pct"].isna().all()
+
+
+def test_default_path_honours_xdg_data_home(tmp_path):
+    assert default_history_path({"XDG_DATA_HOME": str(tmp_path)}) == (
+        tmp_path / "auditor" / "history.sqlite"
+    )
+    assert default_history_path({}).parts[-4:] == (".local", "share", "auditor", "history.sqlite")
+
+
+def test_a_missing_database_is_not_created_when_reading(tmp_path):
+    path = tmp_path / "none.sqlite"
+    with pytest.raises(HistoryError, match=r"none\.sqlite.*nothing recorded"):
+        open_history(path, create=False)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"this is a CSV file, not a database\n" * 200, b"SQLite format 3\x00" + b"\xff" * 4000],
+    ids=["not-sqlite", "damaged-header"],
+)
+def test_an_unreadable_file_is_refused_and_left_untouched(tmp_path, content):
+    path = tmp_path / "history.sqlite"
+    path.write_bytes(content)
+    with pytest.raises(HistoryError, match=r"history\.sqlite.*left untouched"):
+        open_history(path)
+    assert path.read_bytes() == content
+
+
+def test_a_damaged_table_fails_clearly_when_read(tmp_path):
+    path = tmp_path / "history.sqlite"
+    with open_history(path) as history:
+        record(history, JUL, JULY)
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[page:] = b"\x07" * (len(data) - page)  # every page after the schema page
+    path.write_bytes(bytes(data))
+    with pytest.raises(HistoryError, match=r"history\.sqlite"), open_history(path) as history:
+        history.list_runs()
+    assert path.read_bytes() == bytes(data)
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "history.sqlite"
+    with open_history(path):
+        pass
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    before = path.read_bytes()
+    with pytest.raises(HistoryError, match=r"history\.sqlite.*newer auditor"):
+        open_history(path)
+    assert path.read_bytes() == before
+
+
+def test_another_programs_database_is_refused(tmp_path):
+    path = tmp_path / "other.sqlite"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER)")
+    with pytest.raises(HistoryError, match=r"other\.sqlite.*not an auditor history"):
+        open_history(path)
+
+
+def test_a_writer_waits_briefly_then_fails_clearly_while_another_writes(tmp_path):
+    path = tmp_path / "history.sqlite"
+    with open_history(path):
+        pass
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another run holds the write lock
+    try:
+        with open_history(path, busy_timeout_s=0.05) as history:
+            with pytest.raises(HistoryError, match=r"history\.sqlite.*another auditor run"):
+                record(history, JUL, JULY)
+            assert history.list_runs().empty  # readers are not blocked (WAL)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with open_history(path) as history:
+        record(history, JUL, JULY)
+        assert history.list_runs()["period"].tolist() == ["2026-07"]
+
+
+def test_concurrent_writers_take_turns_without_corruption(tmp_path):
+    path = tmp_path / "history.sqlite"
+    errors: list[BaseException] = []
+
+    def write(month: int) -> None:
+        try:
+            with open_history(path) as history:
+                for _ in range(3):
+                    record(history, dt.date(2026, month, 1), JULY)
+                    record(history, AUG, AUGUST)  # both threads also replace the same period
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(month,)) for month in (6, 7)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        periods = conn.execute("SELECT period FROM runs ORDER BY period").fetchall()
+        august = conn.execute("SELECT count(*) FROM entities WHERE period = '2026-08'").fetchone()
+    assert periods == [("2026-06",), ("2026-07",), ("2026-08",)]
+    assert august == (len(AUGUST),)
