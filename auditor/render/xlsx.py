@@ -287,7 +287,7 @@ def _summary(sheet: Worksheet, report: Report) -> None:
         sheet,
         "KeyNumbers",
         row + 2,
-        ["Macs", "count", "share", "not reported"],
+        ["key number (Macs)", "count", "share", "not reported"],
         [(k.label, k.count, k.pct, k.unknown) for k in summary.kpis],
         {3: PCT_FORMAT},
     )

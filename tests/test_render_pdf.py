@@ -1,0 +1,106 @@
+"""The PDF read back (pypdf text and outline, pypdfium2 pixels) and the HTML before WeasyPrint."""
+
+from __future__ import annotations
+
+import re
+
+import pypdfium2
+import pytest
+from PIL import ImageStat
+from pypdf import PdfReader
+from report_inputs import golden_rules, make_report
+
+from auditor.errors import RenderError
+from auditor.render import RENDERERS, check_format_available
+from auditor.render.pdf import render_html
+
+DATA_URI = re.compile(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+")
+
+
+@pytest.fixture(scope="module")
+def report():
+    return make_report(rules=golden_rules(), cap=2)
+
+
+@pytest.fixture(scope="module")
+def pdf_path(report, tmp_path_factory):
+    check_format_available("pdf")
+    path = tmp_path_factory.mktemp("pdf") / "report.pdf"
+    RENDERERS["pdf"](report, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def text(pdf_path) -> str:
+    reader = PdfReader(pdf_path)
+    # pypdf splits lines where WeasyPrint wrapped them; join for phrase searches
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+
+
+def test_the_pdf_holds_the_summary_numbers_and_the_failing_macs(text, report):
+    assert "Intune Mac audit" in text
+    assert "Example & Co <Ltd>" in text
+    assert "55.6 %" in text  # posture
+    assert "5 of 9 Macs" in text
+    for name in ("filevault-off-mbp", "stale-95-days", "stale-40-days"):
+        assert name in text
+    assert "and 1 more: see the workbook" in text  # FileVault: 3 failing, 2 listed
+
+
+def test_hostile_inventory_text_is_printed_literally(pdf_path):
+    # names sort "<", "=" before letters: the capped FileVault section lists both hostile Macs
+    reader = PdfReader(pdf_path)
+    text = "".join("".join((p.extract_text() or "").split()) for p in reader.pages)
+    assert "<script>alert(1)</script>" in text
+    assert "=HYPERLINK(" in text
+
+
+def test_the_pdf_has_an_outline_running_footer_and_classification(pdf_path, text):
+    reader = PdfReader(pdf_path)
+    titles = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert "Intune Mac audit" in titles
+    assert {"Tenant health", "Failing rules", "Data quality", "Waivers", "Appendix"} <= set(titles)
+    assert "Page 1 of" in text
+    assert "CONFIDENTIAL" in text
+    assert "Report date 2026-09-01" in text
+
+
+def test_page_one_is_not_blank(pdf_path):
+    document = pypdfium2.PdfDocument(str(pdf_path))
+    image = document[0].render(scale=0.5).to_pil().convert("L")
+    assert ImageStat.Stat(image).var[0] > 100  # a blank page has no variance
+    document.close()
+
+
+def test_html_escapes_inventory_text(report):
+    html = render_html(report)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Example &amp; Co &lt;Ltd&gt;" in html
+
+
+def test_html_warns_about_partial_data_and_a_stale_catalogue():
+    ok = render_html(make_report(rules=golden_rules(), with_changes=False))
+    assert "PARTIAL DATA" not in ok
+    assert "WARNING: the macOS release catalogue" not in ok
+    bad = render_html(make_report(rules=golden_rules(), core_gap=True, stale=True))
+    assert "PARTIAL DATA" in bad
+    assert "managed_devices: 500 failed" in bad
+    assert "WARNING: the macOS release catalogue is 92 days old" in bad
+
+
+def test_html_is_deterministic(report):
+    assert render_html(report) == render_html(report)
+
+
+def test_unknown_format_is_refused_before_any_work():
+    with pytest.raises(RenderError, match="unknown report format 'docx'"):
+        check_format_available("docx")
+    for fmt in ("json", "xlsx", "pdf"):
+        check_format_available(fmt)
+
+
+def test_report_html_golden(golden):
+    html = render_html(make_report(rules=golden_rules(), cap=2))
+    # charts are compared by the model numbers they draw, not by matplotlib's bytes
+    golden("report.html", DATA_URI.sub("data:image/svg+xml;base64,…", html))

@@ -1,0 +1,175 @@
+"""The workbook read back with openpyxl: cell values match the model, no formula from inventory."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import openpyxl
+import pytest
+from report_inputs import FORMULA, SCRIPT, golden_rules, make_report
+
+from auditor.render import RENDERERS
+from auditor.render.xlsx import render
+
+SHEETS = [
+    "Summary",
+    "Findings",
+    "Devices",
+    "Rules",
+    "Tenant",
+    "Data quality",
+    "Waivers",
+    "Changes",
+    "Run info",
+]
+
+
+@pytest.fixture(scope="module")
+def report():
+    return make_report(rules=golden_rules())
+
+
+@pytest.fixture(scope="module")
+def workbook(report, tmp_path_factory):
+    path = tmp_path_factory.mktemp("xlsx") / "report.xlsx"
+    RENDERERS["xlsx"](report, path)
+    return openpyxl.load_workbook(path)
+
+
+def records(sheet) -> list[dict]:
+    rows = list(sheet.iter_rows(values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def column_of(sheet, key: str, offset: int = 1):
+    """The value right of the cell whose text is `key` in column A."""
+    for row in sheet.iter_rows():
+        if row[0].value == key:
+            return row[offset].value
+    raise KeyError(key)
+
+
+def test_the_workbook_has_every_sheet(workbook):
+    assert workbook.sheetnames == SHEETS
+
+
+def test_summary_shows_the_models_numbers(workbook, report):
+    summary = workbook["Summary"]
+    assert column_of(summary, "Organisation") == report.run.organisation
+    assert column_of(summary, report.summary.posture.label) == report.summary.posture.count
+    for kpi in report.summary.kpis:
+        assert column_of(summary, kpi.label) == kpi.count
+    assert column_of(summary, "high") == 4  # failing results of severity high
+    assert summary._charts, "the Summary sheet carries a native Excel chart"
+
+
+def test_findings_sheet_has_one_row_per_non_passing_result(workbook, report):
+    rows = records(workbook["Findings"])
+    assert len(rows) == len(report.findings)
+    keys = ["rule_id", "entity_id", "status"]
+    expected = [tuple(e) for e in report.findings[keys].itertuples(index=False)]
+    assert [tuple(r[k] for k in keys) for r in rows] == expected
+    waived = next(r for r in rows if r["status"] == "waived")
+    assert waived["waiver_id"] == "W001"
+    synced = next(r for r in rows if r["entity_id"] == "dev-02")["last_sync_at"]
+    assert synced == dt.datetime(2026, 8, 31)  # a real Excel date, UTC, zone stripped
+
+
+def test_devices_sheet_has_one_row_per_mac_and_a_status_column_per_rule(workbook, report):
+    rows = records(workbook["Devices"])
+    assert len(rows) == 9
+    by_name = {r["device_name"]: r for r in rows}
+    assert by_name["filevault-off-mbp"]["MAC-FV-001"] == "fail"
+    assert by_name["waived-lab-mac"]["MAC-FV-001"] == "waived"
+    assert by_name["healthy-air"]["is_encrypted"] is True
+    assert by_name["never-synced"]["last_sync_at"] is None
+    assert workbook["Devices"].freeze_panes == "C2"
+    assert "Devices" in workbook["Devices"].tables
+
+
+def test_no_cell_is_a_formula_and_hostile_text_stays_literal(workbook):
+    formulas = [
+        f"{sheet.title}!{cell.coordinate}"
+        for sheet in workbook
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.data_type == "f"
+    ]
+    assert formulas == []
+    for title in ("Findings", "Devices", "Changes"):
+        cells = {c.value: c for row in workbook[title].iter_rows() for c in row}
+        assert SCRIPT in cells
+        assert cells[FORMULA].data_type == "s"
+        assert cells[FORMULA].quotePrefix  # stays text even when edited in Excel
+    findings = {c.value: c for row in workbook["Findings"].iter_rows() for c in row}
+    assert findings["=1+2"].quotePrefix
+    assert findings["+cmd|' /C calc'!A0"].quotePrefix
+
+
+def test_rules_tenant_quality_waivers_and_changes_sheets(workbook, report):
+    rules = records(workbook["Rules"])
+    assert [r["rule_id"] for r in rules] == [r.rule_id for r in report.rules]
+    assert rules[0]["rationale"] == report.rules[0].rationale
+    assert column_of(workbook["Tenant"], "APNs days left") == 19
+    waivers = {r["waiver_id"]: r["state"] for r in records(workbook["Waivers"])}
+    assert waivers == {"W001": "applied", "W002": "expired", "W003": "unmatched"}
+    changes = workbook["Changes"]
+    assert column_of(changes, "New") == 3
+    assert column_of(changes, "Previous period") == "2026-08"
+
+
+def test_run_info_states_the_run(workbook, report):
+    info = workbook["Run info"]
+    assert column_of(info, "as_of") == dt.datetime(2026, 9, 1)
+    assert column_of(info, "complete") is True
+    assert column_of(info, "findings_rows") == f"{len(report.findings)} rows on sheet Findings"
+
+
+def test_long_tables_split_across_sheets_and_run_info_says_so(report, tmp_path):
+    path = tmp_path / "split.xlsx"
+    render(report, path, rows_per_sheet=4)
+    workbook = openpyxl.load_workbook(path)
+    parts = [n for n in workbook.sheetnames if n.startswith("Findings")]
+    assert parts == ["Findings", "Findings (2)", "Findings (3)"]
+    rows = [r for name in parts for r in records(workbook[name])]
+    assert len(rows) == len(report.findings)
+    assert "split over sheets Findings, Findings (2), Findings (3)" in column_of(
+        workbook["Run info"], "findings_rows"
+    )
+    assert sum(len(records(workbook[n])) for n in workbook.sheetnames if "Devices" in n) == 9
+
+
+def test_the_workbook_without_history_has_no_changes_sheet(tmp_path):
+    path = tmp_path / "plain.xlsx"
+    render(make_report(rules=golden_rules(), with_changes=False), path)
+    workbook = openpyxl.load_workbook(path)
+    assert "Changes" not in workbook.sheetnames
+    assert "first_seen" not in next(workbook["Findings"].iter_rows(values_only=True))
+
+
+def test_same_inputs_give_the_same_cell_values_apart_from_generated_at(report, tmp_path):
+    later = dataclasses.replace(
+        report, run=dataclasses.replace(report.run, generated_at=dt.datetime(2027, 1, 1))
+    )
+    values = []
+    for name, model in (("a.xlsx", report), ("b.xlsx", later)):
+        render(model, tmp_path / name)
+        workbook = openpyxl.load_workbook(tmp_path / name)
+        values.append(
+            {
+                (sheet.title, cell.coordinate): cell.value
+                for sheet in workbook
+                for row in sheet.iter_rows()
+                for cell in row
+                if not (sheet.title == "Run info" and row[0].value == "generated_at (UTC)")
+            }
+        )
+    assert values[0] == values[1]
+
+
+def test_a_failed_write_leaves_no_file_behind(report, tmp_path):
+    target = tmp_path / "missing-dir-is-created" / "report.xlsx"
+    render(report, target)
+    assert target.exists()
+    assert [p.name for p in target.parent.iterdir()] == ["report.xlsx"]
