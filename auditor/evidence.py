@@ -1,0 +1,326 @@
+"""Evidence: manifest.json beside the reports (digests of inputs, outputs, config), signing, verify.
+
+The manifest holds digests, sizes, record counts and paths relative to the output folder, never
+a credential. With an Ed25519 private key (PEM) the exact manifest bytes are signed into
+`manifest.sig` (base64); `verify` re-hashes every output and, given the public key, the signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from auditor.errors import AuditorError, ConfigError, VerifyError
+from auditor.models import InputFile, RunMeta
+
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """What `check_evidence` found: files that match, problems, and the signature's state."""
+
+    directory: Path
+    checked: tuple[str, ...]
+    problems: tuple[str, ...]  # "report.pdf: changed (…)", one per file at fault
+    unlisted: tuple[str, ...]  # files in the folder the manifest does not name (not a problem)
+    signature: str  # verified | not checked | unsigned
+
+    @property
+    def is_ok(self) -> bool:
+        """True when every listed file matches and the signature (if checked) verifies."""
+        return not self.problems
+
+    def summary(self) -> str:
+        """A few lines for the console."""
+        if self.problems:
+            listed = "\n  - ".join(self.problems)
+            return f"{self.directory}: {len(self.problems)} problem(s):\n  - {listed}"
+        lines = [f"OK: {len(self.checked)} file(s) match {MANIFEST} in {self.directory}"]
+        lines.append(
+            {
+                "verified": "signature verified with the given public key",
+                "not checked": f"{SIGNATURE} present but not checked: pass --key PUBLIC_KEY",
+                "unsigned": "the manifest is not signed",
+            }[self.signature]
+        )
+        if self.unlisted:
+            lines.append(f"not in the manifest (ignored): {', '.join(self.unlisted)}")
+        return "\n".join(lines)
+
+
+def build_manifest(
+    out_dir: Path, outputs: Sequence[Path], inputs: Sequence[InputFile], meta: RunMeta
+) -> dict[str, Any]:
+    """The manifest of one run: what ran, on what, when, and the digest of every output."""
+    return {
+        "auditor_manifest": FORMAT_VERSION,
+        "tool": {"name": "auditor", "version": meta.tool_version},
+        "period": meta.period,
+        "as_of": meta.as_of.isoformat(),
+        "generated_at": meta.generated_at.isoformat(),
+        "source": meta.source,
+        "tenant_id": meta.tenant_id,
+        "catalogue": {
+            "as_of": meta.catalogue_as_of.isoformat(),
+            "source": meta.catalogue_source,
+            "age_days": meta.catalogue_age_days,
+            "is_stale": meta.catalogue_is_stale,
+        },
+        "config": {"sha256": meta.config_digest or None},
+        "waivers": {"sha256": meta.waivers_digest or None},
+        "inputs": [
+            {"path": _location(i.path), "kind": i.kind, "sha256": i.sha256, "records": i.records}
+            for i in inputs
+        ],
+        "outputs": sorted((_describe(out_dir, p) for p in outputs), key=lambda o: o["path"]),
+    }
+
+
+def write_manifest(out_dir: Path, manifest: dict[str, Any], key: Path | None = None) -> Path:
+    """Write manifest.json atomically; with `key` (Ed25519 PEM) also manifest.sig. Returns it.
+
+    Without a key, a manifest.sig left by an earlier run in the same folder is removed.
+    """
+    signing_key = load_private_key(key) if key is not None else None
+    if signing_key is not None:
+        fingerprint = _fingerprint(signing_key.public_key())
+        manifest = {**manifest, "signature": {"algorithm": "ed25519", "file": SIGNATURE,
+                                              "public_key_sha256": fingerprint}}  # fmt: skip
+    data = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    path = out_dir / MANIFEST
+    try:
+        _write_atomic(path, data)
+        if signing_key is not None:
+            _write_atomic(out_dir / SIGNATURE, base64.b64encode(signing_key.sign(data)) + b"\n")
+        else:
+            (out_dir / SIGNATURE).unlink(missing_ok=True)
+    except OSError as exc:
+        where = exc.filename or path
+        raise AuditorError(f"{where}: cannot write the evidence manifest: {exc}") from exc
+    return path
+
+
+def verify(out_dir: Path, key: Path | None = None) -> VerifyResult:
+    """Check `out_dir` against its manifest; raise VerifyError naming every changed/missing file."""
+    result = check_evidence(out_dir, key)
+    if not result.is_ok:
+        raise VerifyError(result.summary())
+    return result
+
+
+def check_evidence(out_dir: Path, key: Path | None = None) -> VerifyResult:
+    """Re-hash every output the manifest lists and check the signature when `key` is given.
+
+    Raises VerifyError only when there is no readable manifest; everything else is a problem
+    in the result.
+    """
+    data, manifest = _read_manifest(out_dir)
+    problems: list[str] = []
+    checked: list[str] = []
+    for entry in manifest["outputs"]:
+        problem = _check_output(out_dir, entry)
+        if problem:
+            problems.append(f"{entry['path']}: {problem}")
+        else:
+            checked.append(entry["path"])
+    signature = _check_signature(out_dir, data, manifest, key, problems)
+    named = {e["path"] for e in manifest["outputs"]} | {MANIFEST, SIGNATURE}
+    present = (p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
+    unlisted = sorted(p for p in present if p not in named and not p.startswith("."))
+    return VerifyResult(out_dir, tuple(checked), tuple(problems), tuple(unlisted), signature)
+
+
+def generate_keypair(directory: Path, name: str = "auditor-signing") -> tuple[Path, Path]:
+    """Write a new Ed25519 key pair: `<name>.key` (private, mode 0600) and `<name>.pub`.
+
+    Refuses to overwrite either file.
+    """
+    private = Ed25519PrivateKey.generate()
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    paths = (directory / f"{name}.key", directory / f"{name}.pub")
+    for path in paths:
+        if path.exists():
+            raise ConfigError(f"{path}: already exists; not overwriting a key")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path, pem, mode in ((paths[0], private_pem, 0o600), (paths[1], public_pem, 0o644)):
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(pem)
+    except OSError as exc:
+        raise ConfigError(f"{exc.filename or directory}: cannot write the key pair: {exc}") from exc
+    return paths
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    """An unencrypted Ed25519 private key from a PEM file, or a ConfigError naming the file."""
+    try:
+        key = serialization.load_pem_private_key(_read_key(path), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise ConfigError(
+            f"{path}: not an unencrypted PEM Ed25519 private key ({exc}); "
+            "create one with `auditor keygen` or `openssl genpkey -algorithm ed25519`"
+        ) from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError(f"{path}: the signing key must be Ed25519, not {type(key).__name__}")
+    return key
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    """An Ed25519 public key from a PEM file, or a ConfigError naming the file."""
+    data = _read_key(path)
+    if b"PRIVATE KEY" in data:
+        raise ConfigError(f"{path}: this is a private key; verify with the public key (.pub)")
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise ConfigError(f"{path}: not a PEM Ed25519 public key ({exc})") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise ConfigError(f"{path}: the public key must be Ed25519, not {type(key).__name__}")
+    return key
+
+
+def _read_key(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the key file: {exc.strerror or exc}") from exc
+
+
+def _fingerprint(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _describe(out_dir: Path, path: Path) -> dict[str, Any]:
+    """Relative path, sha256 and size of one output."""
+    try:
+        relative = path.resolve().relative_to(out_dir.resolve()).as_posix()
+    except ValueError as exc:
+        raise ValueError(f"{path}: outputs must lie inside {out_dir}") from exc
+    if relative in (MANIFEST, SIGNATURE):
+        raise ValueError(f"{path}: the manifest cannot list itself")
+    try:
+        digest, size = _digest(path)
+    except OSError as exc:
+        raise AuditorError(f"{path}: cannot hash the report for the manifest: {exc}") from exc
+    return {"path": relative, "sha256": digest, "bytes": size}
+
+
+def _digest(path: Path) -> tuple[str, int]:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest(), os.fstat(handle.fileno()).st_size
+
+
+def _location(path: str) -> str:
+    """An input's path as given, minus any URL credentials, query or fragment (SAS tokens)."""
+    if "://" not in path:
+        return path
+    parts = urlsplit(path)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write beside `path`, fsync, then os.replace: readers see the old or the new file."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _read_manifest(out_dir: Path) -> tuple[bytes, dict[str, Any]]:
+    path = out_dir / MANIFEST
+    try:
+        data = path.read_bytes()
+        manifest = json.loads(data)
+    except FileNotFoundError as exc:
+        raise VerifyError(f"{path}: missing: {out_dir} is not an auditor evidence folder") from exc
+    except OSError as exc:
+        raise VerifyError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise VerifyError(f"{path}: not valid JSON (changed or damaged): {exc}") from exc
+    outputs = manifest.get("outputs") if isinstance(manifest, dict) else None
+    shape_ok = isinstance(outputs, list) and all(
+        isinstance(o, dict) and {"path", "sha256", "bytes"} <= set(o) for o in outputs
+    )
+    if not isinstance(manifest, dict) or manifest.get("auditor_manifest") != FORMAT_VERSION:
+        raise VerifyError(f"{path}: not an auditor manifest (format {FORMAT_VERSION} expected)")
+    if not shape_ok:
+        raise VerifyError(f"{path}: 'outputs' must list path, sha256 and bytes for every file")
+    return data, manifest
+
+
+def _check_output(out_dir: Path, entry: dict[str, Any]) -> str | None:
+    """None when the file matches its entry, else what is wrong with it."""
+    relative = PurePosixPath(str(entry["path"]))
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        return "path leaves the evidence folder: not checked"
+    try:
+        digest, size = _digest(out_dir.joinpath(*relative.parts))
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    if size != entry["bytes"]:
+        return f"changed: {size} bytes, the manifest records {entry['bytes']}"
+    if digest != entry["sha256"]:
+        return f"changed: sha256 {digest[:12]}…, the manifest records {str(entry['sha256'])[:12]}…"
+    return None
+
+
+def _check_signature(
+    out_dir: Path, data: bytes, manifest: dict[str, Any], key: Path | None, problems: list[str]
+) -> str:
+    """The signature's state (verified, not checked, unsigned); a bad one adds a problem."""
+    sig_path = out_dir / SIGNATURE
+    if key is None:
+        return "not checked" if sig_path.exists() or "signature" in manifest else "unsigned"
+    public = load_public_key(key)
+    try:
+        signature = base64.b64decode(sig_path.read_bytes().strip(), validate=True)
+        public.verify(signature, data)
+    except FileNotFoundError:
+        problems.append(f"{SIGNATURE}: missing, but a key was given: the evidence is not signed")
+    except (binascii.Error, ValueError):
+        problems.append(f"{SIGNATURE}: not a base64 signature (changed or damaged)")
+    except InvalidSignature:
+        recorded = manifest.get("signature", {}).get("public_key_sha256", "?")
+        other_key = f" (signed by key {recorded[:16]}…)" if recorded != _fingerprint(public) else ""
+        problems.append(
+            f"{MANIFEST}: signature does not verify with {key.name}{other_key}: the manifest or "
+            "its signature changed after signing, or the wrong key was given"
+        )
+    else:
+        return "verified"
+    return "not checked"
