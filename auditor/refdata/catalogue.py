@@ -91,8 +91,9 @@ class Catalogue:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "majors", tuple(sorted(self.majors, key=lambda m: m.key)))
+        object.__setattr__(self, "releases", tuple(sorted(self.releases, key=lambda r: r.key)))
         grouped: dict[str, list[Release]] = {}
-        for release in sorted(self.releases, key=lambda r: r.key):
+        for release in self.releases:
             grouped.setdefault(release.major, []).append(release)
         object.__setattr__(self, "_by_major", {k: tuple(v) for k, v in grouped.items()})
 

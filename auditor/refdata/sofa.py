@@ -190,6 +190,7 @@ def _build(feed: Any, base: Catalogue, rd: _Reader, as_of: dt.date | None) -> Ca
     builds = _installer_builds(root, rd)
     majors: list[Major] = []
     releases: list[Release] = []
+    feed_dates: list[dt.date] = []
     for i, entry in enumerate(rd.items(root, "OSVersions", "")):
         where = f"OSVersions[{i}]"
         name, label = _major_name(rd.text(entry, "OSVersion", where), rd, where)
@@ -203,33 +204,34 @@ def _build(feed: Any, base: Catalogue, rd: _Reader, as_of: dt.date | None) -> Ca
         wrong = [r.version for r in found if r.major != label]
         if wrong:
             raise rd.fail(f"{where}.SecurityReleases", f"versions of macOS {label}", wrong)
-        fixed, public = _correct_dates(found)
+        # An older or partial feed never removes a known release: the feed wins per version.
+        merged = {r.version: r for r in base.releases_of(label, dt.date.max)}
+        merged.update({r.version: r for r in found})
+        fixed, public = _correct_dates(list(merged.values()))
+        listed = {r.version for r in found}
+        feed_dates += [r.released for r in fixed if r.version in listed]  # artifacts corrected
         known = base.major(label)
-        majors.append(
-            Major(
-                label, name, known.released if known else public, note=known.note if known else None
-            )
-        )
+        released, note = (known.released, known.note) if known else (public, None)
+        majors.append(Major(label, name, released, note=note))
         releases += fixed
     if not majors:
         raise rd.fail("OSVersions", "at least one macOS major", [])
     fed = {m.label for m in majors}
     majors += [m for m in base.majors if m.label not in fed]
     releases += [r for r in base.releases if r.major not in fed]
-    models = {**base.models, **_models(root, rd)}
-    feed_as_of = as_of or _feed_date(root, releases, rd)
+    feed_as_of = as_of or _feed_date(root, feed_dates, rd)
     layout = "v2" if "SchemaVersion" in root else "v1"
     return Catalogue(
-        as_of=feed_as_of,
+        as_of=max(feed_as_of, base.as_of),
         source=(
-            f"SOFA macOS data feed {layout} (macadmins/sofa, Apache-2.0) as of {feed_as_of}; "
-            f"majors {', '.join(sorted(fed, key=version_key))} from the feed, others and the "
-            f"Intune floors from the catalogue as of {base.as_of}"
+            f"SOFA macOS data feed {layout} (macadmins/sofa, Apache-2.0) as of {feed_as_of} "
+            f"for macOS {', '.join(sorted(fed, key=version_key))} and models, over the "
+            f"catalogue as of {base.as_of} (older majors, Intune floors)"
         ),
         majors=tuple(majors),
         releases=tuple(releases),
         intune_floors=base.intune_floors,
-        models=models,
+        models={**base.models, **_models(root, rd)},
         notes=base.notes,
     )
 
@@ -268,7 +270,7 @@ def _correct_dates(found: list[Release]) -> tuple[list[Release], dt.date]:
     fixed: list[Release] = []
     cap: dt.date | None = None
     for release in reversed(ordered):
-        day, note = release.released, None
+        day, note = release.released, release.note
         if cap is not None and day > cap:
             day = cap
             note = (
@@ -324,11 +326,10 @@ def _models(root: dict[str, Any], rd: _Reader) -> dict[str, Model]:
     return models
 
 
-def _feed_date(root: dict[str, Any], releases: list[Release], rd: _Reader) -> dt.date:
+def _feed_date(root: dict[str, Any], dates: list[dt.date], rd: _Reader) -> dt.date:
     if root.get("LastCheck"):
         return rd.day(root, "LastCheck", "feed")
-    dates = [r.released for r in releases]
     xprotect = root.get("XProtectPlistConfigData")
     if isinstance(xprotect, dict) and xprotect.get("ReleaseDate"):
-        dates.append(rd.day(xprotect, "ReleaseDate", "XProtectPlistConfigData"))
+        dates = [*dates, rd.day(xprotect, "ReleaseDate", "XProtectPlistConfigData")]
     return max(dates)

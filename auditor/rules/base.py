@@ -161,7 +161,10 @@ def per_value(keys: pd.Series, answer: Callable[[Any], object], dtype: str) -> p
     `answer` sees each distinct non-missing value once; rows whose key is NA get NA.
     `dtype` is the nullable dtype of the answers ("boolean", "Int64", "string").
     """
-    codes, uniques = pd.factorize(keys)
+    if isinstance(keys.dtype, pd.CategoricalDtype):  # codes exist already: no hashing
+        codes, uniques = keys.cat.codes.to_numpy(), keys.cat.categories
+    else:
+        codes, uniques = pd.factorize(keys)
     table = _array([*(answer(u) for u in uniques), None], dtype)
     return pd.Series(table.take(np.where(codes < 0, len(uniques), codes)), index=keys.index)
 
@@ -173,11 +176,27 @@ def per_row(frame: pd.DataFrame, answer: Callable[..., object], dtype: str) -> p
     """
     if frame.empty:
         return pd.Series(_array([], dtype), index=frame.index)
-    codes = frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup().to_numpy()
-    _, first = np.unique(codes, return_index=True)
-    rows = frame.iloc[first].astype(object).where(frame.iloc[first].notna(), None)
+    key = np.zeros(len(frame), dtype=np.int64)
+    for column in frame.columns:
+        codes, size = _codes(frame[column])
+        if (int(key.max()) + 1) * (size + 1) >= 2**62:  # keep the mixed-radix key in range
+            key = np.unique(key, return_inverse=True)[1].astype(np.int64)
+        key = key * (size + 1) + (codes + 1)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    sample = frame.iloc[first]
+    rows = sample.astype(object).where(sample.notna(), None)
     table = _array([answer(*row) for row in rows.itertuples(index=False)], dtype)
-    return pd.Series(table.take(codes), index=frame.index)
+    return pd.Series(table.take(inverse.reshape(-1)), index=frame.index)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer codes of a column (-1 for NA) and how many distinct values they range over."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy().astype(np.int64), len(values.cat.categories)
+    if values.dtype == "boolean":
+        return values.to_numpy(dtype=np.int64, na_value=-1), 2
+    codes, uniques = pd.factorize(values)
+    return codes.astype(np.int64), len(uniques)
 
 
 def is_one_of(values: pd.Series, *choices: str) -> pd.Series:

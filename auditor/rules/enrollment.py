@@ -6,7 +6,7 @@ import pandas as pd
 
 from auditor.models import Entity, Severity, Status
 from auditor.rules import references as ref
-from auditor.rules.base import Example, RuleContext, at_least, is_one_of, per_row, rule
+from auditor.rules.base import Example, RuleContext, at_least, is_one_of, per_row, per_value, rule
 
 METHOD_WORDS = {
     "ade": "Automated Device Enrollment",
@@ -263,7 +263,9 @@ def legacy_byod_user_approved(devices: pd.DataFrame, ctx: RuleContext) -> pd.Ser
     scope=lambda devices, ctx: at_least(devices["os_version_key"], "11"),
     scope_text="macOS 11 or later",
     fails_when="`is_supervised` is false",
-    detail=lambda devices, ctx: "not supervised on macOS " + devices["os_version"],
+    detail=lambda devices, ctx: per_value(
+        devices["os_version"], lambda version: f"not supervised on macOS {version}", "string"
+    ),
     rationale=(
         "Supervision unlocks bootstrap token use, scheduled software updates, Activation Lock "
         "bypass and local user management. Intune supervises user-approved Macs on macOS 11 "

@@ -82,13 +82,14 @@ def serial_on_one_record(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 
 def _missing_identity_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    def describe(serial: str | None, model: str | None) -> str:
-        missing = [
-            name for name, value in (("serial number", serial), ("model", model)) if not value
-        ]
-        return " and ".join(missing) + " missing from the device record"
+    def describe(no_serial: bool, no_model: bool) -> str:
+        pairs = (("serial number", no_serial), ("model", no_model))
+        return " and ".join(name for name, gone in pairs if gone) + " missing from the record"
 
-    return per_row(devices[["serial_number", "model"]], describe, "string")
+    absent = pd.DataFrame(
+        {"serial": devices["serial_number"].isna(), "model": devices["model"].isna()}
+    ).astype("boolean")
+    return per_row(absent, describe, "string")
 
 
 @rule(

@@ -90,10 +90,13 @@ def _intune_floor(ctx: RuleContext) -> tuple[str, str]:
         "the major is below Intune's supported minimum (reference data: macOS 14 since "
         "2025-09-15; `intune_min_major` overrides it, empty = catalogue)"
     ),
-    detail=lambda devices, ctx: (
-        "macOS "
-        + devices["os_version"]
-        + " is below Intune's supported minimum, macOS {} ({})".format(*_intune_floor(ctx))
+    detail=lambda devices, ctx: per_value(
+        devices["os_version"],
+        lambda version: (
+            f"macOS {version} is below Intune's supported minimum, "
+            + "macOS {} ({})".format(*_intune_floor(ctx))
+        ),
+        "string",
     ),
     rationale=(
         "Intune supports the three most recent macOS majors. On older ones the Company Portal "
@@ -323,8 +326,10 @@ def latest_patch_installed(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series
 def _newest_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     label = ctx.catalogue.newest_major(ctx.as_of)
     major = ctx.catalogue.major(label)
-    name = f" ({major.name})" if major else ""
-    return "macOS " + devices["os_version"] + f"; the newest major is macOS {label}{name}"
+    newest = f"macOS {label}" + (f" ({major.name})" if major else "")
+    return per_value(
+        devices["os_version"], lambda v: f"macOS {v}; the newest major is {newest}", "string"
+    )
 
 
 @rule(
