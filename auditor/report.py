@@ -35,11 +35,13 @@ from auditor.report_sections import (
     column,
     data_quality,
     distribution,
+    equals,
     gaps,
     pct,
     rule_sections,
     rule_summaries,
     scalar,
+    sort_codes,
     tenant_health,
     waiver_rows,
 )
@@ -215,9 +217,16 @@ def build_report(
     summaries = rule_summaries(results, rules)
     titles = {r.id: r.title for r in rules}
     findings = _findings(results, devices, titles, changes)
-    fails = findings[findings["status"] == Status.FAIL.value].sort_values(
-        ["rule_id", "device_name", "entity_id"], na_position="last", kind="stable"
-    )
+    fails = findings[(findings["status"] == Status.FAIL.value).to_numpy(dtype=bool)]
+    fails = fails.iloc[
+        np.lexsort(
+            (
+                sort_codes(fails["entity_id"]),
+                sort_codes(fails["device_name"]),
+                sort_codes(fails["rule_id"]),
+            )
+        )
+    ]
     device_rule_ids = tuple(sorted(r.id for r in rules if r.entity == Entity.DEVICE))
     device_table, worst = _device_table(devices, results, device_rule_ids)
     return Report(
@@ -276,9 +285,7 @@ def _findings(
     status = _codes(results["status"])
     wanted = np.isin(status, [STATUS_ORDER.index(s) for s in NON_PASSING])
     sub = results.loc[wanted]
-    is_device = (sub["entity_type"].astype("string") == Entity.DEVICE.value).to_numpy(
-        dtype=bool, na_value=False
-    )
+    is_device = equals(sub["entity_type"], Entity.DEVICE.value)
     take = np.where(is_device, sub["row"].to_numpy(dtype=np.int64), -1)
     rule_ids = sub["rule_id"].astype("string")
     frame = pd.DataFrame(
@@ -296,9 +303,10 @@ def _findings(
     frame["last_sync_at"] = _take(column(devices, "last_sync_at", "datetime64[us, UTC]"), take)
     frame["detail"] = sub["detail"].astype("string").to_numpy()
     frame["waiver_id"] = sub["waiver_id"].astype("string").to_numpy()
-    frame["_rank"] = _codes(sub["severity"])
-    frame = frame.sort_values(["_rank", "rule_id", "entity_id"], ignore_index=True)
-    frame = frame.drop(columns="_rank")
+    order = np.lexsort(
+        (sort_codes(frame["entity_id"]), sort_codes(frame["rule_id"]), _codes(sub["severity"]))
+    )
+    frame = frame.iloc[order].reset_index(drop=True)
     frame["first_seen"] = pd.array([pd.NA] * len(frame), dtype="string")
     frame["months_failing"] = pd.array([pd.NA] * len(frame), dtype="Int64")
     if changes is not None and len(changes.first_seen) and len(frame):
@@ -326,11 +334,15 @@ def _device_table(
     order, for the summary.
     """
     size = len(devices)
-    dev = results[(results["entity_type"].astype("string") == Entity.DEVICE.value).to_numpy()]
+    dev = results[equals(results["entity_type"], Entity.DEVICE.value)]
     rows = dev["row"].to_numpy(dtype=np.int64)
     status = _codes(dev["status"])
     column_of = {rule_id: i for i, rule_id in enumerate(rule_ids)}
-    rule_cat = dev["rule_id"].astype("category")
+    rule_cat = (
+        dev["rule_id"]
+        if isinstance(dev["rule_id"].dtype, pd.CategoricalDtype)
+        else dev["rule_id"].astype("category")
+    )
     lookup = np.array([column_of.get(str(c), -1) for c in rule_cat.cat.categories] + [-1])
     rule_col = lookup[rule_cat.cat.codes.to_numpy()]
     known = rule_col >= 0
@@ -351,9 +363,9 @@ def _device_table(
     statuses = pd.CategoricalDtype(list(STATUS_ORDER))
     for i, rule_id in enumerate(rule_ids):
         table[rule_id] = pd.Categorical.from_codes(matrix[:, i], dtype=statuses)
-    keys = [k for k in ("device_name", "device_id") if k in table.columns]
+    keys = [sort_codes(table[k]) for k in ("device_id", "device_name") if k in table.columns]
     if keys:
-        table = table.sort_values(keys, na_position="last", kind="stable", ignore_index=True)
+        table = table.iloc[np.lexsort(keys)].reset_index(drop=True)
     return table, worst
 
 
@@ -367,9 +379,7 @@ def _summary(
     status_counts = np.bincount(_codes(results["status"]), minlength=len(STATUS_ORDER))
     fail = _codes(results["status"]) == STATUS_ORDER.index(Status.FAIL.value)
     severity = _codes(results["severity"])
-    is_device = (results["entity_type"].astype("string") == Entity.DEVICE.value).to_numpy(
-        dtype=bool, na_value=False
-    )
+    is_device = equals(results["entity_type"], Entity.DEVICE.value)
     rows = results["row"].to_numpy(dtype=np.int64)
     by_severity = []
     for rank, name in enumerate(SEVERITY_ORDER):
@@ -431,8 +441,7 @@ def _kpis(results: pd.DataFrame, devices: pd.DataFrame) -> tuple[Kpi, ...]:
 def _patched_kpi(results: pd.DataFrame, total: int) -> Kpi:
     """Macs whose OS rules (supported, updated, exploited fixes, latest patch) all pass or n/a."""
     label = "On a supported and patched macOS"
-    rule_ids = results["rule_id"].astype("string")
-    present = rule_ids.isin(PATCH_RULES).to_numpy(dtype=bool, na_value=False)
+    present = results["rule_id"].isin(PATCH_RULES).to_numpy(dtype=bool, na_value=False)
     if not present.any():
         return Kpi("patched", label, None, None, 0)
     status = _codes(results["status"])

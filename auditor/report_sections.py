@@ -311,6 +311,17 @@ def column(frame: pd.DataFrame, name: str, dtype: str = "string") -> pd.Series:
     return pd.Series(pd.NA, index=frame.index, dtype=dtype)
 
 
+def equals(values: pd.Series, value: str) -> np.ndarray:
+    """Elementwise `values == value` as numpy booleans (categoricals compare codes, no copies)."""
+    return np.asarray((values == value).to_numpy(dtype=bool, na_value=False))
+
+
+def sort_codes(values: pd.Series) -> np.ndarray:
+    """Integer ranks that sort like the values' text, missing last (for np.lexsort)."""
+    codes, uniques = pd.factorize(values.astype("string"), sort=True)
+    return np.where(codes < 0, len(uniques), codes)
+
+
 def shares(values: pd.Series, total: int, *, top: int | None = TOP) -> tuple[Share, ...]:
     """Counts of each value (missing as 'not reported'), largest first, the tail as 'other'."""
     counts = values.astype("string").fillna(NOT_REPORTED).value_counts(sort=False)
@@ -343,17 +354,21 @@ def major_shares(majors: pd.Series, total: int) -> tuple[Share, ...]:
 
 def rule_summaries(results: pd.DataFrame, rules: Sequence[Rule]) -> tuple[RuleSummary, ...]:
     """Every rule's metadata with its status counts, in rule-id order."""
-    counts = (
-        pd.crosstab(results["rule_id"].astype("string"), results["status"].astype("string"))
-        if len(results)
-        else pd.DataFrame()
-    )
+    rule_ids = results["rule_id"]
+    if not isinstance(rule_ids.dtype, pd.CategoricalDtype):
+        rule_ids = rule_ids.astype("category")
+    known = [str(c) for c in rule_ids.cat.categories]
+    status = np.asarray(results["status"].cat.codes.to_numpy(), dtype=np.int64)
+    cells = rule_ids.cat.codes.to_numpy().astype(np.int64) * len(STATUS_ORDER) + status
+    table = np.bincount(cells[cells >= 0], minlength=len(known) * len(STATUS_ORDER))
+    counts = {rule_id: table.reshape(-1, len(STATUS_ORDER))[i] for i, rule_id in enumerate(known)}
+    empty = np.zeros(len(STATUS_ORDER), dtype=np.int64)
     summaries = []
     for rule in sorted(rules, key=lambda r: r.id):
-        row = counts.loc[rule.id] if rule.id in counts.index else pd.Series(dtype="int64")
+        row = counts.get(rule.id, empty)
 
         def n(status: Status, row: Any = row) -> int:
-            return int(row.get(status.value, 0))
+            return int(row[STATUS_ORDER.index(status.value)])
 
         judged = n(Status.PASS) + n(Status.FAIL) + n(Status.WAIVED)
         summaries.append(
@@ -471,7 +486,7 @@ def tenant_health(
             key=lambda item: (-int(item[1]), str(item[0])),
         )
     )
-    entity = results[results["entity_type"].astype("string") != Entity.DEVICE.value]
+    entity = results[~equals(results["entity_type"], Entity.DEVICE.value)]
     entity = entity.sort_values(
         ["rule_id", "entity_type", "entity_id"], key=lambda s: s.astype("string")
     )
@@ -539,7 +554,7 @@ def data_quality(
         for q in sorted(inventory.quality, key=lambda q: (q.field, q.problem, q.source))
     )
     unknown = results.loc[
-        results["status"].astype("string") == Status.UNKNOWN.value, ["rule_id", "detail"]
+        equals(results["status"], Status.UNKNOWN.value), ["rule_id", "detail"]
     ].astype("string")
     rows: list[UnknownRow] = []
     if len(unknown):
