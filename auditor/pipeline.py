@@ -117,10 +117,20 @@ def bundled_sample_files() -> list[Path]:
     here = Path(__file__).resolve().parent
     for folder in (here / "_sample_data", here.parent / "sample_data"):
         if folder.is_dir():
-            return sorted(
-                p for p in folder.iterdir() if p.suffix in (".json", ".csv", ".gz", ".zip")
-            )
+            return tenant_files(folder)
     raise ConfigError("the bundled sample tenant is missing; pass --input FILE")
+
+
+def tenant_files(folder: Path) -> list[Path]:
+    """Inventory files of a folder written by `auditor sample`.
+
+    `expected.json` beside them is the sample's answer key for tests, not inventory.
+    """
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix in (".json", ".csv", ".gz", ".zip") and p.name != "expected.json"
+    )
 
 
 def run_audit(config: Config, options: RunOptions) -> RunResult:

@@ -27,7 +27,7 @@ def run_pipeline(devices: int, out: Path, *, pdf: bool = True) -> list[Stage]:
     from auditor.engine import EvaluationContext, evaluate
     from auditor.models import RunMeta
     from auditor.normalize import normalize
-    from auditor.pipeline import resolve_catalogue, select_rules
+    from auditor.pipeline import resolve_catalogue, select_rules, tenant_files
     from auditor.render import OUTPUT_NAMES, RENDERERS
     from auditor.report import build_report
     from auditor.sample import generate_tenant, write_tenant
@@ -38,8 +38,8 @@ def run_pipeline(devices: int, out: Path, *, pdf: bool = True) -> list[Stage]:
     print(f"\n{devices:,} devices", flush=True)
     tenant_dir = out / f"tenant-{devices}"
     with stage("generate sample tenant", stages, devices):
-        paths = write_tenant(generate_tenant(devices, 11, AS_OF), tenant_dir)
-    inputs_paths = [p for p in paths if p.suffix in (".json", ".csv", ".gz")]
+        write_tenant(generate_tenant(devices, 11, AS_OF), tenant_dir)
+    inputs_paths = tenant_files(tenant_dir)
     with stage("load (read inputs)", stages, devices) as s:
         batches, inputs = read_inputs(inputs_paths)
         s.extra["MB"] = round(sum(p.stat().st_size for p in inputs_paths) / 2**20)
