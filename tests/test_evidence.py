@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -269,3 +270,15 @@ def test_the_verify_command_exits_7_naming_the_changed_file(evidence):
     )
     assert done.returncode == 7, done.stderr
     assert "report.xlsx: changed" in done.stderr
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+def test_keys_made_with_openssl_as_the_docs_show_work(evidence, tmp_path):
+    private, public = tmp_path / "signing.key", tmp_path / "signing.pub"
+    for command in (
+        ["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(private)],
+        ["openssl", "pkey", "-in", str(private), "-pubout", "-out", str(public)],
+    ):
+        subprocess.run(command, check=True, capture_output=True, timeout=30)
+    seal(evidence, key=private)
+    assert verify(evidence, key=public).signature == "verified"
