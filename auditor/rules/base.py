@@ -162,11 +162,15 @@ def per_value(keys: pd.Series, answer: Callable[[Any], object], dtype: str) -> p
     `dtype` is the nullable dtype of the answers ("boolean", "Int64", "string").
     """
     if isinstance(keys.dtype, pd.CategoricalDtype):  # codes exist already: no hashing
-        codes, uniques = keys.cat.codes.to_numpy(), keys.cat.categories
+        codes = keys.cat.codes.to_numpy()
+        categories = keys.cat.categories
+        used = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0
+        answers = [answer(c) if on else None for c, on in zip(categories, used, strict=True)]
     else:
         codes, uniques = pd.factorize(keys)
-    table = _array([*(answer(u) for u in uniques), None], dtype)
-    return pd.Series(table.take(np.where(codes < 0, len(uniques), codes)), index=keys.index)
+        answers = [answer(u) for u in uniques]
+    table = _array([*answers, None], dtype)
+    return pd.Series(table.take(np.where(codes < 0, len(answers), codes)), index=keys.index)
 
 
 def per_row(frame: pd.DataFrame, answer: Callable[..., object], dtype: str) -> pd.Series:

@@ -23,10 +23,11 @@ def _unique_serial(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 def _duplicate_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     # Every row of a duplicate group fails, so the failing rows hold each group whole.
-    groups = devices.groupby("serial_number", sort=False)["device_id"].agg(list).to_dict()
+    groups = devices.groupby("serial_number", sort=False, observed=True)["device_id"]
+    members = groups.agg(list).to_dict()
 
     def describe(serial: str) -> str:
-        ids = sorted(str(i) for i in groups[serial])
+        ids = sorted(str(i) for i in members[serial])
         shown = ", ".join(ids[:_LISTED_IDS])
         more = f" and {len(ids) - _LISTED_IDS} more" if len(ids) > _LISTED_IDS else ""
         return f"serial {serial} is on {len(ids)} device records: {shown}{more}"
