@@ -378,14 +378,15 @@ class GraphServer:
         self._window: deque[float] = deque()
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
+        self._root = ""
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
     def root(self) -> str:
         """http://127.0.0.1:PORT (no trailing slash)."""
-        assert self._httpd is not None, "server not started"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        assert self._root, "server not started"
+        return self._root
 
     @property
     def url(self) -> str:
@@ -395,9 +396,9 @@ class GraphServer:
     def start(self) -> GraphServer:
         """Listen on 127.0.0.1 (random port) in a daemon thread."""
         handler = type("Handler", (_Handler,), {"graph": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
+        self._root = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 
@@ -516,7 +517,8 @@ class GraphServer:
         token = auth.removeprefix("Bearer ")
         with self._lock:
             count = self._tokens_seen[token] = self._tokens_seen.get(token, 0) + 1
-            if self.expire_token_after is not None and count > self.expire_token_after:
+            first = next(iter(self._tokens_seen))  # only the first token expires (mid-run)
+            if token == first and self.expire_token_after is not None and count > self.expire_token_after:
                 self._expired.add(token)
             expired = token in self._expired
         if expired or (self.accepted_tokens is not None and token not in self.accepted_tokens):
@@ -662,6 +664,14 @@ class GraphServer:
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(f"{job_id}.csv", "\ufeff" + text.getvalue())
         return 200, {"Content-Type": "application/octet-stream"}, buffer.getvalue()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # clients time out on purpose
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -47,6 +47,7 @@ INPUT_KINDS = {
 """Batch kind → the `InputFile.kind` recorded in the evidence manifest."""
 
 _CHUNK = 5_000  # records turned into a frame at a time, so parsed dicts are freed as we go
+_CSV_CHUNK = 100_000
 _GZIP, _ZIP = b"\x1f\x8b", (b"PK\x03\x04", b"PK\x05\x06")
 _NON_SPACE = re.compile(rb"\S")
 _NON_SPACE_TEXT = re.compile(r"\S")
@@ -254,7 +255,7 @@ class _Collector:
                 if not isinstance(record, dict):
                     found = type(record).__name__
                     raise SourceError(
-                        f"{self.name}: {where}[{offset + i}]: expected an object, found {found}"
+                        f"{self.name}:{where}[{offset + i}]: expected an object, found {found}"
                     )
             frame = _records_frame(chunk, wanted_columns(kind))
             for column, value in extra.items():
@@ -572,7 +573,9 @@ def _read_csv(text: bytes, name: str) -> tuple[list[RawBatch], list[SourceGap], 
     kind = _csv_kind(header, name)
     wanted = wanted_columns(kind) or frozenset()
     try:
-        frame = pd.read_csv(
+        # In chunks without `usecols`: pandas only checks field counts when it parses every
+        # column, and a device export can have 50 columns we do not need.
+        chunks = pd.read_csv(
             io.BytesIO(text),
             sep=delimiter,
             dtype=str,
@@ -580,8 +583,11 @@ def _read_csv(text: bytes, name: str) -> tuple[list[RawBatch], list[SourceGap], 
             na_filter=False,
             engine="c",
             encoding="utf-8",
-            usecols=lambda column: str(column).strip().casefold() in wanted,
+            chunksize=_CSV_CHUNK,
         )
+        frames = [
+            chunk[[c for c in chunk.columns if c.strip().casefold() in wanted]] for chunk in chunks
+        ]
     except UnicodeDecodeError as exc:
         raise (_undecodable(text, name) or SourceError(f"{name}: {exc}")) from exc
     except pd.errors.EmptyDataError as exc:
@@ -589,6 +595,11 @@ def _read_csv(text: bytes, name: str) -> tuple[list[RawBatch], list[SourceGap], 
     except pd.errors.ParserError as exc:
         detail = str(exc).removeprefix("Error tokenizing data. C error: ").strip()
         raise SourceError(f"{name}: not a readable CSV file: {detail}") from exc
+    frame = (
+        _concat(frames)
+        if frames
+        else pd.DataFrame(columns=[h for h in header if h.casefold() in wanted])
+    )
     frame.columns = [str(c).strip() for c in frame.columns]
     lines = pd.Series(range(2, len(frame) + 2), index=frame.index).astype(str)
     frame["source_record"] = name + ":line " + lines

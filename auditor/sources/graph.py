@@ -39,11 +39,12 @@ from auditor.sources.graph_parts import (
     LIST_FIELDS,
     Part,
     Progress,
+    fetch_all_by_id,
     fetch_by_id,
     pages,
     tenant_parts,
 )
-from auditor.sources.graph_transport import BATCH_LIMIT, GraphSession, RateLimiter, RetryPolicy
+from auditor.sources.graph_transport import GraphSession, RateLimiter, RetryPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +164,9 @@ async def _pull(
                 for task in side:
                     task.cancel()
                 await asyncio.gather(*side, return_exceptions=True)
-            reconciliation = await _reconcile(session, listing, details, export, notes, progress)
+            reconciliation = await _reconcile(
+                session, (listing, details, export), notes, progress, settings.max_concurrency
+            )
     finally:
         await session.aclose()
     parts = [listing, details, export, *others[0]]
@@ -223,8 +226,8 @@ async def _devices(
                     listing.records.append(record)
             progress.listed(len(listing.records))
             if settings.include_details:
-                for start in range(0, len(ids), BATCH_LIMIT):
-                    queue.put_nowait(list(dict.fromkeys(ids[start : start + BATCH_LIMIT])))
+                for start in range(0, len(ids), session.batch_size):
+                    queue.put_nowait(list(dict.fromkeys(ids[start : start + session.batch_size])))
     except (APIError, httpx.HTTPError, GraphFault) as exc:
         listing.fail(exc, f"GET {listing.endpoint} (after {len(listing.records)} devices)")
     finally:
@@ -245,9 +248,14 @@ async def _export(session: GraphSession, settings: GraphSettings, export: Part, 
 
 
 async def _reconcile(
-    session: GraphSession, listing: Part, details: Part, export: Part, notes: list[str], progress: Progress
+    session: GraphSession,
+    parts: tuple[Part, Part, Part],
+    notes: list[str],
+    progress: Progress,
+    concurrency: int,
 ) -> dict[str, Any]:
     """Compare the list with the export; fetch by id the Macs the list skipped."""
+    listing, details, export = parts
     listed = {r["id"] for r in listing.records}
     result: dict[str, Any] = {"listed": len(listed), "exported": None, "only_in_list": [], "only_in_export": [], "recovered": []}  # fmt: skip
     if export.status != "ok":
@@ -265,8 +273,7 @@ async def _reconcile(
     if not only_export or listing.status != "ok":
         return result
     recovery = Part("managed_devices", listing.endpoint)
-    for start in range(0, len(only_export), BATCH_LIMIT):
-        await fetch_by_id(session, session.v1, LIST_FIELDS, only_export[start : start + BATCH_LIMIT], recovery, progress.detailed)
+    await fetch_all_by_id(session, session.v1, LIST_FIELDS, only_export, recovery, progress.detailed, concurrency)
     recovered = [r["id"] for r in recovery.records]
     listing.records += recovery.records
     result["recovered"] = recovered
@@ -278,8 +285,7 @@ async def _reconcile(
         listing.status = "partial"
         listing.reason = recovery.reason or f"{len(recovery.failures) - len(gone)} Mac(s) skipped by the list could not be fetched by id"
     if recovered and details.status in ("ok", "partial"):
-        for start in range(0, len(recovered), BATCH_LIMIT):
-            await fetch_by_id(session, session.beta, DETAIL_FIELDS, recovered[start : start + BATCH_LIMIT], details, progress.detailed)
+        await fetch_all_by_id(session, session.beta, DETAIL_FIELDS, recovered, details, progress.detailed, concurrency)
         details.settle(requested=len(listing.records))
     return result
 

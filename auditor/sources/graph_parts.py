@@ -209,6 +209,27 @@ async def fetch_by_id(
         pending = retry
 
 
+async def fetch_all_by_id(
+    session: GraphSession,
+    root: str,
+    fields: tuple[str, ...],
+    ids: list[str],
+    part: Part,
+    on_done: Callable[[int], None],
+    concurrency: int,
+) -> None:
+    """`fetch_by_id` over any number of ids, at most `concurrency` $batches in flight."""
+    gate = asyncio.Semaphore(concurrency)
+    size = session.batch_size
+
+    async def one(chunk: list[str]) -> None:
+        async with gate:
+            if part.status != "denied":
+                await fetch_by_id(session, root, fields, chunk, part, on_done)
+
+    await asyncio.gather(*(one(ids[i : i + size]) for i in range(0, len(ids), size)))
+
+
 def _error_message(body: Any) -> str:
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return str(body["error"].get("message") or body["error"].get("code") or "")

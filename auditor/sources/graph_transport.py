@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import random
+import ssl
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -220,7 +222,9 @@ class GraphSession:
         self.stats = Stats()
         self._timeout_s = timeout_s
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), limits=limits, http2=True)
+        # Owned here: the SDK's AsyncGraphTransport wrapper does not close what it wraps.
+        self._transport = httpx.AsyncHTTPTransport(verify=_tls(), http2=True, limits=limits)
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), transport=self._transport)
         middleware = [
             GuardMiddleware(limiter, tokens, policy, self.stats) if isinstance(m, RetryHandler) else m
             for m in KiotaClientFactory.get_default_middleware(None)
@@ -230,6 +234,11 @@ class GraphSession:
         self.adapter = GraphRequestAdapter(BearerAuthProvider(tokens, allowed_hosts), http)
         self.adapter.base_url = v1_root  # without trailing slash: no `//` in request URLs
         self.client = GraphServiceClient(request_adapter=self.adapter)
+
+    @property
+    def batch_size(self) -> int:
+        """Requests per $batch: Graph's 20, or fewer when the rate limit is tinier than that."""
+        return min(BATCH_LIMIT, self.limiter.limit)
 
     def reroute(self, link: str) -> str:
         """A nextLink that names the cloud's Graph host, pointed at the --graph-url root instead."""
@@ -241,6 +250,7 @@ class GraphSession:
     async def aclose(self) -> None:
         """Close the HTTP connections."""
         await self._http.aclose()
+        await self._transport.aclose()
 
     async def call_json(self, request: RequestInformation | str) -> dict[str, Any]:
         """Send one Graph request (GET when given a URL); its JSON object as sent (APIError on 4xx/5xx).
@@ -296,23 +306,31 @@ class GraphSession:
             raise GraphFault(f"export download URL {where} is not https")
         timeout = httpx.Timeout(self._timeout_s).as_dict()
         problem = ""
-        async with httpx.AsyncHTTPTransport() as transport:
-            for attempt in range(self.policy.max_retries + 1):
-                if attempt:
-                    await asyncio.sleep(self.policy.backoff(attempt))
-                request = httpx.Request("GET", url, extensions={"timeout": timeout})
+        for attempt in range(self.policy.max_retries + 1):
+            if attempt:
+                await asyncio.sleep(self.policy.backoff(attempt))
+            request = httpx.Request("GET", url, extensions={"timeout": timeout})
+            try:  # the bare transport: no middleware, no Authorization header, no request log
+                response = await self._transport.handle_async_request(request)
                 try:
-                    response = await transport.handle_async_request(request)
                     content = await response.aread()
-                except httpx.HTTPError as exc:
-                    problem = type(exc).__name__
-                    continue
-                if response.status_code == 200:
-                    return content
-                problem = f"HTTP {response.status_code}"
-                if response.status_code not in RETRY_STATUSES and response.status_code < 500:
-                    break
+                finally:
+                    await response.aclose()
+            except httpx.HTTPError as exc:
+                problem = type(exc).__name__
+                continue
+            if response.status_code == 200:
+                return content
+            problem = f"HTTP {response.status_code}"
+            if response.status_code not in RETRY_STATUSES and response.status_code < 500:
+                break
         raise GraphFault(f"export download from {where} failed: {problem}")
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process (loading the CA bundle costs ~0.15 s each time)."""
+    return httpx.create_ssl_context()
 
 
 def _json_object(raw: bytes | None, url: object) -> dict[str, Any]:

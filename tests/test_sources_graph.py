@@ -1,0 +1,484 @@
+"""The Graph source against a loopback Graph-shaped server, through the real msgraph-sdk and HTTP.
+
+Every case ends in a complete snapshot, a clear error, or (with allow_partial) a snapshot that
+says it is partial: never silent partial data.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.core.credentials import AccessToken
+from azure.identity import CertificateCredential, ClientSecretCredential, DefaultAzureCredential
+from graph_server import Fault, GraphServer, serve
+
+from auditor.errors import ConfigError, PartialSourceError, SourceError
+from auditor.sources.graph import GraphSettings, fetch_snapshot
+from auditor.sources.graph_auth import CLOUDS, StaticTokenCredential, make_credential
+from auditor.sources.graph_parts import LIST_FIELDS
+from auditor.sources.snapshot import load_snapshot, write_snapshot
+
+
+class RotatingCredential:
+    """Stands in for Entra ID: every call issues a new token tok-1, tok-2, …"""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        self.calls += 1
+        return AccessToken(f"tok-{self.calls}", int(time.time()) + 3600)
+
+
+def fast(graph: GraphServer, **overrides: Any) -> GraphSettings:
+    """Settings for the loopback server with test-sized delays."""
+    values: dict[str, Any] = {
+        "graph_url": graph.url, "progress": False, "backoff_base_s": 0.01, "export_poll_s": 0.01,
+        "request_timeout_s": 5.0, "max_concurrency": 4,
+    }  # fmt: skip
+    return GraphSettings(**(values | overrides))
+
+
+def pull(graph: GraphServer, credential: Any = None, **overrides: Any) -> dict[str, Any]:
+    return fetch_snapshot(fast(graph, **overrides), credential=credential or RotatingCredential())
+
+
+@pytest.fixture
+def no_azure_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    for name in ("AUDITOR_GRAPH_TOKEN", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
+                 "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_CLIENT_CERTIFICATE_PASSWORD"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    yield monkeypatch
+
+
+def status_of(snapshot: dict[str, Any]) -> dict[str, str]:
+    return {name: part["status"] for name, part in snapshot["parts"].items()}
+
+
+# -- the complete pull ------------------------------------------------------------------------
+
+
+def test_complete_pull_has_every_part_paged_detailed_and_reconciled() -> None:
+    with serve(45, page_size=7) as graph:
+        snapshot = pull(graph)
+    macs = {d["id"]: d for d in graph.macs}
+    assert snapshot["complete"] is True
+    assert set(status_of(snapshot).values()) == {"ok"}
+    assert snapshot["gaps"] == []
+    listed = snapshot["parts"]["managed_devices"]["records"]
+    assert sorted(r["id"] for r in listed) == sorted(macs)  # 7 pages, the Windows PCs filtered out
+    assert len(graph.requests_to("/v1.0/deviceManagement/managedDevices")) == 7
+    list_calls = graph.requests_to("/v1.0/deviceManagement/managedDevices")
+    assert all("%24filter=operatingSystem" in s.query or "$filter" in s.query for s in list_calls)
+    assert set(listed[0]) == set(LIST_FIELDS)  # $select honoured, v1.0 names only
+    details = {r["id"]: r for r in snapshot["parts"]["device_details"]["records"]}
+    assert set(details) == set(macs)
+    escrowed = [d["bootstrapTokenEscrowed"] for d in details.values()]
+    assert escrowed == [macs[i]["bootstrapTokenEscrowed"] for i in details]  # real values, not list defaults
+    assert True in escrowed
+    assert all(d["hardwareInformation"]["productName"] for d in details.values())
+    assert len(graph.requests_to("/beta/deviceManagement/managedDevices/")) == 45
+    export = snapshot["parts"]["export_devices"]["records"]
+    assert sorted(r["DeviceId"] for r in export) == sorted(macs)
+    assert {"UserApprovedEnrollment", "SupervisedStatus"} <= set(export[0])
+    assert snapshot["reconciliation"] == {"listed": 45, "exported": 45, "only_in_list": [],
+                                          "only_in_export": [], "recovered": []}  # fmt: skip
+    assert snapshot["parts"]["apns"]["records"][0]["expirationDateTime"] == "2026-10-02T08:14:59Z"
+    assert len(snapshot["parts"]["ade_tokens"]["records"]) == 2
+    profiles = snapshot["parts"]["ade_profiles"]["records"]
+    assert {p["tokenId"] for p in profiles} == {snapshot["parts"]["ade_tokens"]["records"][0]["id"]}
+    configs = snapshot["parts"]["enrollment_configurations"]["records"]
+    assert "#microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration" in {c["@odata.type"] for c in configs}
+    assert snapshot["graph_url"] == graph.url
+    assert snapshot["stats"]["requests"] >= 45 + 7
+
+
+def test_export_zip_is_downloaded_without_the_graph_token() -> None:
+    with serve(5) as graph:
+        pull(graph)
+    assert graph.blob_authorizations == [None]
+    graph_calls = [s for s in graph.seen if not s.path.startswith("/_blob/")]
+    assert all(s.authorization == "Bearer tok-1" for s in graph_calls)
+
+
+def test_snapshot_holds_no_token_and_no_signed_url(tmp_path: Path, no_azure_env: pytest.MonkeyPatch,
+                                                   caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    secret = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.secret-part.signature"
+    no_azure_env.setenv("AUDITOR_GRAPH_TOKEN", secret)
+    caplog.set_level(logging.DEBUG)
+    with serve(6, accepted_tokens={secret}) as graph:
+        snapshot = fetch_snapshot(fast(graph))
+    path = tmp_path / "snapshot.json"
+    write_snapshot(snapshot, path)
+    text = path.read_text()
+    assert snapshot["complete"] is True
+    for leaked in (secret, "secret-part", "SAS-SIGNATURE-SECRET", "sig="):
+        assert leaked not in text
+        assert leaked not in caplog.text
+
+
+# -- throttling and transient faults ------------------------------------------------------------
+
+
+def test_throttled_requests_are_retried_after_retry_after() -> None:
+    faults = [
+        Fault(r"GET /v1\.0/deviceManagement/managedDevices\?.*skiptoken=page1", 429, headers={"Retry-After": "1"}),
+        Fault(r"GET /beta/deviceManagement/managedDevices/", 429, headers={"Retry-After": "1"}),
+    ]  # fmt: skip
+    with serve(12, page_size=5, faults=faults) as graph:
+        snapshot = pull(graph)
+    assert snapshot["complete"] is True
+    assert set(status_of(snapshot).values()) == {"ok"}
+    assert len(snapshot["parts"]["device_details"]["records"]) == 12
+    assert snapshot["stats"]["throttled"] == 2
+    assert [s.status for s in graph.seen if "skiptoken=page1" in s.query] == [429, 200]
+
+
+def test_unavailable_answers_are_retried_until_success() -> None:
+    faults = [
+        Fault(r"GET /v1\.0/deviceManagement/applePushNotificationCertificate", 503, times=2),
+        Fault(r"POST /beta/\$batch", 504),
+        Fault(r"GET /beta/deviceManagement/managedDevices/", 503),
+        Fault(r"GET /beta/deviceManagement/deviceEnrollmentConfigurations", 503, times=1),
+    ]
+    with serve(10, faults=faults) as graph:
+        snapshot = pull(graph)
+    assert snapshot["complete"] is True
+    assert set(status_of(snapshot).values()) == {"ok"}
+    assert snapshot["stats"]["retries"] >= 5
+    assert len(snapshot["parts"]["device_details"]["records"]) == 10
+
+
+def test_a_slow_answer_times_out_and_is_retried() -> None:
+    faults = [Fault(r"GET /v1\.0/deviceManagement/applePushNotificationCertificate", 0, delay_s=1.0)]
+    with serve(3, faults=faults) as graph:
+        snapshot = pull(graph, request_timeout_s=0.3)
+    assert snapshot["parts"]["apns"]["status"] == "ok"
+    assert snapshot["stats"]["retries"] >= 1
+
+
+def test_persistent_unavailability_ends_in_a_named_failure() -> None:
+    faults = [Fault(r"GET /v1\.0/deviceManagement/applePushNotificationCertificate", 503, times=None)]
+    with serve(3, faults=faults) as graph:
+        snapshot = pull(graph, max_retries=2)
+    apns = snapshot["parts"]["apns"]
+    assert apns["status"] == "failed"
+    assert "HTTP 503" in apns["error"]
+    assert "applePushNotificationCertificate" in apns["error"]
+    assert {"part": "apns", "is_core": False}.items() <= snapshot["gaps"][0].items()
+    assert snapshot["complete"] is True  # the device inventory itself is whole
+
+
+def test_client_side_rate_limit_keeps_under_the_server_limit() -> None:
+    with serve(20, page_size=10, rate_limit=(26, 0.5)) as graph:
+        snapshot = pull(graph, rate_limit_requests=20, rate_limit_window_s=0.6)
+    assert snapshot["complete"] is True
+    assert graph.throttled == 0
+    assert snapshot["stats"]["throttled"] == 0
+
+
+def test_server_side_throttling_is_absorbed_when_the_client_limit_is_too_generous() -> None:
+    with serve(10, page_size=10, rate_limit=(12, 0.5)) as graph:
+        snapshot = pull(graph, rate_limit_requests=1000, rate_limit_window_s=1.0)
+    assert snapshot["complete"] is True
+    assert set(status_of(snapshot).values()) == {"ok"}
+    assert graph.throttled > 0
+    assert snapshot["stats"]["throttled"] > 0
+
+
+# -- denied parts --------------------------------------------------------------------------------
+
+
+def test_export_without_readwrite_permission_becomes_a_gap() -> None:
+    faults = [Fault(r"POST /v1\.0/deviceManagement/reports/exportJobs", 403, times=None)]
+    with serve(8, faults=faults) as graph:
+        snapshot = pull(graph)
+    export = snapshot["parts"]["export_devices"]
+    assert export["status"] == "denied"
+    assert "DeviceManagementManagedDevices.ReadWrite.All" in export["error"]
+    [gap] = snapshot["gaps"]
+    assert gap["part"] == "export_devices"
+    assert {"user_approved", "is_supervised"} <= set(gap["fields"])
+    assert gap["is_core"] is False
+    assert snapshot["complete"] is True
+    assert snapshot["reconciliation"]["exported"] is None
+    assert any("not reconciled" in note for note in snapshot["notes"])
+
+
+def test_device_details_denied_becomes_a_gap() -> None:
+    faults = [Fault(r"GET /beta/deviceManagement/managedDevices/", 403, times=None)]
+    with serve(30, faults=faults) as graph:
+        snapshot = pull(graph)
+    details = snapshot["parts"]["device_details"]
+    assert details["status"] == "denied"
+    assert "DeviceManagementManagedDevices.Read.All" in details["error"]
+    assert [g["part"] for g in snapshot["gaps"]] == ["device_details"]
+    assert "bootstrap_escrowed" in snapshot["gaps"][0]["fields"]
+    assert len(snapshot["parts"]["managed_devices"]["records"]) == 30
+    assert snapshot["complete"] is True
+
+
+def test_ade_tokens_denied_skips_their_profiles() -> None:
+    faults = [Fault(r"GET /beta/deviceManagement/depOnboardingSettings", 403, times=None)]
+    with serve(4, faults=faults) as graph:
+        snapshot = pull(graph)
+    assert snapshot["parts"]["ade_tokens"]["status"] == "denied"
+    assert "DeviceManagementServiceConfig.Read.All" in snapshot["parts"]["ade_tokens"]["error"]
+    assert snapshot["parts"]["ade_profiles"]["status"] == "skipped"
+    assert {g["part"] for g in snapshot["gaps"]} == {"ade_tokens", "ade_profiles"}
+
+
+def test_device_list_denied_raises_partial_source_error_naming_the_permission() -> None:
+    faults = [Fault(r"GET /v1\.0/deviceManagement/managedDevices", 403, times=None)]
+    with serve(4, faults=faults) as graph, pytest.raises(PartialSourceError) as caught:
+        pull(graph)
+    message = str(caught.value)
+    assert "403" in message
+    assert "DeviceManagementManagedDevices.Read.All" in message
+    assert "--allow-partial" in message
+
+
+def test_device_list_denied_with_allow_partial_writes_an_incomplete_snapshot() -> None:
+    faults = [Fault(r"GET /v1\.0/deviceManagement/managedDevices", 403, times=None)]
+    with serve(4, faults=faults) as graph:
+        snapshot = pull(graph, allow_partial=True)
+    assert snapshot["complete"] is False
+    assert snapshot["parts"]["managed_devices"]["status"] == "denied"
+    core = [g for g in snapshot["gaps"] if g["is_core"]]
+    assert [g["part"] for g in core] == ["managed_devices"]
+
+
+# -- broken paging -----------------------------------------------------------------------------
+
+
+def test_malformed_page_raises_partial_source_error() -> None:
+    with serve(20, page_size=5, malformed_page=2) as graph, pytest.raises(PartialSourceError, match="malformed JSON"):
+        pull(graph)
+
+
+def test_malformed_page_with_allow_partial_keeps_the_pages_before_it() -> None:
+    with serve(20, page_size=5, malformed_page=2) as graph:
+        snapshot = pull(graph, allow_partial=True)
+    listing = snapshot["parts"]["managed_devices"]
+    assert listing["status"] == "partial"
+    assert len(listing["records"]) == 10
+    assert snapshot["complete"] is False
+    assert snapshot["gaps"][0]["is_core"] is True
+
+
+def test_nextlink_loop_is_detected() -> None:
+    with serve(30, page_size=5, loop_from_page=2) as graph, pytest.raises(PartialSourceError, match="loop"):
+        pull(graph)
+
+
+def test_nextlink_to_a_foreign_host_gets_no_token() -> None:
+    page = b'{"value": [], "@odata.nextLink": "https://evil.example/v1.0/deviceManagement/managedDevices?x=1"}'
+    faults = [Fault(r"GET /v1\.0/deviceManagement/managedDevices", 200, body=page)]
+    with serve(4, faults=faults) as graph, pytest.raises(PartialSourceError, match="refusing to send the Graph token"):
+        pull(graph)
+
+
+# -- devices that come and go --------------------------------------------------------------------
+
+
+def test_device_removed_between_list_and_get_is_recorded() -> None:
+    with serve(12) as graph:
+        gone = graph.macs[3]["id"]
+        graph.vanish.add(gone)
+        snapshot = pull(graph)
+    details = snapshot["parts"]["device_details"]
+    assert details["status"] == "partial"
+    assert details["failures"] == [{"id": gone, "status": 404, "reason": "not found (removed from Intune after it was listed?)"}]
+    assert gone in {r["id"] for r in snapshot["parts"]["managed_devices"]["records"]}
+    assert len(details["records"]) == 11
+    [gap] = snapshot["gaps"]
+    assert gap["part"] == "device_details"
+    assert "1 of 12" in gap["reason"]
+    assert snapshot["complete"] is True
+
+
+def test_device_the_list_skips_is_found_through_the_export_and_fetched_by_id() -> None:
+    with serve(15, page_size=4) as graph:
+        skipped = graph.macs[6]["id"]
+        graph.skip_in_list.add(skipped)
+        snapshot = pull(graph)
+    assert snapshot["reconciliation"]["only_in_export"] == [skipped]
+    assert snapshot["reconciliation"]["recovered"] == [skipped]
+    assert snapshot["reconciliation"]["listed"] == 14
+    assert skipped in {r["id"] for r in snapshot["parts"]["managed_devices"]["records"]}
+    assert skipped in {r["id"] for r in snapshot["parts"]["device_details"]["records"]}
+    assert any("skipped 1 Mac" in note for note in snapshot["notes"])
+    assert snapshot["complete"] is True
+
+
+# -- credentials ---------------------------------------------------------------------------------
+
+
+def test_expired_token_is_renewed_and_the_request_repeated() -> None:
+    credential = RotatingCredential()
+    with serve(25, page_size=5, expire_token_after=6) as graph:
+        snapshot = pull(graph, credential=credential)
+    assert snapshot["complete"] is True
+    assert set(status_of(snapshot).values()) == {"ok"}
+    assert credential.calls >= 2
+    assert snapshot["stats"]["token_renewals"] >= 1
+    rejected = [s for s in graph.seen if s.status == 401]
+    assert rejected
+    assert all(s.authorization != f"Bearer tok-{credential.calls}" for s in rejected)
+
+
+def test_rejected_static_token_is_a_clear_error(no_azure_env: pytest.MonkeyPatch) -> None:
+    no_azure_env.setenv("AUDITOR_GRAPH_TOKEN", "stale-token-value")
+    with serve(3, accepted_tokens={"fresh"}) as graph, pytest.raises(PartialSourceError) as caught:
+        fetch_snapshot(fast(graph))
+    message = str(caught.value)
+    assert "401" in message
+    assert "AUDITOR_GRAPH_TOKEN" in message
+    assert "stale-token-value" not in message
+
+
+def test_credential_failure_is_a_source_error_before_any_request() -> None:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    class Refusing:
+        def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+            raise ClientAuthenticationError("AADSTS7000215: Invalid client secret provided.")
+
+    with serve(3) as graph, pytest.raises(SourceError, match="AADSTS7000215") as caught:
+        pull(graph, credential=Refusing())
+    assert not isinstance(caught.value, PartialSourceError)
+    assert graph.seen == []
+
+
+def test_token_in_the_environment_comes_first(no_azure_env: pytest.MonkeyPatch) -> None:
+    no_azure_env.setenv("AUDITOR_GRAPH_TOKEN", "tok")
+    no_azure_env.setenv("AZURE_CLIENT_SECRET", "s3cret")
+    credential, described = make_credential("global", "t", "c")
+    assert isinstance(credential, StaticTokenCredential)
+    assert "AUDITOR_GRAPH_TOKEN" in described
+    assert "tok" not in repr(credential)
+
+
+def test_client_secret_uses_the_national_cloud_authority(no_azure_env: pytest.MonkeyPatch) -> None:
+    no_azure_env.setenv("AZURE_CLIENT_SECRET", "s3cret-value")
+    no_azure_env.setenv("AZURE_TENANT_ID", "8d2c1b7e-5a4f-4c3b-9e1d-2f6a7b8c9d0e")
+    credential, described = make_credential("usgov", None, "11111111-2222-3333-4444-555555555555")
+    assert isinstance(credential, ClientSecretCredential)
+    assert "AZURE_CLIENT_SECRET" in described
+    assert "s3cret-value" not in described
+    assert CLOUDS["usgov"].authority == "login.microsoftonline.us"
+
+
+def test_secret_without_tenant_is_a_config_error(no_azure_env: pytest.MonkeyPatch) -> None:
+    no_azure_env.setenv("AZURE_CLIENT_SECRET", "s3cret-value")
+    with pytest.raises(ConfigError, match="tenant id") as caught:
+        make_credential("global", None, "client")
+    assert "s3cret-value" not in str(caught.value)
+
+
+def test_unreadable_certificate_is_a_config_error(no_azure_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    bogus = tmp_path / "app.pem"
+    bogus.write_text("not a certificate")
+    no_azure_env.setenv("AZURE_CLIENT_CERTIFICATE_PATH", str(bogus))
+    with pytest.raises(ConfigError, match="AZURE_CLIENT_CERTIFICATE_PATH"):
+        make_credential("global", "tenant", "client")
+
+
+def test_certificate_credential_is_built_from_a_pem(no_azure_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pem = tmp_path / "app.pem"
+    pem.write_bytes(_self_signed_pem())
+    no_azure_env.setenv("AZURE_CLIENT_CERTIFICATE_PATH", str(pem))
+    credential, described = make_credential("china", "8d2c1b7e-5a4f-4c3b-9e1d-2f6a7b8c9d0e", "client")
+    assert isinstance(credential, CertificateCredential)
+    assert str(pem) in described
+
+
+def test_without_secrets_default_azure_credential_is_used(no_azure_env: pytest.MonkeyPatch) -> None:
+    credential, described = make_credential("global", None, None)
+    assert isinstance(credential, DefaultAzureCredential)
+    assert "DefaultAzureCredential" in described
+
+
+@pytest.mark.parametrize(
+    ("cloud", "v1_root"),
+    [("global", "https://graph.microsoft.com/v1.0"), ("usgov", "https://graph.microsoft.us/v1.0"),
+     ("usgov-dod", "https://dod-graph.microsoft.us/v1.0"), ("china", "https://microsoftgraph.chinacloudapi.cn/v1.0")],
+)  # fmt: skip
+def test_each_cloud_has_its_graph_host(cloud: str, v1_root: str) -> None:
+    assert GraphSettings(cloud=cloud).v1_root == v1_root
+    assert CLOUDS[cloud].scope == v1_root.removesuffix("/v1.0") + "/.default"
+
+
+def test_invalid_settings_are_reported_together() -> None:
+    with pytest.raises(ConfigError) as caught:
+        GraphSettings(cloud="mars", graph_url="http://127.0.0.1:1/beta", max_concurrency=0)
+    message = str(caught.value)
+    assert "mars" in message
+    assert "v1.0 root" in message
+    assert "max_concurrency" in message
+
+
+def test_plain_http_graph_url_off_loopback_gets_no_token() -> None:
+    settings = GraphSettings(graph_url="http://graph.example.org/v1.0", progress=False, max_retries=0)
+    with pytest.raises(PartialSourceError, match="refusing to send the Graph token over http"):
+        fetch_snapshot(settings, credential=RotatingCredential())
+
+
+# -- progress and export job ---------------------------------------------------------------------
+
+
+def test_progress_is_silent_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    with serve(5) as graph:
+        pull(graph, progress=True)
+    assert capsys.readouterr().err == ""
+
+
+def test_failed_export_job_becomes_a_gap() -> None:
+    with serve(5, export_outcome="failed") as graph:
+        snapshot = pull(graph)
+    assert snapshot["parts"]["export_devices"]["status"] == "failed"
+    assert "failed on the Intune side" in snapshot["parts"]["export_devices"]["error"]
+    assert snapshot["complete"] is True
+
+
+def test_export_job_timeout_becomes_a_gap() -> None:
+    with serve(5, export_polls=10_000) as graph:
+        snapshot = pull(graph, export_timeout_s=0.2)
+    assert snapshot["parts"]["export_devices"]["status"] == "failed"
+    assert "not completed after" in snapshot["parts"]["export_devices"]["error"]
+
+
+def test_snapshot_from_a_pull_round_trips_through_a_gz_file(tmp_path: Path) -> None:
+    with serve(9) as graph:
+        snapshot = pull(graph)
+    path = tmp_path / "snapshot.json.gz"
+    write_snapshot(snapshot, path)
+    assert load_snapshot(path) == snapshot
+
+
+def _self_signed_pem() -> bytes:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "auditor-test")])
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return key_pem + cert.public_bytes(serialization.Encoding.PEM)
+
