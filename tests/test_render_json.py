@@ -10,6 +10,7 @@ import pytest
 from report_inputs import FORMULA, SCRIPT, golden_rules, make_report
 
 from auditor.render import OUTPUT_NAMES, RENDERERS
+from auditor.render.json import document_bytes
 from auditor.report import Report
 
 TOP_KEYS = ["schema_version", "run", "summary", "findings", "data_quality", "waivers", "changes"]
@@ -104,6 +105,12 @@ def test_without_history_changes_is_null_and_findings_have_no_first_seen(tmp_pat
 def test_streamed_output_equals_one_indented_dump(report, tmp_path):
     raw, data = write(report, tmp_path)
     assert raw == orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def test_chunked_serialization_gives_the_same_bytes(report, tmp_path):
+    raw, _ = write(report, tmp_path)
+    for chunk_rows in (1, 2, 1000):
+        assert b"".join(document_bytes(report, chunk_rows=chunk_rows)) == raw
 
 
 def test_same_inputs_give_the_same_document_apart_from_generated_at(report, tmp_path):

@@ -105,31 +105,46 @@ def summary_block(report: Report) -> dict[str, Any]:
     }
 
 
-def _finding_records(report: Report) -> Iterator[list[dict[str, Any]]]:
+def _finding_records(report: Report, chunk_rows: int) -> Iterator[list[dict[str, Any]]]:
     """Chunks of finding objects in the documented key order."""
     has_history = report.changes is not None
     keys = [k for k in FINDING_KEYS if has_history or k not in ("first_seen", "months_failing")]
+    plain_keys = [k for k in keys if k != "waiver_id"]
     findings = report.findings
-    for start in range(0, len(findings), CHUNK_ROWS):
-        chunk = findings.iloc[start : start + CHUNK_ROWS]
-        synced = chunk["last_sync_at"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        plain = chunk.assign(last_sync_at=synced)[keys].astype(object)
-        records: list[dict[Any, Any]] = plain.where(plain.notna(), None).to_dict("records")
-        for record in records:
-            if record["waiver_id"] is None:
-                del record["waiver_id"]
-            if has_history and record["months_failing"] is not None:
-                record["months_failing"] = int(record["months_failing"])
+    for start in range(0, len(findings), chunk_rows):
+        chunk = findings.iloc[start : start + chunk_rows]
+        columns: dict[str, list[Any]] = {}
+        for key in keys:
+            values = chunk[key]
+            if key == "last_sync_at":
+                values = values.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            as_object = values.astype(object)
+            columns[key] = as_object.where(values.notna(), None).tolist()
+        if has_history:
+            columns["months_failing"] = [
+                None if v is None else int(v) for v in columns["months_failing"]
+            ]
+        # plain dicts from zipped column lists: far cheaper than DataFrame.to_dict
+        rows = zip(*(columns[k] for k in plain_keys), strict=True)
+        records = [dict(zip(plain_keys, row, strict=True)) for row in rows]
+        for i, waiver_id in enumerate(columns["waiver_id"]):
+            if waiver_id is not None:  # rare: rebuild that record with the key in its place
+                record = {**records[i], "waiver_id": waiver_id}
+                records[i] = {k: record[k] for k in keys}
         yield records
 
 
-def _findings_bytes(report: Report) -> Iterator[bytes]:
-    first = True
-    for records in _finding_records(report):
-        for record in records:
-            yield (b"\n    " if first else b",\n    ") + _dumps(record, 2)
-            first = False
-    yield b"[]" if first else b"\n  ]"
+def _findings_bytes(report: Report, chunk_rows: int) -> Iterator[bytes]:
+    """The findings array's items, each chunk serialized by one orjson call."""
+    written = False
+    for records in _finding_records(report, chunk_rows):
+        if not records:
+            continue
+        # '[\n    {...},\n    {...}\n  ]' at depth 1: drop the brackets, keep the items
+        body = _dumps(records, 1)[1:-4]
+        yield (b"," if written else b"") + body
+        written = True
+    yield b"\n  ]" if written else b"]"
 
 
 def quality_block(report: Report) -> dict[str, Any]:
@@ -221,8 +236,8 @@ def changes_block(report: Report) -> dict[str, Any] | None:
     }
 
 
-def document_bytes(report: Report) -> Iterator[bytes]:
-    """findings.json as byte chunks."""
+def document_bytes(report: Report, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[bytes]:
+    """findings.json as byte chunks (findings serialized `chunk_rows` at a time)."""
     blocks: list[tuple[str, Any]] = [
         ("schema_version", SCHEMA_VERSION),
         ("run", run_block(report)),
@@ -236,7 +251,7 @@ def document_bytes(report: Report) -> Iterator[bytes]:
         yield (b"{\n  " if i == 0 else b",\n  ") + _dumps(key, 1) + b": "
         if key == "findings":
             yield b"["
-            yield from _findings_bytes(report)
+            yield from _findings_bytes(report, chunk_rows)
         else:
             yield _dumps(value, 1)
     yield b"\n}\n"
