@@ -4,7 +4,8 @@ A failure, for every delta, is status `fail`. `waived` is accepted risk: it is s
 per rule, but it is never a new or persisting failure, and a failure that became waived is
 resolved with `now = waived`. Only rules evaluated in the current run are compared. Each stored
 failure carries the first period of its uninterrupted failing streak, carried forward from the
-latest earlier period when it is recorded, so a streak needs one earlier period, not all of them.
+latest earlier period when it is recorded, so a streak needs one earlier period, not all of them
+(re-recording an old period therefore does not rewrite the streaks of later ones).
 """
 
 from __future__ import annotations
@@ -320,10 +321,9 @@ class _Comparison:
             "persisting": self.fails[is_persisting],
         }
         per_rule = pd.DataFrame({"rule_id": self.current.rules["rule_id"].astype("string")})
-        for column, pairs in parts.items():
+        for column, pairs in parts.items():  # all 0 but current_fail without a previous period
             counts = np.bincount(pairs[:, 0], minlength=len(per_rule))
-            per_rule[column] = pd.array(counts if has_previous or column == "current_fail"
-                                        else [pd.NA] * len(per_rule), dtype="Int64")  # fmt: skip
+            per_rule[column] = pd.array(counts, dtype="Int64")
         return Changes(
             current_period=self.current.period,
             previous_period=self.previous.period if self.previous else None,
@@ -632,13 +632,14 @@ def format_changes(changes: Changes, *, limit: int = 20) -> str:
         f"{len(changes.resolved)} resolved{f' ({how})' if how else ''}, "
         f"{len(changes.persisting)} still failing"
     ]
-    moved = changes.per_rule[changes.per_rule[["new", "resolved", "persisting"]].sum(axis=1) > 0]
+    moved = changes.per_rule[(changes.per_rule["new"] + changes.per_rule["resolved"]) > 0]
     lines += [f"  {r['rule_id']}: {r['previous_fail']} -> {r['current_fail']} failing "
               f"({r['new']} new, {r['resolved']} resolved)"
               for r in moved.to_dict("records")]  # fmt: skip
     for title, frame in (("new", changes.new), ("resolved", changes.resolved)):
         for row in frame.head(limit).to_dict("records"):
             name = row["entity_id"] if pd.isna(row["device_name"]) else row["device_name"]
+            name = "".join(c if c.isprintable() else "?" for c in str(name))  # no escape codes
             extra = f" (now {row['now']})" if title == "resolved" else ""
             lines.append(f"  {title:<8} {row['rule_id']} {row['entity_type']} {name}{extra}")
         if len(frame) > limit:

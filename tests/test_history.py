@@ -183,8 +183,8 @@ def test_the_first_recorded_period_has_nothing_to_compare(tmp_path):
     assert changes.previous_period is None
     assert changes.new.empty and changes.resolved.empty and changes.persisting.empty
     assert changes.first_seen["months_failing"].tolist() == [1] * 5
-    assert changes.per_rule["previous_fail"].isna().all()
     assert changes.per_rule["current_fail"].tolist() == [5, 0]
+    assert (changes.per_rule[["previous_fail", "new", "resolved", "persisting"]] == 0).all().all()
     assert changes.trend["period"].tolist() == ["2026-07"]
     assert "first recorded period" in format_changes(changes)
 
@@ -422,3 +422,12 @@ def test_concurrent_writers_take_turns_without_corruption(tmp_path):
         august = conn.execute("SELECT count(*) FROM entities WHERE period = '2026-08'").fetchone()
     assert periods == [("2026-06",), ("2026-07",), ("2026-08",)]
     assert august == (len(AUGUST),)
+
+
+def test_device_names_cannot_inject_terminal_escapes(tmp_path):
+    with open_history(tmp_path / "history.sqlite") as history:
+        record(history, JUL, {"mac-fine": True})
+        record(history, AUG, {"mac-fine": True, "evil\x1b[2J-mac": False})
+        text = format_changes(history.diff("2026-07", "2026-08"))
+    assert "\x1b" not in text
+    assert "evil?[2J-mac" in text
