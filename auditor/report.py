@@ -352,9 +352,9 @@ def _device_table(
     failing_rules = np.bincount(rows[failing], minlength=size)
     worst = np.full(size, len(SEVERITY_ORDER), dtype=np.int8)
     np.minimum.at(worst, rows[failing], _codes(dev["severity"])[failing])
-    table = pd.DataFrame(
-        {name: devices[name].to_numpy() for name in DEVICE_FIELDS if name in devices.columns}
-    ).astype({name: devices[name].dtype for name in DEVICE_FIELDS if name in devices.columns})
+    table = devices[[name for name in DEVICE_FIELDS if name in devices.columns]].reset_index(
+        drop=True
+    )
     table["failing_rules"] = pd.array(failing_rules, dtype="Int64")
     table["worst_severity"] = pd.Categorical.from_codes(
         np.where(worst < len(SEVERITY_ORDER), worst, -1),
