@@ -19,10 +19,6 @@ from urllib.parse import urlsplit
 
 import httpx
 from kiota_abstractions.api_error import APIError
-from kiota_abstractions.base_request_configuration import RequestConfiguration
-from msgraph.generated.device_management.managed_devices.managed_devices_request_builder import (
-    ManagedDevicesRequestBuilder,
-)
 
 from auditor import __version__
 from auditor.errors import ConfigError, PartialSourceError
@@ -33,18 +29,11 @@ from auditor.sources.graph_auth import (
     TokenSource,
     make_credential,
 )
-from auditor.sources.graph_export import export_devices, is_mac_row
-from auditor.sources.graph_parts import (
-    DETAIL_FIELDS,
-    LIST_FIELDS,
-    Part,
-    Progress,
-    fetch_all_by_id,
-    fetch_by_id,
-    pages,
-    tenant_parts,
-)
-from auditor.sources.graph_transport import GraphSession, RateLimiter, RetryPolicy
+from auditor.sources.graph_devices import collect_devices, reconcile
+from auditor.sources.graph_export import export_devices
+from auditor.sources.graph_parts import Part, Progress, tenant_parts
+from auditor.sources.graph_throttle import RateLimiter, RetryPolicy
+from auditor.sources.graph_transport import GraphSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +69,13 @@ class GraphSettings:
                 problems.append(f"graph_url '{self.graph_url}' is not an http(s) URL")
             elif not parts.path.rstrip("/").endswith("/v1.0") or parts.query:
                 problems.append(f"graph_url '{self.graph_url}' must be the v1.0 root (…/v1.0)")
-        positive = {
-            "max_concurrency": self.max_concurrency, "rate_limit_requests": self.rate_limit_requests,
-            "rate_limit_window_s": self.rate_limit_window_s, "request_timeout_s": self.request_timeout_s,
-            "export_poll_s": self.export_poll_s, "export_timeout_s": self.export_timeout_s,
-        }  # fmt: skip
-        problems += [f"{name} must be > 0 (got {value})" for name, value in positive.items() if value <= 0]
+        positive = ("max_concurrency", "rate_limit_requests", "rate_limit_window_s",
+                    "request_timeout_s", "export_poll_s", "export_timeout_s")  # fmt: skip
+        problems += [
+            f"{name} must be > 0 (got {getattr(self, name)})"
+            for name in positive
+            if getattr(self, name) <= 0
+        ]
         if self.max_retries < 0 or self.backoff_base_s < 0:
             problems.append("max_retries and backoff_base_s must be >= 0")
         if problems:
@@ -122,26 +112,34 @@ def fetch_snapshot(
         ConfigError: The environment's credential settings are inconsistent.
     """
     if credential is None:
-        credential, description = make_credential(settings.cloud, settings.tenant_id, settings.client_id)
+        credential, described = make_credential(
+            settings.cloud, settings.tenant_id, settings.client_id
+        )
     else:
-        description = f"the supplied credential ({type(credential).__name__})"
+        described = f"the supplied credential ({type(credential).__name__})"
     when = fetched_at or datetime.now(UTC)
-    return asyncio.run(_pull(settings, credential, description, when))
+    tokens = TokenSource(credential, CLOUDS[settings.cloud].scope, described)
+    return asyncio.run(_pull(settings, tokens, when))
 
 
-async def _pull(
-    settings: GraphSettings, credential: TokenCredentialLike, description: str, when: datetime
-) -> dict[str, Any]:
-    started = time.monotonic()
-    cloud = CLOUDS[settings.cloud]
-    tokens = TokenSource(credential, cloud.scope, description)
-    hosts = frozenset(h for h in (urlsplit(settings.v1_root).hostname, urlsplit(cloud.graph_root).hostname) if h)
-    policy = RetryPolicy(settings.max_retries, settings.backoff_base_s, settings.max_retry_after_s)
-    limiter = RateLimiter(settings.rate_limit_requests, settings.rate_limit_window_s)
-    session = GraphSession(
-        settings.v1_root, cloud.graph_root, tokens, hosts, limiter, policy, settings.request_timeout_s,
+def _session(settings: GraphSettings, tokens: TokenSource) -> GraphSession:
+    cloud_root = CLOUDS[settings.cloud].graph_root
+    hosts = frozenset(urlsplit(url).hostname or "" for url in (settings.v1_root, cloud_root))
+    return GraphSession(
+        settings.v1_root,
+        cloud_root,
+        tokens,
+        hosts,
+        RateLimiter(settings.rate_limit_requests, settings.rate_limit_window_s),
+        RetryPolicy(settings.max_retries, settings.backoff_base_s, settings.max_retry_after_s),
+        settings.request_timeout_s,
         max_connections=settings.max_concurrency + 4,
-    )  # fmt: skip
+    )
+
+
+async def _pull(settings: GraphSettings, tokens: TokenSource, when: datetime) -> dict[str, Any]:
+    started = time.monotonic()
+    session = _session(settings, tokens)
     notes: list[str] = []
     try:
         await tokens.token()  # a credential problem surfaces once, before any part runs
@@ -153,23 +151,27 @@ async def _pull(
             else:
                 export.skip("not requested")
             try:
-                listing, details = await _devices(session, settings, progress, notes)
+                listing, details = await collect_devices(
+                    session, settings.device_filter, settings.include_details,
+                    settings.max_concurrency, progress, notes,
+                )  # fmt: skip
                 if listing.status != "ok" and not settings.allow_partial:
                     raise PartialSourceError(
-                        f"{listing.reason} [credential: {tokens.description}]. The device list is incomplete, so no snapshot was written;"
-                        " fix the cause and rerun, or allow partial data (--allow-partial)"
+                        f"{listing.reason} [credential: {tokens.description}]. The device list "
+                        "is incomplete, so no snapshot was written; fix the cause and rerun, or "
+                        "allow partial data (--allow-partial)"
                     )
-                others = await asyncio.gather(*side)
+                tenant = (await asyncio.gather(*side))[0]
             finally:
                 for task in side:
                     task.cancel()
                 await asyncio.gather(*side, return_exceptions=True)
-            reconciliation = await _reconcile(
+            reconciliation = await reconcile(
                 session, (listing, details, export), notes, progress, settings.max_concurrency
             )
     finally:
         await session.aclose()
-    parts = [listing, details, export, *others[0]]
+    parts = [listing, details, export, *tenant]
     stats = session.stats
     return {
         "auditor_snapshot": 1,
@@ -184,115 +186,24 @@ async def _pull(
         "gaps": [gap for part in parts if (gap := part.gap()) is not None],
         "notes": notes,
         "stats": {
-            "requests": stats.requests, "throttled": stats.throttled, "retries": stats.retries,
-            "token_renewals": stats.token_renewals, "elapsed_s": round(time.monotonic() - started, 3),
-        },  # fmt: skip
+            "requests": stats.requests,
+            "throttled": stats.throttled,
+            "retries": stats.retries,
+            "token_renewals": stats.token_renewals,
+            "elapsed_s": round(time.monotonic() - started, 3),
+        },
     }
 
 
-async def _devices(
-    session: GraphSession, settings: GraphSettings, progress: Progress, notes: list[str]
-) -> tuple[Part, Part]:
-    """List the Macs page by page while a pool of workers fetches their details in $batches."""
-    listing = Part("managed_devices", f"{session.v1}/deviceManagement/managedDevices")
-    details = Part("device_details", f"{session.beta}/deviceManagement/managedDevices/{{id}}")
-    queue: asyncio.Queue[list[str] | None] = asyncio.Queue()
-
-    async def worker() -> None:
-        while (ids := await queue.get()) is not None:
-            if details.status != "denied":
-                await fetch_by_id(session, session.beta, DETAIL_FIELDS, ids, details, progress.detailed)
-
-    workers = [asyncio.create_task(worker()) for _ in range(settings.max_concurrency)]
-    if not settings.include_details:
-        details.skip("not requested")
-    query = ManagedDevicesRequestBuilder.ManagedDevicesRequestBuilderGetQueryParameters(
-        filter=settings.device_filter, select=list(LIST_FIELDS)
-    )
-    first = session.client.device_management.managed_devices.to_get_request_information(
-        RequestConfiguration(query_parameters=query)
-    )
-    seen: set[str] = set()
-    duplicates: list[str] = []
+async def _export(
+    session: GraphSession, settings: GraphSettings, export: Part, progress: Progress
+) -> None:
     try:
-        async for page in pages(session, first, listing.endpoint):
-            ids = [r["id"] for r in page if r["id"] not in seen]
-            if page and not ids:
-                raise GraphFault(f"GET {listing.endpoint}: a page repeated only devices already listed (paging loop)")
-            duplicates += [r["id"] for r in page if r["id"] in seen or ids.count(r["id"]) > 1]
-            for record in page:
-                if record["id"] not in seen:
-                    seen.add(record["id"])
-                    listing.records.append(record)
-            progress.listed(len(listing.records))
-            if settings.include_details:
-                for start in range(0, len(ids), session.batch_size):
-                    queue.put_nowait(list(dict.fromkeys(ids[start : start + session.batch_size])))
-    except (APIError, httpx.HTTPError, GraphFault) as exc:
-        listing.fail(exc, f"GET {listing.endpoint} (after {len(listing.records)} devices)")
-    finally:
-        for _ in workers:
-            queue.put_nowait(None)
-        await asyncio.gather(*workers)
-    if duplicates:
-        notes.append(f"managed_devices: {len(duplicates)} duplicate record(s) in the list, first kept: {_some(duplicates)}")
-    details.settle(requested=len(listing.records))
-    return listing, details
-
-
-async def _export(session: GraphSession, settings: GraphSettings, export: Part, progress: Progress) -> None:
-    try:
-        export.records = await export_devices(session, settings.export_poll_s, settings.export_timeout_s, progress.export)
+        export.records = await export_devices(
+            session, settings.export_poll_s, settings.export_timeout_s, progress.export
+        )
     except (APIError, httpx.HTTPError, GraphFault) as exc:
         export.fail(exc, f"POST {export.endpoint} (report Devices)")
-
-
-async def _reconcile(
-    session: GraphSession,
-    parts: tuple[Part, Part, Part],
-    notes: list[str],
-    progress: Progress,
-    concurrency: int,
-) -> dict[str, Any]:
-    """Compare the list with the export; fetch by id the Macs the list skipped."""
-    listing, details, export = parts
-    listed = {r["id"] for r in listing.records}
-    result: dict[str, Any] = {"listed": len(listed), "exported": None, "only_in_list": [], "only_in_export": [], "recovered": []}  # fmt: skip
-    if export.status != "ok":
-        notes.append("device count not reconciled: the export report is unavailable (see gaps)")
-        return result
-    rows = [r for r in export.records if is_mac_row(r) or r.get("DeviceId") in listed]
-    if len(rows) < len(export.records):
-        notes.append(f"export_devices: {len(export.records) - len(rows)} row(s) of other platforms left out")
-    export.records = rows
-    exported = {r["DeviceId"] for r in rows if r.get("DeviceId")}
-    only_list, only_export = sorted(listed - exported), sorted(exported - listed)
-    result.update(exported=len(exported), only_in_list=only_list, only_in_export=only_export)
-    if only_list:
-        notes.append(f"{len(only_list)} listed Mac(s) are not in the export report (enrolled after it was built?): {_some(only_list)}")
-    if not only_export or listing.status != "ok":
-        return result
-    recovery = Part("managed_devices", listing.endpoint)
-    await fetch_all_by_id(session, session.v1, LIST_FIELDS, only_export, recovery, progress.detailed, concurrency)
-    recovered = [r["id"] for r in recovery.records]
-    listing.records += recovery.records
-    result["recovered"] = recovered
-    notes.append(f"the managedDevices list skipped {len(only_export)} Mac(s) that the export report has; {len(recovered)} fetched by id: {_some(only_export)}")
-    gone = [f for f in recovery.failures if f.get("status") == 404]
-    if gone:
-        notes.append(f"{len(gone)} Mac(s) in the export report no longer exist (404 by id): {_some([f['id'] for f in gone])}")
-    if recovery.status == "denied" or len(gone) < len(recovery.failures):
-        listing.status = "partial"
-        listing.reason = recovery.reason or f"{len(recovery.failures) - len(gone)} Mac(s) skipped by the list could not be fetched by id"
-    if recovered and details.status in ("ok", "partial"):
-        await fetch_all_by_id(session, session.beta, DETAIL_FIELDS, recovered, details, progress.detailed, concurrency)
-        details.settle(requested=len(listing.records))
-    return result
-
-
-def _some(ids: list[str], limit: int = 5) -> str:
-    shown = ", ".join(ids[:limit])
-    return shown + (f" … (+{len(ids) - limit})" if len(ids) > limit else "")
 
 
 def _public_url(url: str) -> str:

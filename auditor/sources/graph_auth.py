@@ -110,7 +110,9 @@ def make_credential(
     if secret or cert_path:
         variable = "AZURE_CLIENT_SECRET" if secret else "AZURE_CLIENT_CERTIFICATE_PATH"
         if not tenant or not client:
-            missing = " and ".join(n for n, v in (("tenant id", tenant), ("client id", client)) if not v)
+            missing = " and ".join(
+                n for n, v in (("tenant id", tenant), ("client id", client)) if not v
+            )
             raise ConfigError(
                 f"{variable} is set but the {missing} is not: set AZURE_TENANT_ID / "
                 "AZURE_CLIENT_ID or graph.tenant_id / graph.client_id"
@@ -204,7 +206,9 @@ def check_token_destination(url: str, allowed_hosts: frozenset[str]) -> None:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if host not in allowed_hosts:
-        raise GraphFault(f"refusing to send the Graph token to {parts.scheme}://{host}: not a Graph host")
+        raise GraphFault(
+            f"refusing to send the Graph token to {parts.scheme}://{host}: not a Graph host"
+        )
     if parts.scheme != "https" and not is_loopback(host):
         raise GraphFault(f"refusing to send the Graph token over {parts.scheme} to {host}")
 

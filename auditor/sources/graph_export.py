@@ -62,7 +62,9 @@ async def export_devices(
     job = await session.call_json(jobs.to_post_request_information(body))
     job_id = job.get("id")
     if not isinstance(job_id, str) or not job_id:
-        raise GraphFault(f"POST {session.v1}/deviceManagement/reports/exportJobs: no job id returned")
+        raise GraphFault(
+            f"POST {session.v1}/deviceManagement/reports/exportJobs: no job id returned"
+        )
     poll = jobs.by_device_management_export_job_id(job_id)
     deadline = time.monotonic() + timeout_s
     status = str(job.get("status") or "unknown")
@@ -95,11 +97,15 @@ def read_export_zip(content: bytes, job_id: str) -> list[dict[str, str]]:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             names = [n for n in archive.namelist() if n.lower().endswith(".csv")]
             if not names:
-                raise GraphFault(f"export job {job_id}: the ZIP holds no CSV ({archive.namelist()})")
+                raise GraphFault(
+                    f"export job {job_id}: the ZIP holds no CSV ({archive.namelist()})"
+                )
             text = archive.read(names[0]).decode("utf-8-sig")
         return [dict(row) for row in csv.DictReader(io.StringIO(text, newline=""))]
     except (zipfile.BadZipFile, UnicodeDecodeError, csv.Error) as exc:
-        raise GraphFault(f"export job {job_id}: unreadable report file ({type(exc).__name__}: {exc})") from exc
+        raise GraphFault(
+            f"export job {job_id}: unreadable report file ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def is_mac_row(row: dict[str, str]) -> bool:

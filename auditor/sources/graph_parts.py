@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -22,7 +22,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, Tim
 from rich.progress import Progress as RichProgress
 
 from auditor.sources.graph_auth import GraphFault
-from auditor.sources.graph_transport import RETRY_STATUSES, GraphSession, Stats, describe_error, retry_after_s
+from auditor.sources.graph_throttle import Stats
+from auditor.sources.graph_transport import GraphSession, describe_error
 
 LIST_FIELDS = (  # v1.0 managedDevice properties; a $select outside the v1.0 schema is a 400
     "id", "deviceName", "managedDeviceName", "serialNumber", "model", "manufacturer",
@@ -39,11 +40,12 @@ DETAIL_FIELDS = (  # beta; list calls return defaults for the first two (and udi
     "enrolledByUserPrincipalName", "processorArchitecture", "securityPatchLevel", "ownerType",
     "deviceType", "chassisType", "physicalMemoryInBytes",
 )  # fmt: skip
+_APNS = "DeviceManagementManagedDevices.Read.All (or DeviceManagementServiceConfig.ReadWrite.All)"
 PERMISSIONS = {
     "managed_devices": "DeviceManagementManagedDevices.Read.All",
     "device_details": "DeviceManagementManagedDevices.Read.All",
     "export_devices": "DeviceManagementManagedDevices.ReadWrite.All (export jobs are a write)",
-    "apns": "DeviceManagementManagedDevices.Read.All or DeviceManagementServiceConfig.ReadWrite.All",
+    "apns": _APNS,
     "ade_tokens": "DeviceManagementServiceConfig.Read.All",
     "ade_profiles": "DeviceManagementServiceConfig.Read.All",
     "enrollment_configurations": "DeviceManagementServiceConfig.Read.All",
@@ -102,8 +104,16 @@ class Part:
 
     def to_json(self) -> dict[str, Any]:
         """The part as written into the snapshot."""
-        out: dict[str, Any] = {"status": self.status, "endpoint": self.endpoint, "records": self.records}
-        for key, value in (("error", self.reason), ("note", self.note), ("failures", self.failures)):
+        out: dict[str, Any] = {
+            "status": self.status,
+            "endpoint": self.endpoint,
+            "records": self.records,
+        }
+        for key, value in (
+            ("error", self.reason),
+            ("note", self.note),
+            ("failures", self.failures),
+        ):
             if value:
                 out[key] = value
         return out
@@ -136,8 +146,12 @@ async def pages(
         number += 1
         body = await session.call_json(request)
         value = body.get("value")
-        if not isinstance(value, list) or not all(isinstance(r, dict) and isinstance(r.get("id"), str) for r in value):
-            raise GraphFault(f"GET {endpoint}: page {number} is not a 'value' list of objects with ids")
+        if not isinstance(value, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("id"), str) for r in value
+        ):
+            raise GraphFault(
+                f"GET {endpoint}: page {number} is not a 'value' list of objects with ids"
+            )
         yield [clean(r) for r in value]
         link = body.get("@odata.nextLink")
         if not link:
@@ -146,94 +160,11 @@ async def pages(
             raise GraphFault(f"GET {endpoint}: page {number} has a nextLink that is not a string")
         link = session.reroute(link)
         if link in links:
-            raise GraphFault(f"GET {endpoint}: nextLink loop, page {number} links back to a page already read")
+            raise GraphFault(
+                f"GET {endpoint}: nextLink loop, page {number} links back to a page already read"
+            )
         links.add(link)
         request = link
-
-
-async def fetch_by_id(
-    session: GraphSession,
-    root: str,
-    fields: tuple[str, ...],
-    ids: list[str],
-    part: Part,
-    on_done: Callable[[int], None],
-) -> None:
-    """GET managedDevices by id (one $batch of ≤ 20) with `$select`; results and failures go to `part`.
-
-    Throttled (429) and unavailable (503/504) items are retried with Retry-After; 404s and other
-    errors are kept in `part.failures`; a 401/403 marks the part denied.
-    """
-    select = ",".join(fields)
-    pending = {i: f"/deviceManagement/managedDevices/{quote(i, safe='')}?$select={select}" for i in ids}
-    attempt = 0
-    while pending:
-        try:
-            answers = await session.batch(root, list(pending.items()))
-        except _GraphError as exc:
-            status, code, reason = describe_error(exc, f"POST {root}/$batch for {part.endpoint}", PERMISSIONS[part.name])
-            if status == "denied":
-                part.status, part.reason = "denied", reason
-            else:
-                part.failures += [{"id": i, "status": code, "reason": reason} for i in pending]
-            on_done(len(pending))
-            return
-        retry: dict[str, str] = {}
-        delay = 0.0
-        for answer in answers:
-            if answer.status == 200 and isinstance(answer.body, dict):
-                part.records.append(clean(answer.body))
-                continue
-            wait = retry_after_s(answer.headers) or session.policy.backoff(attempt + 1)
-            if answer.status in RETRY_STATUSES and attempt < session.policy.max_retries and wait <= session.policy.max_retry_after_s:
-                retry[answer.id] = pending[answer.id]
-                delay = max(delay, wait)
-                if answer.status == 429:
-                    session.stats.throttled += 1
-                    session.limiter.pause(wait)
-                continue
-            message = _error_message(answer.body)
-            error = APIError(message=message, response_status_code=answer.status)
-            status, code, reason = describe_error(error, f"GET {part.endpoint}", PERMISSIONS[part.name])
-            if status == "denied":
-                part.status, part.reason = "denied", reason
-            elif code == 404:
-                part.failures.append({"id": answer.id, "status": 404, "reason": "not found (removed from Intune after it was listed?)"})
-            else:
-                part.failures.append({"id": answer.id, "status": code, "reason": reason})
-        on_done(len(pending) - len(retry))
-        if retry:
-            attempt += 1
-            session.stats.retries += len(retry)
-            await asyncio.sleep(delay)
-        pending = retry
-
-
-async def fetch_all_by_id(
-    session: GraphSession,
-    root: str,
-    fields: tuple[str, ...],
-    ids: list[str],
-    part: Part,
-    on_done: Callable[[int], None],
-    concurrency: int,
-) -> None:
-    """`fetch_by_id` over any number of ids, at most `concurrency` $batches in flight."""
-    gate = asyncio.Semaphore(concurrency)
-    size = session.batch_size
-
-    async def one(chunk: list[str]) -> None:
-        async with gate:
-            if part.status != "denied":
-                await fetch_by_id(session, root, fields, chunk, part, on_done)
-
-    await asyncio.gather(*(one(ids[i : i + size]) for i in range(0, len(ids), size)))
-
-
-def _error_message(body: Any) -> str:
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("message") or body["error"].get("code") or "")
-    return "" if body is None else "unreadable answer body"
 
 
 async def tenant_parts(session: GraphSession) -> list[Part]:
@@ -241,7 +172,10 @@ async def tenant_parts(session: GraphSession) -> list[Part]:
     apns = Part("apns", f"{session.v1}/deviceManagement/applePushNotificationCertificate")
     tokens = Part("ade_tokens", f"{session.beta}/deviceManagement/depOnboardingSettings")
     profiles = Part("ade_profiles", f"{tokens.endpoint}/{{id}}/enrollmentProfiles")
-    configs = Part("enrollment_configurations", f"{session.beta}/deviceManagement/deviceEnrollmentConfigurations")
+    configs = Part(
+        "enrollment_configurations",
+        f"{session.beta}/deviceManagement/deviceEnrollmentConfigurations",
+    )
 
     async def collect(part: Part, url: str, extra: dict[str, Any]) -> None:
         try:
@@ -267,7 +201,11 @@ async def tenant_parts(session: GraphSession) -> list[Part]:
             profiles.skip("ADE tokens were not collected")
             return
         for token in tokens.records:
-            await collect(profiles, f"{tokens.endpoint}/{quote(token['id'], safe='')}/enrollmentProfiles", {"tokenId": token["id"]})
+            await collect(
+                profiles,
+                f"{tokens.endpoint}/{quote(token['id'], safe='')}/enrollmentProfiles",
+                {"tokenId": token["id"]},
+            )
 
     await asyncio.gather(get_apns(), get_ade(), collect(configs, configs.endpoint, {}))
     return [apns, tokens, profiles, configs]
@@ -296,7 +234,9 @@ class Progress:
         self._export = self._bar.add_task("Export report", total=None, note="")
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._bar.stop()
 
     def listed(self, count: int) -> None:

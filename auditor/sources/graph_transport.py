@@ -1,20 +1,14 @@
-"""The HTTP side of a Graph pull: msgraph-sdk client, rate limit, retries, token renewal, errors.
+"""One pull's msgraph-sdk session: client with the throttling middleware, JSON calls, $batch, ZIP.
 
-Every request goes through `GuardMiddleware` in the SDK's httpx pipeline (in place of kiota's
-RetryHandler): it waits for the client-side rate limiter (Intune: 2,000 requests / 20 s per app
-per tenant; a `$batch` counts each inner request), retries 429/503/504 honouring Retry-After,
-retries timeouts and dropped connections with backoff, and renews the token once on a 401.
+Answers are read as the raw JSON Graph sent (the SDK maps unknown enum values to None and its
+entity models import ~1,200 modules), so the snapshot keeps the source's values.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import functools
-import random
 import ssl
-import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,9 +18,8 @@ import orjson
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.method import Method
 from kiota_abstractions.request_information import RequestInformation
-from kiota_abstractions.request_option import RequestOption
 from kiota_http.kiota_client_factory import KiotaClientFactory
-from kiota_http.middleware import BaseMiddleware, RetryHandler
+from kiota_http.middleware import RetryHandler
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
@@ -34,159 +27,17 @@ from msgraph_core import GraphClientFactory
 from msgraph_core.middleware import GraphTelemetryHandler
 
 from auditor.sources.graph_auth import BearerAuthProvider, GraphFault, TokenSource, is_loopback
+from auditor.sources.graph_throttle import (
+    RETRY_STATUSES,
+    GuardMiddleware,
+    RateLimiter,
+    RetryPolicy,
+    Stats,
+    Weight,
+)
 
-RETRY_STATUSES = frozenset({429, 503, 504})
 BATCH_LIMIT = 20  # Graph JSON batching: at most 20 requests per $batch
 _ERROR_MAP: dict[str, Any] = {"XXX": ODataError}
-_OPTIONS_KEY = "kiota_request_options"  # where kiota-http puts request options on httpx requests
-
-
-@dataclass(slots=True)
-class Stats:
-    """Counters of one pull (shown by the progress display, written into the snapshot)."""
-
-    requests: int = 0  # Graph requests sent, each request inside a $batch counted
-    throttled: int = 0  # 429 answers (envelope or batch item)
-    retries: int = 0
-    token_renewals: int = 0
-
-
-class RateLimiter:
-    """Sliding-window limiter: at most `limit` request units start within any `window_s`."""
-
-    def __init__(self, limit: int, window_s: float) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._starts: deque[tuple[float, int]] = deque()
-        self._in_window = 0
-        self._paused_until = 0.0
-        self._lock = asyncio.Lock()
-
-    async def acquire(self, units: int = 1) -> None:
-        """Wait until `units` more requests fit in the window, then count them (FIFO)."""
-        units = min(units, self.limit)
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
-                    continue
-                while self._starts and self._starts[0][0] <= now - self.window_s:
-                    self._in_window -= self._starts.popleft()[1]
-                if self._in_window + units <= self.limit:
-                    self._starts.append((now, units))
-                    self._in_window += units
-                    return
-                freed, need = 0, self._in_window + units - self.limit
-                for started, count in self._starts:
-                    freed += count
-                    if freed >= need:
-                        await asyncio.sleep(started + self.window_s - now)
-                        break
-
-    def pause(self, seconds: float) -> None:
-        """Hold every request back for `seconds` (Graph said Retry-After)."""
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
-
-
-class Weight(RequestOption):
-    """How many Graph requests one HTTP request stands for (a $batch of n counts n)."""
-
-    KEY = "auditor.graph.weight"
-
-    def __init__(self, units: int) -> None:
-        self.units = units
-
-    @staticmethod
-    def get_key() -> str:
-        """Option key."""
-        return Weight.KEY
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How hard to retry one request."""
-
-    max_retries: int
-    backoff_base_s: float
-    max_retry_after_s: float
-
-    def backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter for retry `attempt` (1-based), capped at 60 s."""
-        base = self.backoff_base_s * 2 ** (attempt - 1)
-        return float(min(60.0, base + random.uniform(0, self.backoff_base_s)))
-
-
-def retry_after_s(headers: httpx.Headers | dict[str, str]) -> float | None:
-    """Seconds the server asked to wait (Retry-After as seconds or HTTP date), or None."""
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if value is None:
-        return None
-    value = str(value).strip()
-    if value.replace(".", "", 1).isdigit():
-        return float(value) if float(value) > 0 else None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time()) or None
-
-
-class GuardMiddleware(BaseMiddleware):
-    """Rate limit, retry and token renewal for every request of the pipeline."""
-
-    def __init__(
-        self, limiter: RateLimiter, tokens: TokenSource, policy: RetryPolicy, stats: Stats
-    ) -> None:
-        super().__init__()
-        self._limiter = limiter
-        self._tokens = tokens
-        self._policy = policy
-        self._stats = stats
-
-    async def send(
-        self, request: httpx.Request, transport: httpx.AsyncBaseTransport
-    ) -> httpx.Response:
-        """Send `request`, retrying what is worth retrying; return the final response."""
-        options = request.extensions.get(_OPTIONS_KEY) or {}
-        weight = getattr(options.get(Weight.KEY), "units", 1)
-        attempt, renewed = 0, False
-        while True:
-            await self._limiter.acquire(weight)
-            self._stats.requests += weight
-            try:
-                response = await super().send(request, transport)
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
-                if attempt >= self._policy.max_retries:
-                    raise
-                attempt += 1
-                self._stats.retries += 1
-                await asyncio.sleep(self._policy.backoff(attempt))
-                continue
-            status = response.status_code
-            if status in RETRY_STATUSES and attempt < self._policy.max_retries:
-                delay = retry_after_s(response.headers) or self._policy.backoff(attempt + 1)
-                if delay > self._policy.max_retry_after_s:
-                    return response
-                if status == 429:
-                    self._stats.throttled += 1
-                    self._limiter.pause(delay)
-                await response.aclose()
-                attempt += 1
-                self._stats.retries += 1
-                request.headers["Retry-Attempt"] = str(attempt)
-                await asyncio.sleep(delay)
-                continue
-            if status == 401 and not renewed and request.headers.get("Authorization"):
-                rejected = request.headers["Authorization"].removeprefix("Bearer ")
-                fresh = await self._tokens.refresh(rejected)
-                if fresh:
-                    await response.aclose()
-                    renewed = True
-                    self._stats.token_renewals += 1
-                    request.headers["Authorization"] = f"Bearer {fresh}"
-                    continue
-            return response
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,12 +72,16 @@ class GraphSession:
         self.policy = policy
         self.stats = Stats()
         self._timeout_s = timeout_s
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
         # Owned here: the SDK's AsyncGraphTransport wrapper does not close what it wraps.
         self._transport = httpx.AsyncHTTPTransport(verify=_tls(), http2=True, limits=limits)
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), transport=self._transport)
         middleware = [
-            GuardMiddleware(limiter, tokens, policy, self.stats) if isinstance(m, RetryHandler) else m
+            GuardMiddleware(limiter, tokens, policy, self.stats)
+            if isinstance(m, RetryHandler)
+            else m
             for m in KiotaClientFactory.get_default_middleware(None)
         ]
         middleware.append(GraphTelemetryHandler())
@@ -253,7 +108,7 @@ class GraphSession:
         await self._transport.aclose()
 
     async def call_json(self, request: RequestInformation | str) -> dict[str, Any]:
-        """Send one Graph request (GET when given a URL); its JSON object as sent (APIError on 4xx/5xx).
+        """Send one request (GET when given a URL); its JSON object as sent (APIError on 4xx/5xx).
 
         Raises:
             GraphFault: The body is not a JSON object.
@@ -284,7 +139,12 @@ class GraphSession:
         if not isinstance(answers, list) or not all(isinstance(a, dict) for a in answers):
             raise GraphFault(f"POST {request.url}: batch answer has no 'responses' list")
         out = [
-            BatchAnswer(str(a.get("id")), int(a.get("status") or 0), dict(a.get("headers") or {}), a.get("body"))
+            BatchAnswer(
+                str(a.get("id")),
+                int(a.get("status") or 0),
+                dict(a.get("headers") or {}),
+                a.get("body"),
+            )
             for a in answers
         ]
         missing = {i for i, _ in requests} - {a.id for a in out}
@@ -339,7 +199,9 @@ def _json_object(raw: bytes | None, url: object) -> dict[str, Any]:
     except orjson.JSONDecodeError as exc:
         raise GraphFault(f"GET {_no_query(url)}: malformed JSON in the answer ({exc})") from exc
     if not isinstance(value, dict):
-        raise GraphFault(f"GET {_no_query(url)}: answer is {type(value).__name__}, not a JSON object")
+        raise GraphFault(
+            f"GET {_no_query(url)}: answer is {type(value).__name__}, not a JSON object"
+        )
     return value
 
 
@@ -348,7 +210,9 @@ def _no_query(url: object) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
-def describe_error(exc: APIError | httpx.HTTPError | GraphFault, what: str, permission: str) -> tuple[str, int | None, str]:
+def describe_error(
+    exc: APIError | httpx.HTTPError | GraphFault, what: str, permission: str
+) -> tuple[str, int | None, str]:
     """(status, http status, reason) for a failed call: "denied" on 401/403, else "failed".
 
     The reason names the call and, when access was refused, the permission the app needs.
@@ -364,9 +228,11 @@ def describe_error(exc: APIError | httpx.HTTPError | GraphFault, what: str, perm
     message = (exc.primary_message or "").strip()
     said = f" — Graph said {detail + ': ' if detail else ''}{message}" if message or detail else ""
     if code == 403:
-        return "denied", code, f"{what}: 403 Forbidden; the app needs the {permission} permission (application, admin-consented){said}"
+        needs = f"the app needs the {permission} permission (application, admin-consented)"
+        return "denied", code, f"{what}: 403 Forbidden; {needs}{said}"
     if code == 401:
-        return "denied", code, f"{what}: 401 Unauthorized; the token was rejected (expired, wrong tenant or audience, or not allowed for {permission}){said}"
+        why = f"expired, wrong tenant or audience, or not allowed for {permission}"
+        return "denied", code, f"{what}: 401 Unauthorized; the token was rejected ({why}){said}"
     if code == 429:
         return "failed", code, f"{what}: still throttled (429) after retries{said}"
     return "failed", code, f"{what}: HTTP {code}{said}"

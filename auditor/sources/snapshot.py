@@ -50,9 +50,13 @@ def write_snapshot(snapshot: dict[str, Any], path: Path) -> None:
     except TypeError as exc:
         raise SourceError(f"{path}: snapshot is not JSON-serialisable ({exc})") from exc
     if path.name.endswith(".gz"):
-        payload = gzip.compress(payload, compresslevel=6, mtime=0)  # mtime 0: same input, same bytes
+        payload = gzip.compress(
+            payload, compresslevel=6, mtime=0
+        )  # mtime 0: same input, same bytes
     try:
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
+        handle, temp_name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path(".")
+        )
     except OSError as exc:
         raise SourceError(f"{path}: cannot write the snapshot ({exc.strerror})") from exc
     temp = Path(temp_name)
@@ -107,7 +111,11 @@ def read_snapshot(data: dict[str, Any], source: str) -> tuple[list[RawBatch], li
     """
     version = data.get("auditor_snapshot")
     if version != SNAPSHOT_VERSION:
-        what = "not an auditor snapshot" if version is None else f"snapshot version {version!r} is not supported"
+        what = (
+            "not an auditor snapshot"
+            if version is None
+            else f"snapshot version {version!r} is not supported"
+        )
         raise SourceError(f"{source}: {what} (expected auditor_snapshot: {SNAPSHOT_VERSION})")
     parts = data.get("parts")
     if not isinstance(parts, dict):
@@ -122,7 +130,9 @@ def read_snapshot(data: dict[str, Any], source: str) -> tuple[list[RawBatch], li
             raise SourceError(f"{source}: parts.{name}.records is not a list of objects")
         if part.get("status") not in _USABLE and not records:
             continue
-        batches.append(RawBatch(kind=kind, source=source, records=_frame(records, f"{source}:{name}")))
+        batches.append(
+            RawBatch(kind=kind, source=source, records=_frame(records, f"{source}:{name}"))
+        )
     return batches, _gaps(data.get("gaps", []), source)
 
 
@@ -156,5 +166,12 @@ def _gaps(raw: Any, source: str) -> list[SourceGap]:
         fields = gap.get("fields") or []
         if not isinstance(fields, list):
             raise SourceError(f"{source}: gaps[{i}].fields is not a list")
-        gaps.append(SourceGap(gap["part"], str(gap.get("reason", "")), tuple(map(str, fields)), bool(gap.get("is_core"))))
+        gaps.append(
+            SourceGap(
+                gap["part"],
+                str(gap.get("reason", "")),
+                tuple(map(str, fields)),
+                bool(gap.get("is_core")),
+            )
+        )
     return gaps
