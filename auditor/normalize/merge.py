@@ -55,18 +55,19 @@ def merge_devices(parts: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, list[Qua
 
 def _keys(frame: pd.DataFrame) -> tuple[pd.Series, list[QualityNote]]:
     """Device id, else the one id that carries the same serial, else `serial:…`, else the record."""
-    device, serial = frame["_id_key"], frame["_serial_key"]
+    device = frame["_id_key"].astype(object).where(frame["_id_key"].notna(), None)
+    serial = frame["_serial_key"].astype(object).where(frame["_serial_key"].notna(), None)
     key = device.copy()
     notes: list[QualityNote] = []
-    lacking = key.isna() & serial.notna()
+    lacking = (device.isna() & serial.notna()).to_numpy(dtype=bool)
     if lacking.any():
         known = pd.DataFrame({"serial": serial, "key": device}).dropna().drop_duplicates()
         per_serial = known["serial"].value_counts()
         single = known[known["serial"].map(per_serial) == 1].set_index("serial")["key"]
         key[lacking] = serial[lacking].map(single)
-        ambiguous = lacking & serial.map(per_serial).fillna(0).gt(1)
+        ambiguous = lacking & serial.map(per_serial).fillna(0).gt(1).to_numpy(dtype=bool)
         if ambiguous.any():
-            rows = frame[ambiguous]
+            records = frame["source_record"][ambiguous].head(_EXAMPLES)
             notes.append(
                 QualityNote(
                     "device_id",
@@ -75,15 +76,15 @@ def _keys(frame: pd.DataFrame) -> tuple[pd.Series, list[QualityNote]]:
                     tuple(
                         f"{r} has no device id and its serial belongs to several Intune "
                         "devices: kept as its own row"
-                        for r in rows["source_record"].head(_EXAMPLES)
+                        for r in records
                     ),
                 )
             )
-        still = key.isna() & serial.notna()
+        still = (key.isna() & serial.notna()).to_numpy(dtype=bool)
         key[still] = "serial:" + serial[still]
-    orphan = key.isna()
-    key[orphan] = "record:" + frame["source_record"][orphan].fillna("?")
-    return key.astype(object), notes
+    orphan = key.isna().to_numpy(dtype=bool)
+    key[orphan] = "record:" + frame["source_record"][orphan].astype(object).fillna("?")
+    return key, notes
 
 
 def _merge_sorted(combined: pd.DataFrame) -> pd.DataFrame:

@@ -27,9 +27,8 @@ _FALSE = ("false", "no", "n", "0", "not supervised", "unsupervised", "not encryp
           "unencrypted", "disabled", "off", "not approved")  # fmt: skip
 BOOLEAN_TOKENS: Mapping[str, bool] = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
 _SPACING = re.compile(r"[\s_\-]+")
-# Intune writes .NET's DateTime.MinValue for "never": 0001-01-01T00:00:00Z, 1/1/0001 12:00:00 AM.
-_NEVER = re.compile(r"^(?:0{0,3}1-0?1-0?1|0?1/0?1/0{0,3}1|0?1\.0?1\.0{0,3}1)(?![0-9])")
 _NO_DATE = MISSING_TOKENS | {"never"}
+_SHORTEST_ISO_DATE = len("2024-03-05")
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 # Tried after ISO 8601, in order; exports are written in the en-US locale (month first).
 _DATE_FORMATS = (
@@ -175,24 +174,25 @@ def enum_column(raw: pd.Series, table: Mapping[str, str]) -> Parsed:
 def datetime_column(raw: pd.Series) -> Parsed:
     """ISO 8601 (any fraction length, `Z` or offset) and en-US export dates → UTC, µs.
 
-    Intune's 0001-01-01 ("never") and missing-value words are NA without counting as failed.
-    A value without a zone is taken as UTC, which is what Intune exports write.
+    Year 1 (.NET's DateTime.MinValue, Intune's "never": 0001-01-01T00:00:00Z or
+    1/1/0001 12:00:00 AM) and missing-value words are NA without counting as failed. A value
+    without a zone is taken as UTC, which is what Intune exports write.
     """
     text = text_column(raw)
     strings = text.astype(object).where(text.notna(), None)
     parsed = _to_utc(strings, "ISO8601")
+    # ISO 8601 also reads "2024" or "2024-03" as dates; a timestamp has at least a full date.
+    parsed[(text.str.len() < _SHORTEST_ISO_DATE).to_numpy(dtype=bool, na_value=False)] = pd.NaT
     present = text.notna().to_numpy(dtype=bool)
     unread = parsed.isna().to_numpy(dtype=bool) & present
-    never = np.zeros(len(text), dtype=bool)
     if unread.any():
-        rest = text[unread]
-        never[unread] = (rest.str.match(_NEVER) | rest.str.casefold().isin(_NO_DATE)).to_numpy(
-            dtype=bool
-        )
-        retry = unread & ~never
-        if retry.any():
-            parsed[retry] = _parse_dates(strings[retry])
-        unread = parsed.isna().to_numpy(dtype=bool) & present & ~never
+        parsed[unread] = _parse_dates(strings[unread])
+    never = (parsed.dt.year <= 1).to_numpy(dtype=bool, na_value=False)
+    if never.any():
+        parsed[never] = pd.NaT
+    unread = parsed.isna().to_numpy(dtype=bool) & present & ~never
+    if unread.any():  # words that mean "no date" are missing, not unreadable
+        unread[unread] = ~text[unread].str.casefold().isin(_NO_DATE).to_numpy(dtype=bool)
     return Parsed(parsed, unread, text)
 
 
@@ -214,6 +214,7 @@ def _parse_dates(strings: pd.Series) -> pd.Series:
         values = strings[retry]
         if fmt == "ISO8601":
             values = values.str.replace(_LONG_FRACTION, r"\1", regex=True)
+            values = values.where(values.str.len() >= _SHORTEST_ISO_DATE)
         result[retry] = _to_utc(values, fmt)
     return result
 

@@ -1,0 +1,371 @@
+"""auditor.sources.files: every export shape recognised by content, and errors that say where."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import orjson
+import pytest
+
+from auditor.errors import SourceError
+from auditor.sources.files import read_files, read_inputs
+
+FIXTURES = Path(__file__).parent / "fixtures" / "files"
+
+
+def read_one(path: Path):
+    batches, inputs = read_inputs([path])
+    assert len(inputs) == 1
+    return {b.kind: b for b in batches}, inputs[0]
+
+
+def copy_as(tmp_path: Path, fixture: str, name: str, transform=lambda data: data) -> Path:
+    target = tmp_path / name
+    target.write_bytes(transform((FIXTURES / fixture).read_bytes()))
+    return target
+
+
+def graph_pages() -> list[dict]:
+    lines = (FIXTURES / "graph_devices_beta_pages.jsonl").read_bytes().splitlines()
+    return [orjson.loads(line) for line in lines]
+
+
+# ---------------------------------------------------------------- Graph JSON shapes
+
+
+def test_graph_list_page_becomes_graph_devices_with_value_locations():
+    batches, info = read_one(FIXTURES / "graph_devices_v1_page.json")
+    records = batches["graph_devices"].records
+    assert list(records["deviceName"]) == [
+        "MAC-ADE-SUPERVISED", "MAC-BYOD-PERSONAL", "MAC-DEM-KIOSK", "WIN-LAPTOP",
+    ]  # fmt: skip
+    assert records["source_record"].iloc[3] == "graph_devices_v1_page.json:value[3]"
+    assert batches["graph_devices"].source == "graph_devices_v1_page.json"
+    assert info.kind == "graph-managed-devices"
+    assert info.records == 4
+    digest = hashlib.sha256((FIXTURES / "graph_devices_v1_page.json").read_bytes()).hexdigest()
+    assert info.sha256 == digest
+
+
+def test_graph_device_batch_keeps_the_columns_normalization_reads():
+    records = read_one(FIXTURES / "graph_devices_v1_page.json")[0]["graph_devices"].records
+    assert {"id", "osVersion", "isSupervised", "enrollmentProfileName"} <= set(records.columns)
+    assert "manufacturer" not in records.columns  # dropped: nothing reads it (memory at 500k)
+
+
+def test_json_lines_of_pages_locate_records_by_line():
+    records = read_one(FIXTURES / "graph_devices_beta_pages.jsonl")[0]["graph_devices"].records
+    assert len(records) == 4
+    assert records["source_record"].iloc[3] == "graph_devices_beta_pages.jsonl:line 2 value[1]"
+    assert records["hardwareInformation.productName"].iloc[2] == "Mac14,2"
+
+
+def test_json_array_of_pages(tmp_path):
+    path = tmp_path / "pages.json"
+    path.write_bytes(orjson.dumps(graph_pages()))
+    records = read_one(path)[0]["graph_devices"].records
+    assert records["source_record"].tolist()[2:] == [
+        "pages.json:[1].value[0]",
+        "pages.json:[1].value[1]",
+    ]
+
+
+def test_pretty_printed_pages_one_after_another(tmp_path):
+    path = tmp_path / "pages.json"
+    path.write_text("\n".join(json.dumps(page, indent=2) for page in graph_pages()))
+    records = read_one(path)[0]["graph_devices"].records
+    assert len(records) == 4
+    assert records["source_record"].iloc[2] == "pages.json:document 2 value[0]"
+
+
+def test_bare_array_of_detail_records_counts_as_single_gets():
+    batches, info = read_one(FIXTURES / "device_details.json")
+    records = batches["graph_device_details"].records
+    assert records["bootstrapTokenEscrowed"].tolist() == [True, False]
+    assert records["hardwareInformation.productName"].tolist() == ["MacBookPro18,3", "Mac15,12"]
+    assert records["source_record"].iloc[1] == "device_details.json:[1]"
+    assert info.kind == "graph-device-details"
+
+
+def test_list_page_with_only_detail_fields_is_still_a_list(tmp_path):
+    page = {
+        "@odata.context": "https://graph.microsoft.com/beta/$metadata#deviceManagement/managedDevices",
+        "value": [{"id": "a", "bootstrapTokenEscrowed": False}],
+    }
+    path = tmp_path / "list.json"
+    path.write_bytes(orjson.dumps(page))
+    assert set(read_one(path)[0]) == {"graph_devices"}
+
+
+def test_single_object_response_is_a_single_get():
+    batches, _ = read_one(FIXTURES / "device_single_get.json")
+    records = batches["graph_device_details"].records
+    assert records["source_record"].tolist() == ["device_single_get.json"]
+    assert records["bootstrapTokenEscrowed"].tolist() == [True]
+
+
+def test_single_full_device_without_context_is_a_single_get(tmp_path):
+    device = orjson.loads((FIXTURES / "graph_devices_v1_page.json").read_bytes())["value"][0]
+    path = tmp_path / "one.json"
+    path.write_bytes(orjson.dumps(device))
+    assert set(read_one(path)[0]) == {"graph_device_details"}
+
+
+@pytest.mark.parametrize(
+    ("fixture", "kind", "column"),
+    [
+        ("apns_certificate.json", "apns", "expirationDateTime"),
+        ("dep_onboarding_settings.json", "ade_tokens", "tokenExpirationDateTime"),
+        ("dep_enrollment_profiles.json", "ade_profiles", "displayName"),
+        (
+            "enrollment_configurations.json",
+            "enrollment_configurations",
+            "macOSRestriction.platformBlocked",
+        ),
+    ],
+)
+def test_tenant_objects_by_content(fixture, kind, column):
+    batches, _ = read_one(FIXTURES / fixture)
+    assert set(batches) == {kind}
+    assert column in batches[kind].records.columns
+
+
+def test_enrollment_profiles_take_their_token_from_the_context():
+    records = read_one(FIXTURES / "dep_enrollment_profiles.json")[0]["ade_profiles"].records
+    assert set(records["tokenId"]) == {"tok-1"}
+
+
+def test_tenant_object_recognised_by_odata_type_alone(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text('{"@odata.type": "#microsoft.graph.depOnboardingSetting", "id": "t"}')
+    assert set(read_one(path)[0]) == {"ade_tokens"}
+
+
+# ---------------------------------------------------------------- CSV and the Devices report
+
+
+def test_admin_center_csv_with_bom_keeps_its_headers():
+    batches, info = read_one(FIXTURES / "admin_center_devices.csv")
+    records = batches["admin_center_csv"].records
+    assert "Device ID" in records.columns  # the BOM is not part of the first header
+    assert records["Serial number"].tolist()[:2] == ["C02ADE000001", "C02BYOD00002"]
+    assert records["Device ID"].iloc[1] == ""
+    assert records["source_record"].iloc[0] == "admin_center_devices.csv:line 2"
+    assert info.kind == "admin-center-csv"
+
+
+def test_devices_report_csv():
+    batches, info = read_one(FIXTURES / "export_devices.csv")
+    records = batches["export_devices"].records
+    assert records["UserApprovedEnrollment"].tolist()[:2] == ["True", "False"]
+    assert records["Model"].iloc[0] == "MacBookPro18,3"  # quoted comma
+    assert info.kind == "export-devices"
+
+
+def test_devices_report_as_json_rows_and_as_schema_values_table():
+    rows = read_one(FIXTURES / "export_devices_rows.json")[0]["export_devices"].records
+    table = read_one(FIXTURES / "export_devices_table.json")[0]["export_devices"].records
+    assert rows["DeviceName"].tolist() == ["MAC-EXPORT-ONLY"]
+    assert table["DeviceName"].tolist() == ["MAC-EXPORT-ONLY", "ANDROID-PHONE"]
+    assert table["source_record"].iloc[1] == "export_devices_table.json:Values[1]"
+
+
+def test_devices_report_zip_as_intune_hands_it_out(tmp_path):
+    path = tmp_path / "Devices_2026.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.write(FIXTURES / "export_devices.csv", "Devices_05e6.csv")
+    batches, info = read_one(path)
+    records = batches["export_devices"].records
+    assert len(records) == 5
+    assert records["source_record"].iloc[0] == "Devices_2026.zip/Devices_05e6.csv:line 2"
+    assert info.kind == "export-devices"
+    assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_semicolon_separated_csv(tmp_path):
+    path = tmp_path / "devices.csv"
+    path.write_text("Device ID;Serial number;OS\nabc;C02X;macOS\n")
+    records = read_one(path)[0]["admin_center_csv"].records
+    assert records["Serial number"].tolist() == ["C02X"]
+
+
+# ---------------------------------------------------------------- compression and encodings
+
+
+def test_gzip_recognised_by_magic_bytes_not_name(tmp_path):
+    path = copy_as(tmp_path, "graph_devices_v1_page.json", "devices.dat", gzip.compress)
+    batches, info = read_one(path)
+    assert len(batches["graph_devices"].records) == 4
+    assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()  # the file's bytes
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: codecs.BOM_UTF8 + text.encode("utf-8"),
+        lambda text: text.encode("utf-16"),  # BOM, native order
+        lambda text: codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+        lambda text: codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
+        lambda text: text.encode("utf-16-le"),  # no BOM: recognised by its NUL bytes
+    ],
+    ids=["utf8-bom", "utf16", "utf16-le-bom", "utf16-be-bom", "utf16-le-no-bom"],
+)
+@pytest.mark.parametrize(
+    ("fixture", "kind"),
+    [("graph_devices_v1_page.json", "graph_devices"), ("export_devices.csv", "export_devices")],
+)
+def test_encodings(tmp_path, fixture, kind, encode):
+    text = (FIXTURES / fixture).read_text(encoding="utf-8")
+    path = tmp_path / fixture
+    path.write_bytes(encode(text))
+    records = read_one(path)[0][kind].records
+    assert len(records) > 2
+    assert "MAC-BYOD-PERSONAL" in set(records.iloc[:, :6].to_numpy().ravel())
+
+
+def test_non_ascii_values_survive_utf16(tmp_path):
+    path = tmp_path / "devices.csv"
+    path.write_bytes("Device ID,Device name\nabc,Zoë’s MacBook ✓\n".encode("utf-16"))
+    assert read_one(path)[0]["admin_center_csv"].records["Device name"].tolist() == [
+        "Zoë’s MacBook ✓"
+    ]
+
+
+# ---------------------------------------------------------------- the tool's own snapshot
+
+
+def test_snapshot_becomes_batches_tenant_and_gaps(tmp_path):
+    pytest.importorskip("auditor.sources.snapshot", reason="the Graph helper's snapshot reader")
+    device = orjson.loads((FIXTURES / "graph_devices_v1_page.json").read_bytes())["value"][0]
+    snapshot = {
+        "auditor_snapshot": 1,
+        "tool_version": "0.1.0",
+        "fetched_at": "2026-08-31T10:00:00Z",
+        "tenant_id": "11111111-2222-3333-4444-555555555555",
+        "complete": False,
+        "parts": {
+            "managed_devices": {"status": "ok", "endpoint": "/beta/…", "records": [device]},
+            "apns": {"status": "denied", "endpoint": "/v1.0/…", "records": []},
+        },
+        "gaps": [
+            {"part": "apns", "reason": "403", "fields": ["apns_expires_at"], "is_core": False}
+        ],
+    }
+    path = tmp_path / "snapshot.json.gz"
+    path.write_bytes(gzip.compress(orjson.dumps(snapshot)))
+    batches, inputs, gaps = read_files([path])
+    kinds = {b.kind: b for b in batches}
+    assert kinds["graph_devices"].records["id"].tolist() == [device["id"]]
+    assert kinds["tenant"].records["tenant_id"].tolist() == [snapshot["tenant_id"]]
+    assert inputs[0].kind == "snapshot"
+    assert [g.part for g in gaps] == ["apns"]
+
+
+# ---------------------------------------------------------------- errors name the file and place
+
+
+def error_of(tmp_path: Path, name: str, data: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(SourceError) as caught:
+        read_inputs([path])
+    return str(caught.value)
+
+
+def test_truncated_json_says_where_it_ends(tmp_path):
+    data = (FIXTURES / "graph_devices_v1_page.json").read_bytes()
+    data = data.replace(b"\n", b" ")[:1500]
+    message = error_of(tmp_path, "devices.json", data)
+    assert message == "devices.json: line 1 column 1501: JSON ends early (truncated?)"
+
+
+def test_truncated_last_page_of_json_lines_names_its_line(tmp_path):
+    data = (FIXTURES / "graph_devices_beta_pages.jsonl").read_bytes()[:-200]
+    message = error_of(tmp_path, "pages.jsonl", data)
+    assert message.startswith("pages.jsonl: line 2 column ")
+    assert message.endswith("JSON ends early (truncated?)")
+
+
+def test_invalid_json_token(tmp_path):
+    message = error_of(tmp_path, "bad.json", b'{"value": [{"id": nope}]}')
+    assert message == "bad.json: line 1 column 19: invalid JSON (invalid literal, expected 'null')"
+
+
+def test_csv_without_id_and_serial_names_the_missing_column(tmp_path):
+    message = error_of(tmp_path, "export.csv", b"Device name,OS version,Last check-in\nMAC,14.5,\n")
+    assert message == (
+        "export.csv: missing required column 'Device ID' or 'Serial number' "
+        "(have: Device name, OS version, Last check-in)"
+    )
+
+
+def test_devices_report_without_id_names_its_column(tmp_path):
+    message = error_of(
+        tmp_path, "report.csv", b"DeviceName,OSVersion,UserApprovedEnrollment\nM,14,True\n"
+    )
+    assert "report.csv: missing required column 'DeviceId'" in message
+
+
+def test_csv_of_another_kind_is_not_a_known_shape(tmp_path):
+    message = error_of(tmp_path, "users.csv", b"User,Email\nada,ada@contoso.com\n")
+    assert message.startswith("users.csv: not a known shape")
+    assert "(have: User, Email)" in message
+
+
+def test_json_records_of_another_kind_name_their_fields(tmp_path):
+    message = error_of(tmp_path, "groups.json", b'{"value": [{"id": "g", "mailNickname": "x"}]}')
+    assert message.startswith("groups.json:value: not a known shape (fields: id, mailNickname)")
+
+
+def test_array_of_non_objects(tmp_path):
+    message = error_of(tmp_path, "ids.json", b'[{"DeviceId": "a"}, 7]')
+    assert message == "ids.json:[1]: expected an object, found int"
+
+
+def test_ragged_csv_row(tmp_path):
+    message = error_of(tmp_path, "a.csv", b"Device ID,Serial number\nx,y\nx,y,z\n")
+    assert message.startswith("a.csv: not a readable CSV file: Expected 2 fields in line 3, saw 3")
+
+
+@pytest.mark.parametrize("data", [b"", b"  \n\t\n", codecs.BOM_UTF8, codecs.BOM_UTF16_LE])
+def test_empty_file(tmp_path, data):
+    assert error_of(tmp_path, "empty.csv", data) == "empty.csv: the file is empty"
+
+
+def test_undecodable_byte_in_csv_names_line_and_column(tmp_path):
+    data = b"Device ID,Device name\nabc,MAC-1\ndef,Zo\xff\n"
+    message = error_of(tmp_path, "latin1.csv", data)
+    assert message == (
+        "latin1.csv: line 3 column 7: byte 0xff is not valid UTF-8 (save the file as UTF-8 or UTF-16)"
+    )
+
+
+def test_undecodable_byte_in_json_names_line_and_column(tmp_path):
+    message = error_of(tmp_path, "d.json", b'{"value": [\n{"id": "a", "deviceName": "\xe9"}]}')
+    assert message.startswith("d.json: line 2 column 28: byte 0xe9 is not valid UTF-8")
+
+
+def test_cut_gzip(tmp_path):
+    data = gzip.compress((FIXTURES / "graph_devices_v1_page.json").read_bytes())[:-30]
+    assert error_of(tmp_path, "d.json.gz", data).startswith(
+        "d.json.gz: gzip data is damaged or cut short"
+    )
+
+
+def test_damaged_zip(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("Devices.csv", "DeviceId\nx\n")
+    message = error_of(tmp_path, "Devices.zip", buffer.getvalue()[:40])
+    assert message.startswith("Devices.zip: the ZIP archive is damaged or cut short")
+
+
+def test_missing_file_names_it(tmp_path):
+    with pytest.raises(SourceError, match=r"nope\.json: cannot read the file"):
+        read_inputs([tmp_path / "nope.json"])
