@@ -173,3 +173,32 @@ def test_a_failed_write_leaves_no_file_behind(report, tmp_path):
     render(report, target)
     assert target.exists()
     assert [p.name for p in target.parent.iterdir()] == ["report.xlsx"]
+
+
+def test_streamed_rows_escape_text_and_keep_types():
+    import xml.etree.ElementTree as ET
+
+    import pandas as pd
+
+    from auditor.render.sheetdata import MAX_CELL_CHARS, Styles, rows_xml
+
+    frame = pd.DataFrame(
+        {
+            "text": pd.array(["a&b<c>", "bell\x07", "=1+1", "x" * 40_000, None], "string"),
+            "count": pd.array([1, None, 3, 4, 5], "Int64"),
+            "flag": pd.array([True, False, None, True, False], "boolean"),
+            "at": pd.to_datetime(["2026-09-01 12:00", None, None, None, None], utc=True),
+        }
+    )
+    xml = b"".join(rows_xml(frame, Styles(date=5, quoted=6))).decode()
+    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rows = ET.fromstring(f'<sheetData xmlns="{ns[1:-1]}">{xml}</sheetData>')
+    cells = {c.get("r"): c for row in rows for c in row}
+    text = {ref: "".join(c.itertext()) for ref, c in cells.items() if c.get("t") == "inlineStr"}
+    assert text["A2"] == "a&b<c>"
+    assert text["A3"] == "bell\ufffd"  # a character XML cannot carry
+    assert (text["A4"], cells["A4"].get("s")) == ("=1+1", "6")
+    assert len(text["A5"]) == MAX_CELL_CHARS
+    assert "A6" not in cells and "B3" not in cells  # missing values leave the cell empty
+    assert (cells["C2"].get("t"), "".join(cells["C2"].itertext())) == ("b", "1")
+    assert (cells["D2"].get("s"), "".join(cells["D2"].itertext())) == ("5", "46266.5")

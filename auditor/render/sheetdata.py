@@ -27,6 +27,7 @@ CHUNK_ROWS = 20_000
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NEEDS_ESCAPE = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_RISKY_START = re.compile("\n[=+\\-@\t\r]")
 MAX_CELL_CHARS = 32_767  # Excel's limit per cell
 _EXCEL_EPOCH_US = int(pd.Timestamp("1899-12-30").value // 1_000)
 _US_PER_DAY = 86_400_000_000
@@ -63,7 +64,10 @@ def escape_text(value: str) -> str:
 
 def _text_bodies(uniques: Any, quoted: int) -> np.ndarray:
     """Cell XML after `r="A1` for each distinct text value (escaped, quote-prefixed if risky)."""
-    values = np.asarray(uniques, dtype=object)
+    if isinstance(uniques, pd.api.extensions.ExtensionArray | pd.Index):
+        values = uniques.to_numpy(dtype=object)
+    else:
+        values = np.asarray(uniques, dtype=object)
     if not len(values):
         return values
     try:
@@ -71,16 +75,22 @@ def _text_bodies(uniques: Any, quoted: int) -> np.ndarray:
     except TypeError:  # not all text (e.g. an object column of mixed values)
         values = np.asarray([str(v) for v in values], dtype=object)
         joined = "\n".join(values)
-    # one regex pass over all distinct values decides whether any needs escaping at all
+    # whole-column regex passes decide whether any value needs per-value work at all
     if _NEEDS_ESCAPE.search(joined):
         values = np.asarray([escape_text(v) for v in values], dtype=object)
-    too_long = np.fromiter((len(v) > MAX_CELL_CHARS for v in values), bool, len(values))
-    if too_long.any():
-        values[too_long] = [v[: MAX_CELL_CHARS - 1] + "…" for v in values[too_long]]
-    risky = np.fromiter((v.startswith(FORMULA_TRIGGERS) for v in values), bool, len(values))
+    if max(map(len, values)) > MAX_CELL_CHARS:
+        values = np.asarray(
+            [v if len(v) <= MAX_CELL_CHARS else v[: MAX_CELL_CHARS - 1] + "…" for v in values],
+            dtype=object,
+        )
     plain = '" t="inlineStr"><is><t xml:space="preserve">'
-    prefixed = f'" s="{quoted}" t="inlineStr"><is><t xml:space="preserve">'
-    return np.asarray(np.where(risky, prefixed, plain) + values + "</t></is></c>", dtype=object)
+    if _RISKY_START.search("\n" + joined):
+        prefixed = f'" s="{quoted}" t="inlineStr"><is><t xml:space="preserve">'
+        risky = np.fromiter((v.startswith(FORMULA_TRIGGERS) for v in values), bool, len(values))
+        heads: Any = np.where(risky, prefixed, plain)
+    else:
+        heads = plain
+    return np.asarray(heads + values + "</t></is></c>", dtype=object)
 
 
 def _column_cells(series: pd.Series, refs: np.ndarray, styles: Styles) -> np.ndarray:
