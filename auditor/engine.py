@@ -42,6 +42,7 @@ class EvaluationContext:
             as_of=self.as_of,
             params={**rule.params, **self.params.get(rule.id, {})},
             catalogue=self.catalogue,
+            rule_id=rule.id,
         )
 
 
@@ -52,64 +53,106 @@ def evaluate(
 
     Returns one row per (rule, entity) with categorical `rule_id`, `entity_type`,
     `entity_id`, `severity`, `status`, the entity's `row` position in its frame, and a
-    `detail` string (object dtype, None on passing and not-applicable rows).
+    `detail` string (object dtype, None on passing and not-applicable rows). Columns are
+    assembled from per-rule code arrays, so 30 rules over 500k Macs stay cheap.
     """
     rules = list(rules)
     if not rules:
         return _empty_results()
-    ids = {name: _categorical_ids(frame[_id_column(name)]) for name, frame in frames.items()}
     rule_ids = pd.CategoricalDtype(sorted({r.id for r in rules}))
-    parts = [
-        evaluate_rule(
-            rule, frames[rule.entity.dataset], ids[rule.entity.dataset], ctx.for_rule(rule)
-        )
-        for rule in rules
-    ]
-    for rule, part in zip(rules, parts, strict=True):
-        part["rule_id"] = _constant(rule.id, len(part), rule_ids)
-    return pd.concat(parts, ignore_index=True)
+    id_codes: dict[str, np.ndarray] = {}
+    id_values: dict[str, np.ndarray] = {}
+    entity_codes, status_codes, details = [], [], []
+    for rule in rules:
+        frame = frames[rule.entity.dataset]
+        codes, detail = _statuses(rule, frame, ctx.for_rule(rule))
+        status_codes.append(codes)
+        details.append(detail)
+        if rule.entity.dataset not in id_codes:
+            ids = _categorical_ids(frame[rule.entity.id_column])
+            id_codes[rule.entity.dataset] = ids.codes.astype(np.int64)
+            id_values[rule.entity.dataset] = ids.categories.to_numpy(dtype=object)
+        entity_codes.append(rule.entity.dataset)
+    # One id categorical over all datasets: offsets keep each dataset's codes apart.
+    offsets: dict[str, int] = {}
+    total = 0
+    for dataset, values in id_values.items():
+        offsets[dataset] = total
+        total += len(values)
+    # The same id may appear in two datasets (a tenant id, say): factorize merges them.
+    label_codes, labels = pd.factorize(np.concatenate(list(id_values.values())))
+    sizes = [len(c) for c in status_codes]
+    ids_all = np.concatenate(
+        [
+            np.where(id_codes[d] < 0, -1, label_codes[np.maximum(id_codes[d], 0) + offsets[d]])
+            for d in entity_codes
+        ]
+    )
+    return pd.DataFrame(
+        {
+            "rule_id": _repeat([r.id for r in rules], sizes, rule_ids),
+            "entity_type": _repeat([r.entity.value for r in rules], sizes, ENTITIES),
+            "entity_id": pd.Categorical.from_codes(ids_all, categories=pd.Index(labels)),
+            "row": np.concatenate([np.arange(n, dtype=np.int32) for n in sizes]),
+            "severity": _repeat([r.severity.value for r in rules], sizes, SEVERITIES),
+            "status": pd.Categorical.from_codes(np.concatenate(status_codes), dtype=STATUSES),
+            "detail": pd.Series(np.concatenate(details), dtype=object, copy=False),
+        }
+    )
 
 
 def evaluate_rule(
     rule: Rule, frame: pd.DataFrame, entity_ids: pd.Categorical, ctx: RuleContext
 ) -> pd.DataFrame:
-    """One rule over one frame: the statuses and details of every row."""
+    """One rule over one frame as a results frame (the unit the catalogue tests run)."""
+    codes, detail = _statuses(rule, frame, ctx)
+    size = len(frame)
+    return pd.DataFrame(
+        {
+            "rule_id": rule.id,
+            "entity_type": _constant(rule.entity.value, size, ENTITIES),
+            "entity_id": entity_ids,
+            "row": np.arange(size, dtype=np.int32),
+            "severity": _constant(rule.severity.value, size, SEVERITIES),
+            "status": pd.Categorical.from_codes(codes, dtype=STATUSES),
+            "detail": pd.Series(detail, dtype=object, copy=False),
+        }
+    )
+
+
+def _statuses(rule: Rule, frame: pd.DataFrame, ctx: RuleContext) -> tuple[np.ndarray, np.ndarray]:
+    """Status codes and details of every row of `frame` for one rule."""
     size = len(frame)
     codes = np.full(size, _UNKNOWN, dtype=np.int8)
     detail = np.full(size, None, dtype=object)
     absent = [c for c in rule.requires if c not in frame.columns]
     if absent:
         detail[:] = "not collected: " + ", ".join(absent)
-    else:
-        inputs = frame[list(rule.requires)]
-        scope = _as_bool(rule.scope(inputs, ctx) if rule.scope else True, size)
-        codes[(scope == False).to_numpy(dtype=bool, na_value=False)] = _NA  # noqa: E712
-        strict = [c for c in rule.requires if c not in rule.nullable]
-        complete = inputs[strict].notna().all(axis=1).to_numpy() if strict else np.ones(size, bool)
-        evaluable = scope.to_numpy(dtype=bool, na_value=False) & complete
-        positions = np.flatnonzero(evaluable)
-        if positions.size:
-            subset = inputs.iloc[positions]
-            verdict = _as_bool(rule.check(subset, ctx), positions.size)
-            codes[positions[verdict.to_numpy(dtype=bool, na_value=False)]] = _PASS
-            failed = positions[(verdict == False).to_numpy(dtype=bool, na_value=False)]  # noqa: E712
-            codes[failed] = _FAIL
-            if failed.size:
-                detail[failed] = rule.detail(inputs.iloc[failed], ctx).to_numpy(dtype=object)
-        unknown = np.flatnonzero(codes == _UNKNOWN)
-        if unknown.size:
-            detail[unknown] = _missing_detail(inputs.iloc[unknown], scope.iloc[unknown], rule)
-    return pd.DataFrame(
-        {
-            "rule_id": rule.id,  # replaced by a shared categorical in `evaluate`
-            "entity_type": _constant(rule.entity.value, size, ENTITIES),
-            "entity_id": entity_ids,
-            "row": np.arange(size, dtype=np.int32),
-            "severity": _constant(rule.severity.value, size, SEVERITIES),
-            "status": pd.Categorical.from_codes(codes, dtype=STATUSES),
-            "detail": detail,
-        }
-    )
+        return codes, detail
+    inputs = frame[list(rule.requires)]
+    scope = _as_bool(rule.scope(inputs, ctx) if rule.scope else True, size)
+    codes[(scope == False).to_numpy(dtype=bool, na_value=False)] = _NA  # noqa: E712
+    strict = [c for c in rule.requires if c not in rule.nullable]
+    complete = inputs[strict].notna().all(axis=1).to_numpy() if strict else np.ones(size, bool)
+    positions = np.flatnonzero(scope.to_numpy(dtype=bool, na_value=False) & complete)
+    if positions.size:
+        verdict = _as_bool(rule.check(inputs.iloc[positions], ctx), positions.size)
+        codes[positions[verdict.to_numpy(dtype=bool, na_value=False)]] = _PASS
+        failed = positions[(verdict == False).to_numpy(dtype=bool, na_value=False)]  # noqa: E712
+        codes[failed] = _FAIL
+        if failed.size:
+            detail[failed] = rule.detail(inputs.iloc[failed], ctx).to_numpy(dtype=object)
+    unknown = np.flatnonzero(codes == _UNKNOWN)
+    if unknown.size:
+        detail[unknown] = _missing_detail(inputs.iloc[unknown], scope.iloc[unknown], rule)
+    return codes, detail
+
+
+def _repeat(values: list[str], sizes: list[int], dtype: pd.CategoricalDtype) -> pd.Categorical:
+    """Each value repeated for its rule's rows, as a categorical built from codes."""
+    position = {c: i for i, c in enumerate(dtype.categories)}
+    codes = np.repeat(np.array([position[v] for v in values], dtype=np.int16), sizes)
+    return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
 def _constant(value: str, size: int, dtype: pd.CategoricalDtype) -> pd.Categorical:
