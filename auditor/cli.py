@@ -127,7 +127,9 @@ def cli(verbose: int, log_format: str) -> None:
 )
 @click.option("--format", "formats", help="Comma-separated: json,xlsx,pdf (default: all).")
 @click.option(
-    "--out", type=click.Path(path_type=Path), help="Directory the reports are written to."
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Directory the reports are written to; {period} becomes YYYY-MM of the as-of date.",
 )
 @click.option(
     "--config", "config_path", type=click.Path(path_type=Path), help="auditor.toml to use."
@@ -185,6 +187,10 @@ def run(
         allow_partial=allow_partial,
     )
     as_of_date = as_of.date() if as_of else (config.as_of or _today())
+    # `--out reports/{period}` files each month's evidence in its own folder.
+    config = config.with_overrides(
+        out_dir=Path(str(config.out_dir).replace("{period}", f"{as_of_date:%Y-%m}"))
+    )
     options = RunOptions(
         as_of=as_of_date,
         generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
@@ -271,17 +277,9 @@ def refdata() -> None:
 @click.option("--to", type=click.Path(path_type=Path), help="Where to write the catalogue.")
 def refdata_import(feed: Path, to: Path | None) -> None:
     """Refresh the catalogue from a SOFA macOS feed you downloaded (v1 or v2)."""
-    from auditor.refdata.catalogue import load_catalogue
-    from auditor.refdata.sofa import default_catalogue_path, import_sofa, write_catalogue
+    from auditor.refdata.sofa import import_command
 
-    target = to or default_catalogue_path()
-    previous = load_catalogue(target) if target.exists() else load_catalogue()
-    catalogue = import_sofa(feed, previous=previous)
-    write_catalogue(catalogue, target)
-    click.echo(
-        f"{target}: catalogue as of {catalogue.as_of}, {len(catalogue.majors)} majors, "
-        f"{len(catalogue.releases)} releases, {len(catalogue.models)} models"
-    )
+    click.echo(import_command(feed, to))
 
 
 @refdata.command("show")
@@ -331,7 +329,7 @@ def history_command(
         raise click.UsageError(f"history {action} takes {expected} period(s) (YYYY-MM)")
     if action == "prune" and keep is None:
         raise click.UsageError("history prune needs --keep N")
-    with open_history(path) as store:
+    with open_history(path, create=False) as store:
         if action == "list":
             click.echo(format_runs(store.list_runs()))
         elif action == "show":
@@ -340,6 +338,17 @@ def history_command(
             click.echo(format_changes(store.diff(periods[0], periods[1])))
         else:
             click.echo(f"removed {store.prune(keep or 0)} period(s) from {path}")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default="auditor-signing", show_default=True, help="Key file stem.")
+def keygen(directory: Path, name: str) -> None:
+    """Create an Ed25519 key pair for signing manifests (keep the private key secret)."""
+    from auditor.evidence import generate_keypair
+
+    for path in generate_keypair(directory, name=name):
+        click.echo(str(path))
 
 
 def main() -> None:

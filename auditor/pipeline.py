@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -15,15 +16,17 @@ from auditor import __version__
 from auditor.config import Config
 from auditor.engine import EvaluationContext, evaluate
 from auditor.errors import ConfigError, PartialSourceError
-from auditor.models import Changes, InputFile, Inventory, RawBatch, RunMeta, Severity, SourceGap
+from auditor.evidence import build_manifest, write_manifest
+from auditor.history import open_history
+from auditor.models import InputFile, Inventory, RawBatch, RunMeta, Severity, SourceGap
 from auditor.normalize import normalize
 from auditor.refdata.catalogue import Catalogue, load_catalogue
-from auditor.refdata.sofa import default_catalogue_path
+from auditor.refdata.sofa import preferred_catalogue
 from auditor.render import OUTPUT_NAMES, RENDERERS, check_format_available
 from auditor.report import Report, build_report
 from auditor.rules import ALL_RULES
 from auditor.rules.base import Rule
-from auditor.waivers import WaiverOutcome, apply_waivers, load_waivers
+from auditor.waivers import Waiver, apply_waivers, load_waivers
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +88,12 @@ def select_rules(config: Config) -> list[Rule]:
 
 
 def resolve_catalogue(config: Config) -> Catalogue:
-    """The configured catalogue file, else the user's imported one, else the bundled one."""
-    for path in (config.catalogue_path, default_catalogue_path()):
-        if path is not None and path.exists():
-            return load_catalogue(path)
+    """The configured catalogue file, else the newer of the user's imported and the bundled."""
     if config.catalogue_path is not None:
-        raise ConfigError(f"catalogue.path: {config.catalogue_path} does not exist")
-    return load_catalogue()
+        if not config.catalogue_path.exists():
+            raise ConfigError(f"catalogue.path: {config.catalogue_path} does not exist")
+        return load_catalogue(config.catalogue_path)
+    return preferred_catalogue()
 
 
 def load_batches(
@@ -138,18 +140,28 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
 
     Reports are rendered into a staging folder and moved into place only when every format
     succeeded, so an interrupted or failed run never leaves a half-written report behind.
+    The history database is opened first (an unusable one stops the run before any work)
+    and the run is recorded only after its reports exist.
     """
     for fmt in config.formats:
         check_format_available(fmt)
     rules = select_rules(config)
     catalogue = resolve_catalogue(config)
     waivers, waivers_digest = load_waivers(config.waivers_file) if config.waivers_file else ([], "")
+    _check_waiver_rules(waivers, config)
     out_dir = config.out_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".auditor-", dir=out_dir))
-    try:
+    with contextlib.ExitStack() as stack:
+        history = (
+            stack.enter_context(open_history(options.history_path))
+            if options.history_path is not None
+            else None
+        )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".auditor-", dir=out_dir))
+        stack.callback(shutil.rmtree, staging, ignore_errors=True)
         batches, inputs, gaps = load_batches(config, options, staging)
         inventory = normalize(batches, inputs=inputs, gaps=gaps)
+        del batches
         _refuse_partial(inventory, config)
         log.info("normalized %d Macs from %d input(s)", len(inventory.devices), len(inputs))
         context = EvaluationContext(options.as_of, catalogue, config.rule_params())
@@ -158,7 +170,11 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             results, inventory.frames(), waivers, options.as_of, digest=waivers_digest
         )
         meta = _meta(config, options, catalogue, inventory, waivers_digest)
-        changes = _changes(outcome, inventory, meta, options)
+        changes = (
+            history.previous_changes(outcome.results, inventory.frames(), meta)
+            if history is not None
+            else None
+        )
         report = build_report(
             outcome.results,
             inventory,
@@ -169,14 +185,13 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             pdf_devices_per_rule=config.pdf_devices_per_rule,
         )
         outputs = _render(report, config.formats, staging, out_dir)
-        manifest = _write_manifest(out_dir, outputs, inventory.inputs, meta, options)
-        if options.history_path is not None:
-            from auditor.history import open_history
-
-            with open_history(options.history_path) as history:
-                history.record(outcome.results, inventory.frames(), meta, inventory.inputs)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        manifest = write_manifest(
+            out_dir,
+            build_manifest(out_dir, outputs, inventory.inputs, meta),
+            key=options.signing_key,
+        )
+        if history is not None:
+            history.record(outcome.results, inventory.frames(), meta, inventory.inputs)
     return RunResult(
         report=report,
         outputs=tuple(outputs),
@@ -184,6 +199,15 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         failures_by_severity=report.failures_by_severity(),
         new_failures_by_severity=report.new_failures_by_severity(),
     )
+
+
+def _check_waiver_rules(waivers: Sequence[Waiver], config: Config) -> None:
+    known = {r.id for r in ALL_RULES}
+    unknown = [
+        f"{w.origin}: unknown rule id '{w.rule_id}'" for w in waivers if w.rule_id not in known
+    ]
+    if unknown:
+        raise ConfigError(f"{config.waivers_file}: " + "; ".join(unknown))
 
 
 def _refuse_partial(inventory: Inventory, config: Config) -> None:
@@ -218,17 +242,6 @@ def _meta(
     )
 
 
-def _changes(
-    outcome: WaiverOutcome, inventory: Inventory, meta: RunMeta, options: RunOptions
-) -> Changes | None:
-    if options.history_path is None:
-        return None
-    from auditor.history import open_history
-
-    with open_history(options.history_path) as history:
-        return history.previous_changes(outcome.results, inventory.frames(), meta)
-
-
 def _render(report: Report, formats: Sequence[str], staging: Path, out_dir: Path) -> list[Path]:
     staged = []
     for fmt in formats:
@@ -241,16 +254,3 @@ def _render(report: Report, formats: Sequence[str], staging: Path, out_dir: Path
         path.replace(target)
         final.append(target)
     return final
-
-
-def _write_manifest(
-    out_dir: Path,
-    outputs: Sequence[Path],
-    inputs: Sequence[InputFile],
-    meta: RunMeta,
-    options: RunOptions,
-) -> Path:
-    from auditor.evidence import build_manifest, write_manifest
-
-    manifest = build_manifest(out_dir, outputs, inputs, meta)
-    return write_manifest(out_dir, manifest, key=options.signing_key)
