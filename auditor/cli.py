@@ -68,6 +68,16 @@ def _load(config_path: Path | None) -> Config:
     return load_config(config_path)
 
 
+def _sample_config() -> Path | None:
+    """The bundled sample's auditor.toml, used when auditing the sample without a config."""
+    if Path("auditor.toml").is_file():
+        return None
+    from auditor.pipeline import bundled_sample_files
+
+    config = bundled_sample_files()[0].parent / "auditor.toml"
+    return config if config.is_file() else None
+
+
 def _history_path(history: str | None, no_history: bool, config: Config) -> Path | None:
     if no_history or not config.history_enabled:
         return None
@@ -171,6 +181,8 @@ def run(
     """Audit the Macs and write findings.json, report.xlsx, report.pdf and manifest.json."""
     from auditor.pipeline import RunOptions, run_audit
 
+    if config_path is None and not inputs and source in (None, "sample"):
+        config_path = _sample_config()
     config = _load(config_path)
     if inputs and source not in (None, "files"):
         raise click.UsageError(

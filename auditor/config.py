@@ -174,7 +174,7 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
         as_of=get.date(data, "as_of"),
         source=source,
         inputs=tuple(base / p for p in get.strings(data, "inputs", ())),
-        out_dir=base / get.text(output, "output.dir", "reports"),
+        out_dir=path_or_none(output, "dir", "output.dir") or Path("reports"),
         formats=formats,
         pdf_devices_per_rule=get.integer(output, "output.pdf_devices_per_rule", 25),
         select=get.strings(rules, "rules.select", ()),

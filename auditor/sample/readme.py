@@ -10,6 +10,10 @@ if TYPE_CHECKING:
     from auditor.sample.generate import SampleTenant
 
 _FILES = {
+    "auditor": (
+        "The auditor configuration `make run` uses for this sample: approves the lab VMs and "
+        "lowers the DEM warning level so every device rule shows a pass and a fail."
+    ),
     "managed_devices": (
         "Graph beta `GET /deviceManagement/managedDevices?$filter=operatingSystem eq 'macOS'"
         "&$select=…` list response(s), exactly as returned: `@odata.context`, `value`, and "
