@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-WEASYPRINT_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+# fonts-droid-fallback covers CJK device and user names (7 MB; Noto CJK is 90 MB).
+WEASYPRINT_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-droid-fallback
 AS_OF ?=
 BENCH_DEVICES ?= 100000
 BENCH_FLAGS ?= --extras
@@ -29,6 +30,7 @@ system-deps: ## Install WeasyPrint's Debian libraries when missing (needs root),
 	for lib in libpango-1.0.so.0 libpangoft2-1.0.so.0 libharfbuzz-subset.so.0; do \
 	  /sbin/ldconfig -p 2>/dev/null | grep -q "$$lib" || missing="$$missing $$lib"; done; \
 	fc-list 2>/dev/null | grep -qi "DejaVu Sans" || missing="$$missing fonts-dejavu-core"; \
+	fc-list 2>/dev/null | grep -qi "Droid Sans Fallback" || missing="$$missing fonts-droid-fallback"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "Installing WeasyPrint system libraries:$$missing"; \
