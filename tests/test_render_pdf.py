@@ -23,6 +23,11 @@ def report():
 
 
 @pytest.fixture(scope="module")
+def html(report) -> str:
+    return render_html(report)
+
+
+@pytest.fixture(scope="module")
 def pdf_path(report, tmp_path_factory):
     check_format_available("pdf")
     path = tmp_path_factory.mktemp("pdf") / "report.pdf"
@@ -72,25 +77,23 @@ def test_page_one_is_not_blank(pdf_path):
     document.close()
 
 
-def test_html_escapes_inventory_text(report):
-    html = render_html(report)
+def test_html_escapes_inventory_text(html):
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Example &amp; Co &lt;Ltd&gt;" in html
 
 
-def test_html_warns_about_partial_data_and_a_stale_catalogue():
-    ok = render_html(make_report(rules=golden_rules(), with_changes=False))
-    assert "PARTIAL DATA" not in ok
-    assert "WARNING: the macOS release catalogue" not in ok
+def test_html_warns_about_partial_data_and_a_stale_catalogue(html):
+    assert "PARTIAL DATA" not in html
+    assert "WARNING: the macOS release catalogue" not in html
     bad = render_html(make_report(rules=golden_rules(), core_gap=True, stale=True))
     assert "PARTIAL DATA" in bad
     assert "managed_devices: 500 failed" in bad
     assert "WARNING: the macOS release catalogue is 92 days old" in bad
 
 
-def test_html_is_deterministic(report):
-    assert render_html(report) == render_html(report)
+def test_html_is_deterministic(report, html):
+    assert render_html(report) == html
 
 
 def test_unknown_format_is_refused_before_any_work():
@@ -100,7 +103,6 @@ def test_unknown_format_is_refused_before_any_work():
         check_format_available(fmt)
 
 
-def test_report_html_golden(golden):
-    html = render_html(make_report(rules=golden_rules(), cap=2))
+def test_report_html_golden(html, golden):
     # charts are compared by the model numbers they draw, not by matplotlib's bytes
     golden("report.html", DATA_URI.sub("data:image/svg+xml;base64,…", html))
