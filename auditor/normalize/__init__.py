@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from auditor.models import InputFile, Inventory, QualityNote, RawBatch, SourceGap
@@ -69,7 +70,6 @@ def normalize(
     devices = _devices(batches, notes)
     devices = add_hardware(devices, notes)
     devices = add_enrollment(devices, ade_profile_names(batches), notes)
-    devices = devices.sort_values("device_id", kind="stable")
     notes += missing_notes(devices)
     notes += duplicate_serial_notes(devices)
     devices = conform(devices, DEVICE_SCHEMA)
@@ -118,20 +118,21 @@ def _without_other_platforms(
         return kept
     result = []
     for frame in kept:
-        match = frame["device_id"].str.casefold().isin(ids).to_numpy(dtype=bool) & frame[
-            "operating_system"
-        ].isna().to_numpy(dtype=bool)
+        unsure = frame["operating_system"].isna().to_numpy(dtype=bool)
+        match = np.zeros(len(frame), dtype=bool)
+        if unsure.any():
+            match[unsure] = frame["_id_key"][unsure].isin(ids).to_numpy(dtype=bool)
         if match.any():
+            count = int(match.sum())
             notes.append(
                 QualityNote(
                     "operating_system",
                     "not_macos",
-                    int(match.sum()),
-                    (
-                        f"{int(match.sum())} records of devices another input lists as not macOS ignored",
-                    ),
+                    count,
+                    (f"{count} records of devices listed elsewhere as not macOS ignored",),
                     str(frame["source"].iloc[0]),
                 )
             )
-        result.append(frame[~match])
+            frame = frame[~match]
+        result.append(frame)
     return result

@@ -42,25 +42,22 @@ _BULK_WITHOUT_USER = "appleBulkWithoutUser"
 
 def add_hardware(devices: pd.DataFrame, notes: list[QualityNote]) -> pd.DataFrame:
     """Add `chip`, `is_vm`, `vm_evidence` from model, serial and reported architecture."""
-    identifier, model, serial = (
-        devices["model_identifier"],
-        devices["model"],
-        devices["serial_number"],
-    )
-    arch = devices["processor_arch"]
+    identifier, model = devices["model_identifier"], devices["model"]
+    serial, arch = devices["serial_number"], devices["processor_arch"]
     by_model = recode(identifier, lambda u: chip_of_model(str(u)), "string")
     devices["chip"] = by_model.fillna(recode(arch, _CHIP_OF_ARCH, "string")).fillna(UNKNOWN)
     unclassified = (by_model == UNKNOWN).to_numpy(dtype=bool, na_value=False)
     if unclassified.any():
-        rows = devices[unclassified].head(_EXAMPLES)
+        sample = devices[unclassified].head(_EXAMPLES)
         examples = tuple(
             f"{who}: {value!r}"
-            for who, value in zip(describe_rows(rows), rows["model_identifier"], strict=True)
+            for who, value in zip(describe_rows(sample), sample["model_identifier"], strict=True)
         )
         notes.append(QualityNote("chip", "unknown_value", int(unclassified.sum()), examples))
     vm_name = recode(model, lambda u: bool(_VM_MODEL_NAME.match(str(u))), "boolean")
     vm_model = ((by_model == VIRTUAL) | vm_name).to_numpy(dtype=bool, na_value=False)
-    maybe = serial.str.startswith("VM").to_numpy(dtype=bool, na_value=False)
+    serials = serial.to_numpy(dtype=object, na_value="")
+    maybe = np.array([value[:2] == "VM" for value in serials], dtype=bool)
     vm_serial = np.zeros(len(devices), dtype=bool)
     vm_serial[maybe] = serial[maybe].str.fullmatch(_VM_SERIAL).to_numpy(dtype=bool, na_value=False)
     expected = recode(by_model, _ARCH_OF_CHIP, "string")
@@ -69,22 +66,34 @@ def add_hardware(devices: pd.DataFrame, notes: list[QualityNote]) -> pd.DataFram
     )
     is_vm = vm_model | vm_serial | mismatch
     known_model = (model.notna() | identifier.notna()).to_numpy(dtype=bool)
-    devices["is_vm"] = pd.array(np.where(is_vm | known_model, is_vm, None), dtype="boolean")
+    flags = pd.array(is_vm, dtype="boolean")
+    flags[~(is_vm | known_model)] = pd.NA  # nothing known about the hardware: cannot tell
+    devices["is_vm"] = flags
     evidence = np.full(len(devices), None, dtype=object)
     rows = np.flatnonzero(is_vm)
+    shared = _shared_serials(devices["_serial_key"])
+    devices["_serial_shared"] = shared
     if len(rows):
-        key = devices["_serial_key"]
-        shared = key.iloc[rows].map(key.value_counts()).fillna(1).astype(int) - 1
         model_text = identifier.fillna(model)
         evidence[rows] = [
             _evidence(*values)
             for values in zip(
                 vm_model[rows], vm_serial[rows], mismatch[rows], model_text.iloc[rows],
-                serial.iloc[rows], by_model.iloc[rows], arch.iloc[rows], shared, strict=True,
+                serial.iloc[rows], by_model.iloc[rows], arch.iloc[rows], shared[rows], strict=True,
             )
         ]  # fmt: skip
     devices["vm_evidence"] = pd.array(evidence, dtype="string")
     return devices
+
+
+def _shared_serials(key: pd.Series) -> np.ndarray:
+    """Per row, how many other rows carry the same serial (0 for none or no serial)."""
+    shared = np.zeros(len(key), dtype=int)
+    duplicated = key.duplicated(keep=False).to_numpy(dtype=bool) & key.notna().to_numpy(dtype=bool)
+    if duplicated.any():
+        repeated = key[duplicated]
+        shared[duplicated] = repeated.map(repeated.value_counts()).to_numpy(dtype=int) - 1
+    return shared
 
 
 def _evidence(

@@ -22,6 +22,7 @@ from auditor.normalize.values import (
     datetime_column,
     enum_column,
     factorize,
+    keyed_text_column,
     take,
     text_column,
     token,
@@ -202,14 +203,16 @@ def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFr
     def raw(field: str) -> pd.Series:
         return _raw(records, lookup, columns.get(field, ()))
 
-    out = pd.DataFrame(
-        {field: text_column(raw(field)) for field in _IDENTIFYING}, index=records.index
-    )
+    out = pd.DataFrame(index=records.index)
+    # matching keys, computed once: ids compare case-insensitively, serials upper-cased
+    out["device_id"], out["_id_key"] = keyed_text_column(raw("device_id"), str.casefold)
+    out["serial_number"], out["_serial_key"] = keyed_text_column(raw("serial_number"), str.upper)
+    for field in _IDENTIFYING:
+        if field not in out.columns:
+            out[field] = text_column(raw(field))
     for field in _REPEATED:
         out[field] = text_column(raw(field), distinct=True)
     out["operating_system"] = system
-    out["_id_key"] = out["device_id"].str.casefold()  # matching keys, computed once
-    out["_serial_key"] = out["serial_number"].str.upper()
     out["model_identifier"] = _model_identifier(records, lookup, columns["model_identifier"])
     parsed: dict[str, tuple[Parsed, str]] = {}
     for field in _BOOLEANS:
@@ -230,7 +233,9 @@ def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFr
     )
     out["source"] = batch.source
     out["source_record"] = (
-        text_column(records["source_record"]) if "source_record" in lookup else _na(records.index)
+        records["source_record"].astype("string")
+        if "source_record" in lookup
+        else _na(records.index)
     )
     out["_rank"] = DEVICE_KINDS.index(batch.kind)
     notes += [
@@ -258,13 +263,22 @@ def describe_rows(frame: pd.DataFrame) -> pd.Series:
 
 
 def _raw(records: pd.DataFrame, lookup: Mapping[str, object], names: tuple[str, ...]) -> pd.Series:
-    """The first candidate column present; several present → their text, row-wise coalesced."""
+    """The first candidate column present; if several are, the first non-empty text per row.
+
+    Later columns are only read for the rows earlier ones leave empty.
+    """
     found = [records[lookup[n.casefold()]] for n in names if n.casefold() in lookup]
     if not found:
         return pd.Series(None, index=records.index, dtype=object)
     if len(found) == 1:
         return found[0]
-    return coalesce([text_column(f) for f in found])
+    result = text_column(found[0])
+    for column in found[1:]:
+        missing = result.isna().to_numpy(dtype=bool)
+        if not missing.any():
+            break
+        result[missing] = text_column(column[missing])
+    return result
 
 
 def _model_identifier(

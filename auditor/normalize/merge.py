@@ -25,9 +25,11 @@ _PAIRED = {
     "compliance_state": ("compliance_state_raw",),
     "processor_arch": ("processor_arch_raw",),
 }
-_COMPARED = ("device_name", "serial_number", "udid", "model_identifier", "os_version",
-             "ownership", "enrollment_type", "enrollment_profile", "is_supervised",
-             "is_encrypted", "user_approved", "compliance_state", "processor_arch", "upn")  # fmt: skip
+_COMPARED = (
+    "device_name", "serial_number", "udid", "model_identifier", "os_version", "ownership",
+    "enrollment_type", "enrollment_profile", "is_supervised", "is_encrypted", "user_approved",
+    "compliance_state", "processor_arch", "upn",
+)  # fmt: skip
 _CASELESS = frozenset({"device_name", "serial_number", "udid", "upn", "model_identifier"})
 _ENUMS = frozenset({"ownership", "enrollment_type", "compliance_state", "processor_arch"})
 _LINEAGE = ("source", "source_record")
@@ -200,12 +202,11 @@ def _absent_from_inputs(combined: pd.DataFrame, merged: pd.DataFrame) -> list[Qu
 
     Single-GET detail files are left out: they cover the devices asked for, by design.
     """
-    present = combined[[KEY, "_rank"]].drop_duplicates()
-    ranks = sorted(
-        r for r in present["_rank"].unique() if DEVICE_KINDS[r] != "graph_device_details"
-    )
+    kinds = combined["_rank"].unique()
+    ranks = sorted(r for r in kinds if DEVICE_KINDS[r] != "graph_device_details")
     if len(ranks) < 2:
         return []
+    present = combined[[KEY, "_rank"]].drop_duplicates()
     notes = []
     for rank in ranks:
         absent = ~merged[KEY].isin(present[KEY][present["_rank"] == rank])

@@ -35,7 +35,7 @@ def missing_notes(devices: pd.DataFrame) -> list[QualityNote]:
 def duplicate_serial_notes(devices: pd.DataFrame) -> list[QualityNote]:
     """Serial numbers carried by more than one device row (cloned VMs, stale re-enrollments)."""
     serial = devices["_serial_key"]
-    shared = serial.notna() & serial.duplicated(keep=False)
+    shared = devices["_serial_shared"].to_numpy() > 0  # counted once, in derive.add_hardware
     if not shared.any():
         return []
     rows = devices[shared].assign(_serial=serial[shared]).sort_values(["_serial", "device_id"])

@@ -147,7 +147,7 @@ def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """The schema's columns, in order and dtype, on a fresh 0…n-1 index; absent ones are NA."""
     columns = {
         column: (
-            frame[column].astype(dtype)
+            frame[column].astype(pd.api.types.pandas_dtype(dtype))
             if column in frame.columns
             else pd.Series(pd.NA, index=frame.index, dtype=dtype)
         )

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +30,7 @@ BOOLEAN_TOKENS: Mapping[str, bool] = {**dict.fromkeys(_TRUE, True), **dict.fromk
 _SPACING = re.compile(r"[\s_\-]+")
 _NO_DATE = MISSING_TOKENS | {"never"}
 _SHORTEST_ISO_DATE = len("2024-03-05")
+_ISO_TRIMMED = "ISO8601, fractions cut to µs"
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 # Tried after ISO 8601, in order; exports are written in the en-US locale (month first).
 _DATE_FORMATS = (
@@ -90,9 +92,9 @@ def factorize(raw: pd.Series) -> tuple[npt.NDArray[np.intp], list[object]]:
 
 
 def recode(
-    column: pd.Series, mapping: Mapping[object, object] | Callable[[object], object], dtype: str
+    column: pd.Series, mapping: Mapping[Any, object] | Callable[[Any], object], dtype: str
 ) -> pd.Series:
-    """Map each distinct value once (dict or function), NA staying NA: for low-cardinality columns."""
+    """Map each distinct value once (a dict or a function); NA stays NA. For few-valued columns."""
     codes, uniques = factorize(column)
     get = mapping.get if isinstance(mapping, Mapping) else mapping
     return take([get(u) for u in uniques], codes, dtype, column.index)
@@ -102,7 +104,7 @@ def take(
     values: Sequence[object], codes: npt.NDArray[np.intp], dtype: str, index: pd.Index
 ) -> pd.Series:
     """Expand per-distinct-value results back to rows (code -1 → NA)."""
-    table = pd.array([*values, None], dtype=dtype)
+    table = pd.array([*values, None], dtype=dtype)  # type: ignore[call-overload]
     return pd.Series(table.take(np.where(codes < 0, len(values), codes)), index=index)
 
 
@@ -112,16 +114,25 @@ def text_column(raw: pd.Series, *, distinct: bool = False) -> pd.Series:
     `distinct=True` suits columns with few distinct values (each is cleaned once); the
     default suits identifiers and names, where nearly every value is distinct.
     """
-    if raw.dtype == "string" and raw.dtype.na_value is pd.NA:
+    if isinstance(raw.dtype, pd.StringDtype) and raw.dtype.na_value is pd.NA:
         return raw  # already text (a coalesced column)
-    if distinct or not _all_strings(raw):
+    if distinct:
         return recode(raw, as_text, "string")
-    values = raw.to_numpy(dtype=object)
-    text = pd.Series(pd.array(values, dtype="string"), index=raw.index).str.strip()
-    return text.mask(text == "")
+    cleaned = [
+        (value.strip() or None) if value.__class__ is str else as_text(value)
+        for value in raw.to_numpy(dtype=object)
+    ]
+    return pd.Series(pd.array(cleaned, dtype="string"), index=raw.index)
 
 
-def _all_strings(raw: pd.Series) -> bool:
+def keyed_text_column(raw: pd.Series, key: Callable[[str], str]) -> tuple[pd.Series, pd.Series]:
+    """`text_column` plus a matching key of each value (e.g. upper-cased), in one pass."""
+    text = text_column(raw)
+    keys = [key(value) if value.__class__ is str else None for value in text.to_numpy(dtype=object)]
+    return text, pd.Series(pd.array(keys, dtype="string"), index=raw.index)
+
+
+def all_strings(raw: pd.Series) -> bool:
     """True when a column holds only str and missing values (no bools or numbers)."""
     if raw.dtype == object:
         return pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty")
@@ -176,57 +187,68 @@ def datetime_column(raw: pd.Series) -> Parsed:
 
     Year 1 (.NET's DateTime.MinValue, Intune's "never": 0001-01-01T00:00:00Z or
     1/1/0001 12:00:00 AM) and missing-value words are NA without counting as failed. A value
-    without a zone is taken as UTC, which is what Intune exports write.
+    without a zone is taken as UTC, which is what Intune exports write. The format a sample
+    reads best with goes over the whole column; only what it leaves unread is cleaned and
+    retried with the other formats (a failing format is the slow path).
     """
-    text = text_column(raw)
-    strings = text.astype(object).where(text.notna(), None)
-    parsed = _to_utc(strings, "ISO8601")
-    # ISO 8601 also reads "2024" or "2024-03" as dates; a timestamp has at least a full date.
-    parsed[(text.str.len() < _SHORTEST_ISO_DATE).to_numpy(dtype=bool, na_value=False)] = pd.NaT
-    present = text.notna().to_numpy(dtype=bool)
-    unread = parsed.isna().to_numpy(dtype=bool) & present
+    strings = raw if raw.dtype == object and all_strings(raw) else _as_objects(text_column(raw))
+    formats = _formats_by_fit(strings)
+    parsed = _to_utc(strings, formats[0])
+    unread = parsed.isna().to_numpy(dtype=bool)
+    text = pd.Series(pd.NA, index=raw.index, dtype="string")
     if unread.any():
-        parsed[unread] = _parse_dates(strings[unread])
+        text[unread] = text_column(strings[unread])
+        retry = unread & text.notna().to_numpy(dtype=bool)
+        for fmt in formats[1:]:
+            if not retry.any():
+                break
+            parsed[retry] = _to_utc(_as_objects(text[retry]), fmt)
+            retry &= parsed.isna().to_numpy(dtype=bool)
     never = (parsed.dt.year <= 1).to_numpy(dtype=bool, na_value=False)
     if never.any():
-        parsed[never] = pd.NaT
-    unread = parsed.isna().to_numpy(dtype=bool) & present & ~never
-    if unread.any():  # words that mean "no date" are missing, not unreadable
-        unread[unread] = ~text[unread].str.casefold().isin(_NO_DATE).to_numpy(dtype=bool)
-    return Parsed(parsed, unread, text)
+        parsed = parsed.mask(never)
+    failed = parsed.isna().to_numpy(dtype=bool) & text.notna().to_numpy(dtype=bool) & ~never
+    if failed.any():  # words that mean "no date" are missing, not unreadable
+        failed[failed] = ~text[failed].str.casefold().isin(_NO_DATE).to_numpy(dtype=bool)
+    return Parsed(parsed, failed, text)
 
 
-def _parse_dates(strings: pd.Series) -> pd.Series:
-    """Values ISO 8601 at nanoseconds missed: en-US dates, 9999-12-31 sentinels, early years.
+def _formats_by_fit(strings: pd.Series) -> list[str]:
+    """Every known format, the one that reads most of a 200-value sample first."""
+    sample = strings.dropna().head(200)
+    formats = ["ISO8601", _ISO_TRIMMED, *_DATE_FORMATS]
+    if sample.empty:
+        return formats
+    fits = [int(_to_utc(sample, fmt).notna().sum()) for fmt in formats]
+    best = max(range(len(formats)), key=lambda i: fits[i])  # first of equals: ISO wins ties
+    return [formats[best], *formats[:best], *formats[best + 1 :]]
 
-    The format most of a sample parses with goes first over the whole column; the rest
-    are tried only on what is still unread (a failing format is the slow path).
-    """
-    sample = strings.head(200)
-    attempts = [(fmt, sample) for fmt in _DATE_FORMATS]
-    attempts.append(("ISO8601", sample.str.replace(_LONG_FRACTION, r"\1", regex=True)))
-    ranked = sorted(attempts, key=lambda a: -int(_to_utc(a[1], a[0]).notna().sum()))
-    result = pd.Series(pd.NaT, index=strings.index, dtype="datetime64[us, UTC]")
-    for fmt, _ in ranked:
-        retry = result.isna().to_numpy(dtype=bool)
-        if not retry.any():
-            break
-        values = strings[retry]
-        if fmt == "ISO8601":
-            values = values.str.replace(_LONG_FRACTION, r"\1", regex=True)
-            values = values.where(values.str.len() >= _SHORTEST_ISO_DATE)
-        result[retry] = _to_utc(values, fmt)
-    return result
+
+def _as_objects(text: pd.Series) -> pd.Series:
+    return text.astype(object).where(text.notna(), None)
 
 
 def _to_utc(strings: pd.Series, fmt: str) -> pd.Series:
+    """One format over the column (errors → NaT), at µs resolution.
+
+    `_ISO_TRIMMED` is ISO 8601 with fractions cut to µs first: nanosecond parsing loses
+    9999-12-31 sentinels and years before 1677. ISO 8601 also reads "2024" or "2024-03" as
+    dates; a timestamp needs at least a full date, so shorter values are left unread.
+    """
+    if fmt == _ISO_TRIMMED:
+        strings = strings.str.replace(_LONG_FRACTION, r"\1", regex=True)
+        fmt = "ISO8601"
     try:
         parsed = pd.to_datetime(strings, format=fmt, utc=True, errors="coerce")
     except (ValueError, OverflowError):  # a value pandas cannot even coerce: try one by one
         parsed = pd.Series(
             [_one_date(s, fmt) for s in strings], index=strings.index, dtype="datetime64[us, UTC]"
         )
-    return parsed.astype("datetime64[us, UTC]")
+    parsed = parsed.astype("datetime64[us, UTC]")
+    if fmt == "ISO8601":
+        short = strings.str.len().to_numpy(dtype=float, na_value=0) < _SHORTEST_ISO_DATE
+        parsed = parsed.mask(short)
+    return parsed
 
 
 def _one_date(text: object, fmt: str) -> pd.Timestamp | None:
@@ -236,7 +258,7 @@ def _one_date(text: object, fmt: str) -> pd.Timestamp | None:
         value = pd.to_datetime(text, format=fmt, utc=True)
     except (ValueError, OverflowError):
         return None
-    return None if value is pd.NaT else value
+    return None if pd.isna(value) else value
 
 
 def _take_mask(failed: list[bool], codes: npt.NDArray[np.intp]) -> Mask:

@@ -20,9 +20,9 @@ import json
 import re
 import zipfile
 import zlib
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -239,14 +239,99 @@ def _gc_paused() -> Iterator[None]:
 # ---------------------------------------------------------------- JSON
 
 
+class _Columns:
+    """One batch kind's records as growing column lists (source names, one level flattened).
+
+    `wanted` (case-folded names) limits a device batch to the columns normalization reads:
+    a Graph device carries ~60 fields, and keeping them all costs gigabytes at 500k devices.
+    """
+
+    def __init__(self, wanted: frozenset[str] | None) -> None:
+        self.wanted = wanted
+        self.data: dict[str, list[Any]] = {}
+        self.rows = 0
+
+    def extend(self, records: list[dict[str, Any]], locations: list[str]) -> None:
+        keys, values_by_key = _columns_of(records, self._wants)
+        for key, values in zip(keys, values_by_key, strict=True):
+            sample = next((v for v in values if v is not None), None)
+            if isinstance(sample, dict):
+                subkeys = dict.fromkeys(k for v in values if isinstance(v, dict) for k in v)
+                for sub in subkeys:
+                    if self._wants(f"{key}.{sub}"):
+                        self._put(f"{key}.{sub}", [_member(v, sub) for v in values])
+            elif self.wanted is None or key.casefold() in self.wanted:
+                self._put(key, list(values))
+        self._put("source_record", locations)
+        self.rows += len(records)
+        for column in self.data.values():
+            if len(column) < self.rows:
+                column.extend([None] * (self.rows - len(column)))
+
+    def _wants(self, key: str) -> bool:
+        """Keep this key (or, for a nested object, some of its members)?"""
+        if self.wanted is None:
+            return True
+        folded = key.casefold()
+        return folded in self.wanted or any(w.startswith(folded + ".") for w in self.wanted)
+
+    def _put(self, name: str, values: list[Any]) -> None:
+        column = self.data.get(name)
+        if column is None:
+            column = self.data[name] = [None] * self.rows
+        column.extend(values)
+
+    def frame(self) -> pd.DataFrame:
+        index = pd.RangeIndex(self.rows)
+        return pd.DataFrame(
+            {
+                name: pd.Series(values, index=index, dtype=object)
+                for name, values in self.data.items()
+            },
+            index=index,
+        )
+
+
+def _columns_of(
+    records: list[dict[str, Any]], wants: Callable[[str], bool]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The wanted keys of a chunk and their columns of values.
+
+    Graph records share one key set: when every record has as many keys as the first ones
+    and all of theirs, the columns come out at C speed; otherwise key by key.
+    """
+    sample: dict[str, None] = {}
+    for record in records[:20]:
+        sample.update(dict.fromkeys(record))
+    if sample and all(len(record) == len(sample) for record in records):
+        keys = [k for k in sample if wants(k)]
+        try:
+            rows = list(map(itemgetter(*keys), records)) if keys else []
+        except KeyError:
+            pass
+        else:
+            if len(keys) == 1:
+                return keys, [tuple(rows)]
+            return keys, list(zip(*rows, strict=True)) if rows else []
+    for record in records:
+        sample.update(dict.fromkeys(record))
+    keys = [k for k in sample if wants(k)]
+    return keys, [tuple(record.get(key) for record in records) for key in keys]
+
+
+def _member(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, dict) else None
+
+
 class _Collector:
-    """Frames of records by batch kind, built a chunk at a time."""
+    """Records by batch kind, taken a chunk at a time so parsed dicts are freed as we go."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.frames: dict[str, list[pd.DataFrame]] = defaultdict(list)
+        self.kinds: dict[str, _Columns] = {}
 
     def add(self, kind: str, records: list[Any], where: str, extra: dict[str, str]) -> None:
+        columns = self.kinds.setdefault(kind, _Columns(wanted_columns(kind)))
         offset = 0
         while records:
             chunk = records[:_CHUNK]
@@ -257,60 +342,25 @@ class _Collector:
                     raise SourceError(
                         f"{self.name}:{where}[{offset + i}]: expected an object, found {found}"
                     )
-            frame = _records_frame(chunk, wanted_columns(kind))
-            for column, value in extra.items():
-                if column not in frame.columns:
-                    frame[column] = value
-            frame["source_record"] = [
-                f"{self.name}:{where}[{i}]" for i in range(offset, offset + len(chunk))
-            ]
-            self.frames[kind].append(frame)
+                for column, value in extra.items():
+                    record.setdefault(column, value)
+            prefix = f"{self.name}:{where}["
+            locations = [f"{prefix}{i}]" for i in range(offset, offset + len(chunk))]
+            columns.extend(chunk, locations)
             offset += len(chunk)
 
     def add_object(self, kind: str, record: dict[str, Any], where: str) -> None:
-        frame = _records_frame([record], wanted_columns(kind))
-        frame["source_record"] = f"{self.name}{':' + where if where else ''}"
-        self.frames[kind].append(frame)
+        columns = self.kinds.setdefault(kind, _Columns(wanted_columns(kind)))
+        columns.extend([record], [f"{self.name}{':' + where if where else ''}"])
 
     def batches(self) -> list[RawBatch]:
-        return [RawBatch(kind, self.name, _concat(frames)) for kind, frames in self.frames.items()]
+        return [RawBatch(kind, self.name, c.frame()) for kind, c in self.kinds.items()]
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if len(frames) == 1:
         return frames[0]
     return pd.concat(frames, ignore_index=True)
-
-
-def _records_frame(records: list[dict[str, Any]], wanted: frozenset[str] | None) -> pd.DataFrame:
-    """Records as object columns; nested objects flattened one level (`hardwareInformation.x`).
-
-    `wanted` (case-folded names) limits a device batch to the columns normalization reads:
-    a Graph device carries ~60 fields, and keeping them all costs gigabytes at 500k devices.
-    """
-    keys: dict[str, None] = {}
-    for record in records:
-        keys.update(dict.fromkeys(record))
-    columns: dict[str, pd.Series] = {}
-    for key in keys:
-        prefix = key.casefold() + "."
-        nested_wanted = wanted is None or any(w.startswith(prefix) for w in wanted)
-        if wanted is not None and key.casefold() not in wanted and not nested_wanted:
-            continue
-        values = [record.get(key) for record in records]
-        sample = next((v for v in values if v is not None), None)
-        if isinstance(sample, dict) and nested_wanted:
-            for sub in dict.fromkeys(k for v in values if isinstance(v, dict) for k in v):
-                name = f"{key}.{sub}"
-                if wanted is None or name.casefold() in wanted:
-                    columns[name] = pd.Series(
-                        [v.get(sub) if isinstance(v, dict) else None for v in values], dtype=object
-                    )
-        if wanted is None and isinstance(sample, dict):
-            continue
-        if wanted is None or key.casefold() in wanted:
-            columns[key] = pd.Series(values, dtype=object)
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
 
 
 def _read_json(text: bytes, name: str) -> tuple[list[RawBatch], list[SourceGap], str]:
