@@ -8,53 +8,35 @@ as text, never as a formula.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
-from openpyxl.chart import BarChart, Reference
-from openpyxl.formatting.rule import CellIsRule
-from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.filters import AutoFilter
-from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from auditor.render import atomic_path
-from auditor.render.sheetdata import (
-    FORMULA_TRIGGERS,
-    ILLEGAL_XML,
-    SheetRows,
-    Styles,
-    splice_rows,
+from auditor.render.sheetdata import SheetRows, Styles, splice_rows
+from auditor.render.xlsx_sheets import (
+    DATETIME_FORMAT,
+    SEVERITY_COLOURS,
+    STATUS_COLOURS,
+    changes_sheet,
+    colour_rules,
+    excel_table,
+    header,
+    quality_sheet,
+    rules_sheet,
+    run_info_sheet,
+    summary_sheet,
+    tenant_sheet,
+    waivers_sheet,
+    widths,
 )
 from auditor.report import Report
-from auditor.report_sections import SEVERITY_ORDER
 
 EXCEL_MAX_ROWS = 1_048_576  # per sheet, header included
-DATE_FORMAT = "yyyy-mm-dd"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-PCT_FORMAT = '0.0" %"'
-BOLD = Font(bold=True)
-TITLE = Font(bold=True, size=16)
-HEADER_FILL = PatternFill("solid", start_color="E5E7EB", end_color="E5E7EB")
-SEVERITY_COLOURS = {
-    "critical": ("7F1D1D", "FEE2E2"),
-    "high": ("9A3412", "FFEDD5"),
-    "medium": ("854D0E", "FEF9C3"),
-    "low": ("1E40AF", "DBEAFE"),
-    "info": ("334155", "F1F5F9"),
-}
-STATUS_COLOURS = {
-    "fail": ("B91C1C", "FEE2E2"),
-    "waived": ("6B21A8", "F3E8FF"),
-    "unknown": ("4B5563", "F3F4F6"),
-    "pass": ("166534", "DCFCE7"),
-}
 
 
 def render(report: Report, path: Path, *, rows_per_sheet: int = EXCEL_MAX_ROWS - 1) -> None:
@@ -64,20 +46,20 @@ def render(report: Report, path: Path, *, rows_per_sheet: int = EXCEL_MAX_ROWS -
     summary = workbook.active
     assert summary is not None  # a new Workbook always has one sheet
     summary.title = "Summary"
-    _summary(summary, report)
+    summary_sheet(summary, report)
     findings = _finding_columns(report)
     parts: list[SheetRows] = []
     splits: list[tuple[str, int, list[str]]] = []
     for title, frame in (("Findings", findings), ("Devices", report.devices)):
         names = _long_sheets(workbook, title, frame, rows_per_sheet, parts)
         splits.append((title, len(frame), names))
-    _rules(workbook.create_sheet("Rules"), report)
-    _tenant(workbook.create_sheet("Tenant"), report)
-    _quality(workbook.create_sheet("Data quality"), report)
-    _waivers(workbook.create_sheet("Waivers"), report)
+    rules_sheet(workbook.create_sheet("Rules"), report)
+    tenant_sheet(workbook.create_sheet("Tenant"), report)
+    quality_sheet(workbook.create_sheet("Data quality"), report)
+    waivers_sheet(workbook.create_sheet("Waivers"), report)
     if report.changes is not None:
-        _changes(workbook.create_sheet("Changes"), report)
-    _run_info(workbook.create_sheet("Run info"), report, splits, rows_per_sheet)
+        changes_sheet(workbook.create_sheet("Changes"), report)
+    run_info_sheet(workbook.create_sheet("Run info"), report, splits, rows_per_sheet)
     with atomic_path(path) as temporary:
         staged = temporary.with_name(temporary.name + ".openpyxl")
         try:
@@ -96,90 +78,6 @@ def _register_styles(workbook: Workbook) -> Styles:
     quoted = Cell(sheet, row=1, column=1)
     quoted.quotePrefix = True
     return Styles(date=date.style_id, quoted=quoted.style_id)
-
-
-# --- cells --------------------------------------------------------------------------------
-
-
-def _excel(value: Any) -> Any:
-    """A model value as something a cell holds: naive UTC datetimes, text for tuples."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
-    if isinstance(value, tuple | list):
-        return ", ".join(str(v) for v in value)
-    return value
-
-
-def put(sheet: Worksheet, row: int, col: int, value: Any, *, number_format: str = "") -> Cell:
-    """Write one value; text is always a string cell, quote-prefixed if it looks like a formula."""
-    cell = sheet.cell(row=row, column=col)
-    assert isinstance(cell, Cell)  # a fresh cell, never part of a merged range
-    plain = _excel(value)
-    if isinstance(plain, str):
-        cell.value = ILLEGAL_XML.sub("\ufffd", plain)
-        cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
-        if plain.startswith(FORMULA_TRIGGERS):
-            cell.quotePrefix = True
-    else:
-        cell.value = plain
-    if number_format:
-        cell.number_format = number_format
-    elif isinstance(plain, dt.datetime):
-        cell.number_format = DATETIME_FORMAT
-    elif isinstance(plain, dt.date):
-        cell.number_format = DATE_FORMAT
-    return cell
-
-
-def _header(sheet: Worksheet, row: int, headers: Sequence[str]) -> None:
-    for col, name in enumerate(headers, 1):
-        cell = put(sheet, row, col, name)
-        cell.font = BOLD
-        cell.fill = HEADER_FILL
-
-
-def _table(
-    sheet: Worksheet,
-    name: str,
-    top: int,
-    headers: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    formats: dict[int, str] | None = None,
-) -> int:
-    """Write a header and rows as an Excel table (filters on); returns the next free row."""
-    _header(sheet, top, headers)
-    row = top
-    for row, values in enumerate(rows, top + 1):
-        for col, value in enumerate(values, 1):
-            put(sheet, row, col, value, number_format=(formats or {}).get(col, ""))
-    if row > top:
-        ref = f"A{top}:{get_column_letter(len(headers))}{row}"
-        sheet.add_table(_excel_table(name, ref, headers, stripes=True))
-    return row + 2
-
-
-def _excel_table(name: str, ref: str, headers: Sequence[str], *, stripes: bool) -> Table:
-    """An Excel table with its columns named up front (else openpyxl reads every cell of it)."""
-    table = Table(displayName=name, ref=ref, autoFilter=AutoFilter(ref=ref))
-    table.tableColumns = [TableColumn(id=i, name=h) for i, h in enumerate(headers, 1)]
-    table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=stripes)
-    return table
-
-
-def _widths(sheet: Worksheet, widths: Sequence[float]) -> None:
-    for col, width in enumerate(widths, 1):
-        sheet.column_dimensions[get_column_letter(col)].width = width
-
-
-def _colour_rules(sheet: Worksheet, ref: str, colours: dict[str, tuple[str, str]]) -> None:
-    for value, (ink, paper) in colours.items():
-        fill = PatternFill("solid", start_color=paper, end_color=paper)
-        rule = CellIsRule(  # type: ignore[no-untyped-call]
-            operator="equal", formula=[f'"{value}"'], font=Font(color=ink), fill=fill
-        )
-        sheet.conditional_formatting.add(ref, rule)
 
 
 # --- long sheets ------------------------------------------------------------------------
@@ -202,18 +100,18 @@ def _long_sheets(
     """Header-only sheets for a long table (split at the row limit); rows come later."""
     count = max(1, -(-len(frame) // rows_per_sheet))
     names = [title if i == 0 else f"{title} ({i + 1})" for i in range(count)]
-    widths = _data_widths(frame)
+    column_widths = _data_widths(frame)
     for i, name in enumerate(names):
         part = frame.iloc[i * rows_per_sheet : (i + 1) * rows_per_sheet]
         sheet = workbook.create_sheet(name)
-        _header(sheet, 1, [str(c) for c in frame.columns])
-        _widths(sheet, widths)
+        header(sheet, 1, [str(c) for c in frame.columns])
+        widths(sheet, column_widths)
         sheet.freeze_panes = "C2" if title == "Devices" else "A2"
         last = f"{get_column_letter(frame.shape[1])}{len(part) + 1}"
         if len(part):
             table_name = title if i == 0 else f"{title}_{i + 1}"
             headers = [str(c) for c in frame.columns]
-            sheet.add_table(_excel_table(table_name, f"A1:{last}", headers, stripes=False))
+            sheet.add_table(excel_table(table_name, f"A1:{last}", headers, stripes=False))
         else:
             sheet.auto_filter.ref = f"A1:{get_column_letter(max(frame.shape[1], 1))}1"
         _long_sheet_colours(sheet, frame, len(part))
@@ -232,13 +130,13 @@ def _long_sheet_colours(sheet: Worksheet, frame: pd.DataFrame, rows: int) -> Non
     ):
         if name in columns:
             letter = get_column_letter(columns.index(name) + 1)
-            _colour_rules(sheet, f"{letter}2:{letter}{rows + 1}", colours)
+            colour_rules(sheet, f"{letter}2:{letter}{rows + 1}", colours)
     rule_columns = [i for i, c in enumerate(columns, 1) if str(c).startswith("MAC-")]
     if rule_columns:
         ref = (
             f"{get_column_letter(rule_columns[0])}2:{get_column_letter(rule_columns[-1])}{rows + 1}"
         )
-        _colour_rules(sheet, ref, {k: v for k, v in STATUS_COLOURS.items() if k != "pass"})
+        colour_rules(sheet, ref, {k: v for k, v in STATUS_COLOURS.items() if k != "pass"})
 
 
 def _data_widths(frame: pd.DataFrame, sample: int = 5_000) -> list[float]:
@@ -254,375 +152,3 @@ def _data_widths(frame: pd.DataFrame, sample: int = 5_000) -> list[float]:
             longest = int(lengths.max()) if lengths.notna().any() else 0
         widths.append(float(min(max(longest, len(str(name)), 6) + 2, 60)))
     return widths
-
-
-# --- small sheets -------------------------------------------------------------------------
-
-
-def _summary(sheet: Worksheet, report: Report) -> None:
-    run, summary = report.run, report.summary
-    put(sheet, 1, 1, "Intune Mac audit").font = TITLE
-    facts: list[tuple[str, Any]] = [
-        ("Organisation", run.organisation),
-        ("Tenant", run.tenant_id),
-        ("As of", run.as_of),
-        ("Classification", run.classification),
-        ("Data", "complete" if run.is_complete else "PARTIAL: a core part could not be collected"),
-        ("Newest check-in", summary.newest_sync_at),
-        ("Oldest check-in", summary.oldest_sync_at),
-        ("Macs without a check-in date", summary.never_synced),
-        ("Release catalogue", run.catalogue_as_of),
-        ("Catalogue age (days)", run.catalogue_age_days),
-    ]
-    if run.catalogue_is_stale:
-        facts.append(("WARNING", "release catalogue older than 45 days: OS findings may be stale"))
-    for row, (key, value) in enumerate(facts, 3):
-        put(sheet, row, 1, key).font = BOLD
-        put(sheet, row, 2, value)
-    row = len(facts) + 4
-    put(sheet, row, 1, summary.posture.label).font = BOLD
-    put(sheet, row, 2, summary.posture.count)
-    put(sheet, row, 3, summary.posture.pct, number_format=PCT_FORMAT)
-    row = _table(
-        sheet,
-        "KeyNumbers",
-        row + 2,
-        ["key number (Macs)", "count", "share", "not reported"],
-        [(k.label, k.count, k.pct, k.unknown) for k in summary.kpis],
-        {3: PCT_FORMAT},
-    )
-    severity_top = row
-    row = _table(
-        sheet,
-        "FindingsBySeverity",
-        row,
-        ["severity", "failing results", "Macs"],
-        [(s.severity, s.results, s.devices) for s in summary.failing_by_severity],
-    )
-    worst_top = row
-    row = _table(
-        sheet,
-        "MacsByWorstSeverity",
-        row,
-        ["worst failing severity", "Macs", "share"],
-        [(s.label, s.count, s.pct) for s in summary.devices_by_worst],
-        {3: PCT_FORMAT},
-    )
-    _table(
-        sheet,
-        "TopRules",
-        row,
-        ["rule", "passing state", "severity", "failing Macs"],
-        [(r.rule_id, r.title, r.severity, r.failed) for r in summary.top_rules],
-    )
-    _colour_rules(sheet, f"A{severity_top + 1}:A{severity_top + 5}", SEVERITY_COLOURS)
-    chart = BarChart()
-    chart.type = "bar"
-    chart.title = "Macs by worst failing severity"
-    chart.legend = None
-    last = worst_top + len(summary.devices_by_worst)
-    chart.add_data(
-        Reference(sheet, min_col=2, min_row=worst_top, max_row=last), titles_from_data=True
-    )
-    chart.set_categories(Reference(sheet, min_col=1, min_row=worst_top + 1, max_row=last))
-    chart.height, chart.width = 7.5, 13
-    sheet.add_chart(chart, "F3")
-    _widths(sheet, [42, 44, 12, 14])
-
-
-def _rules(sheet: Worksheet, report: Report) -> None:
-    headers = [
-        "rule_id",
-        "title",
-        "severity",
-        "entity",
-        "scope",
-        "fails when",
-        "parameters",
-        "pass",
-        "fail",
-        "unknown",
-        "not_applicable",
-        "waived",
-        "fail %",
-        "rationale",
-        "remediation",
-        "controls",
-        "own mapping",
-        "references",
-    ]
-    rows = [
-        (
-            r.rule_id,
-            r.title,
-            r.severity,
-            r.entity_type,
-            r.scope_text,
-            r.fails_when,
-            "; ".join(f"{k}={v}" for k, v in r.params),
-            r.passed,
-            r.failed,
-            r.unknown,
-            r.not_applicable,
-            r.waived,
-            r.fail_pct,
-            r.rationale,
-            r.remediation,
-            "; ".join(f"{c.framework}: {', '.join(c.ids)}" for c in r.controls),
-            ", ".join(c.framework for c in r.controls if c.is_own),
-            "\n".join(r.references),
-        )
-        for r in report.rules
-    ]
-    _table(sheet, "Rules", 1, headers, rows, {13: PCT_FORMAT})
-    _colour_rules(sheet, f"C2:C{len(rows) + 1}", SEVERITY_COLOURS)
-    sheet.freeze_panes = "B2"
-    _widths(sheet, [14, 44, 10, 11, 24, 40, 20, 8, 8, 9, 9, 8, 8, 60, 60, 50, 24, 50])
-
-
-def _tenant(sheet: Worksheet, report: Report) -> None:
-    tenant = report.tenant
-    facts = [
-        ("Tenant", tenant.tenant_id),
-        ("APNs certificate expires", tenant.apns_expires_at),
-        ("APNs days left", tenant.apns_days_left),
-        ("APNs Apple ID", tenant.apns_apple_id),
-        ("Personal Mac enrollment blocked", tenant.personal_enrollment_blocked),
-        ("macOS enrollment blocked", tenant.macos_enrollment_blocked),
-    ]
-    for row, (key, value) in enumerate(facts, 1):
-        put(sheet, row, 1, key).font = BOLD
-        put(sheet, row, 2, value)
-    row = _table(
-        sheet,
-        "AdeTokens",
-        len(facts) + 2,
-        [
-            "token",
-            "token_id",
-            "Apple ID",
-            "type",
-            "expires",
-            "days left",
-            "last sync",
-            "days since sync",
-            "last sync error",
-            "Macs synced",
-        ],
-        [
-            (
-                t.token_name,
-                t.token_id,
-                t.apple_id,
-                t.token_type,
-                t.expires_at,
-                t.days_left,
-                t.last_sync_at,
-                t.days_since_sync,
-                t.last_sync_error_code,
-                t.synced_device_count,
-            )
-            for t in tenant.tokens
-        ],
-    )
-    row = _table(
-        sheet,
-        "DemAccounts",
-        row,
-        ["DEM account", "Macs enrolled"],
-        [(a.label, a.count) for a in tenant.dem_accounts],
-    )
-    _table(
-        sheet,
-        "TenantResults",
-        row,
-        ["rule_id", "title", "severity", "entity_type", "entity_id", "status", "detail"],
-        [
-            (r.rule_id, r.title, r.severity, r.entity_type, r.entity_id, r.status, r.detail)
-            for r in tenant.results
-        ],
-    )
-    _widths(sheet, [32, 40, 26, 12, 18, 10, 18, 12, 12, 12])
-
-
-def _quality(sheet: Worksheet, report: Report) -> None:
-    quality = report.quality
-    row = _table(
-        sheet,
-        "Gaps",
-        1,
-        ["part not collected", "reason", "fields it feeds", "core"],
-        [(g.part, g.reason, g.fields, g.is_core) for g in quality.gaps],
-    )
-    row = _table(
-        sheet,
-        "QualityNotes",
-        row,
-        ["field", "problem", "records", "examples", "source"],
-        [(n.field, n.problem, n.count, " · ".join(n.examples), n.source) for n in quality.notes],
-    )
-    _table(
-        sheet,
-        "Unknowns",
-        row,
-        ["rule_id", "title", "unknown", "commonest reason", "of these"],
-        [(u.rule_id, u.title, u.count, u.top_reason, u.top_reason_count) for u in quality.unknowns],
-    )
-    _widths(sheet, [24, 36, 30, 50, 20])
-
-
-def _waivers(sheet: Worksheet, report: Report) -> None:
-    _table(
-        sheet,
-        "Waivers",
-        1,
-        [
-            "waiver_id",
-            "rule_id",
-            "selects",
-            "reason",
-            "approver",
-            "ticket",
-            "expires",
-            "state",
-            "matched",
-            "origin",
-        ],
-        [
-            (
-                w.waiver_id,
-                w.rule_id,
-                w.selector,
-                w.reason,
-                w.approver,
-                w.ticket,
-                w.expires,
-                w.state,
-                w.matched,
-                w.origin,
-            )
-            for w in report.waivers
-        ],
-        {7: DATE_FORMAT},
-    )
-    sheet.freeze_panes = "A2"
-    _widths(sheet, [10, 14, 28, 40, 26, 14, 12, 11, 9, 28])
-
-
-def _changes(sheet: Worksheet, report: Report) -> None:
-    changes = report.changes
-    assert changes is not None
-    put(sheet, 1, 1, "Current period").font = BOLD
-    put(sheet, 1, 2, changes.current_period)
-    put(sheet, 2, 1, "Previous period").font = BOLD
-    put(sheet, 2, 2, changes.previous_period or "none recorded")
-    counts = [
-        ("New", changes.new),
-        ("Resolved", changes.resolved),
-        ("Persisting", changes.persisting),
-    ]
-    for row, (key, value) in enumerate(counts, 3):
-        put(sheet, row, 1, key).font = BOLD
-        put(sheet, row, 2, value)
-    row = _table(
-        sheet,
-        "Trend",
-        7,
-        ["period", "Macs", "failing Macs", "posture %", *[f"fail {s}" for s in SEVERITY_ORDER]],
-        [
-            (
-                t.period,
-                t.devices,
-                t.failing_devices,
-                t.posture_pct,
-                *[dict(t.fail_by_severity).get(s) for s in SEVERITY_ORDER],
-            )
-            for t in changes.trend
-        ],
-        {4: PCT_FORMAT},
-    )
-    row = _table(
-        sheet,
-        "RuleChanges",
-        row,
-        [
-            "rule_id",
-            "title",
-            "severity",
-            "failing before",
-            "failing now",
-            "new",
-            "resolved",
-            "persisting",
-            "change",
-        ],
-        [
-            (
-                d.rule_id,
-                d.title,
-                d.severity,
-                d.previous_fail,
-                d.current_fail,
-                d.new,
-                d.resolved,
-                d.persisting,
-                d.delta,
-            )
-            for d in changes.per_rule
-        ],
-    )
-    items = changes.items
-    _table(
-        sheet,
-        "ChangedFindings",
-        row,
-        [str(c) for c in items.columns],
-        items.astype(object).where(items.notna(), None).itertuples(index=False, name=None),
-    )
-    _widths(sheet, [16, 40, 10, 12, 28, 30, 18, 12, 14])
-
-
-def _run_info(
-    sheet: Worksheet,
-    report: Report,
-    splits: Sequence[tuple[str, int, list[str]]],
-    rows_per_sheet: int,
-) -> None:
-    run = report.run
-    facts: list[tuple[str, Any]] = [
-        ("as_of", run.as_of),
-        ("period", run.period),
-        ("generated_at (UTC)", run.generated_at),
-        ("tool_version", run.tool_version),
-        ("organisation", run.organisation),
-        ("classification", run.classification),
-        ("tenant_id", run.tenant_id),
-        ("source", run.source),
-        ("complete", run.is_complete),
-        ("catalogue_as_of", run.catalogue_as_of),
-        ("catalogue_source", run.catalogue_source),
-        ("catalogue_age_days", run.catalogue_age_days),
-        ("catalogue_stale", run.catalogue_is_stale),
-        ("config_sha256", run.config_digest),
-        ("waivers_sha256", run.waivers_digest),
-        ("pdf_devices_per_rule", report.pdf_devices_per_rule),
-    ]
-    for title, count, names in splits:
-        note = f"{count:,} rows on sheet {names[0]}"
-        if len(names) > 1:
-            note = (
-                f"{count:,} rows split over sheets {', '.join(names)}: Excel holds at most "
-                f"{rows_per_sheet:,} data rows per sheet"
-            )
-        facts.append((f"{title.lower()}_rows", note))
-    for row, (key, value) in enumerate(facts, 1):
-        put(sheet, row, 1, key).font = BOLD
-        put(sheet, row, 2, value)
-    _table(
-        sheet,
-        "Inputs",
-        len(facts) + 2,
-        ["input", "kind", "sha256", "records"],
-        [(i.path, i.kind, i.sha256, i.records) for i in run.inputs],
-    )
-    _widths(sheet, [24, 70, 66, 10])
