@@ -24,6 +24,7 @@ import argparse
 import csv
 import io
 import json
+import orjson
 import math
 import random
 import re
@@ -96,6 +97,9 @@ _ENROLL = (  # (deviceEnrollmentType, profile, supervised, owner, share)
 )
 
 
+Answer = tuple[int, dict[str, str], "bytes | dict[str, Any]"]  # JSON bodies encoded at the edge
+
+
 @dataclass
 class Fault:
     """One injected response: requests whose `METHOD path?query` matches `pattern` get it.
@@ -131,72 +135,78 @@ def make_devices(count: int, seed: int = 7) -> list[dict[str, Any]]:
     devices = []
     for i in range(count):
         model, product, arch, _ = rng.choices(_MODELS, weights=[m[3] for m in _MODELS])[0]
-        kind, profile, supervised, owner, _ = rng.choices(_ENROLL, weights=[e[4] for e in _ENROLL])[0]
+        kind, profile, supervised, owner, _ = rng.choices(_ENROLL, weights=[e[4] for e in _ENROLL])[
+            0
+        ]
         serial = "".join(rng.choices("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", k=10))
         user = f"user{i:05d}@contoso.example"
         has_user = kind != "appleBulkWithoutUser"
         enrolled = start - timedelta(days=rng.randint(1, 900), seconds=rng.randint(0, 86399))
         synced = start - timedelta(hours=rng.randint(0, 24 * 60))
         total = rng.choice((256, 512, 1024)) * 1_000_000_000
-        devices.append({
-            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            "deviceName": f"{user.split('@')[0]}-mac" if has_user else f"MAC-{serial[-6:]}",
-            "managedDeviceName": f"{user.split('@')[0]}_MacOS_{enrolled:%m/%d/%Y}",
-            "serialNumber": serial,
-            "model": model,
-            "manufacturer": "Apple",
-            "operatingSystem": "macOS",
-            "osVersion": rng.choice(_OS),
-            "enrolledDateTime": f"{enrolled:%Y-%m-%dT%H:%M:%SZ}",
-            "lastSyncDateTime": f"{synced:%Y-%m-%dT%H:%M:%SZ}",
-            "managedDeviceOwnerType": owner,
-            "deviceEnrollmentType": kind,
-            "managementAgent": "mdm",
-            "managementState": "managed",
-            "isSupervised": supervised,
-            "isEncrypted": rng.random() < 0.9,
-            "complianceState": rng.choice(("compliant", "compliant", "noncompliant", "inGracePeriod")),
-            "userPrincipalName": user if has_user else "",
-            "userDisplayName": f"User {i}" if has_user else "",
-            "userId": str(uuid.UUID(int=rng.getrandbits(128), version=4)) if has_user else "",
-            "emailAddress": user if has_user else "",
-            "azureADDeviceId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            "enrollmentProfileName": profile,
-            "deviceRegistrationState": "registered",
-            "deviceCategoryDisplayName": "Unknown category",
-            "totalStorageSpaceInBytes": total,
-            "freeStorageSpaceInBytes": total // rng.randint(2, 9),
-            "managementCertificateExpirationDate": f"{enrolled + timedelta(days=365):%Y-%m-%dT%H:%M:%SZ}",
-            "wiFiMacAddress": "".join(rng.choices("0123456789abcdef", k=12)),
-            "requireUserEnrollmentApproval": None,
-            "jailBroken": "Unknown",
-            "udid": "".join(rng.choices("0123456789ABCDEF", k=25)),
-            "ethernetMacAddress": None,
-            "physicalMemoryInBytes": rng.choice((8, 16, 32)) * 1024**3,
-            "notes": None,
-            "bootstrapTokenEscrowed": supervised and rng.random() < 0.85,
-            "enrolledByUserPrincipalName": user if kind == "deviceEnrollmentManager" else "",
-            "processorArchitecture": arch,
-            "securityPatchLevel": "",
-            "ownerType": owner,
-            "deviceType": "macMDM",
-            "chassisType": "laptop" if "Book" in model else "desktop",
-            "joinType": "unknown",
-            "hardwareInformation": {
+        devices.append(
+            {
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "deviceName": f"{user.split('@')[0]}-mac" if has_user else f"MAC-{serial[-6:]}",
+                "managedDeviceName": f"{user.split('@')[0]}_MacOS_{enrolled:%m/%d/%Y}",
                 "serialNumber": serial,
                 "model": model,
                 "manufacturer": "Apple",
-                "productName": product,
+                "operatingSystem": "macOS",
+                "osVersion": rng.choice(_OS),
+                "enrolledDateTime": f"{enrolled:%Y-%m-%dT%H:%M:%SZ}",
+                "lastSyncDateTime": f"{synced:%Y-%m-%dT%H:%M:%SZ}",
+                "managedDeviceOwnerType": owner,
+                "deviceEnrollmentType": kind,
+                "managementAgent": "mdm",
+                "managementState": "managed",
                 "isSupervised": supervised,
-                "isEncrypted": True,
-                "totalStorageSpace": total,
-                "freeStorageSpace": total // 3,
-                "operatingSystemLanguage": "en_US",
-                "ipAddressV4": f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}",
-                "batteryHealthPercentage": rng.randint(70, 100) if "Book" in model else 0,
-            },
-            "_userApproved": rng.random() < 0.97,
-        })
+                "isEncrypted": rng.random() < 0.9,
+                "complianceState": rng.choice(
+                    ("compliant", "compliant", "noncompliant", "inGracePeriod")
+                ),
+                "userPrincipalName": user if has_user else "",
+                "userDisplayName": f"User {i}" if has_user else "",
+                "userId": str(uuid.UUID(int=rng.getrandbits(128), version=4)) if has_user else "",
+                "emailAddress": user if has_user else "",
+                "azureADDeviceId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "enrollmentProfileName": profile,
+                "deviceRegistrationState": "registered",
+                "deviceCategoryDisplayName": "Unknown category",
+                "totalStorageSpaceInBytes": total,
+                "freeStorageSpaceInBytes": total // rng.randint(2, 9),
+                "managementCertificateExpirationDate": f"{enrolled + timedelta(days=365):%Y-%m-%dT%H:%M:%SZ}",
+                "wiFiMacAddress": "".join(rng.choices("0123456789abcdef", k=12)),
+                "requireUserEnrollmentApproval": None,
+                "jailBroken": "Unknown",
+                "udid": "".join(rng.choices("0123456789ABCDEF", k=25)),
+                "ethernetMacAddress": None,
+                "physicalMemoryInBytes": rng.choice((8, 16, 32)) * 1024**3,
+                "notes": None,
+                "bootstrapTokenEscrowed": supervised and rng.random() < 0.85,
+                "enrolledByUserPrincipalName": user if kind == "deviceEnrollmentManager" else "",
+                "processorArchitecture": arch,
+                "securityPatchLevel": "",
+                "ownerType": owner,
+                "deviceType": "macMDM",
+                "chassisType": "laptop" if "Book" in model else "desktop",
+                "joinType": "unknown",
+                "hardwareInformation": {
+                    "serialNumber": serial,
+                    "model": model,
+                    "manufacturer": "Apple",
+                    "productName": product,
+                    "isSupervised": supervised,
+                    "isEncrypted": True,
+                    "totalStorageSpace": total,
+                    "freeStorageSpace": total // 3,
+                    "operatingSystemLanguage": "en_US",
+                    "ipAddressV4": f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}",
+                    "batteryHealthPercentage": rng.randint(70, 100) if "Book" in model else 0,
+                },
+                "_userApproved": rng.random() < 0.97,
+            }
+        )
     return devices
 
 
@@ -420,7 +430,9 @@ class GraphServer:
         return [s for s in self.seen if fragment in s.path]
 
     # -- request handling --------------------------------------------------------------------
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> Answer:
         """Answer one request: (status, headers, body)."""
         parts = urlsplit(raw_path)
         path = re.sub("/{2,}", "/", parts.path)
@@ -431,13 +443,16 @@ class GraphServer:
             self.seen.append(Seen(method, path, query, auth, status))
         return status, out_headers, out_body
 
-    def _answer(self, method: str, path: str, query: str, auth: str | None, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def _answer(
+        self, method: str, path: str, query: str, auth: str | None, body: bytes
+    ) -> Answer:
         if path.startswith("/_blob/"):
             with self._lock:
                 self.blob_authorizations.append(auth)
             return self._blob(path)
         if path == "/_stats":
-            return _json(200, {"requests": len(self.seen), "throttled": self.throttled})
+            stats = {"requests": len(self.seen), "throttled": self.throttled, "cpu_s": time.process_time()}
+            return _json(200, stats)
         batch = re.fullmatch(r"/(v1\.0|beta)/\$batch", path)
         if batch and method == "POST":
             if (fault := self._fault(f"POST {path}?{query}")) is not None:
@@ -447,7 +462,9 @@ class GraphServer:
             return self._batch(batch.group(1), body, auth)
         return self._respond(method, path, query, auth, body, check_auth=True)
 
-    def _respond(self, method: str, path: str, query: str, auth: str | None, body: bytes, *, check_auth: bool) -> tuple[int, dict[str, str], bytes]:
+    def _respond(
+        self, method: str, path: str, query: str, auth: str | None, body: bytes, *, check_auth: bool
+    ) -> Answer:
         if (throttled := self._throttle()) is not None:
             return throttled
         if (fault := self._fault(f"{method} {path}?{query}")) is not None:
@@ -461,20 +478,28 @@ class GraphServer:
         params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
         return self._route(method, version, rest, params, body)
 
-    def _fault(self, target: str) -> tuple[int, dict[str, str], bytes] | None:
+    def _fault(self, target: str) -> Answer | None:
         for fault in self.faults:
-            if (fault.times is None or fault.hits < fault.times) and re.search(fault.pattern, target):
+            if (fault.times is None or fault.hits < fault.times) and re.search(
+                fault.pattern, target
+            ):
                 with self._lock:
                     fault.hits += 1
                 if fault.delay_s:
                     time.sleep(fault.delay_s)
                 if fault.status:
                     payload = fault.body if fault.body is not None else _error_body(fault.status)
-                    return fault.status, {"Content-Type": "application/json", **fault.headers}, payload
+                    return (
+                        fault.status,
+                        {"Content-Type": "application/json", **fault.headers},
+                        payload,
+                    )
                 return None
         return None
 
-    def _batch(self, version: str, body: bytes, auth: str | None) -> tuple[int, dict[str, str], bytes]:
+    def _batch(
+        self, version: str, body: bytes, auth: str | None
+    ) -> Answer:
         try:
             items = json.loads(body)["requests"]
         except (ValueError, KeyError, TypeError):
@@ -485,17 +510,19 @@ class GraphServer:
         for item in items:
             inner = urlsplit(item["url"])
             path = f"/{version}{inner.path}"
-            status, headers, payload = self._respond(item.get("method", "GET"), path, inner.query, auth, b"", check_auth=False)
+            status, headers, payload = self._respond(
+                item.get("method", "GET"), path, inner.query, auth, b"", check_auth=False
+            )
             with self._lock:
                 self.seen.append(Seen(item.get("method", "GET"), path, inner.query, auth, status))
             try:
-                parsed: Any = json.loads(payload) if payload else None
-            except ValueError:
+                parsed: Any = payload if isinstance(payload, dict) else orjson.loads(payload or b"null")
+            except orjson.JSONDecodeError:
                 parsed = payload.decode("latin-1")  # a malformed body stays a string
             answers.append({"id": item["id"], "status": status, "headers": headers, "body": parsed})
         return _json(200, {"responses": answers})
 
-    def _throttle(self) -> tuple[int, dict[str, str], bytes] | None:
+    def _throttle(self) -> Answer | None:
         if self.rate_limit is None:
             return None
         limit, window = self.rate_limit
@@ -506,38 +533,66 @@ class GraphServer:
             if len(self._window) >= limit:
                 self.throttled += 1
                 wait = max(1, math.ceil(self._window[0] + window - now))
-                status, headers, body = _json(429, _odata_error("TooManyRequests", "Too many requests"))
+                status, headers, body = _json(
+                    429, _odata_error("TooManyRequests", "Too many requests")
+                )
                 return status, {**headers, "Retry-After": str(wait)}, body
             self._window.append(now)
         return None
 
-    def _authenticate(self, auth: str | None) -> tuple[int, dict[str, str], bytes] | None:
+    def _authenticate(self, auth: str | None) -> Answer | None:
         if not auth or not auth.startswith("Bearer "):
             return _json(401, _odata_error("InvalidAuthenticationToken", "Access token is empty."))
         token = auth.removeprefix("Bearer ")
         with self._lock:
             count = self._tokens_seen[token] = self._tokens_seen.get(token, 0) + 1
             first = next(iter(self._tokens_seen))  # only the first token expires (mid-run)
-            if token == first and self.expire_token_after is not None and count > self.expire_token_after:
+            if (
+                token == first
+                and self.expire_token_after is not None
+                and count > self.expire_token_after
+            ):
                 self._expired.add(token)
             expired = token in self._expired
         if expired or (self.accepted_tokens is not None and token not in self.accepted_tokens):
             status, headers, body = _json(
-                401, _odata_error("InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+                401,
+                _odata_error(
+                    "InvalidAuthenticationToken",
+                    "Lifetime validation failed, the token is expired.",
+                ),
             )
             return status, {**headers, "WWW-Authenticate": 'Bearer error="invalid_token"'}, body
         return None
 
-    def _route(self, method: str, version: str, rest: str, params: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def _route(
+        self, method: str, version: str, rest: str, params: dict[str, str], body: bytes
+    ) -> Answer:
         if method == "GET" and rest == "/deviceManagement/managedDevices":
             return self._list_devices(version, params)
-        if method == "GET" and (m := re.fullmatch(r"/deviceManagement/managedDevices/([^/]+)", rest)):
+        if method == "GET" and (
+            m := re.fullmatch(r"/deviceManagement/managedDevices/([^/]+)", rest)
+        ):
             return self._get_device(version, m.group(1), params)
         if method == "GET" and rest == "/deviceManagement/applePushNotificationCertificate":
-            return _json(200, {"@odata.context": "…/$metadata#deviceManagement/applePushNotificationCertificate/$entity", **APNS})
-        if method == "GET" and rest == "/deviceManagement/depOnboardingSettings" and version == "beta":
+            return _json(
+                200,
+                {
+                    "@odata.context": "…/$metadata#deviceManagement/applePushNotificationCertificate/$entity",
+                    **APNS,
+                },
+            )
+        if (
+            method == "GET"
+            and rest == "/deviceManagement/depOnboardingSettings"
+            and version == "beta"
+        ):
             return _json(200, {"value": ADE_TOKENS})
-        if method == "GET" and (m := re.fullmatch(r"/deviceManagement/depOnboardingSettings/([^/]+)/enrollmentProfiles", rest)):
+        if method == "GET" and (
+            m := re.fullmatch(
+                r"/deviceManagement/depOnboardingSettings/([^/]+)/enrollmentProfiles", rest
+            )
+        ):
             if version != "beta" or m.group(1) not in ADE_PROFILES:
                 return _json(404, _odata_error("ResourceNotFound", "not found"))
             return _json(200, {"value": ADE_PROFILES[m.group(1)]})
@@ -545,11 +600,15 @@ class GraphServer:
             return _json(200, {"value": ENROLLMENT_CONFIGURATIONS})
         if method == "POST" and rest == "/deviceManagement/reports/exportJobs":
             return self._create_job(version, body)
-        if method == "GET" and (m := re.fullmatch(r"/deviceManagement/reports/exportJobs(?:/|\(')([^/']+)'?\)?", rest)):
+        if method == "GET" and (
+            m := re.fullmatch(r"/deviceManagement/reports/exportJobs(?:/|\(')([^/']+)'?\)?", rest)
+        ):
             return self._poll_job(m.group(1))
         return _json(404, _odata_error("ResourceNotFound", f"no route {method} /{version}{rest}"))
 
-    def _select(self, version: str, params: dict[str, str]) -> tuple[list[str] | None, tuple[int, dict[str, str], bytes] | None]:
+    def _select(
+        self, version: str, params: dict[str, str]
+    ) -> tuple[list[str] | None, Answer | None]:
         if "$select" not in params:
             return None, None
         wanted = [f.strip() for f in params["$select"].split(",") if f.strip()]
@@ -560,7 +619,9 @@ class GraphServer:
             return None, _json(400, _odata_error("BadRequest", msg))
         return wanted, None
 
-    def _shape(self, device: dict[str, Any], version: str, select: list[str] | None, listed: bool) -> dict[str, Any]:
+    def _shape(
+        self, device: dict[str, Any], version: str, select: list[str] | None, listed: bool
+    ) -> dict[str, Any]:
         known = V1_FIELDS | (BETA_ONLY_FIELDS if version == "beta" else frozenset())
         names = select if select is not None else [k for k in device if k in known]
         out = {}
@@ -568,12 +629,19 @@ class GraphServer:
             value = device.get(name)
             if listed and name in SINGLE_GET_DEFAULTS:
                 value = SINGLE_GET_DEFAULTS[name]
-            if listed and name == "enrollmentProfileName" and value and device["serialNumber"][0] in "AB":
+            if (
+                listed
+                and name == "enrollmentProfileName"
+                and value
+                and device["serialNumber"][0] in "AB"
+            ):
                 value = None  # known list quirk: profile name missing for some devices
             out[name] = value
         return out
 
-    def _list_devices(self, version: str, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    def _list_devices(
+        self, version: str, params: dict[str, str]
+    ) -> Answer:
         select, error = self._select(version, params)
         if error:
             return error
@@ -605,22 +673,34 @@ class GraphServer:
             )
         return _json(200, body)
 
-    def _get_device(self, version: str, device_id: str, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    def _get_device(
+        self, version: str, device_id: str, params: dict[str, str]
+    ) -> Answer:
         select, error = self._select(version, params)
         if error:
             return error
         device = self.by_id.get(device_id)
         if device is None or device_id in self.vanish:
-            return _json(404, _odata_error("ResourceNotFound", f"managedDevice {device_id} not found"))
+            return _json(
+                404, _odata_error("ResourceNotFound", f"managedDevice {device_id} not found")
+            )
         shaped = self._shape(device, version, select, listed=False)
         if version == "beta" and select is None:
             shaped.pop("hardwareInformation", None)  # beta returns it only when selected
-        return _json(200, {"@odata.context": f"{self.root}/{version}/$metadata#deviceManagement/managedDevices/$entity", **shaped})
+        return _json(
+            200,
+            {
+                "@odata.context": f"{self.root}/{version}/$metadata#deviceManagement/managedDevices/$entity",
+                **shaped,
+            },
+        )
 
-    def _create_job(self, version: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def _create_job(self, version: str, body: bytes) -> Answer:
         request = json.loads(body or b"{}")
         if request.get("reportName") != "Devices":
-            return _json(400, _odata_error("BadRequest", f"unknown report {request.get('reportName')!r}"))
+            return _json(
+                400, _odata_error("BadRequest", f"unknown report {request.get('reportName')!r}")
+            )
         columns = request.get("select") or list(EXPORT_COLUMNS)
         unknown = [c for c in columns if c not in EXPORT_COLUMNS]
         if unknown:
@@ -633,30 +713,44 @@ class GraphServer:
                "expirationDateTime": "0001-01-01T00:00:00Z", "_polls": 0}  # fmt: skip
         with self._lock:
             self._jobs[job_id] = job
+        if self.export_polls == 0:  # done at once (keeps end-to-end CLI tests quick)
+            self._finish(job)
         return _json(201, {k: v for k, v in job.items() if not k.startswith("_")})
 
-    def _poll_job(self, job_id: str) -> tuple[int, dict[str, str], bytes]:
+    def _poll_job(self, job_id: str) -> Answer:
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:
-                return _json(404, _odata_error("ResourceNotFound", f"export job {job_id} not found"))
+                return _json(
+                    404, _odata_error("ResourceNotFound", f"export job {job_id} not found")
+                )
             job["_polls"] += 1
             if job["_polls"] == 1:
                 job["status"] = "inProgress"
             elif job["_polls"] > self.export_polls:
-                job["status"] = self.export_outcome
-                if self.export_outcome == "completed":
-                    job["url"] = f"{self.root}/_blob/{job_id}.zip?sv=2024-08-04&se=2026-09-01&sig=SAS-SIGNATURE-SECRET"
-                    job["expirationDateTime"] = "2026-09-01T12:00:00Z"
+                self._finish(job)
             return _json(200, {k: v for k, v in job.items() if not k.startswith("_")})
 
-    def _blob(self, path: str) -> tuple[int, dict[str, str], bytes]:
+    def _finish(self, job: dict[str, Any]) -> None:
+        job["status"] = self.export_outcome
+        if self.export_outcome == "completed":
+            sas = "sv=2024-08-04&se=2026-09-01&sig=SAS-SIGNATURE-SECRET"
+            job["url"] = f"{self.root}/_blob/{job['id']}.zip?{sas}"
+            job["expirationDateTime"] = "2026-09-01T12:00:00Z"
+
+    def _blob(self, path: str) -> Answer:
         job_id = path.removeprefix("/_blob/").removesuffix(".zip")
         job = self._jobs.get(job_id)
         if job is None:
-            return 404, {"Content-Type": "application/xml"}, b"<Error><Code>BlobNotFound</Code></Error>"
+            return (
+                404,
+                {"Content-Type": "application/xml"},
+                b"<Error><Code>BlobNotFound</Code></Error>",
+            )
         text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=job["select"], extrasaction="ignore", lineterminator="\r\n")
+        writer = csv.DictWriter(
+            text, fieldnames=job["select"], extrasaction="ignore", lineterminator="\r\n"
+        )
         writer.writeheader()
         for device in self.macs + self.pcs:  # the export does not skip what the list skips
             writer.writerow(export_row(device))
@@ -683,7 +777,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        status, out_headers, payload = self.graph.handle(self.command, self.path, headers, body)
+        status, out_headers, answer = self.graph.handle(self.command, self.path, headers, body)
+        payload = orjson.dumps(answer) if isinstance(answer, dict) else answer
         self.send_response(status)
         for key, value in out_headers.items():
             self.send_header(key, value)
@@ -705,12 +800,14 @@ def _odata_error(code: str, message: str) -> dict[str, Any]:
 def _error_body(status: int) -> bytes:
     codes = {400: "BadRequest", 401: "InvalidAuthenticationToken", 403: "Forbidden", 404: "ResourceNotFound",
              429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable", 504: "GatewayTimeout"}  # fmt: skip
-    message = "Application is not authorized to perform this operation." if status == 403 else "fault"
+    message = (
+        "Application is not authorized to perform this operation." if status == 403 else "fault"
+    )
     return json.dumps(_odata_error(codes.get(status, "Error"), message)).encode()
 
 
-def _json(status: int, payload: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
-    return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+def _json(status: int, payload: dict[str, Any]) -> Answer:
+    return status, {"Content-Type": "application/json"}, payload  # encoded once, at the edge
 
 
 @contextmanager
@@ -730,11 +827,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--devices", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--page-size", type=int, default=1000)
-    parser.add_argument("--rate-limit", type=int, default=None, help="requests per window (Intune: 2000)")
+    parser.add_argument(
+        "--rate-limit", type=int, default=None, help="requests per window (Intune: 2000)"
+    )
     parser.add_argument("--window", type=float, default=20.0, help="rate-limit window in seconds")
+    parser.add_argument("--export-polls", type=int, default=1, help="polls before the job is done")
     args = parser.parse_args(argv)
     rate = (args.rate_limit, args.window) if args.rate_limit else None
-    with serve(args.devices, seed=args.seed, page_size=args.page_size, rate_limit=rate) as server:
+    options = {"seed": args.seed, "page_size": args.page_size, "rate_limit": rate,
+               "export_polls": args.export_polls}  # fmt: skip
+    with serve(args.devices, **options) as server:
         print(server.url, flush=True)
         sys.stdin.read()
 

@@ -43,7 +43,7 @@ async def export_devices(
 
     Args:
         session: The pull's Graph session.
-        poll_s: Seconds between status polls.
+        poll_s: Longest wait between status polls (they start at 0.5 s and double).
         timeout_s: Give up when the job is not completed after this long.
         on_status: Called with each job status seen (for the progress display).
 
@@ -67,6 +67,7 @@ async def export_devices(
         )
     poll = jobs.by_device_management_export_job_id(job_id)
     deadline = time.monotonic() + timeout_s
+    wait_s = min(poll_s, 0.5)
     status = str(job.get("status") or "unknown")
     on_status(status)
     while status != "completed":
@@ -77,7 +78,8 @@ async def export_devices(
                 f"export job {job_id} ({REPORT}) not completed after {timeout_s:.0f} s "
                 f"(last status {status})"
             )
-        await asyncio.sleep(poll_s)
+        await asyncio.sleep(wait_s)
+        wait_s = min(poll_s, wait_s * 2)  # small jobs finish in seconds, big ones in minutes
         job = await session.call_json(poll.to_get_request_information())
         status = str(job.get("status") or "unknown")
         on_status(status)

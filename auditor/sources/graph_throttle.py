@@ -9,6 +9,7 @@ with jitter), timeouts and dropped connections with backoff, and a 401 renews th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import random
 import time
@@ -36,37 +37,50 @@ class Stats:
 
 
 class RateLimiter:
-    """Sliding-window limiter: at most `limit` request units start within any `window_s`."""
+    """At most `limit` request units may reach Graph within any `window_s`, wherever it counts them.
+
+    Graph counts a request when it arrives, somewhere between our send and its answer. So the
+    window holds answer times, and requests still in flight count too: a request is admitted only
+    if in-flight + answered-within-the-window + it ≤ limit. That bound holds for Graph's count
+    whatever the latency, at the cost of ~latency/window of throughput.
+    """
 
     def __init__(self, limit: int, window_s: float) -> None:
         self.limit = limit
         self.window_s = window_s
-        self._starts: deque[tuple[float, int]] = deque()
+        self._answered: deque[tuple[float, int]] = deque()
         self._in_window = 0
+        self._in_flight = 0
         self._paused_until = 0.0
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # FIFO admission
+        self._changed = asyncio.Event()
 
-    async def acquire(self, units: int = 1) -> None:
-        """Wait until `units` more requests fit in the window, then count them (FIFO)."""
+    async def acquire(self, units: int = 1) -> int:
+        """Wait until `units` more requests fit; count them in flight; returns the units taken."""
         units = min(units, self.limit)
         async with self._lock:
             while True:
                 now = time.monotonic()
+                while self._answered and self._answered[0][0] <= now - self.window_s:
+                    self._in_window -= self._answered.popleft()[1]
+                wait: float | None
                 if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
-                    continue
-                while self._starts and self._starts[0][0] <= now - self.window_s:
-                    self._in_window -= self._starts.popleft()[1]
-                if self._in_window + units <= self.limit:
-                    self._starts.append((now, units))
-                    self._in_window += units
-                    return
-                freed, need = 0, self._in_window + units - self.limit
-                for started, count in self._starts:
-                    freed += count
-                    if freed >= need:
-                        await asyncio.sleep(started + self.window_s - now)
-                        break
+                    wait = self._paused_until - now
+                elif self._in_flight + self._in_window + units <= self.limit:
+                    self._in_flight += units
+                    return units
+                else:  # until the oldest answer leaves the window, or something is answered
+                    wait = self._answered[0][0] + self.window_s - now if self._answered else None
+                self._changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), wait)
+
+    def release(self, units: int) -> None:
+        """The request(s) taken by `acquire` were answered (or failed) now."""
+        self._in_flight -= units
+        self._answered.append((time.monotonic(), units))
+        self._in_window += units
+        self._changed.set()
 
     def pause(self, seconds: float) -> None:
         """Hold every request back for `seconds` (Graph said Retry-After)."""
@@ -136,13 +150,17 @@ class GuardMiddleware(BaseMiddleware):
         weight = getattr(options.get(Weight.KEY), "units", 1)
         attempt, renewed = 0, False
         while True:
-            await self._limiter.acquire(weight)
+            units = await self._limiter.acquire(weight)
             self._stats.requests += weight
+            response: httpx.Response | None = None
             try:
                 response = await super().send(request, transport)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
                 if attempt >= self._policy.max_retries:
                     raise
+            finally:  # answered, failed or cancelled: from now on it counts in the window
+                self._limiter.release(units)
+            if response is None:
                 attempt += 1
                 self._stats.retries += 1
                 await asyncio.sleep(self._policy.backoff(attempt))
