@@ -12,7 +12,7 @@ from report_inputs import golden_rules, make_report
 
 from auditor.errors import RenderError
 from auditor.render import RENDERERS, check_format_available
-from auditor.render.pdf import render_html
+from auditor.render.pdf import chart_svgs, render_html
 
 DATA_URI = re.compile(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+")
 
@@ -106,3 +106,11 @@ def test_unknown_format_is_refused_before_any_work():
 def test_report_html_golden(html, golden):
     # charts are compared by the model numbers they draw, not by matplotlib's bytes
     golden("report.html", DATA_URI.sub("data:image/svg+xml;base64,…", html))
+
+
+def test_charts_are_svg_without_dates(report):
+    charts = chart_svgs(report)
+    assert set(charts) == {"severity", "top_rules", "os", "trend"}
+    for svg in charts.values():
+        assert svg.lstrip().startswith("<?xml")
+        assert "<dc:date>" not in svg
