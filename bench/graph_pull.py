@@ -1,4 +1,4 @@
-"""Graph pull benchmark: N Macs from the loopback Graph server with Intune's throttling, time-scaled.
+"""Graph pull benchmark: N Macs from the loopback Graph server under Intune's throttling, scaled.
 
     python -m bench.graph_pull --devices 20000
 
@@ -68,7 +68,7 @@ def run(devices: int = 20_000, scale: float = 1 / 10, concurrency: int = 8) -> d
         wall_s = time.perf_counter() - started
         client_cpu_s = time.process_time() - cpu_started
         stats_url = url.removesuffix("/v1.0") + "/_stats"
-        with urllib.request.urlopen(stats_url, timeout=10) as answer:  # noqa: S310 - loopback
+        with urllib.request.urlopen(stats_url, timeout=10) as answer:
             server_stats = json.load(answer)
     finally:
         if server.stdin is not None:

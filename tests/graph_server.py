@@ -24,7 +24,6 @@ import argparse
 import csv
 import io
 import json
-import orjson
 import math
 import random
 import re
@@ -42,22 +41,72 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+import orjson
+
 # managedDevice properties of the v1.0 schema (msgraph-sdk 1.65 model); $select outside → 400.
 V1_FIELDS = frozenset(
-    "id activationLockBypassCode androidSecurityPatchLevel azureADDeviceId azureADRegistered "
-    "complianceGracePeriodExpirationDateTime complianceState deviceCategoryDisplayName "
-    "deviceEnrollmentType deviceName deviceRegistrationState easActivated easDeviceId "
-    "emailAddress enrolledDateTime enrollmentProfileName ethernetMacAddress "
-    "exchangeAccessState freeStorageSpaceInBytes iccid imei isEncrypted isSupervised jailBroken "
-    "lastSyncDateTime managedDeviceName managedDeviceOwnerType managementAgent "
-    "managementCertificateExpirationDate managementState manufacturer meid model notes "
-    "operatingSystem osVersion phoneNumber physicalMemoryInBytes requireUserEnrollmentApproval "
-    "serialNumber subscriberCarrier totalStorageSpaceInBytes udid userDisplayName userId "
-    "userPrincipalName wiFiMacAddress".split()
+    [
+        "id",
+        "activationLockBypassCode",
+        "androidSecurityPatchLevel",
+        "azureADDeviceId",
+        "azureADRegistered",
+        "complianceGracePeriodExpirationDateTime",
+        "complianceState",
+        "deviceCategoryDisplayName",
+        "deviceEnrollmentType",
+        "deviceName",
+        "deviceRegistrationState",
+        "easActivated",
+        "easDeviceId",
+        "emailAddress",
+        "enrolledDateTime",
+        "enrollmentProfileName",
+        "ethernetMacAddress",
+        "exchangeAccessState",
+        "freeStorageSpaceInBytes",
+        "iccid",
+        "imei",
+        "isEncrypted",
+        "isSupervised",
+        "jailBroken",
+        "lastSyncDateTime",
+        "managedDeviceName",
+        "managedDeviceOwnerType",
+        "managementAgent",
+        "managementCertificateExpirationDate",
+        "managementState",
+        "manufacturer",
+        "meid",
+        "model",
+        "notes",
+        "operatingSystem",
+        "osVersion",
+        "phoneNumber",
+        "physicalMemoryInBytes",
+        "requireUserEnrollmentApproval",
+        "serialNumber",
+        "subscriberCarrier",
+        "totalStorageSpaceInBytes",
+        "udid",
+        "userDisplayName",
+        "userId",
+        "userPrincipalName",
+        "wiFiMacAddress",
+    ]
 )
 BETA_ONLY_FIELDS = frozenset(
-    "bootstrapTokenEscrowed hardwareInformation enrolledByUserPrincipalName processorArchitecture "
-    "securityPatchLevel ownerType deviceType chassisType joinType".split()
+    [
+        "bootstrapTokenEscrowed",
+        "hardwareInformation",
+        "enrolledByUserPrincipalName",
+        "processorArchitecture",
+        "securityPatchLevel",
+        "ownerType",
+        "deviceType",
+        "chassisType",
+        "joinType",
+    ]
 )
 # Fields Intune returns as defaults in list calls; only a GET by id with $select has them.
 SINGLE_GET_DEFAULTS: dict[str, Any] = {
@@ -68,11 +117,26 @@ SINGLE_GET_DEFAULTS: dict[str, Any] = {
     "bootstrapTokenEscrowed": False,
     "hardwareInformation": {"serialNumber": None, "productName": None, "isSupervised": False},
 }
-EXPORT_COLUMNS = (
-    "DeviceId DeviceName SerialNumber OS OSVersion DeviceType EnrollmentType OwnerType "
-    "UserApprovedEnrollment SupervisedStatus SupervisedStatusString EnrolledByUser UPN "
-    "CreatedDate LastContact ManagementAgents Model Manufacturer".split()
-)
+EXPORT_COLUMNS = [
+    "DeviceId",
+    "DeviceName",
+    "SerialNumber",
+    "OS",
+    "OSVersion",
+    "DeviceType",
+    "EnrollmentType",
+    "OwnerType",
+    "UserApprovedEnrollment",
+    "SupervisedStatus",
+    "SupervisedStatusString",
+    "EnrolledByUser",
+    "UPN",
+    "CreatedDate",
+    "LastContact",
+    "ManagementAgents",
+    "Model",
+    "Manufacturer",
+]
 
 _MODELS = (  # (model, productName, arch, share)
     ("MacBook Pro", "MacBookPro18,3", "arM64", 30),
@@ -144,6 +208,7 @@ def make_devices(count: int, seed: int = 7) -> list[dict[str, Any]]:
         enrolled = start - timedelta(days=rng.randint(1, 900), seconds=rng.randint(0, 86399))
         synced = start - timedelta(hours=rng.randint(0, 24 * 60))
         total = rng.choice((256, 512, 1024)) * 1_000_000_000
+        cert_expiry = enrolled + timedelta(days=365)
         devices.append(
             {
                 "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
@@ -175,7 +240,7 @@ def make_devices(count: int, seed: int = 7) -> list[dict[str, Any]]:
                 "deviceCategoryDisplayName": "Unknown category",
                 "totalStorageSpaceInBytes": total,
                 "freeStorageSpaceInBytes": total // rng.randint(2, 9),
-                "managementCertificateExpirationDate": f"{enrolled + timedelta(days=365):%Y-%m-%dT%H:%M:%SZ}",
+                "managementCertificateExpirationDate": f"{cert_expiry:%Y-%m-%dT%H:%M:%SZ}",
                 "wiFiMacAddress": "".join(rng.choices("0123456789abcdef", k=12)),
                 "requireUserEnrollmentApproval": None,
                 "jailBroken": "Unknown",
@@ -430,9 +495,7 @@ class GraphServer:
         return [s for s in self.seen if fragment in s.path]
 
     # -- request handling --------------------------------------------------------------------
-    def handle(
-        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
-    ) -> Answer:
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Answer:
         """Answer one request: (status, headers, body)."""
         parts = urlsplit(raw_path)
         path = re.sub("/{2,}", "/", parts.path)
@@ -443,15 +506,17 @@ class GraphServer:
             self.seen.append(Seen(method, path, query, auth, status))
         return status, out_headers, out_body
 
-    def _answer(
-        self, method: str, path: str, query: str, auth: str | None, body: bytes
-    ) -> Answer:
+    def _answer(self, method: str, path: str, query: str, auth: str | None, body: bytes) -> Answer:
         if path.startswith("/_blob/"):
             with self._lock:
                 self.blob_authorizations.append(auth)
             return self._blob(path)
         if path == "/_stats":
-            stats = {"requests": len(self.seen), "throttled": self.throttled, "cpu_s": time.process_time()}
+            stats = {
+                "requests": len(self.seen),
+                "throttled": self.throttled,
+                "cpu_s": time.process_time(),
+            }
             return _json(200, stats)
         batch = re.fullmatch(r"/(v1\.0|beta)/\$batch", path)
         if batch and method == "POST":
@@ -497,9 +562,7 @@ class GraphServer:
                 return None
         return None
 
-    def _batch(
-        self, version: str, body: bytes, auth: str | None
-    ) -> Answer:
+    def _batch(self, version: str, body: bytes, auth: str | None) -> Answer:
         try:
             items = json.loads(body)["requests"]
         except (ValueError, KeyError, TypeError):
@@ -516,7 +579,9 @@ class GraphServer:
             with self._lock:
                 self.seen.append(Seen(item.get("method", "GET"), path, inner.query, auth, status))
             try:
-                parsed: Any = payload if isinstance(payload, dict) else orjson.loads(payload or b"null")
+                parsed: Any = (
+                    payload if isinstance(payload, dict) else orjson.loads(payload or b"null")
+                )
             except orjson.JSONDecodeError:
                 parsed = payload.decode("latin-1")  # a malformed body stays a string
             answers.append({"id": item["id"], "status": status, "headers": headers, "body": parsed})
@@ -575,13 +640,8 @@ class GraphServer:
         ):
             return self._get_device(version, m.group(1), params)
         if method == "GET" and rest == "/deviceManagement/applePushNotificationCertificate":
-            return _json(
-                200,
-                {
-                    "@odata.context": "…/$metadata#deviceManagement/applePushNotificationCertificate/$entity",
-                    **APNS,
-                },
-            )
+            context = f"{self.root}/{version}/$metadata#applePushNotificationCertificate"
+            return _json(200, {"@odata.context": context, **APNS})
         if (
             method == "GET"
             and rest == "/deviceManagement/depOnboardingSettings"
@@ -615,7 +675,8 @@ class GraphServer:
         known = V1_FIELDS | (BETA_ONLY_FIELDS if version == "beta" else frozenset())
         unknown = [f for f in wanted if f not in known]
         if unknown:
-            msg = f"Could not find a property named '{unknown[0]}' on type 'microsoft.graph.managedDevice'."
+            kind = "microsoft.graph.managedDevice"
+            msg = f"Could not find a property named '{unknown[0]}' on type '{kind}'."
             return None, _json(400, _odata_error("BadRequest", msg))
         return wanted, None
 
@@ -639,9 +700,7 @@ class GraphServer:
             out[name] = value
         return out
 
-    def _list_devices(
-        self, version: str, params: dict[str, str]
-    ) -> Answer:
+    def _list_devices(self, version: str, params: dict[str, str]) -> Answer:
         select, error = self._select(version, params)
         if error:
             return error
@@ -673,9 +732,7 @@ class GraphServer:
             )
         return _json(200, body)
 
-    def _get_device(
-        self, version: str, device_id: str, params: dict[str, str]
-    ) -> Answer:
+    def _get_device(self, version: str, device_id: str, params: dict[str, str]) -> Answer:
         select, error = self._select(version, params)
         if error:
             return error
@@ -690,7 +747,7 @@ class GraphServer:
         return _json(
             200,
             {
-                "@odata.context": f"{self.root}/{version}/$metadata#deviceManagement/managedDevices/$entity",
+                "@odata.context": f"{self.root}/{version}/$metadata#managedDevices/$entity",
                 **shaped,
             },
         )
@@ -788,18 +845,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
 def _odata_error(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message,
-                      "innerError": {"date": "2026-08-31T12:00:00", "request-id": str(uuid.uuid4())}}}  # fmt: skip
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {"date": "2026-08-31T12:00:00", "request-id": str(uuid.uuid4())},
+        }
+    }
 
 
 def _error_body(status: int) -> bytes:
-    codes = {400: "BadRequest", 401: "InvalidAuthenticationToken", 403: "Forbidden", 404: "ResourceNotFound",
-             429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable", 504: "GatewayTimeout"}  # fmt: skip
+    codes = {400: "BadRequest", 401: "InvalidAuthenticationToken", 403: "Forbidden",
+             404: "ResourceNotFound", 429: "TooManyRequests", 500: "InternalServerError",
+             503: "ServiceUnavailable", 504: "GatewayTimeout"}  # fmt: skip
     message = (
         "Application is not authorized to perform this operation." if status == 403 else "fault"
     )

@@ -21,8 +21,10 @@ def snapshot(**parts: dict[str, Any]) -> dict[str, Any]:
             "status": "ok",
             "endpoint": "https://graph.microsoft.com/v1.0/deviceManagement/managedDevices",
             "records": [
-                {"id": "dev-supervised", "serialNumber": "C02AAA", "isSupervised": True, "osVersion": "15.5 (24F74)"},
-                {"id": "dev-no-serial", "isSupervised": None, "deviceEnrollmentType": "userEnrollment"},
+                {"id": "dev-supervised", "serialNumber": "C02AAA", "isSupervised": True,
+                 "osVersion": "15.5 (24F74)"},
+                {"id": "dev-no-serial", "isSupervised": None,
+                 "deviceEnrollmentType": "userEnrollment"},
             ],
         },
         "device_details": {
@@ -47,7 +49,12 @@ def snapshot(**parts: dict[str, Any]) -> dict[str, Any]:
         "parts": parts or default,
         "reconciliation": {"listed": 2, "exported": None, "only_in_list": [], "only_in_export": []},
         "gaps": [
-            {"part": "export_devices", "reason": "403 Forbidden", "fields": ["user_approved"], "is_core": False},
+            {
+                "part": "export_devices",
+                "reason": "403 Forbidden",
+                "fields": ["user_approved"],
+                "is_core": False,
+            },
         ],
     }
 
@@ -99,9 +106,12 @@ def test_gzip_is_recognised_by_content_not_name(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"{not json", "not JSON"), (b"[1, 2]", "top level is not an object"), (b"\x1f\x8b\x08junk", "cannot read")],
+    [(b"{not json", "not JSON"), (b"[1, 2]", "top level is not an object"),
+     (b"\x1f\x8b\x08junk", "cannot read")],
 )  # fmt: skip
-def test_unreadable_snapshot_files_are_source_errors(tmp_path: Path, content: bytes, message: str) -> None:
+def test_unreadable_snapshot_files_are_source_errors(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
     path = tmp_path / "snapshot.json"
     path.write_bytes(content)
     with pytest.raises(SourceError, match=message):
@@ -169,8 +179,14 @@ def test_gaps_become_source_gaps() -> None:
         ({"parts": {}}, "not an auditor snapshot"),
         ({"auditor_snapshot": 2, "parts": {}}, "version 2 is not supported"),
         ({"auditor_snapshot": 1}, "'parts' is missing"),
-        ({"auditor_snapshot": 1, "parts": {"apns": {"records": "x"}}}, r"parts.apns.records is not a list"),
-        ({"auditor_snapshot": 1, "parts": {}, "gaps": [{"reason": "r"}]}, r"gaps\[0\] has no 'part'"),
+        (
+            {"auditor_snapshot": 1, "parts": {"apns": {"records": "x"}}},
+            r"parts.apns.records is not a list",
+        ),
+        (
+            {"auditor_snapshot": 1, "parts": {}, "gaps": [{"reason": "r"}]},
+            r"gaps\[0\] has no 'part'",
+        ),
         ({"auditor_snapshot": 1, "parts": {}, "gaps": {}}, "'gaps' is not a list"),
     ],
 )

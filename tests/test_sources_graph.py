@@ -17,8 +17,9 @@ from azure.core.credentials import AccessToken
 from azure.identity import CertificateCredential, ClientSecretCredential, DefaultAzureCredential
 from graph_server import Fault, GraphServer, serve
 
+from auditor.config import GraphConfig
 from auditor.errors import ConfigError, PartialSourceError, SourceError
-from auditor.sources.graph import GraphSettings, fetch_snapshot
+from auditor.sources.graph import GraphSettings, fetch_snapshot, fetch_to_file
 from auditor.sources.graph_auth import CLOUDS, StaticTokenCredential, make_credential
 from auditor.sources.graph_parts import LIST_FIELDS
 from auditor.sources.snapshot import load_snapshot, write_snapshot
@@ -79,7 +80,9 @@ def test_complete_pull_has_every_part_paged_detailed_and_reconciled() -> None:
     details = {r["id"]: r for r in snapshot["parts"]["device_details"]["records"]}
     assert set(details) == set(macs)
     escrowed = [d["bootstrapTokenEscrowed"] for d in details.values()]
-    assert escrowed == [macs[i]["bootstrapTokenEscrowed"] for i in details]  # real values, not list defaults
+    assert escrowed == [
+        macs[i]["bootstrapTokenEscrowed"] for i in details
+    ]  # real values, not list defaults
     assert True in escrowed
     assert all(d["hardwareInformation"]["productName"] for d in details.values())
     assert len(graph.requests_to("/beta/deviceManagement/managedDevices/")) == 45
@@ -93,7 +96,9 @@ def test_complete_pull_has_every_part_paged_detailed_and_reconciled() -> None:
     profiles = snapshot["parts"]["ade_profiles"]["records"]
     assert {p["tokenId"] for p in profiles} == {snapshot["parts"]["ade_tokens"]["records"][0]["id"]}
     configs = snapshot["parts"]["enrollment_configurations"]["records"]
-    assert "#microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration" in {c["@odata.type"] for c in configs}
+    assert "#microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration" in {
+        c["@odata.type"] for c in configs
+    }
     assert snapshot["graph_url"] == graph.url
     assert snapshot["stats"]["requests"] >= 45 + 7
 
@@ -106,8 +111,9 @@ def test_export_zip_is_downloaded_without_the_graph_token() -> None:
     assert all(s.authorization == "Bearer tok-1" for s in graph_calls)
 
 
-def test_snapshot_holds_no_token_and_no_signed_url(tmp_path: Path, no_azure_env: pytest.MonkeyPatch,
-                                                   caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+def test_snapshot_holds_no_token_and_no_signed_url(
+    tmp_path: Path, no_azure_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     secret = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.secret-part.signature"
     no_azure_env.setenv("AUDITOR_GRAPH_TOKEN", secret)
     caplog.set_level(logging.DEBUG)
@@ -126,9 +132,10 @@ def test_snapshot_holds_no_token_and_no_signed_url(tmp_path: Path, no_azure_env:
 
 
 def test_throttled_requests_are_retried_after_retry_after() -> None:
+    wait = {"Retry-After": "1"}
     faults = [
-        Fault(r"GET /v1\.0/deviceManagement/managedDevices\?.*skiptoken=page1", 429, headers={"Retry-After": "1"}),
-        Fault(r"GET /beta/deviceManagement/managedDevices/", 429, headers={"Retry-After": "1"}),
+        Fault(r"GET /v1\.0/deviceManagement/managedDevices\?.*skiptoken=page1", 429, headers=wait),
+        Fault(r"GET /beta/deviceManagement/managedDevices/", 429, headers=wait),
     ]  # fmt: skip
     with serve(12, page_size=5, faults=faults) as graph:
         snapshot = pull(graph)
@@ -155,7 +162,9 @@ def test_unavailable_answers_are_retried_until_success() -> None:
 
 
 def test_a_slow_answer_times_out_and_is_retried() -> None:
-    faults = [Fault(r"GET /v1\.0/deviceManagement/applePushNotificationCertificate", 0, delay_s=1.0)]
+    faults = [
+        Fault(r"GET /v1\.0/deviceManagement/applePushNotificationCertificate", 0, delay_s=1.0)
+    ]
     with serve(3, faults=faults) as graph:
         snapshot = pull(graph, request_timeout_s=0.3)
     assert snapshot["parts"]["apns"]["status"] == "ok"
@@ -163,7 +172,9 @@ def test_a_slow_answer_times_out_and_is_retried() -> None:
 
 
 def test_persistent_unavailability_ends_in_a_named_failure() -> None:
-    faults = [Fault(r"GET /v1\.0/deviceManagement/applePushNotificationCertificate", 503, times=None)]
+    faults = [
+        Fault(r"GET /v1\.0/deviceManagement/applePushNotificationCertificate", 503, times=None)
+    ]
     with serve(3, faults=faults) as graph:
         snapshot = pull(graph, max_retries=2)
     apns = snapshot["parts"]["apns"]
@@ -257,7 +268,10 @@ def test_device_list_denied_with_allow_partial_writes_an_incomplete_snapshot() -
 
 
 def test_malformed_page_raises_partial_source_error() -> None:
-    with serve(20, page_size=5, malformed_page=2) as graph, pytest.raises(PartialSourceError, match="malformed JSON"):
+    with (
+        serve(20, page_size=5, malformed_page=2) as graph,
+        pytest.raises(PartialSourceError, match="malformed JSON"),
+    ):
         pull(graph)
 
 
@@ -272,14 +286,20 @@ def test_malformed_page_with_allow_partial_keeps_the_pages_before_it() -> None:
 
 
 def test_nextlink_loop_is_detected() -> None:
-    with serve(30, page_size=5, loop_from_page=2) as graph, pytest.raises(PartialSourceError, match="loop"):
+    with (
+        serve(30, page_size=5, loop_from_page=2) as graph,
+        pytest.raises(PartialSourceError, match="loop"),
+    ):
         pull(graph)
 
 
 def test_nextlink_to_a_foreign_host_gets_no_token() -> None:
     page = b'{"value": [], "@odata.nextLink": "https://evil.example/v1.0/deviceManagement/managedDevices?x=1"}'
     faults = [Fault(r"GET /v1\.0/deviceManagement/managedDevices", 200, body=page)]
-    with serve(4, faults=faults) as graph, pytest.raises(PartialSourceError, match="refusing to send the Graph token"):
+    with (
+        serve(4, faults=faults) as graph,
+        pytest.raises(PartialSourceError, match="refusing to send the Graph token"),
+    ):
         pull(graph)
 
 
@@ -293,7 +313,13 @@ def test_device_removed_between_list_and_get_is_recorded() -> None:
         snapshot = pull(graph)
     details = snapshot["parts"]["device_details"]
     assert details["status"] == "partial"
-    assert details["failures"] == [{"id": gone, "status": 404, "reason": "not found (removed from Intune after it was listed?)"}]
+    assert details["failures"] == [
+        {
+            "id": gone,
+            "status": 404,
+            "reason": "not found (removed from Intune after it was listed?)",
+        }
+    ]
     assert gone in {r["id"] for r in snapshot["parts"]["managed_devices"]["records"]}
     assert len(details["records"]) == 11
     [gap] = snapshot["gaps"]
@@ -381,7 +407,9 @@ def test_secret_without_tenant_is_a_config_error(no_azure_env: pytest.MonkeyPatc
     assert "s3cret-value" not in str(caught.value)
 
 
-def test_unreadable_certificate_is_a_config_error(no_azure_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_unreadable_certificate_is_a_config_error(
+    no_azure_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     bogus = tmp_path / "app.pem"
     bogus.write_text("not a certificate")
     no_azure_env.setenv("AZURE_CLIENT_CERTIFICATE_PATH", str(bogus))
@@ -389,11 +417,15 @@ def test_unreadable_certificate_is_a_config_error(no_azure_env: pytest.MonkeyPat
         make_credential("global", "tenant", "client")
 
 
-def test_certificate_credential_is_built_from_a_pem(no_azure_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_certificate_credential_is_built_from_a_pem(
+    no_azure_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     pem = tmp_path / "app.pem"
     pem.write_bytes(_self_signed_pem())
     no_azure_env.setenv("AZURE_CLIENT_CERTIFICATE_PATH", str(pem))
-    credential, described = make_credential("china", "8d2c1b7e-5a4f-4c3b-9e1d-2f6a7b8c9d0e", "client")
+    credential, described = make_credential(
+        "china", "8d2c1b7e-5a4f-4c3b-9e1d-2f6a7b8c9d0e", "client"
+    )
     assert isinstance(credential, CertificateCredential)
     assert str(pem) in described
 
@@ -424,7 +456,9 @@ def test_invalid_settings_are_reported_together() -> None:
 
 
 def test_plain_http_graph_url_off_loopback_gets_no_token() -> None:
-    settings = GraphSettings(graph_url="http://graph.example.org/v1.0", progress=False, max_retries=0)
+    settings = GraphSettings(
+        graph_url="http://graph.example.org/v1.0", progress=False, max_retries=0
+    )
     with pytest.raises(PartialSourceError, match="refusing to send the Graph token over http"):
         fetch_snapshot(settings, credential=RotatingCredential())
 
@@ -432,7 +466,9 @@ def test_plain_http_graph_url_off_loopback_gets_no_token() -> None:
 # -- progress and export job ---------------------------------------------------------------------
 
 
-def test_progress_is_silent_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_is_silent_when_stderr_is_not_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with serve(5) as graph:
         pull(graph, progress=True)
     assert capsys.readouterr().err == ""
@@ -461,6 +497,29 @@ def test_snapshot_from_a_pull_round_trips_through_a_gz_file(tmp_path: Path) -> N
     assert load_snapshot(path) == snapshot
 
 
+def test_fetch_to_file_writes_the_snapshot_and_summarises_it(
+    tmp_path: Path, no_azure_env: pytest.MonkeyPatch
+) -> None:
+    no_azure_env.setenv("AUDITOR_GRAPH_TOKEN", "test")
+    path = tmp_path / "snapshot.json.gz"
+    with serve(6, export_polls=0) as graph:
+        line = fetch_to_file(GraphConfig(graph_url=graph.url), path)
+    assert line == f"{path}: 6 Macs, 6 with details, 6 export rows; complete"
+    assert load_snapshot(path)["complete"] is True
+
+
+def test_summary_names_the_gaps_of_a_partial_snapshot(
+    tmp_path: Path, no_azure_env: pytest.MonkeyPatch
+) -> None:
+    no_azure_env.setenv("AUDITOR_GRAPH_TOKEN", "test")
+    faults = [Fault(r"GET /v1\.0/deviceManagement/managedDevices", 403, times=None)]
+    with serve(3, faults=faults, export_polls=0) as graph:
+        config = GraphConfig(graph_url=graph.url, allow_partial=True)
+        line = fetch_to_file(config, tmp_path / "s.json")
+    assert "INCOMPLETE" in line
+    assert "managed_devices (denied)" in line
+
+
 def _self_signed_pem() -> bytes:
     import datetime as dt
 
@@ -481,4 +540,3 @@ def _self_signed_pem() -> bytes:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     return key_pem + cert.public_bytes(serialization.Encoding.PEM)
-

@@ -14,6 +14,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ import httpx
 from kiota_abstractions.api_error import APIError
 
 from auditor import __version__
+from auditor.config import GraphConfig
 from auditor.errors import ConfigError, PartialSourceError
 from auditor.sources.graph_auth import (
     CLOUDS,
@@ -34,6 +36,7 @@ from auditor.sources.graph_export import export_devices
 from auditor.sources.graph_parts import Part, Progress, tenant_parts
 from auditor.sources.graph_throttle import RateLimiter, RetryPolicy
 from auditor.sources.graph_transport import GraphSession
+from auditor.sources.snapshot import write_snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,53 @@ class GraphSettings:
         if self.graph_url:
             return self.graph_url.rstrip("/")
         return f"{CLOUDS[self.cloud].graph_root}/v1.0"
+
+
+def settings_from_config(graph: GraphConfig, *, progress: bool = False) -> GraphSettings:
+    """GraphSettings from the [graph] section of auditor.toml (+ flags); other fields default."""
+    return GraphSettings(
+        cloud=graph.cloud,
+        graph_url=graph.graph_url,
+        tenant_id=graph.tenant_id,
+        client_id=graph.client_id,
+        allow_partial=graph.allow_partial,
+        max_concurrency=graph.max_concurrency,
+        progress=progress,
+    )
+
+
+def fetch_to_file(graph: GraphConfig | GraphSettings, path: Path, *, progress: bool = False) -> str:
+    """Pull from Graph, write the snapshot to `path` (gzip for .gz) and summarise it in one line.
+
+    Raises:
+        PartialSourceError: The device list failed and partial data is not allowed.
+        SourceError: No token, or the file could not be written.
+        ConfigError: Invalid Graph settings or credential environment.
+    """
+    settings = (
+        graph
+        if isinstance(graph, GraphSettings)
+        else settings_from_config(graph, progress=progress)
+    )
+    snapshot = fetch_snapshot(settings)
+    write_snapshot(snapshot, path)
+    return summarise(snapshot, str(path))
+
+
+def summarise(snapshot: dict[str, Any], name: str) -> str:
+    """One line: Macs, details, export rows, completeness and gaps of a snapshot."""
+    parts = snapshot["parts"]
+    labels = {
+        "managed_devices": "Macs",
+        "device_details": "with details",
+        "export_devices": "export rows",
+    }
+    counts = ", ".join(
+        f"{len(parts[p]['records']):,} {label}" for p, label in labels.items() if p in parts
+    )
+    gaps = "; ".join(f"{g['part']} ({parts[g['part']]['status']})" for g in snapshot["gaps"])
+    state = "complete" if snapshot["complete"] else "INCOMPLETE (partial data allowed)"
+    return f"{name}: {counts}; {state}" + (f"; gaps: {gaps}" if gaps else "")
 
 
 def fetch_snapshot(
@@ -145,7 +195,8 @@ async def _pull(settings: GraphSettings, tokens: TokenSource, when: datetime) ->
         await tokens.token()  # a credential problem surfaces once, before any part runs
         with Progress(settings.progress, session.stats) as progress:
             export = Part("export_devices", f"{session.v1}/deviceManagement/reports/exportJobs")
-            side = [asyncio.create_task(tenant_parts(session))]
+            tenant_task = asyncio.create_task(tenant_parts(session))
+            side: list[asyncio.Task[Any]] = [tenant_task]
             if settings.include_export:
                 side.append(asyncio.create_task(_export(session, settings, export, progress)))
             else:
@@ -161,7 +212,8 @@ async def _pull(settings: GraphSettings, tokens: TokenSource, when: datetime) ->
                         "is incomplete, so no snapshot was written; fix the cause and rerun, or "
                         "allow partial data (--allow-partial)"
                     )
-                tenant = (await asyncio.gather(*side))[0]
+                await asyncio.gather(*side)
+                tenant = tenant_task.result()
             finally:
                 for task in side:
                     task.cancel()
