@@ -6,6 +6,7 @@ says it is partial: never silent partial data.
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Iterator
@@ -381,6 +382,17 @@ def test_credential_failure_is_a_source_error_before_any_request() -> None:
     assert graph.seen == []
 
 
+def test_tenant_id_comes_from_the_token_when_not_configured(
+    no_azure_env: pytest.MonkeyPatch,
+) -> None:
+    claims = b'{"aud":"https://graph.microsoft.com","tid":"8d2c1b7e-5a4f-4c3b-9e1d-2f6a7b8c9d0e"}'
+    token = "eyJhbGciOiJub25lIn0." + base64.urlsafe_b64encode(claims).decode().rstrip("=") + ".sig"
+    no_azure_env.setenv("AUDITOR_GRAPH_TOKEN", token)
+    with serve(2, export_polls=0) as graph:
+        snapshot = fetch_snapshot(fast(graph))
+    assert snapshot["tenant_id"] == "8d2c1b7e-5a4f-4c3b-9e1d-2f6a7b8c9d0e"
+
+
 def test_token_in_the_environment_comes_first(no_azure_env: pytest.MonkeyPatch) -> None:
     no_azure_env.setenv("AUDITOR_GRAPH_TOKEN", "tok")
     no_azure_env.setenv("AZURE_CLIENT_SECRET", "s3cret")
@@ -404,6 +416,13 @@ def test_secret_without_tenant_is_a_config_error(no_azure_env: pytest.MonkeyPatc
     no_azure_env.setenv("AZURE_CLIENT_SECRET", "s3cret-value")
     with pytest.raises(ConfigError, match="tenant id") as caught:
         make_credential("global", None, "client")
+    assert "s3cret-value" not in str(caught.value)
+
+
+def test_malformed_tenant_id_is_a_config_error(no_azure_env: pytest.MonkeyPatch) -> None:
+    no_azure_env.setenv("AZURE_CLIENT_SECRET", "s3cret-value")
+    with pytest.raises(ConfigError, match="tenant id 'not a tenant!'") as caught:
+        make_credential("global", "not a tenant!", "client")
     assert "s3cret-value" not in str(caught.value)
 
 

@@ -30,6 +30,7 @@ from auditor.sources.graph_auth import (
     TokenCredentialLike,
     TokenSource,
     make_credential,
+    tenant_of,
 )
 from auditor.sources.graph_devices import collect_devices, reconcile
 from auditor.sources.graph_export import export_devices
@@ -231,7 +232,7 @@ async def _pull(settings: GraphSettings, tokens: TokenSource, when: datetime) ->
         "fetched_at": when.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "graph_url": _public_url(settings.v1_root),
         "cloud": settings.cloud,
-        "tenant_id": settings.tenant_id,
+        "tenant_id": settings.tenant_id or tenant_of(tokens.current),
         "complete": listing.status == "ok",
         "parts": {part.name: part.to_json() for part in parts},
         "reconciliation": reconciliation,

@@ -7,9 +7,13 @@ objects: messages name the variable that supplied a secret, not its value.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import inspect
 import ipaddress
+import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -30,6 +34,7 @@ from auditor.errors import ConfigError, SourceError
 
 TOKEN_ENV = "AUDITOR_GRAPH_TOKEN"
 _REFRESH_MARGIN_S = 120.0  # renew a cached token this long before it expires
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 class GraphFault(SourceError):
@@ -101,7 +106,7 @@ def make_credential(
         ConfigError: A secret is set but the tenant/client id or certificate is missing/unreadable.
     """
     authority = CLOUDS[cloud].authority
-    if token := os.environ.get(TOKEN_ENV, "").strip():
+    if token := os.environ.get(TOKEN_ENV, "").strip().removeprefix("Bearer ").strip():
         return StaticTokenCredential(token), f"the pre-acquired token in {TOKEN_ENV}"
     tenant = tenant_id or os.environ.get("AZURE_TENANT_ID") or ""
     client = client_id or os.environ.get("AZURE_CLIENT_ID") or ""
@@ -119,7 +124,13 @@ def make_credential(
             )
         if secret:
             described = f"client secret (AZURE_CLIENT_SECRET) for app {client} in tenant {tenant}"
-            return ClientSecretCredential(tenant, client, secret, authority=authority), described
+            try:
+                secret_credential = ClientSecretCredential(
+                    tenant, client, secret, authority=authority
+                )
+            except ValueError as exc:  # azure-identity checks the tenant id's characters
+                raise ConfigError(f"tenant id '{tenant}': {exc}") from exc
+            return secret_credential, described
         password = os.environ.get("AZURE_CLIENT_CERTIFICATE_PASSWORD") or None
         try:
             credential = CertificateCredential(
@@ -185,6 +196,19 @@ class TokenSource:
         self._token = access.token
         self._renew_at = min(access.expires_on - _REFRESH_MARGIN_S, time.time() + 3_600)
         self.acquired += 1
+
+
+def tenant_of(token: str) -> str | None:
+    """The tenant id (`tid` claim) of a JWT access token, read without verifying it; else None."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    tid = claims.get("tid") if isinstance(claims, dict) else None
+    return tid if isinstance(tid, str) and _GUID.fullmatch(tid) else None
 
 
 def is_loopback(host: str) -> bool:
