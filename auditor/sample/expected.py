@@ -81,8 +81,8 @@ def expected_outcomes(
         _case("fail", tenant, generate={"apns_valid_days": -3}),
     ]
     rules["MAC-TEN-002"] = [
-        _case("pass", tenant),
-        _case("fail", tenant, generate={"apns_valid_days": 10}),
+        _case("fail", tenant),
+        _case("pass", tenant, generate={"apns_valid_days": 212}),
         _case("fail", tenant, generate={"apns_valid_days": -3}),
     ]
     rules["MAC-TEN-006"] = [

@@ -26,7 +26,8 @@ from auditor.sample.tenant import (
 )
 
 MIN_DEVICES = len(PINNED)
-DEFAULT_APNS_VALID_DAYS = 212.0
+# Three weeks: the sample's push certificate is due for renewal (MAC-TEN-002 fails).
+DEFAULT_APNS_VALID_DAYS = 21.0
 Json = dict[str, Any]
 
 
