@@ -127,8 +127,10 @@ class Part:
 
 
 def clean(record: dict[str, Any]) -> dict[str, Any]:
-    """The record without per-response OData annotations (keeps @odata.type)."""
-    return {k: v for k, v in record.items() if k not in _VOLATILE}
+    """The record, freshly parsed, without per-response OData annotations (keeps @odata.type)."""
+    for key in _VOLATILE.intersection(record):
+        del record[key]
+    return record
 
 
 async def pages(
