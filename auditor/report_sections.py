@@ -455,9 +455,9 @@ def tenant_health(
     tenant = inventory.tenant
     first = tenant.iloc[0] if len(tenant) else pd.Series(dtype="object")
     apns = scalar(first.get("apns_expires_at"))
-    tokens = inventory.ade_tokens.sort_values(
-        ["token_name", "token_id"] if "token_name" in inventory.ade_tokens else ["token_id"],
-        na_position="last",
+    keys = [k for k in ("token_name", "token_id") if k in inventory.ade_tokens.columns]
+    tokens = (
+        inventory.ade_tokens.sort_values(keys, na_position="last") if keys else inventory.ade_tokens
     )
     token_rows = tuple(
         TokenRow(
