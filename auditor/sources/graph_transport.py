@@ -147,10 +147,11 @@ class GraphSession:
             )
             for a in answers
         ]
-        missing = {i for i, _ in requests} - {a.id for a in out}
+        asked = {i for i, _ in requests}
+        missing = asked - {a.id for a in out}
         if missing:
             raise GraphFault(f"POST {request.url}: batch answer lacks {len(missing)} request id(s)")
-        return out
+        return [a for a in out if a.id in asked]
 
     async def download(self, url: str) -> bytes:
         """GET a pre-signed URL (export ZIP) WITHOUT the Graph token, with retries.
