@@ -27,6 +27,8 @@ from typing import Any
 
 import orjson
 
+_DEVICES_URL = "https://graph.microsoft.com/beta/deviceManagement/managedDevices"
+_CONTEXT = "https://graph.microsoft.com/beta/$metadata#deviceManagement/managedDevices"
 SHAPES = ("graph-pages", "graph-single", "admin-csv", "graph+export")
 PAGE = 1_000
 
@@ -108,14 +110,22 @@ def graph_device(rng: random.Random, i: int) -> dict[str, Any]:
         "notes": None,
         "ethernetMacAddress": None,
         "physicalMemoryInBytes": 0,
-        "enrollmentProfileName": "Corp ADE" if kind.startswith("appleBulk") and rng.random() < 0.8 else "",
+        "enrollmentProfileName": "Corp ADE"
+        if kind.startswith("appleBulk") and rng.random() < 0.8
+        else "",
         "deviceActionResults": [],
         "processorArchitecture": arch,
-        "enrolledByUserPrincipalName": user if kind != "deviceEnrollmentManager" else "dem@contoso.com",
+        "enrolledByUserPrincipalName": "dem@contoso.com"
+        if kind == "deviceEnrollmentManager"
+        else user,
         "bootstrapTokenEscrowed": False,
-        "hardwareInformation": {"serialNumber": None, "productName": identifier if rng.random() < 0.5 else None,
-                                "isSupervised": False, "totalStorageSpace": 0},
-    }  # fmt: skip
+        "hardwareInformation": {
+            "serialNumber": None,
+            "productName": identifier if rng.random() < 0.5 else None,
+            "isSupervised": False,
+            "totalStorageSpace": 0,
+        },
+    }
 
 
 def _iso(seconds: int) -> str:
@@ -125,11 +135,11 @@ def _iso(seconds: int) -> str:
 def graph_pages(devices: int, seed: int = 7) -> Iterator[dict[str, Any]]:
     """Graph list pages of `PAGE` devices with @odata.nextLink, as Graph delivers them."""
     rng = random.Random(seed)
-    context = "https://graph.microsoft.com/beta/$metadata#deviceManagement/managedDevices"
+    context = _CONTEXT
     for start in range(0, devices, PAGE):
         page: dict[str, Any] = {"@odata.context": context}
         if start + PAGE < devices:
-            page["@odata.nextLink"] = f"https://graph.microsoft.com/beta/deviceManagement/managedDevices?$skiptoken={start}"
+            page["@odata.nextLink"] = f"{_DEVICES_URL}?$skiptoken={start}"
         page["value"] = [graph_device(rng, i) for i in range(start, min(start + PAGE, devices))]
         yield page
 
@@ -144,15 +154,21 @@ def write_graph_pages(path: Path, devices: int) -> None:
 def write_graph_single(path: Path, devices: int) -> None:
     """One {"value": [...]} document holding every device."""
     with path.open("wb") as out:
-        out.write(b'{"@odata.context": "https://graph.microsoft.com/beta/$metadata#deviceManagement/managedDevices", "value": [')
+        out.write(b'{"@odata.context": "' + _CONTEXT.encode() + b'", "value": [')
         for n, page in enumerate(graph_pages(devices)):
             body = orjson.dumps(page["value"])[1:-1]
             out.write((b"," if n else b"") + body)
         out.write(b"]}")
 
 
-_CSV_HEADER = ("Device name,Device ID,Serial number,OS,OS version,Model,Ownership,Supervised,Encrypted,"
-               "Compliance,Enrollment date,Last check-in,Primary user UPN,Management name,Manufacturer")  # fmt: skip
+_CSV_HEADER = (
+    "Device name,Device ID,Serial number,OS,OS version,Model,Ownership,Supervised,Encrypted,"
+    "Compliance,Enrollment date,Last check-in,Primary user UPN,Management name,Manufacturer"
+)
+
+
+def _yes(flag: bool) -> str:
+    return "Yes" if flag else "No"
 
 
 def write_admin_csv(path: Path, devices: int) -> None:
@@ -161,25 +177,48 @@ def write_admin_csv(path: Path, devices: int) -> None:
         out.write(_CSV_HEADER + "\r\n")
         for page in graph_pages(devices):
             for d in page["value"]:
-                when = time.strftime("%m/%d/%Y %I:%M:%S %p", time.strptime(d["lastSyncDateTime"][:19], "%Y-%m-%dT%H:%M:%S"))
-                fields = (d["deviceName"], d["id"], d["serialNumber"], d["operatingSystem"], d["osVersion"].split(" ")[0],
-                          d["model"], "Corporate" if d["managedDeviceOwnerType"] == "company" else "Personal",
-                          "Yes" if d["isSupervised"] else "No", "Yes" if d["isEncrypted"] else "No",
-                          d["complianceState"].capitalize(), d["enrolledDateTime"][:19].replace("T", " "), when,
-                          d["userPrincipalName"], d["managedDeviceName"], "Apple")  # fmt: skip
+                synced = time.strptime(d["lastSyncDateTime"][:19], "%Y-%m-%dT%H:%M:%S")
+                fields = (
+                    d["deviceName"],
+                    d["id"],
+                    d["serialNumber"],
+                    d["operatingSystem"],
+                    d["osVersion"].split(" ")[0],
+                    d["model"],
+                    "Corporate" if d["managedDeviceOwnerType"] == "company" else "Personal",
+                    _yes(d["isSupervised"]),
+                    _yes(d["isEncrypted"]),
+                    d["complianceState"].capitalize(),
+                    d["enrolledDateTime"][:19].replace("T", " "),
+                    time.strftime("%m/%d/%Y %I:%M:%S %p", synced),
+                    d["userPrincipalName"],
+                    d["managedDeviceName"],
+                    "Apple",
+                )
                 out.write(",".join(fields) + "\r\n")
 
 
+_EXPORT_CODES = {  # Data Warehouse enrollment type ids
+    "userEnrollment": "1",
+    "deviceEnrollmentManager": "2",
+    "appleBulkWithUser": "3",
+    "appleBulkWithoutUser": "4",
+}
+
+
 def write_export_csv(path: Path, devices: int) -> None:
-    """The reports-export Devices report for the same fleet (DeviceId, UserApprovedEnrollment, …)."""
+    """The reports-export Devices report of the same fleet (DeviceId, UserApprovedEnrollment …)."""
+    header = (
+        "DeviceId,DeviceName,SerialNumber,OS,OSVersion,UserApprovedEnrollment,SupervisedStatus,"
+    )
     with path.open("w", encoding="utf-8", newline="") as out:
-        out.write("DeviceId,DeviceName,SerialNumber,OS,OSVersion,UserApprovedEnrollment,SupervisedStatus,EnrollmentType\r\n")
+        out.write(header + "EnrollmentType\r\n")
         for page in graph_pages(devices):
             for d in page["value"]:
-                code = str(1 + _TYPES.index(d["deviceEnrollmentType"])) if d["deviceEnrollmentType"] in _TYPES else "0"
-                code = {"1": "3", "2": "4", "3": "1", "4": "2"}.get(code, code)
-                out.write(f"{d['id']},{d['deviceName']},{d['serialNumber']},{d['operatingSystem']},{d['osVersion']},True,"
-                          f"{'Supervised' if d['isSupervised'] else 'Not supervised'},{code}\r\n")  # fmt: skip
+                supervised = "Supervised" if d["isSupervised"] else "Not supervised"
+                code = _EXPORT_CODES.get(d["deviceEnrollmentType"], "0")
+                row = (d["id"], d["deviceName"], d["serialNumber"], d["operatingSystem"])
+                out.write(",".join(row) + f",{d['osVersion']},True,{supervised},{code}\r\n")
 
 
 _WRITERS = {
@@ -196,12 +235,12 @@ def measure(shape: str, files: list[Path]) -> dict[str, Any]:
     from auditor.sources.files import read_inputs
 
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     batches, inputs = read_inputs(files)
-    read_s = time.perf_counter() - started
-    started = time.perf_counter()
+    read_s, read_cpu = time.perf_counter() - started, time.process_time() - cpu
+    started, cpu = time.perf_counter(), time.process_time()
     inventory = normalize(batches, inputs=inputs)
-    normalize_s = time.perf_counter() - started
+    normalize_s, normalize_cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "shape": shape,
@@ -209,6 +248,8 @@ def measure(shape: str, files: list[Path]) -> dict[str, Any]:
         "read_s": round(read_s, 2),
         "normalize_s": round(normalize_s, 2),
         "total_s": round(read_s + normalize_s, 2),
+        "read_cpu_s": round(read_cpu, 2),
+        "normalize_cpu_s": round(normalize_cpu, 2),
         "peak_rss_mb": round(peak / 1024),
         "rss_before_mb": round(baseline / 1024),
         "macs": len(inventory.devices),
@@ -216,7 +257,9 @@ def measure(shape: str, files: list[Path]) -> dict[str, Any]:
     }
 
 
-def run(devices: int, shapes: tuple[str, ...] = SHAPES, workdir: Path | None = None) -> dict[str, Any]:
+def run(
+    devices: int, shapes: tuple[str, ...] = SHAPES, workdir: Path | None = None
+) -> dict[str, Any]:
     """Generate each shape for `devices` Macs and measure it in a fresh process."""
     results: dict[str, Any] = {"devices": devices, "cpus": os.cpu_count(), "shapes": {}}
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
@@ -248,8 +291,8 @@ def main() -> None:
     for shape, r in results["shapes"].items():
         print(
             f"  {shape:<13} {r['file_mb']:>8,.0f} MB  read {r['read_s']:6.2f} s  normalize "
-            f"{r['normalize_s']:6.2f} s  total {r['total_s']:6.2f} s  peak {r['peak_rss_mb']:>6,} MB"
-            f"  ({r['macs']:,} Macs, {r['notes']} notes)"
+            f"{r['normalize_s']:6.2f} s  total {r['total_s']:6.2f} s  "
+            f"peak {r['peak_rss_mb']:>6,} MB  ({r['macs']:,} Macs, {r['notes']} notes)"
         )
 
 

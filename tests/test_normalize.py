@@ -91,7 +91,8 @@ def test_every_mac_record_is_a_row_or_a_recorded_merge(tenant):
 def test_ade_mac_merges_four_inputs_in_precedence_order(by_name):
     row = by_name.loc["MAC-ADE-SUPERVISED"]
     assert row["source"] == (
-        "device_details.json; graph_devices_v1_page.json; export_devices.csv; admin_center_devices.csv"
+        "device_details.json; graph_devices_v1_page.json; export_devices.csv; "
+        "admin_center_devices.csv"
     )
     assert row["device_id"] == "0f6a1c1e-0001-4d6b-9a55-000000000001"  # not the export's upper case
     assert (row["enrollment_method"], row["has_user_affinity"]) == ("ade", True)
@@ -413,13 +414,17 @@ def test_chip_from_model_identifier(chips, i):
     assert (row["chip"], plain(row["model_identifier"])) == (chip, identifier)
 
 
+VM_MODEL = "is a virtual machine model"
+VM_SERIAL = "has the VMware default form (VM + 10 characters)"
+ARM = "but reports an arm64 processor"
 VMS = [
         ("MacBookPro18,3", "C02ABC123456", "arM64", False, None),
-        ("VirtualMac2,1", "Z4K614MYR0", "arM64", True, "model VirtualMac2,1 is a virtual machine model"),
-        ("Apple Virtual Machine 1", "Z4K614MYR1", None, True, "model Apple Virtual Machine 1 is a virtual machine model"),
-        ("MacBookPro16,1", "VMOF5/Xq9u4N", "x64", True, "serial VMOF5/Xq9u4N has the VMware default form (VM + 10 characters)"),
+        ("VirtualMac2,1", "Z4K614MYR0", "arM64", True, f"model VirtualMac2,1 {VM_MODEL}"),
+        ("Apple Virtual Machine 1", "Z4K614MYR1", None, True,
+         f"model Apple Virtual Machine 1 {VM_MODEL}"),
+        ("MacBookPro16,1", "VMOF5/Xq9u4N", "x64", True, f"serial VMOF5/Xq9u4N {VM_SERIAL}"),
         ("MacBookPro16,1", "VMOF5", "x64", False, None),
-        ("iMac20,1", "C02ABC123458", "arM64", True, "model iMac20,1 is an Intel model Mac but reports an arm64 processor"),
+        ("iMac20,1", "C02ABC123458", "arM64", True, f"model iMac20,1 is an Intel model Mac {ARM}"),
         (None, "C02ABC123457", None, None, None),
 ]  # fmt: skip
 
@@ -493,7 +498,8 @@ def test_ambiguous_userless_enrollment_is_recorded_without_profile_list():
 @pytest.mark.parametrize(
     ("code", "name"),
     [("0", "unknown"), ("1", "userEnrollment"), ("2", "deviceEnrollmentManager"),
-     ("3", "appleBulkWithUser"), ("4", "appleBulkWithoutUser"), ("12", "appleUserEnrollmentWithServiceAccount"),
+     ("3", "appleBulkWithUser"), ("4", "appleBulkWithoutUser"),
+     ("12", "appleUserEnrollmentWithServiceAccount"),
      ("AppleBulkWithUser", "appleBulkWithUser"), ("99", None)],
 )  # fmt: skip
 def test_export_enrollment_type_codes(code, name):
@@ -541,7 +547,8 @@ def test_enum_mapping_keeps_the_raw_value(enums, i):
 
 
 BOOLEANS = [
-        (True, True), (False, False), ("true", True), ("FALSE", False), ("Yes", True), ("no", False),
+        (True, True), (False, False), ("true", True), ("FALSE", False), ("Yes", True),
+        ("no", False),
         ("1", True), ("0", False), ("Supervised", True), ("Not supervised", False),
         ("not_supervised", False), ("Encrypted", True), ("Not encrypted", False), ("", None),
         (None, None), ("Unknown", None), ("maybe", None),
@@ -602,16 +609,23 @@ def test_tenant_id_from_a_tenant_batch():
     ]
 
 
+def restriction(prefix: str, *, blocked: bool, personal: bool) -> dict:
+    return {
+        f"{prefix}.platformBlocked": blocked,
+        f"{prefix}.personalDeviceEnrollmentBlocked": personal,
+    }
+
+
 def test_mac_specific_default_restriction_wins_over_the_combined_one():
     configs = batch(
         "enrollment_configurations",
         [
             {"id": "x_DefaultPlatformRestrictions", "priority": 0,
-             "macOSRestriction.platformBlocked": False, "macOSRestriction.personalDeviceEnrollmentBlocked": False},
+             **restriction("macOSRestriction", blocked=False, personal=False)},
             {"id": "x_Mac", "priority": 0, "platformType": "mac",
-             "platformRestriction.platformBlocked": True, "platformRestriction.personalDeviceEnrollmentBlocked": True},
+             **restriction("platformRestriction", blocked=True, personal=True)},
             {"id": "x_Pilot", "priority": 1, "platformType": "mac",
-             "platformRestriction.platformBlocked": False, "platformRestriction.personalDeviceEnrollmentBlocked": False},
+             **restriction("platformRestriction", blocked=False, personal=False)},
         ],
     )  # fmt: skip
     row = normalize([configs]).tenant.iloc[0]
@@ -647,7 +661,7 @@ def test_python_m_auditor_normalize_prints_the_schema():
     assert printed == schema_markdown()
 
 
-# ---------------------------------------------------------------- properties: never crash, never invent
+# ---------------------------------------------------------------- properties: never crash or invent
 
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ANY_VALUE = st.one_of(

@@ -342,7 +342,8 @@ def test_undecodable_byte_in_csv_names_line_and_column(tmp_path):
     data = b"Device ID,Device name\nabc,MAC-1\ndef,Zo\xff\n"
     message = error_of(tmp_path, "latin1.csv", data)
     assert message == (
-        "latin1.csv: line 3 column 7: byte 0xff is not valid UTF-8 (save the file as UTF-8 or UTF-16)"
+        "latin1.csv: line 3 column 7: byte 0xff is not valid UTF-8 "
+        "(save the file as UTF-8 or UTF-16)"
     )
 
 
@@ -369,3 +370,32 @@ def test_damaged_zip(tmp_path):
 def test_missing_file_names_it(tmp_path):
     with pytest.raises(SourceError, match=r"nope\.json: cannot read the file"):
         read_inputs([tmp_path / "nope.json"])
+
+
+def test_gzip_json_lines_stream_with_the_digest_of_the_file(tmp_path):
+    path = copy_as(tmp_path, "graph_devices_beta_pages.jsonl", "pages.jsonl.gz", gzip.compress)
+    batches, info = read_one(path)
+    assert (
+        batches["graph_devices"].records["source_record"].iloc[3]
+        == "pages.jsonl.gz:line 2 value[1]"
+    )
+    assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_json_lines_with_bom_and_blank_lines(tmp_path):
+    lines = (FIXTURES / "graph_devices_beta_pages.jsonl").read_bytes().splitlines()
+    path = tmp_path / "pages.jsonl"
+    path.write_bytes(codecs.BOM_UTF8 + lines[0] + b"\n\n" + lines[1] + b"\n")
+    records = read_one(path)[0]["graph_devices"].records
+    assert records["source_record"].tolist()[2:] == [
+        "pages.jsonl:line 3 value[0]",
+        "pages.jsonl:line 3 value[1]",
+    ]
+
+
+def test_undecodable_byte_in_a_later_json_line(tmp_path):
+    lines = (FIXTURES / "graph_devices_beta_pages.jsonl").read_bytes().splitlines()
+    data = lines[0] + b"\n" + lines[1].replace(b"MAC-DEM-LAB", b"MAC-\xff") + b"\n"
+    message = error_of(tmp_path, "pages.jsonl", data)
+    assert message.startswith("pages.jsonl: line 2 column ")
+    assert "byte 0xff is not valid UTF-8" in message

@@ -124,13 +124,23 @@ def read_files(
 
 
 def read_file(path: Path) -> tuple[list[RawBatch], InputFile, list[SourceGap]]:
-    """Read one file; its batches are named after the file (`name` or `name/member`)."""
+    """Read one file; its batches are named after the file (`name` or `name/member`).
+
+    JSON-lines files (a Graph page per line, gzip or not) are streamed line by line, so a
+    500k-device file never sits in memory whole; everything else is read at once.
+    """
+    name = Path(path).name
     try:
-        data = Path(path).read_bytes()
+        streamed = _read_json_lines_file(Path(path), name)
+        if streamed is not None:
+            batches, kind, digest = streamed
+            gaps: list[SourceGap] = []
+        else:
+            data = Path(path).read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            batches, gaps, kind = read_bytes(data, name)
     except OSError as exc:
         raise SourceError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
-    digest = hashlib.sha256(data).hexdigest()
-    batches, gaps, kind = read_bytes(data, Path(path).name)
     records = sum(len(b.records) for b in batches)
     return batches, InputFile(str(path), kind, digest, records), gaps
 
@@ -210,12 +220,12 @@ def _as_utf8(data: bytes, name: str) -> bytes:
         ) from exc
 
 
-def _undecodable(text: bytes, name: str) -> SourceError | None:
+def _undecodable(text: bytes, name: str, first_line: int = 1) -> SourceError | None:
     """A SourceError locating the first byte that is not UTF-8, or None when all is valid."""
     try:
         text.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = text.count(b"\n", 0, exc.start) + 1
+        line = text.count(b"\n", 0, exc.start) + first_line
         column = exc.start - (text.rfind(b"\n", 0, exc.start) + 1) + 1
         return SourceError(
             f"{name}: line {line} column {column}: byte 0x{text[exc.start]:02x} is not valid "
@@ -236,6 +246,95 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+# ---------------------------------------------------------------- JSON lines, streamed
+
+_FIRST_LINE_LIMIT = 64 * 2**20  # a Graph page of 1,000 devices is ~2 MB on one line
+
+
+class _HashingReader(io.RawIOBase):
+    """Passes a file's bytes through while hashing them (the evidence digest of the file)."""
+
+    def __init__(self, raw: io.RawIOBase) -> None:
+        self.raw = raw
+        self.hasher = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self.raw.readinto(buffer) or 0
+        self.hasher.update(memoryview(buffer)[:count])
+        return count
+
+
+def _read_json_lines_file(path: Path, name: str) -> tuple[list[RawBatch], str, str] | None:
+    """Stream a JSON-lines file (plain or gzip); None when the file is not JSON lines."""
+    with path.open("rb", buffering=0) as raw:
+        hashing = _HashingReader(raw)
+        buffered = io.BufferedReader(hashing, buffer_size=2**20)
+        stream: io.BufferedIOBase = buffered
+        if buffered.peek(2)[:2] == _GZIP:
+            stream = gzip.GzipFile(fileobj=buffered, mode="rb")
+        try:
+            first = stream.readline(_FIRST_LINE_LIMIT)
+            more = bool(stream.peek(1)[:1])  # type: ignore[attr-defined]
+        except (OSError, EOFError, zlib.error):
+            return None  # damaged gzip: the whole-file path reports it
+        document = _first_line_document(first, more=more)
+        if document is None:
+            return None
+        collector = _Collector(name)
+        kinds: list[str] = []
+        with _gc_paused():
+            kinds += _add_document(collector, document, "line 1 ", True)
+            del document
+            for number, line in enumerate(_lines(stream, name), start=2):
+                if not line.strip():
+                    continue
+                try:
+                    page = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    raise _line_error(line, number, name, exc) from exc
+                kinds += _add_document(collector, page, f"line {number} ", True)
+                del page
+        while hashing.read(2**20):  # what the gzip reader left (trailer padding)
+            pass
+    return collector.batches(), INPUT_KINDS.get(kinds[0], kinds[0]), hashing.hasher.hexdigest()
+
+
+def _first_line_document(first: bytes, *, more: bool) -> Any:
+    """The first line's JSON when it opens a JSON-lines file, else None."""
+    if not more or not first.endswith(b"\n"):
+        return None  # a single document (or a first line too long to be a page)
+    line = first.removeprefix(codecs.BOM_UTF8).strip()
+    if not line.startswith((b"{", b"[")):
+        return None
+    try:
+        document = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None  # pretty-printed JSON: read whole
+    if isinstance(document, dict) and "auditor_snapshot" in document:
+        return None  # the snapshot reader wants the whole document
+    return document
+
+
+def _lines(stream: io.BufferedIOBase, name: str) -> Iterator[bytes]:
+    try:
+        yield from stream
+    except (OSError, EOFError, zlib.error) as exc:
+        raise SourceError(f"{name}: gzip data is damaged or cut short ({exc})") from exc
+
+
+def _line_error(line: bytes, number: int, name: str, exc: json.JSONDecodeError) -> SourceError:
+    if "UTF-8" in exc.msg or "surrogates" in exc.msg:
+        located = _undecodable(line, name, first_line=number)
+        if located is not None:
+            return located
+    ends_early = "end of data" in exc.msg
+    what = "JSON ends early (truncated?)" if ends_early else f"invalid JSON ({exc.msg})"
+    return SourceError(f"{name}: line {number} column {exc.colno}: {what}")
+
+
 # ---------------------------------------------------------------- JSON
 
 
@@ -250,6 +349,9 @@ class _Columns:
         self.wanted = wanted
         self.data: dict[str, list[Any]] = {}
         self.rows = 0
+        # Columns with few distinct values keep one object per value ("macOS" once, not 500k
+        # times): less memory, and hashing them later is cheap (str caches its hash).
+        self.shared: dict[str, dict[Any, Any] | None] = {}
 
     def extend(self, records: list[dict[str, Any]], locations: list[str]) -> None:
         keys, values_by_key = _columns_of(records, self._wants)
@@ -279,6 +381,21 @@ class _Columns:
         column = self.data.get(name)
         if column is None:
             column = self.data[name] = [None] * self.rows
+        if name not in self.shared:
+            try:
+                few = len(set(values)) * 20 <= len(values)
+            except TypeError:  # unhashable values (lists) are kept as they are
+                few = False
+            self.shared[name] = {} if few else None
+        cache = self.shared[name]
+        start = len(column)
+        if cache is not None:
+            try:
+                column.extend(map(cache.setdefault, values, values))
+                return
+            except TypeError:
+                self.shared[name] = None
+                del column[start:]
         column.extend(values)
 
     def frame(self) -> pd.DataFrame:
