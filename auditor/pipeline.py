@@ -26,6 +26,7 @@ from auditor.render import OUTPUT_NAMES, RENDERERS, check_format_available
 from auditor.report import Report, build_report
 from auditor.rules import ALL_RULES
 from auditor.rules.base import Rule
+from auditor.sources.files import read_files
 from auditor.waivers import Waiver, apply_waivers, load_waivers
 
 log = logging.getLogger(__name__)
@@ -97,21 +98,22 @@ def resolve_catalogue(config: Config) -> Catalogue:
 
 
 def load_batches(
-    config: Config, options: RunOptions, staging: Path
-) -> tuple[list[RawBatch], list[InputFile], list[SourceGap]]:
-    """Read the configured source into raw batches (a Graph pull is saved as a snapshot)."""
-    from auditor.sources.files import read_inputs
+    config: Config, options: RunOptions
+) -> tuple[list[RawBatch], list[InputFile], list[SourceGap], list[Path]]:
+    """Read the configured source into raw batches, their inputs and recorded gaps.
 
+    A Graph pull is saved first as `snapshot.json.gz` in the output folder (the evidence of
+    what Graph said), then read like any snapshot; it is returned as an extra output.
+    """
     if config.source == "graph":
         from auditor.sources.graph import fetch_to_file
 
-        snapshot = staging / "snapshot.json.gz"
-        fetch_to_file(config.graph, snapshot, progress=options.progress)
-        batches, inputs = read_inputs([snapshot])
-        return batches, inputs, []
+        config.out_dir.mkdir(parents=True, exist_ok=True)
+        snapshot = config.out_dir / "snapshot.json.gz"
+        log.info(fetch_to_file(config.graph, snapshot, progress=options.progress))
+        return (*read_files([snapshot]), [snapshot])
     paths = list(config.inputs) if config.source == "files" else bundled_sample_files()
-    batches, inputs = read_inputs(paths)
-    return batches, inputs, []
+    return (*read_files(paths), [])
 
 
 def bundled_sample_files() -> list[Path]:
@@ -159,7 +161,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         out_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".auditor-", dir=out_dir))
         stack.callback(shutil.rmtree, staging, ignore_errors=True)
-        batches, inputs, gaps = load_batches(config, options, staging)
+        batches, inputs, gaps, fetched = load_batches(config, options)
         inventory = normalize(batches, inputs=inputs, gaps=gaps)
         del batches
         _refuse_partial(inventory, config)
@@ -187,14 +189,14 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         outputs = _render(report, config.formats, staging, out_dir)
         manifest = write_manifest(
             out_dir,
-            build_manifest(out_dir, outputs, inventory.inputs, meta),
+            build_manifest(out_dir, [*fetched, *outputs], inventory.inputs, meta),
             key=options.signing_key,
         )
         if history is not None:
             history.record(outcome.results, inventory.frames(), meta, inventory.inputs)
     return RunResult(
         report=report,
-        outputs=tuple(outputs),
+        outputs=(*fetched, *outputs),
         manifest=manifest,
         failures_by_severity=report.failures_by_severity(),
         new_failures_by_severity=report.new_failures_by_severity(),

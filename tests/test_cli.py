@@ -165,3 +165,26 @@ def test_same_inputs_give_the_same_findings(tmp_path):
     a, b = (json.loads((d / "findings.json").read_text()) for d in (first, second))
     a["run"].pop("generated_at"), b["run"].pop("generated_at")
     assert a == b
+
+
+def test_run_from_graph_keeps_the_snapshot_as_verified_evidence(tmp_path):
+    from graph_server import serve
+
+    out = tmp_path / "out"
+    with serve(60, export_polls=0) as graph:
+        done = auditor(
+            "run", "--source", "graph", "--graph-url", graph.url, "--as-of", "2026-09-01",
+            "--out", str(out), "--no-history", "--format", "json",
+            env={"AUDITOR_GRAPH_TOKEN": "test-token-not-secret"},
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "test-token-not-secret" not in done.stderr + done.stdout
+    data = json.loads((out / "findings.json").read_text())
+    assert data["summary"]["devices"] == 60
+    assert data["run"]["source"] == "graph"
+    assert [i["kind"] for i in data["run"]["inputs"]] == ["snapshot"]
+    for name in ("snapshot.json.gz", "findings.json", "manifest.json"):
+        assert "test-token-not-secret" not in (out / name).read_bytes().decode("latin-1")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "snapshot.json.gz" in {o["path"] for o in manifest["outputs"]}
+    assert auditor("verify", str(out)).returncode == 0

@@ -103,7 +103,7 @@ def parse_version_column(raw: pd.Series) -> pd.DataFrame:
     parsed = [parse_macos_version(value) for value in uniques]
 
     def take(values: list[object], dtype: str) -> pd.Series:
-        table = pd.array([*values, None], dtype=dtype)
+        table = pd.Series([*values, None], dtype=dtype).array
         return pd.Series(table.take(np.where(codes < 0, len(values), codes)), index=raw.index)
 
     return pd.DataFrame(
