@@ -23,6 +23,7 @@ SEVERITY_COLOURS = {
     "none": "#15803d",
 }
 INK = "#1f2937"
+_BAR_MARGINS = {"left": 0.3, "right": 0.95, "bottom": 0.25, "top": 0.97}
 GRID = "#d1d5db"
 _RC: Any = {
     "svg.hashsalt": "auditor",
@@ -36,8 +37,11 @@ _RC: Any = {
 }
 
 
-def _svg(draw: Any, size: tuple[float, float]) -> str:
-    """Run `draw(figure)` on a fresh figure and return the figure as SVG text."""
+def _svg(draw: Any, size: tuple[float, float], margins: dict[str, float]) -> str:
+    """Run `draw(figure)` on a fresh figure and return the figure as SVG text.
+
+    Margins are fixed (no tight_layout): it would draw every chart twice to measure it.
+    """
     from matplotlib import rc_context
     from matplotlib.backends.backend_svg import FigureCanvasSVG
     from matplotlib.figure import Figure
@@ -46,7 +50,7 @@ def _svg(draw: Any, size: tuple[float, float]) -> str:
         figure = Figure(figsize=size)
         FigureCanvasSVG(figure)
         draw(figure)
-        figure.tight_layout()
+        figure.subplots_adjust(**margins)
         out = io.StringIO()
         figure.savefig(out, format="svg", metadata={"Date": None, "Creator": "auditor"})
     return out.getvalue()
@@ -83,6 +87,7 @@ def severity_chart(report: Report) -> str:
             "Macs (worst failing severity)",
         ),
         (3.4, 2.0),
+        _BAR_MARGINS,
     )
 
 
@@ -97,6 +102,7 @@ def top_rules_chart(report: Report) -> str:
             "failing Macs",
         ),
         (3.4, max(1.2, 0.25 * len(rules) + 0.6)),
+        _BAR_MARGINS,
     )
 
 
@@ -111,6 +117,7 @@ def os_chart(report: Report) -> str:
             "Macs",
         ),
         (3.4, max(1.2, 0.25 * len(majors) + 0.6)),
+        _BAR_MARGINS,
     )
 
 
@@ -135,4 +142,4 @@ def trend_chart(trend: Sequence[TrendPoint]) -> str:
         handles = axes.get_legend_handles_labels()[0] + posture.get_legend_handles_labels()[0]
         axes.legend(handles=handles, loc="upper left", fontsize=7, frameon=False)
 
-    return _svg(draw, (6.8, 1.9))
+    return _svg(draw, (6.8, 1.9), {"left": 0.08, "right": 0.92, "bottom": 0.3, "top": 0.95})
