@@ -50,7 +50,8 @@ _COMPLIANCE = ("compliant", "noncompliant", "inGracePeriod", "unknown")
 
 def graph_device(rng: random.Random, i: int) -> dict[str, Any]:
     """One managedDevice as a beta list returns it (defaults where a list returns defaults)."""
-    identifier, model, arch = _MODELS[rng.randrange(len(_MODELS))]
+    # one Mac in 200 is a virtual machine, as in a fleet with a few test VMs
+    identifier, model, arch = _MODELS[-1] if rng.random() < 0.005 else rng.choice(_MODELS[:-1])
     macos = rng.random() < 0.97
     kind = rng.choice(_TYPES)
     when = 1_600_000_000 + rng.randrange(150_000_000)

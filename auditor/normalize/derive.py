@@ -74,14 +74,14 @@ def add_hardware(devices: pd.DataFrame, notes: list[QualityNote]) -> pd.DataFram
     shared = _shared_serials(devices["_serial_key"])
     devices["_serial_shared"] = shared
     if len(rows):
-        model_text = identifier.fillna(model)
+        columns = [identifier.fillna(model), serial, by_model, arch]
+        texts = [c.to_numpy(dtype=object)[rows] for c in columns]
         evidence[rows] = [
             _evidence(*values)
             for values in zip(
-                vm_model[rows], vm_serial[rows], mismatch[rows], model_text.iloc[rows],
-                serial.iloc[rows], by_model.iloc[rows], arch.iloc[rows], shared[rows], strict=True,
+                vm_model[rows], vm_serial[rows], mismatch[rows], *texts, shared[rows], strict=True
             )
-        ]  # fmt: skip
+        ]
     devices["vm_evidence"] = pd.array(evidence, dtype="string")
     return devices
 

@@ -246,8 +246,14 @@ def _to_utc(strings: pd.Series, fmt: str) -> pd.Series:
         )
     parsed = parsed.astype("datetime64[us, UTC]")
     if fmt == "ISO8601":
-        short = strings.str.len().to_numpy(dtype=float, na_value=0) < _SHORTEST_ISO_DATE
-        parsed = parsed.mask(short)
+        # A reduced-precision value ("2024") parses to midnight: check only those rows.
+        ticks = parsed.to_numpy(dtype="datetime64[us]").astype("int64")
+        midnight = (ticks % 86_400_000_000 == 0) & parsed.notna().to_numpy(dtype=bool)
+        if midnight.any():
+            lengths = strings[midnight].str.len().to_numpy(dtype=float, na_value=0)
+            short = np.zeros(len(parsed), dtype=bool)
+            short[midnight] = lengths < _SHORTEST_ISO_DATE
+            parsed = parsed.mask(short)
     return parsed
 
 

@@ -1,0 +1,97 @@
+"""JSON held in memory: one document, JSON lines, or documents one after another."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from auditor.errors import SourceError
+from auditor.models import RawBatch, SourceGap
+from auditor.sources.files.encoding import NON_SPACE, gc_paused, undecodable
+from auditor.sources.files.records import Collector
+from auditor.sources.files.shapes import INPUT_KINDS, add_document, read_snapshot_document
+
+_NON_SPACE_TEXT = re.compile(r"\S")
+
+
+def read_json(text: bytes, name: str) -> tuple[list[RawBatch], list[SourceGap], str]:
+    """JSON in memory → batches (a snapshot goes to its own reader), gaps, InputFile kind."""
+    collector = Collector(name)
+    snapshot: list[RawBatch] = []
+    gaps: list[SourceGap] = []
+    kinds: list[str] = []
+    with gc_paused():
+        for where, document, is_stream in _json_documents(text, name):
+            if isinstance(document, dict) and "auditor_snapshot" in document:
+                snapshot_batches, snapshot_gaps = read_snapshot_document(document, name)
+                snapshot += snapshot_batches
+                gaps += snapshot_gaps
+                kinds.append("snapshot")
+            else:
+                kinds += add_document(collector, document, where, is_stream)
+            del document
+    return [*snapshot, *collector.batches()], gaps, INPUT_KINDS.get(kinds[0], kinds[0])
+
+
+def _json_documents(text: bytes, name: str) -> Iterator[tuple[str, Any, bool]]:
+    """(location prefix, parsed document, part of a stream?) for one or many documents."""
+    try:
+        yield "", orjson.loads(text), False
+        return
+    except orjson.JSONDecodeError as exc:
+        if exc.msg != "unexpected content after document":
+            raise json_error(text, name, exc) from exc
+    yield from _json_lines(text, name)
+
+
+def _json_lines(text: bytes, name: str) -> Iterator[tuple[str, Any, bool]]:
+    """Documents one per line (JSON-lines); else pretty-printed documents one after another."""
+    view = memoryview(text)
+    documents = []
+    start = line = 0
+    while start < len(text):
+        end = text.find(b"\n", start)
+        end = len(text) if end < 0 else end
+        line += 1
+        if NON_SPACE.search(text, start, end) is not None:
+            try:
+                documents.append((f"line {line} ", orjson.loads(view[start:end])))
+            except orjson.JSONDecodeError:
+                documents = []
+                break
+        start = end + 1
+    if documents:
+        for where, document in documents:
+            yield where, document, True
+        return
+    decoder = json.JSONDecoder()
+    decoded = text.decode("utf-8")
+    position, number = 0, 0
+    while True:
+        match = _NON_SPACE_TEXT.search(decoded, position)
+        if match is None:
+            return
+        number += 1
+        try:
+            document, position = decoder.raw_decode(decoded, match.start())
+        except json.JSONDecodeError as exc:
+            raise json_error(text, name, exc) from exc
+        yield f"document {number} ", document, True
+
+
+def json_error(text: bytes, name: str, exc: json.JSONDecodeError) -> SourceError:
+    """One message with line and column; a document cut short says so."""
+    bad_bytes = undecodable(text, name) if "UTF-8" in exc.msg or "surrogates" in exc.msg else None
+    if bad_bytes is not None:
+        return bad_bytes
+    ends_early = (
+        "end of data" in exc.msg
+        or exc.msg.startswith("Unterminated")
+        or exc.pos >= len(text.decode("utf-8", "replace").rstrip())
+    )
+    what = "JSON ends early (truncated?)" if ends_early else f"invalid JSON ({exc.msg})"
+    return SourceError(f"{name}: line {exc.lineno} column {exc.colno}: {what}")
