@@ -184,7 +184,11 @@ class Report:
         return {Severity(s): n for s, n in self.changes.new_by_severity}
 
     def to_dict(self) -> dict[str, Any]:
-        """The whole model as JSON-able values (dates as ISO text, frames as row lists)."""
+        """The whole model as JSON-able values (dates as ISO text, frames as row lists).
+
+        Meant for golden tests and debugging on small tenants: the findings and devices
+        tables become lists of dicts, which is large for big tenants.
+        """
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
 
