@@ -45,6 +45,8 @@ def test_findings_json_has_the_public_shape(sample_run):
     data = json.loads((sample_run / "findings.json").read_text())
     assert {"run", "summary", "findings"} <= set(data)
     assert data["run"]["as_of"] == "2026-09-01"
+    # No sample file states the tenant id; it is read from the ids Intune derives from it.
+    assert data["run"]["tenant_id"] == "8b4ae5f1-a941-46a0-956a-26afbccdafe5"
     assert data["run"]["tool_version"]
     assert all({"path", "sha256", "records"} <= set(i) for i in data["run"]["inputs"])
     assert data["run"]["catalogue"]["as_of"]

@@ -46,7 +46,13 @@ def ade_profile_names(batches: Sequence[RawBatch]) -> frozenset[str] | None:
 def tenant_frame(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.DataFrame:
     """Exactly one row: tenant id, APNs certificate, the default macOS platform restriction."""
     row: dict[str, object] = {"tenant_id": UNKNOWN_TENANT}
-    ids = _column(_records(batches, "tenant"), "tenant_id", "tenantId").dropna().unique()
+    ids = pd.concat(
+        [
+            _column(_records(batches, "tenant"), "tenant_id", "tenantId"),
+            *_implied_tenant_ids(batches),
+        ]
+    )
+    ids = ids.dropna().str.casefold().unique()
     if len(ids):
         row["tenant_id"] = ids[0]
     if len(ids) > 1:
@@ -58,6 +64,23 @@ def tenant_frame(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.Da
     row.update(_platform_restriction(_records(batches, "enrollment_configurations")))
     frame = pd.DataFrame({k: [v] for k, v in row.items()})
     return conform(frame, TENANT_SCHEMA)
+
+
+_GUID = r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+
+
+def _implied_tenant_ids(batches: Sequence[RawBatch]) -> list[pd.Series]:
+    """Tenant ids that Intune writes into other objects when no input states it directly.
+
+    The built-in enrollment configurations are named `{tenantId}_Default…`, and ADE profiles
+    carry `AADTenantId=` in their configuration endpoint URL.
+    """
+    configs = _column(_records(batches, "enrollment_configurations"), "id")
+    profiles = _column(_records(batches, "ade_profiles"), "configurationEndpointUrl")
+    return [
+        configs.str.extract(_GUID + r"_Default", expand=False),
+        profiles.str.extract(r"AADTenantId=" + _GUID, expand=False),
+    ]
 
 
 def _platform_restriction(configs: pd.DataFrame) -> dict[str, object]:
