@@ -67,9 +67,11 @@ golden: install ## Regenerate golden files after an intended change; review the 
 sample: install ## Regenerate sample_data/ with the deterministic generator
 	$(BIN)/auditor sample --devices 300 --seed 7 --out sample_data --as-of 2026-09-01
 
-docs: install ## Regenerate docs/rules.md and docs/schema.md from the code
+docs: install ## Regenerate docs/rules.md, docs/schema.md and the README's page-1 picture
 	$(BIN)/auditor rules --format markdown > docs/rules.md
 	$(BIN)/python -m auditor.normalize > docs/schema.md
+	$(BIN)/auditor run --out build/docs --as-of 2026-09-01 --no-history --format pdf
+	$(BIN)/python -c "import pypdfium2 as p; p.PdfDocument('build/docs/report.pdf')[0].render(scale=1.4).to_pil().save('docs/sample-report-page1.png')"
 
 clean: ## Remove the venv, caches and outputs
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis reports build dist bench/out
