@@ -220,16 +220,16 @@ def test_devices_missing_from_an_input_kind_are_reported(tenant):
     absent = {n.source: n for n in notes(tenant, "device_id", "absent_from_input")}
     graph = absent["graph_devices_v1_page.json, graph_devices_beta_pages.jsonl"]
     assert graph.count == 2
-    assert graph.examples[0] == (
+    assert (
         "MAC-EXPORT-ONLY (C02EXPORT009) is not in the Graph list "
         "(graph_devices_v1_page.json, graph_devices_beta_pages.jsonl)"
-    )
+    ) in graph.examples
 
 
 def test_missing_fields_are_counted(tenant):
     [approved] = notes(tenant, "user_approved", "missing")
     assert approved.count == 5
-    assert approved.examples[0] == "MAC-VMWARE-VM (VMwFVoWLEdXS)"
+    assert "MAC-VMWARE-VM (VMwFVoWLEdXS)" in approved.examples
 
 
 def test_tenant_row_from_apns_and_the_default_platform_restriction(tenant):

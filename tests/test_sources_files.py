@@ -399,3 +399,36 @@ def test_undecodable_byte_in_a_later_json_line(tmp_path):
     message = error_of(tmp_path, "pages.jsonl", data)
     assert message.startswith("pages.jsonl: line 2 column ")
     assert "byte 0xff is not valid UTF-8" in message
+
+
+@pytest.fixture
+def two_processes(monkeypatch):
+    """Split even small JSON-lines files between two processes (the 500k-device path)."""
+    from auditor.sources.files import json_lines
+
+    monkeypatch.setattr(json_lines, "_TWO_PROCESSES_FROM", 0)
+
+
+def many_pages(tmp_path: Path, pages: int) -> Path:
+    lines = (FIXTURES / "graph_devices_beta_pages.jsonl").read_bytes().splitlines()
+    path = tmp_path / "pages.jsonl"
+    path.write_bytes(b"".join(lines[i % 2] + b"\n" for i in range(pages)))
+    return path
+
+
+def test_two_processes_read_what_one_reads(tmp_path, two_processes):
+    path = many_pages(tmp_path, 40)
+    batches, info = read_one(path)
+    records = batches["graph_devices"].records
+    assert len(records) == 80
+    assert records["source_record"].tolist()[-1] == "pages.jsonl:line 40 value[1]"
+    assert records["source_record"].is_unique
+    assert records["deviceName"].tolist()[:4] == records["deviceName"].tolist()[-4:]
+    assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_error_in_the_second_process_names_its_line(tmp_path, two_processes):
+    path = many_pages(tmp_path, 40)
+    path.write_bytes(path.read_bytes()[:-100] + b"\n")
+    with pytest.raises(SourceError, match=r"^pages\.jsonl: line 40 column \d+: JSON ends early"):
+        read_inputs([path])

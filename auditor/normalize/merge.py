@@ -42,17 +42,39 @@ def merge_devices(parts: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, list[Qua
     combined = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     combined = combined.reset_index(drop=True)
     key, notes = _keys(combined)
+    codes, _ = pd.factorize(key)  # hashed once; everything after works on integers
     combined[KEY] = key
-    if key.is_unique:
+    if len(codes) == 0 or codes.max() + 1 == len(codes):  # every key once: nothing to merge
         merged = combined
     else:
-        combined = combined.sort_values([KEY, "_rank"], kind="stable", ignore_index=True)
-        merged = _merge_sorted(combined)
-        notes += _conflicts(combined, merged)
-        notes += _duplicate_records(combined)
+        # group rows (first appearance order), precedence first within a group
+        order = np.lexsort((combined["_rank"].to_numpy(), codes))
+        combined = combined.take(order).reset_index(drop=True)
+        groups = _Groups(codes[order])
+        merged = _merge_sorted(combined, groups)
+        notes += _conflicts(combined, merged, groups)
+        notes += _duplicate_records(combined, groups)
     merged = _fill_device_id(merged, notes)
     notes += _absent_from_inputs(combined, merged)
     return merged.drop(columns=["_rank"]), notes
+
+
+class _Groups:
+    """Rows sorted by group: where each group starts, and each row's group number."""
+
+    def __init__(self, sorted_codes: np.ndarray) -> None:
+        size = len(sorted_codes)
+        self.starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+        self.sizes = np.diff(np.r_[self.starts, size])
+        self.of_row = np.repeat(np.arange(len(self.starts)), self.sizes)
+        self.position = np.arange(size) - self.starts[self.of_row]  # 0 = highest precedence
+        self.rows = size
+
+    def first(self, present: np.ndarray) -> np.ndarray:
+        """Per group, the first row where `present` holds (-1 when none does)."""
+        index = np.where(present, np.arange(self.rows), self.rows)
+        first = np.minimum.reduceat(index, self.starts)
+        return np.where(first == self.rows, -1, first)
 
 
 def _keys(frame: pd.DataFrame) -> tuple[pd.Series, list[QualityNote]]:
@@ -89,72 +111,74 @@ def _keys(frame: pd.DataFrame) -> tuple[pd.Series, list[QualityNote]]:
     return key, notes
 
 
-def _merge_sorted(combined: pd.DataFrame) -> pd.DataFrame:
-    """Rows sorted by key then precedence → first non-NA per field; paired fields by record."""
-    groups = combined.groupby(KEY, sort=False)
+def _merge_sorted(combined: pd.DataFrame, groups: _Groups) -> pd.DataFrame:
+    """First non-NA value per group and field; paired fields from one record; lineage joined."""
     paired = {c for pair in _PAIRED.items() for c in (pair[0], *pair[1])}
-    plain = [c for c in combined.columns if c not in paired and c not in (KEY, *_LINEAGE)]
-    merged = groups[plain].first()
+    merged: dict[str, object] = {}
+    for column in combined.columns:
+        if column not in paired and column not in _LINEAGE:
+            values = combined[column]
+            merged[column] = _take(values, groups.first(values.notna().to_numpy(dtype=bool)))
     for canonical, companions in _PAIRED.items():
         values = combined[canonical]
-        weak = (
-            values.isna() | (values == "unknown").fillna(False)
-            if canonical in _ENUMS
-            else values.isna()
-        )
-        empty = combined[companions[0]].isna() & values.isna()
-        score = combined["_rank"] + 100 * weak.astype(int) + 1000 * empty.astype(int)
-        best = score.groupby(combined[KEY], sort=False).idxmin()
-        chosen = combined.loc[best.to_numpy(), [canonical, *companions]]
-        chosen.index = best.index
-        merged[[canonical, *companions]] = chosen
-    codes = pd.factorize(combined[KEY])[0]
-    position = groups.cumcount().to_numpy()
-    distinct = ~combined.duplicated([KEY, "source"]).to_numpy()
-    merged["source"] = _join(codes, position, combined["source"], distinct)
-    merged["source_record"] = _join(codes, position, combined["source_record"], None)
-    merged[KEY] = merged.index
-    return merged.reset_index(drop=True)
+        known = values.notna().to_numpy(dtype=bool)
+        if canonical in _ENUMS:
+            known = known & (values != "unknown").to_numpy(dtype=bool, na_value=False)
+        raw = combined[companions[0]].notna().to_numpy(dtype=bool)
+        best = groups.first(known)
+        best = np.where(best < 0, groups.first(raw), best)
+        for column in (canonical, *companions):
+            merged[column] = _take(combined[column], best)
+    distinct = ~combined.duplicated([KEY, "source"]).to_numpy(dtype=bool)
+    merged["source"] = _join(groups, combined["source"], distinct)
+    merged["source_record"] = _join(groups, combined["source_record"], None)
+    return pd.DataFrame(merged)
 
 
-def _join(
-    codes: np.ndarray, position: np.ndarray, values: pd.Series, keep: np.ndarray | None
-) -> np.ndarray:
-    """Per group (rows sorted by group), its values joined with "; " in row order."""
+def _take(values: pd.Series, rows: np.ndarray) -> pd.Series:
+    """values[rows] with -1 as NA, on a fresh 0…n-1 index."""
+    return pd.Series(values.array.take(rows, allow_fill=True))
+
+
+def _join(groups: _Groups, values: pd.Series, keep: np.ndarray | None) -> np.ndarray:
+    """Per group, its values joined with "; " in row order (only `keep` rows after the first)."""
     text = values.fillna("?").to_numpy(dtype=object)
-    out = np.empty(codes.max() + 1, dtype=object)
-    first = position == 0
-    out[codes[first]] = text[first]
-    for step in range(1, int(position.max()) + 1):
-        rows = position == step
+    out = text[groups.starts].copy()
+    for step in range(1, int(groups.sizes.max())):
+        rows = groups.position == step
         if keep is not None:
             rows &= keep
-        out[codes[rows]] = out[codes[rows]] + "; " + text[rows]
+        out[groups.of_row[rows]] = out[groups.of_row[rows]] + "; " + text[rows]
     return out
 
 
-def _conflicts(combined: pd.DataFrame, merged: pd.DataFrame) -> list[QualityNote]:
+def _conflicts(combined: pd.DataFrame, merged: pd.DataFrame, groups: _Groups) -> list[QualityNote]:
     """Fields on which two records of one device disagree, with both values quoted."""
-    size = combined.groupby(KEY, sort=False)[KEY].transform("size")
-    multi = combined[size.to_numpy() > 1]
-    kept = merged.set_index(KEY)
+    several = (groups.sizes > 1)[groups.of_row]
     notes = []
     for field in _COMPARED:
-        values = multi[field]
+        values = combined[field].astype(object).where(combined[field].notna(), None).to_numpy()
         if field in _CASELESS:
-            values = values.str.casefold()
+            values = np.array([v.casefold() if v.__class__ is str else v for v in values], object)
+        present = several & (values != None)  # noqa: E711 - elementwise
         if field in _ENUMS:
-            values = values.mask(values == "unknown")
-        first = values.groupby(multi[KEY], sort=False).transform("first")
-        differs = (values != first).to_numpy(dtype=bool, na_value=False)
+            present &= values != "unknown"
+        first = groups.first(present)[groups.of_row]
+        compare = present & (first >= 0)
+        differs = np.zeros(groups.rows, dtype=bool)
+        differs[compare] = values[compare] != values[first[compare]]
         if not differs.any():
             continue
-        keys = pd.unique(multi[KEY][differs])
+        conflicting = np.unique(groups.of_row[differs])
         examples = tuple(
-            _conflict_example(multi[multi[KEY] == k], field, kept.loc[[k]])
-            for k in keys[:_EXAMPLES]
+            _conflict_example(
+                combined.iloc[groups.starts[g] : groups.starts[g] + groups.sizes[g]],
+                field,
+                merged.iloc[[g]],
+            )
+            for g in conflicting[:_EXAMPLES]
         )
-        notes.append(QualityNote(field, "conflict", len(keys), examples))
+        notes.append(QualityNote(field, "conflict", len(conflicting), examples))
     return notes
 
 
@@ -174,18 +198,21 @@ def _show(value: object) -> str:
     return repr(str(value))
 
 
-def _duplicate_records(combined: pd.DataFrame) -> list[QualityNote]:
+def _duplicate_records(combined: pd.DataFrame, groups: _Groups) -> list[QualityNote]:
     """One input listing the same device twice: merged into one row, and said so."""
-    twice = combined.duplicated([KEY, "source", "_rank"], keep=False)
-    if not twice.any():
-        return []
-    rows = combined[twice]
-    keys = pd.unique(rows[KEY])
-    examples = tuple(
-        f"{describe_rows(g.iloc[:1]).iloc[0]}: " + ", ".join(g["source_record"].fillna("?"))
-        for _, g in rows[rows[KEY].isin(keys[:_EXAMPLES])].groupby(KEY, sort=False)
+    twice = pd.DataFrame(
+        {"group": groups.of_row, "source": combined["source"], "rank": combined["_rank"]}
     )
-    return [QualityNote("device_id", "duplicate_record", len(keys), examples)]
+    repeated = twice.duplicated(keep=False).to_numpy(dtype=bool)
+    if not repeated.any():
+        return []
+    affected = np.unique(groups.of_row[repeated])
+    examples = []
+    for g in affected[:_EXAMPLES]:
+        rows = combined.iloc[groups.starts[g] : groups.starts[g] + groups.sizes[g]]
+        records = ", ".join(rows["source_record"].fillna("?"))
+        examples.append(f"{describe_rows(rows.iloc[:1]).iloc[0]}: {records}")
+    return [QualityNote("device_id", "duplicate_record", len(affected), tuple(examples))]
 
 
 def _fill_device_id(merged: pd.DataFrame, notes: list[QualityNote]) -> pd.DataFrame:

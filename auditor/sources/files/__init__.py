@@ -60,31 +60,24 @@ def read_file(path: Path) -> tuple[list[RawBatch], InputFile, list[SourceGap]]:
 
     JSON-lines files (a Graph page per line, gzip or not) are streamed line by line, so a
     500k-device file never sits in memory whole; everything else is read at once. The
-    file's SHA-256 is computed meanwhile on another thread (hashlib releases the GIL).
+    SHA-256 of the file is computed alongside (hashlib releases the GIL).
     """
     name = Path(path).name
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
-        digest = pool.submit(_sha256_of, Path(path))
-        try:
-            streamed = read_json_lines_file(Path(path), name)
+    try:
+        streamed = read_json_lines_file(Path(path), name)
+        if streamed is not None:
+            batches, kind, sha256 = streamed
             gaps: list[SourceGap] = []
-            if streamed is not None:
-                batches, kind = streamed
-            else:
-                batches, gaps, kind = read_bytes(Path(path).read_bytes(), name)
-            sha256 = digest.result()
-        except OSError as exc:
-            raise SourceError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+        else:
+            data = Path(path).read_bytes()
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+                digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+                batches, gaps, kind = read_bytes(data, name)
+                sha256 = digest.result()
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
     records = sum(len(b.records) for b in batches)
     return batches, InputFile(str(path), kind, sha256, records), gaps
-
-
-def _sha256_of(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(2**22):
-            hasher.update(chunk)
-    return hasher.hexdigest()
 
 
 def read_bytes(data: bytes, name: str) -> tuple[list[RawBatch], list[SourceGap], str]:

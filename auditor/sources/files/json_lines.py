@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import codecs
+import gc
 import gzip
+import hashlib
 import io
 import json
+import multiprocessing
+import os
+import sys
+import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -20,13 +28,22 @@ from auditor.sources.files.records import Collector
 from auditor.sources.files.shapes import INPUT_KINDS, add_document
 
 _FIRST_LINE_LIMIT = 64 * 2**20  # a Graph page of 1,000 devices is ~2 MB on one line
+_TWO_PROCESSES_FROM = 64 * 2**20  # smaller files are not worth a second process
+_PARENT_SHARE = 0.55  # the child also hashes the whole file, so it parses less than half
+
+Exported = dict[str, tuple[dict[str, list[Any]], int]]
 
 
-def read_json_lines_file(path: Path, name: str) -> tuple[list[RawBatch], str] | None:
-    """Stream a JSON-lines file (plain or gzip); None when the file is not JSON lines."""
+def read_json_lines_file(path: Path, name: str) -> tuple[list[RawBatch], str, str] | None:
+    """Stream a JSON-lines file (plain or gzip): batches, InputFile kind, SHA-256.
+
+    None when the file is not JSON lines. A big plain file is parsed by two processes on
+    Linux, each taking a run of whole lines (JSON parsing is most of the cost of ingest).
+    """
     with path.open("rb") as buffered:
         stream: io.BufferedReader | gzip.GzipFile = buffered
-        if buffered.peek(2)[:2] == GZIP:
+        is_gzip = buffered.peek(2)[:2] == GZIP
+        if is_gzip:
             stream = gzip.GzipFile(fileobj=buffered, mode="rb")
         try:
             first = stream.readline(_FIRST_LINE_LIMIT)
@@ -38,19 +55,137 @@ def read_json_lines_file(path: Path, name: str) -> tuple[list[RawBatch], str] | 
             return None
         collector = Collector(name)
         kinds: list[str] = []
+        size = os.fstat(buffered.fileno()).st_size
+        split = None if is_gzip else _split_offset(path, size)
         with gc_paused():
             kinds += add_document(collector, document, "line 1 ", True)
             del document
-            for number, line in enumerate(_lines(stream, name), start=2):
-                if not line.strip():
-                    continue
-                try:
-                    page = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    raise _line_error(line, number, name, exc) from exc
-                kinds += add_document(collector, page, f"line {number} ", True)
-                del page
-    return collector.batches(), INPUT_KINDS.get(kinds[0], kinds[0])
+            if split is None:
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+                    digest = pool.submit(sha256_of, path)
+                    _parse_lines(_lines(stream, name), 2, collector, kinds, name)
+                    sha256 = digest.result()
+            else:
+                lines = _lines_until(_lines(stream, name), split - len(first))
+                child_kinds, exported, sha256 = _in_two_processes(
+                    path, split, name, lambda: _parse_lines(lines, 2, collector, kinds, name)
+                )
+                collector.absorb(exported)
+                kinds += child_kinds
+    return collector.batches(), INPUT_KINDS.get(kinds[0], kinds[0]), sha256
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, read in 4 MB chunks."""
+    hasher = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(2**22):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def _parse_lines(
+    lines: Iterable[bytes], number: int, collector: Collector, kinds: list[str], name: str
+) -> None:
+    for number, line in enumerate(lines, start=number):  # noqa: B020 - numbering continues
+        if not line.strip():
+            continue
+        try:  # without its newline, a line cut inside a string reads as cut short
+            page = orjson.loads(memoryview(line)[:-1] if line.endswith(b"\n") else line)
+        except orjson.JSONDecodeError as exc:
+            raise _line_error(line, number, name, exc) from exc
+        kinds += add_document(collector, page, f"line {number} ", True)
+        del page
+
+
+def _lines_until(lines: Iterator[bytes], length: int) -> Iterator[bytes]:
+    """Lines until `length` bytes were read (the split point is a line start)."""
+    read = 0
+    for line in lines:
+        yield line
+        read += len(line)
+        if read >= length:
+            return
+
+
+def _split_offset(path: Path, size: int) -> int | None:
+    """Where the child's lines start (a line start), or None to stay in one process."""
+    if size < _TWO_PROCESSES_FROM or sys.platform != "linux" or (os.cpu_count() or 1) < 2:
+        return None
+    with path.open("rb") as handle:
+        handle.seek(int(size * _PARENT_SHARE))
+        handle.readline()
+        split = handle.tell()
+    return split if split < size else None
+
+
+def _in_two_processes(
+    path: Path, split: int, name: str, parse_head: Callable[[], None]
+) -> tuple[list[str], Exported, str]:
+    """Parse the lines from `split` on in a forked child while `parse_head` runs here."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_tail_worker, args=(path, split, name, sender), daemon=True)
+    with warnings.catch_warnings():  # 3.12+ warns about fork with native (BLAS) threads
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child.start()
+    sender.close()
+    try:
+        parse_head()
+        status, payload = receiver.recv()
+    except EOFError as exc:
+        raise SourceError(f"{name}: the process reading the second half of the file died") from exc
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
+        receiver.close()
+    if status != "ok":
+        raise SourceError(str(payload))
+    kinds, exported, sha256 = payload
+    return kinds, exported, sha256
+
+
+def _tail_worker(path: Path, split: int, name: str, sender: Connection) -> None:
+    """In the child: parse the lines from `split` on, hash the whole file, send both back.
+
+    The child reads the head of the file anyway (to number its lines), so it hashes as it
+    reads: the head while counting newlines, then each of its own lines.
+    """
+    try:
+        hasher = hashlib.sha256()
+        with path.open("rb") as handle:
+            number = 1
+            for chunk in _chunks(handle, split):
+                hasher.update(chunk)
+                number += chunk.count(b"\n")
+            collector = Collector(name)
+            kinds: list[str] = []
+            gc.disable()
+            _parse_lines(_hashed(_lines(handle, name), hasher), number, collector, kinds, name)
+        sender.send(("ok", (kinds, collector.export(), hasher.hexdigest())))
+    except SourceError as exc:
+        sender.send(("error", str(exc)))
+    except OSError as exc:
+        sender.send(("error", f"{path}: cannot read the file ({exc.strerror or exc})"))
+    finally:
+        sender.close()
+
+
+def _hashed(lines: Iterator[bytes], hasher: Any) -> Iterator[bytes]:
+    for line in lines:
+        hasher.update(line)
+        yield line
+
+
+def _chunks(handle: BinaryIO, length: int) -> Iterator[bytes]:
+    """The first `length` bytes of a file, 16 MB at a time."""
+    while length > 0:
+        chunk = handle.read(min(length, 2**24))
+        if not chunk:
+            return
+        length -= len(chunk)
+        yield chunk
 
 
 def _first_line_document(first: bytes, *, more: bool) -> Any:

@@ -7,6 +7,7 @@ from itertools import compress, repeat
 from operator import is_not, itemgetter
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from auditor.errors import SourceError
@@ -14,6 +15,9 @@ from auditor.models import RawBatch
 from auditor.normalize.fields import wanted_columns
 
 _CHUNK = 5_000  # records turned into a frame at a time, so parsed dicts are freed as we go
+
+
+Exported = dict[str, tuple[dict[str, Any], int]]
 
 
 class _Columns:
@@ -48,6 +52,29 @@ class _Columns:
             if len(column) < self.rows:
                 column.extend([None] * (self.rows - len(column)))
 
+    def export(self) -> dict[str, Any]:
+        """Columns as lists, or (distinct values, codes) where values were shared."""
+        exported: dict[str, Any] = {}
+        for name, values in self.data.items():
+            cache = self.shared.get(name)
+            if cache:
+                index = {id(value): i for i, value in enumerate(cache.values())}
+                index[id(None)] = len(cache)
+                codes = np.fromiter(map(index.__getitem__, map(id, values)), np.int32, len(values))
+                exported[name] = ([*cache.values(), None], codes)
+            else:
+                exported[name] = values
+        return exported
+
+    def append(self, data: dict[str, list[Any]], rows: int) -> None:
+        """Append `rows` rows given as column lists (columns missing on either side are None)."""
+        for name, values in data.items():
+            self.data.setdefault(name, [None] * self.rows).extend(values)
+        self.rows += rows
+        for column in self.data.values():
+            if len(column) < self.rows:
+                column.extend([None] * (self.rows - len(column)))
+
     def _members(self, key: str, values: tuple[Any, ...]) -> list[str]:
         """Members of a nested object to keep: all of them, or the wanted ones (by a sample)."""
         if self.wanted is None:
@@ -68,10 +95,9 @@ class _Columns:
         if column is None:
             column = self.data[name] = [None] * self.rows
         if name not in self.shared:
-            try:
-                few = len(set(values)) * 20 <= len(values)
-            except TypeError:  # unhashable values (lists) are kept as they are
-                few = False
+            # only text: sharing would turn 1 into True (equal keys) and lists are unhashable
+            texts = all(value is None or value.__class__ is str for value in values)
+            few = texts and len(set(values)) * 20 <= len(values)
             self.shared[name] = {} if few else None
         cache = self.shared[name]
         start = len(column)
@@ -159,9 +185,33 @@ class Collector:
         columns = self.kinds.setdefault(kind, _Columns(wanted_columns(kind)))
         columns.extend([record], [f"{self.name}{':' + where if where else ''}"])
 
+    def export(self) -> Exported:
+        """The columns by kind, compact enough to send to another process quickly.
+
+        A column of few distinct values goes as those values plus an array of codes
+        (pickling millions of shared references one by one is the slow part).
+        """
+        return {kind: (c.export(), c.rows) for kind, c in self.kinds.items()}
+
+    def absorb(self, exported: Exported) -> None:
+        """Append another collector's rows (from `export`) after this one's."""
+        for kind, (data, rows) in exported.items():
+            columns = self.kinds.setdefault(kind, _Columns(wanted_columns(kind)))
+            columns.append({name: _decoded(value) for name, value in data.items()}, rows)
+
     def batches(self) -> list[RawBatch]:
         """One RawBatch per kind, named after the file."""
         return [RawBatch(kind, self.name, c.frame()) for kind, c in self.kinds.items()]
+
+
+def _decoded(value: Any) -> list[Any]:
+    if isinstance(value, tuple):
+        uniques, codes = value
+        table = np.empty(len(uniques), dtype=object)
+        table[:] = uniques
+        decoded: list[Any] = table.take(codes).tolist()
+        return decoded
+    return list(value)
 
 
 def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
