@@ -59,6 +59,7 @@ def evaluate(
     rules = list(rules)
     if not rules:
         return _empty_results()
+    frames = _with_categories(frames, rules)
     rule_ids = pd.CategoricalDtype(sorted({r.id for r in rules}))
     id_codes: dict[str, np.ndarray] = {}
     id_values: dict[str, np.ndarray] = {}
@@ -92,7 +93,9 @@ def evaluate(
         {
             "rule_id": _repeat([r.id for r in rules], sizes, rule_ids),
             "entity_type": _repeat([r.entity.value for r in rules], sizes, ENTITIES),
-            "entity_id": pd.Categorical.from_codes(ids_all, categories=pd.Index(labels)),
+            "entity_id": pd.Categorical.from_codes(
+                ids_all, categories=pd.Index(labels), validate=False
+            ),
             "row": np.concatenate([np.arange(n, dtype=np.int32) for n in sizes]),
             "severity": _repeat([r.severity.value for r in rules], sizes, SEVERITIES),
             "status": pd.Categorical.from_codes(np.concatenate(status_codes), dtype=STATUSES),
@@ -190,10 +193,45 @@ def _as_bool(values: pd.Series | bool, size: int) -> pd.Series:
     return result.reset_index(drop=True)
 
 
+def _with_categories(
+    frames: Mapping[str, pd.DataFrame], rules: list[Rule]
+) -> dict[str, pd.DataFrame]:
+    """Frames whose repetitive text inputs (chip, method, OS version …) are categoricals.
+
+    Rules compare and look up these columns many times; hashing 500k strings each time is
+    the main cost of a run, so each column is factorized once here. Columns with many
+    distinct values (serials, names) stay text. The caller's frames are not modified.
+    """
+    needed: dict[str, set[str]] = {}
+    for rule in rules:
+        needed.setdefault(rule.entity.dataset, set()).update(rule.requires)
+    prepared = dict(frames)
+    for dataset, columns in needed.items():
+        frame = frames[dataset]
+        converted = {}
+        for column in sorted(columns & set(frame.columns)):
+            values = frame[column]
+            if not pd.api.types.is_string_dtype(values) or isinstance(
+                values.dtype, pd.CategoricalDtype
+            ):
+                continue
+            probe = values.iloc[:: max(1, len(values) // 2000)]
+            if probe.nunique() * 20 > len(probe):
+                continue  # serials, names, UPNs: mostly distinct, hashing them buys nothing
+            codes, uniques = pd.factorize(values)
+            if len(uniques) * 20 <= len(values):
+                converted[column] = pd.Categorical.from_codes(
+                    codes, categories=uniques, validate=False
+                )
+        if converted:
+            prepared[dataset] = frame.assign(**converted)
+    return prepared
+
+
 def _categorical_ids(ids: pd.Series) -> pd.Categorical:
     """Entity ids as a categorical in frame order (factorize without sorting: cheap)."""
     codes, uniques = pd.factorize(ids, sort=False)
-    return pd.Categorical.from_codes(codes, categories=uniques)
+    return pd.Categorical.from_codes(codes, categories=uniques, validate=False)
 
 
 def _id_column(dataset: str) -> str:
