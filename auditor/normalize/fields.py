@@ -269,7 +269,7 @@ def _raw(records: pd.DataFrame, lookup: Mapping[str, object], names: tuple[str, 
     """
     found = [records[lookup[n.casefold()]] for n in names if n.casefold() in lookup]
     if not found:
-        return pd.Series(None, index=records.index, dtype=object)
+        return _na(records.index)  # all NA text: cheap for every parser
     if len(found) == 1:
         return found[0]
     result = text_column(found[0])

@@ -45,7 +45,7 @@ def merge_devices(parts: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, list[Qua
     codes, _ = pd.factorize(key)  # hashed once; everything after works on integers
     combined[KEY] = key
     if len(codes) == 0 or codes.max() + 1 == len(codes):  # every key once: nothing to merge
-        merged = combined
+        merged, group_of_row = combined, np.arange(len(combined))
     else:
         # group rows (first appearance order), precedence first within a group
         order = np.lexsort((combined["_rank"].to_numpy(), codes))
@@ -54,8 +54,9 @@ def merge_devices(parts: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, list[Qua
         merged = _merge_sorted(combined, groups)
         notes += _conflicts(combined, merged, groups)
         notes += _duplicate_records(combined, groups)
+        group_of_row = groups.of_row
     merged = _fill_device_id(merged, notes)
-    notes += _absent_from_inputs(combined, merged)
+    notes += _absent_from_inputs(combined, merged, group_of_row)
     return merged.drop(columns=["_rank"]), notes
 
 
@@ -158,15 +159,19 @@ def _conflicts(combined: pd.DataFrame, merged: pd.DataFrame, groups: _Groups) ->
     notes = []
     for field in _COMPARED:
         values = combined[field].astype(object).where(combined[field].notna(), None).to_numpy()
-        if field in _CASELESS:
-            values = np.array([v.casefold() if v.__class__ is str else v for v in values], object)
         present = several & (values != None)  # noqa: E711 - elementwise
         if field in _ENUMS:
             present &= values != "unknown"
         first = groups.first(present)[groups.of_row]
-        compare = present & (first >= 0)
+        compare = np.flatnonzero(present & (first >= 0))
         differs = np.zeros(groups.rows, dtype=bool)
         differs[compare] = values[compare] != values[first[compare]]
+        if field in _CASELESS and differs.any():  # "C02ABC" and "c02abc" agree
+            rows = np.flatnonzero(differs)
+            differs[rows] = [
+                str(a).casefold() != str(b).casefold()
+                for a, b in zip(values[rows], values[first[rows]], strict=True)
+            ]
         if not differs.any():
             continue
         conflicting = np.unique(groups.of_row[differs])
@@ -224,21 +229,23 @@ def _fill_device_id(merged: pd.DataFrame, notes: list[QualityNote]) -> pd.DataFr
     return merged
 
 
-def _absent_from_inputs(combined: pd.DataFrame, merged: pd.DataFrame) -> list[QualityNote]:
+def _absent_from_inputs(
+    combined: pd.DataFrame, merged: pd.DataFrame, group_of_row: np.ndarray
+) -> list[QualityNote]:
     """Devices one kind of input has and another lacks (Graph list vs export vs CSV).
 
     Single-GET detail files are left out: they cover the devices asked for, by design.
     """
-    kinds = combined["_rank"].unique()
-    ranks = sorted(r for r in kinds if DEVICE_KINDS[r] != "graph_device_details")
+    rank_of_row = combined["_rank"].to_numpy()
+    ranks = sorted(r for r in np.unique(rank_of_row) if DEVICE_KINDS[r] != "graph_device_details")
     if len(ranks) < 2:
         return []
-    present = combined[[KEY, "_rank"]].drop_duplicates()
     notes = []
     for rank in ranks:
-        absent = ~merged[KEY].isin(present[KEY][present["_rank"] == rank])
+        absent = np.ones(len(merged), dtype=bool)
+        absent[group_of_row[rank_of_row == rank]] = False
         if absent.any():
-            sources = combined["source"][combined["_rank"] == rank].unique()
+            sources = combined["source"][rank_of_row == rank].unique()
             where = f"{LABELS[DEVICE_KINDS[rank]]} ({', '.join(map(str, sources))})"
             notes.append(
                 QualityNote(

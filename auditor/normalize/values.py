@@ -119,7 +119,9 @@ def text_column(raw: pd.Series, *, distinct: bool = False) -> pd.Series:
     if distinct:
         return recode(raw, as_text, "string")
     cleaned = [
-        (value.strip() or None) if value.__class__ is str else as_text(value)
+        (value.strip() or None)
+        if value.__class__ is str
+        else (None if value is None else as_text(value))
         for value in raw.to_numpy(dtype=object)
     ]
     return pd.Series(pd.array(cleaned, dtype="string"), index=raw.index)
