@@ -22,6 +22,21 @@ from auditor.errors import FAIL_ON_EXIT_CODE, AuditorError
 from auditor.models import Severity
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Date(click.DateTime):
+    """A YYYY-MM-DD date option with a readable metavar."""
+
+    name = "date"
+
+    def __init__(self) -> None:
+        super().__init__(["%Y-%m-%d"])
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "YYYY-MM-DD"
+
+
+_DATE = _Date()
 DEFAULT_HISTORY = "~/.local/share/auditor/history.sqlite"
 
 
@@ -63,9 +78,12 @@ def _parse_formats(value: str) -> tuple[str, ...]:
 
 
 def _load(config_path: Path | None) -> Config:
+    """The configuration, with its shape and its rule settings checked in one pass."""
+    from auditor.pipeline import rule_problems
+
     if config_path is None and Path("auditor.toml").is_file():
         config_path = Path("auditor.toml")
-    return load_config(config_path)
+    return load_config(config_path, check=rule_problems)
 
 
 def _sample_config() -> Path | None:
@@ -113,7 +131,12 @@ def graph_options(fn: F) -> F:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="auditor")
 @click.option("-v", "--verbose", count=True, help="-v for progress, -vv for debug.")
-@click.option("--log-format", type=click.Choice(["plain", "json"]), default="plain")
+@click.option(
+    "--log-format",
+    type=click.Choice(["plain", "json"]),
+    default="plain",
+    help="Logs on stderr as plain lines or JSON objects (for log collectors).",
+)
 def cli(verbose: int, log_format: str) -> None:
     """Audit Intune-managed Macs and write PDF, Excel and JSON evidence."""
     _configure_logging(verbose, log_format)
@@ -132,9 +155,7 @@ def cli(verbose: int, log_format: str) -> None:
     type=click.Choice(["sample", "files", "graph"]),
     help="Where the inventory comes from.",
 )
-@click.option(
-    "--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Audit date (default: today, UTC)."
-)
+@click.option("--as-of", type=_DATE, help="Audit date (default: today, UTC).")
 @click.option("--format", "formats", help="Comma-separated: json,xlsx,pdf (default: all).")
 @click.option(
     "--out",
@@ -210,6 +231,10 @@ def run(
         signing_key=sign_key,
         progress=sys.stderr.isatty(),
     )
+    if only_new and not fail_on:
+        raise click.UsageError("--only-new qualifies --fail-on SEVERITY; give both")
+    if only_new and options.history_path is None:
+        raise click.UsageError("--only-new needs history to know what is new; drop --no-history")
     result = run_audit(config, options)
     for path in (*result.outputs, result.manifest):
         click.echo(str(path))
@@ -241,7 +266,10 @@ def fetch(
     graph_url: str | None,
     allow_partial: bool | None,
 ) -> None:
-    """Pull the inventory from Microsoft Graph into a snapshot a later `run --input` re-audits."""
+    """Pull the inventory from Graph into a snapshot file.
+
+    A later `auditor run --input SNAPSHOT` re-audits it offline.
+    """
     from auditor.sources.graph import fetch_to_file
 
     config = _load(config_path).with_overrides(
@@ -254,7 +282,7 @@ def fetch(
 @cli.command()
 @click.option("--devices", type=click.IntRange(min=1), default=300, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default="2026-09-01", show_default=True)
+@click.option("--as-of", type=_DATE, default="2026-09-01", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 def sample(devices: int, seed: int, as_of: dt.datetime, out: Path) -> None:
     """Write a deterministic synthetic tenant in the raw formats auditor reads."""
@@ -295,12 +323,15 @@ def refdata_import(feed: Path, to: Path | None) -> None:
 
 
 @refdata.command("show")
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Date to judge staleness at.")
-def refdata_show(as_of: dt.datetime | None) -> None:
+@click.option("--as-of", type=_DATE, help="Date to judge staleness at.")
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), help="auditor.toml to use."
+)
+def refdata_show(as_of: dt.datetime | None, config_path: Path | None) -> None:
     """Show which catalogue a run would use and how old it is."""
     from auditor.pipeline import resolve_catalogue
 
-    catalogue = resolve_catalogue(_load(None))
+    catalogue = resolve_catalogue(_load(config_path))
     day = as_of.date() if as_of else _today()
     click.echo(f"catalogue as of {catalogue.as_of} ({catalogue.age_days(day)} days old at {day})")
     click.echo(f"source: {catalogue.source}")
@@ -329,13 +360,20 @@ def verify(directory: Path, key: Path | None) -> None:
 @click.argument("periods", nargs=-1)
 @click.option("--keep", type=click.IntRange(min=1), help="prune: how many newest periods to keep.")
 @click.option("--history", help=f"History database (default {DEFAULT_HISTORY}).")
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), help="auditor.toml to use."
+)
 def history_command(
-    action: str, periods: tuple[str, ...], keep: int | None, history: str | None
+    action: str,
+    periods: tuple[str, ...],
+    keep: int | None,
+    history: str | None,
+    config_path: Path | None,
 ) -> None:
     """Recorded audits: list | show PERIOD | diff A B | prune --keep N."""
     from auditor.history import format_changes, format_runs, open_history
 
-    path = _history_path(history, False, _load(None)) or Path(DEFAULT_HISTORY).expanduser()
+    path = _history_path(history, False, _load(config_path)) or Path(DEFAULT_HISTORY).expanduser()
     expected = {"list": 0, "show": 1, "diff": 2, "prune": 0}[action]
     if len(periods) != expected:
         raise click.UsageError(f"history {action} takes {expected} period(s) (YYYY-MM)")

@@ -1,7 +1,7 @@
 """One TOML configuration, layered: defaults < auditor.toml < environment (secrets) < flags.
 
 Shape and types are checked here and every problem is reported at once; rule ids and rule
-parameter names are checked against the catalogue by `pipeline.validate_config`.
+parameter names and values are checked against the catalogue by `pipeline.select_rules`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -97,10 +97,18 @@ _SECTIONS = {
 _SECRET_KEYS = {"client_secret", "secret", "password", "token", "access_token"}
 
 
-def load_config(path: Path | None) -> Config:
-    """Read `path` (or only defaults when None); every problem is reported in one ConfigError."""
+def load_config(path: Path | None, check: Callable[[Config], list[str]] | None = None) -> Config:
+    """Read `path` (or only defaults when None); every problem is reported in one ConfigError.
+
+    `check` adds problems only a higher layer can see (rule ids, parameter names and values
+    against the catalogue), so they are reported together with the file's own.
+    """
     if path is None:
-        return _with_env(Config())
+        config = _with_env(Config())
+        default_problems = check(config) if check else []
+        if default_problems:
+            raise ConfigError("configuration: " + "; ".join(default_problems))
+        return config
     try:
         raw_bytes = path.read_bytes()
         data = tomllib.loads(raw_bytes.decode("utf-8"))
@@ -110,6 +118,8 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     problems: list[str] = []
     config = _parse(data, path.parent, problems)
+    if check is not None:
+        problems += check(config)
     if problems:
         raise ConfigError(f"{path}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
     digest = hashlib.sha256(raw_bytes).hexdigest()
@@ -147,14 +157,21 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
         if fmt not in FORMATS:
             choices = ", ".join(FORMATS)
             problems.append(f"output.formats: unknown format '{fmt}' (choose from {choices})")
-    source = get.text(data, "source", "sample")
+    # Listing inputs means auditing them: never fall back to the bundled sample silently.
+    source = get.text(data, "source", "files" if "inputs" in data else "sample")
     if source not in SOURCES:
         problems.append(f"source: '{source}' is not one of {', '.join(SOURCES)}")
     cloud = get.text(graph, "graph.cloud", "global")
     if cloud not in CLOUDS:
         problems.append(f"graph.cloud: '{cloud}' is not one of {', '.join(CLOUDS)}")
+    if "inputs" in data and source != "files":
+        problems.append(f'inputs: only read with source = "files" (source is "{source}")')
     severity: dict[str, Severity] = {}
-    for rule_id, value in dict(rules.get("severity", {})).items():
+    severity_table = rules.get("severity", {})
+    if not isinstance(severity_table, Mapping):
+        problems.append('rules.severity must be a table: [rules.severity] "MAC-ENR-005" = "medium"')
+        severity_table = {}
+    for rule_id, value in severity_table.items():
         try:
             severity[rule_id] = Severity(value)
         except ValueError:
@@ -168,6 +185,12 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
         value = get.text(section, label, "")
         return (base / value) if value else None
 
+    devices_per_rule = get.integer(output, "output.pdf_devices_per_rule", 25)
+    concurrency = get.integer(graph, "graph.max_concurrency", 8)
+    if devices_per_rule < 0:
+        problems.append(f"output.pdf_devices_per_rule: must be 0 or more, got {devices_per_rule}")
+    if not 1 <= concurrency <= 50:
+        problems.append(f"graph.max_concurrency: must be between 1 and 50, got {concurrency}")
     return Config(
         organisation=get.text(data, "organisation", "Your organisation"),
         classification=get.text(data, "classification", "CONFIDENTIAL"),
@@ -176,7 +199,7 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
         inputs=tuple(base / p for p in get.strings(data, "inputs", ())),
         out_dir=path_or_none(output, "dir", "output.dir") or Path("reports"),
         formats=formats,
-        pdf_devices_per_rule=get.integer(output, "output.pdf_devices_per_rule", 25),
+        pdf_devices_per_rule=devices_per_rule,
         select=get.strings(rules, "rules.select", ()),
         exclude=get.strings(rules, "rules.exclude", ()),
         severity=severity,
@@ -193,7 +216,7 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
             graph_url=get.text(graph, "graph.graph_url", "") or None,
             tenant_id=get.text(graph, "graph.tenant_id", "") or None,
             client_id=get.text(graph, "graph.client_id", "") or None,
-            max_concurrency=get.integer(graph, "graph.max_concurrency", 8),
+            max_concurrency=concurrency,
             allow_partial=get.flag(graph, "graph.allow_partial", False),
         ),
     )

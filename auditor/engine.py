@@ -165,21 +165,41 @@ def _constant(value: str, size: int, dtype: pd.CategoricalDtype) -> pd.Categoric
 
 
 def _missing_detail(inputs: pd.DataFrame, scope: pd.Series, rule: Rule) -> np.ndarray:
-    """'missing: os_version, is_supervised' for each row, naming every NA input it needs.
+    """Why each row is unknown: the required inputs it lacks, or the values it could not judge.
 
-    Rows are grouped by which inputs are missing (a bit per column), so the text is built
-    once per combination rather than once per row.
+    Rows are grouped by which inputs are missing (a bit per column), and undecided rows by
+    their input values, so each text is built once per combination rather than once per row.
     """
+    strict = [c for c in rule.requires if c not in rule.nullable]
     pattern = np.zeros(len(inputs), dtype=np.int64)
-    for bit, column in enumerate(rule.requires):
+    for bit, column in enumerate(strict):
         pattern |= inputs[column].isna().to_numpy(dtype=bool).astype(np.int64) << bit
     pattern = pattern * 2 + scope.isna().to_numpy(dtype=bool)
     codes, uniques = pd.factorize(pattern)
     texts = []
     for combined in uniques:
-        missing = [c for bit, c in enumerate(rule.requires) if (int(combined) >> 1) >> bit & 1]
+        missing = [c for bit, c in enumerate(strict) if (int(combined) >> 1) >> bit & 1]
         prefix = "scope undecidable, missing: " if int(combined) & 1 else "missing: "
-        texts.append(prefix + ", ".join(missing) if missing else "the check could not decide")
+        texts.append(prefix + ", ".join(missing) if missing else "")
+    detail = np.asarray(texts, dtype=object)[codes]
+    undecided = np.flatnonzero(detail == "")
+    if undecided.size:
+        detail[undecided] = _undecided_detail(inputs.iloc[undecided], rule)
+    return detail
+
+
+def _undecided_detail(inputs: pd.DataFrame, rule: Rule) -> np.ndarray:
+    """'could not decide from compliance_state=unknown, …' naming the values the check saw."""
+    combos = pd.MultiIndex.from_frame(inputs[list(rule.requires)].astype(object))
+    codes, uniques = pd.factorize(combos)
+    texts = [
+        "could not decide from "
+        + ", ".join(
+            f"{c}={'not reported' if pd.isna(v) else v}"
+            for c, v in zip(rule.requires, values, strict=True)
+        )
+        for values in uniques
+    ]
     return np.asarray(texts, dtype=object)[codes]
 
 

@@ -16,9 +16,9 @@ from auditor import __version__
 from auditor.config import Config
 from auditor.engine import EvaluationContext, evaluate
 from auditor.errors import ConfigError, PartialSourceError
-from auditor.evidence import build_manifest, write_manifest
+from auditor.evidence import build_manifest, load_private_key, write_manifest
 from auditor.history import open_history
-from auditor.models import InputFile, Inventory, RawBatch, RunMeta, Severity, SourceGap
+from auditor.models import InputFile, Inventory, Param, RawBatch, RunMeta, Severity, SourceGap
 from auditor.normalize import normalize
 from auditor.refdata.catalogue import Catalogue, load_catalogue
 from auditor.refdata.sofa import preferred_catalogue
@@ -27,9 +27,10 @@ from auditor.report import Report, build_report
 from auditor.rules import ALL_RULES
 from auditor.rules.base import Rule
 from auditor.sources.files import read_files
-from auditor.waivers import Waiver, apply_waivers, load_waivers
+from auditor.waivers import apply_waivers, load_waivers
 
 log = logging.getLogger(__name__)
+SNAPSHOT_NAME = "snapshot.json.gz"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +55,8 @@ class RunResult:
     new_failures_by_severity: dict[Severity, int]
 
 
-def select_rules(config: Config) -> list[Rule]:
-    """The configured catalogue; unknown rule ids or parameters are one ConfigError."""
+def rule_problems(config: Config) -> list[str]:
+    """Everything wrong with the rule settings of `config`: ids, parameter names and values."""
     known = {r.id: r for r in ALL_RULES}
     problems = [
         f"{where}: unknown rule id '{rule_id}'"
@@ -69,14 +70,41 @@ def select_rules(config: Config) -> list[Rule]:
         if rule_id not in known
     ]
     for rule_id, values in config.params.items():
-        if rule_id in known:
-            allowed = set(known[rule_id].params)
-            problems += [
-                f"rules.params.{rule_id}: unknown parameter '{name}'"
-                f" (known: {', '.join(sorted(allowed)) or 'none'})"
-                for name in values
-                if name not in allowed
-            ]
+        if rule_id not in known:
+            continue
+        defaults = known[rule_id].params
+        for name, value in values.items():
+            where = f"rules.params.{rule_id}.{name}"
+            if name not in defaults:
+                names = ", ".join(sorted(defaults)) or "none"
+                problems.append(f"{where}: unknown parameter (known: {names})")
+            elif (problem := _param_problem(defaults[name], value)) is not None:
+                problems.append(f"{where}: {problem}")
+    chosen = {r.id for r in ALL_RULES if not config.select or r.id in config.select}
+    if known and not chosen - set(config.exclude):
+        problems.append("rules: select/exclude leave no rule to evaluate")
+    return problems
+
+
+def _param_problem(default: Param, value: Param) -> str | None:
+    """Why `value` cannot stand in for a parameter whose default is `default`, if it cannot."""
+    kind = type(default)
+    if isinstance(default, bool) or isinstance(value, bool):
+        same = isinstance(default, bool) and isinstance(value, bool)
+    elif isinstance(default, int | float):
+        same = isinstance(value, int | float) and (kind is float or isinstance(value, int))
+        if same and value < 0:  # type: ignore[operator]
+            return f"must be 0 or more, got {value}"
+    else:
+        same = isinstance(value, kind)
+    names = {bool: "true/false", int: "a whole number", float: "a number", str: "a string",
+             tuple: "a list of strings"}  # fmt: skip
+    return None if same else f"expected {names.get(kind, kind.__name__)}, got {value!r}"
+
+
+def select_rules(config: Config) -> list[Rule]:
+    """The configured catalogue with severity overrides; bad rule settings are a ConfigError."""
+    problems = rule_problems(config)
     if problems:
         origin = config.config_file or "configuration"
         raise ConfigError(f"{origin}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
@@ -109,9 +137,11 @@ def load_batches(
         from auditor.sources.graph import fetch_to_file
 
         config.out_dir.mkdir(parents=True, exist_ok=True)
-        snapshot = config.out_dir / "snapshot.json.gz"
+        snapshot = config.out_dir / SNAPSHOT_NAME
         log.info(fetch_to_file(config.graph, snapshot, progress=options.progress))
         return (*read_files([snapshot]), [snapshot])
+    if config.source == "files" and not config.inputs:
+        raise ConfigError("source is 'files' but no input was given: pass --input FILE")
     paths = list(config.inputs) if config.source == "files" else bundled_sample_files()
     return (*read_files(paths), [])
 
@@ -149,16 +179,26 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         check_format_available(fmt)
     rules = select_rules(config)
     catalogue = resolve_catalogue(config)
-    waivers, waivers_digest = load_waivers(config.waivers_file) if config.waivers_file else ([], "")
-    _check_waiver_rules(waivers, config)
+    if catalogue.is_stale(options.as_of):
+        log.warning("%s", catalogue.staleness_warning(options.as_of))
+    known = {r.id for r in ALL_RULES}
+    waivers, waivers_digest = (
+        load_waivers(config.waivers_file, known) if config.waivers_file else ([], "")
+    )
+    if options.signing_key is not None:
+        load_private_key(options.signing_key)  # a wrong key fails now, not after the reports
     out_dir = config.out_dir
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir}: exists and is not a directory")
     with contextlib.ExitStack() as stack:
+        if not out_dir.exists():
+            out_dir.mkdir(parents=True)
+            stack.callback(_remove_if_empty, out_dir)
         history = (
             stack.enter_context(open_history(options.history_path))
             if options.history_path is not None
             else None
         )
-        out_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".auditor-", dir=out_dir))
         stack.callback(shutil.rmtree, staging, ignore_errors=True)
         batches, inputs, gaps, fetched = load_batches(config, options)
@@ -186,7 +226,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             changes,
             pdf_devices_per_rule=config.pdf_devices_per_rule,
         )
-        outputs = _render(report, config.formats, staging, out_dir)
+        outputs = _render(report, config.formats, staging, out_dir, keep=fetched)
         manifest = write_manifest(
             out_dir,
             build_manifest(out_dir, [*fetched, *outputs], inventory.inputs, meta),
@@ -203,13 +243,10 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
     )
 
 
-def _check_waiver_rules(waivers: Sequence[Waiver], config: Config) -> None:
-    known = {r.id for r in ALL_RULES}
-    unknown = [
-        f"{w.origin}: unknown rule id '{w.rule_id}'" for w in waivers if w.rule_id not in known
-    ]
-    if unknown:
-        raise ConfigError(f"{config.waivers_file}: " + "; ".join(unknown))
+def _remove_if_empty(folder: Path) -> None:
+    """Undo creating the output folder when a failed run left nothing in it."""
+    with contextlib.suppress(OSError):
+        folder.rmdir()
 
 
 def _refuse_partial(inventory: Inventory, config: Config) -> None:
@@ -244,7 +281,10 @@ def _meta(
     )
 
 
-def _render(report: Report, formats: Sequence[str], staging: Path, out_dir: Path) -> list[Path]:
+def _render(
+    report: Report, formats: Sequence[str], staging: Path, out_dir: Path, keep: Sequence[Path]
+) -> list[Path]:
+    """Render every format into `staging`, then move them into `out_dir` together."""
     staged = []
     for fmt in formats:
         path = staging / OUTPUT_NAMES[fmt]
@@ -255,4 +295,11 @@ def _render(report: Report, formats: Sequence[str], staging: Path, out_dir: Path
         target = out_dir / path.name
         path.replace(target)
         final.append(target)
+    # Reports of an earlier run in this folder would no longer match the new manifest.
+    produced = {p.name for p in (*final, *keep)}
+    for name in (*OUTPUT_NAMES.values(), SNAPSHOT_NAME):
+        stale = out_dir / name
+        if name not in produced and stale.is_file():
+            log.info("removing %s left by an earlier run", stale)
+            stale.unlink()
     return final

@@ -11,7 +11,7 @@ import datetime as dt
 import fnmatch
 import hashlib
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,8 +64,12 @@ class WaiverOutcome:
     digest: str = ""
 
 
-def load_waivers(path: Path) -> tuple[list[Waiver], str]:
-    """Read a waivers file (TOML `[[waiver]]` tables or YAML `waivers:` list) and its sha256."""
+def load_waivers(path: Path, known_rules: Collection[str] = ()) -> tuple[list[Waiver], str]:
+    """Read a waivers file (TOML `[[waiver]]` tables or YAML `waivers:` list) and its sha256.
+
+    Every problem (missing fields, bad dates, rule ids not in `known_rules` when given) is
+    reported in one ConfigError naming the file and the waiver.
+    """
     try:
         raw = path.read_bytes()
         text = raw.decode("utf-8-sig")
@@ -76,12 +80,20 @@ def load_waivers(path: Path) -> tuple[list[Waiver], str]:
             entries = tomllib.loads(text).get("waiver", [])
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: waiver file not found") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the waiver file: {exc.strerror}") from exc
     except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot parse waivers: {exc}") from exc
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: expected a list of waivers ([[waiver]] tables or 'waivers:')")
     problems: list[str] = []
     waivers = [w for i, e in enumerate(entries, 1) if (w := _parse(e, i, path.name, problems))]
+    if known_rules:
+        problems += [
+            f"{w.origin.split(': ', 1)[1]}: unknown rule id '{w.rule_id}'"
+            for w in waivers
+            if w.rule_id not in known_rules
+        ]
     if problems:
         raise ConfigError(f"{path}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
     return waivers, hashlib.sha256(raw).hexdigest()
@@ -93,7 +105,8 @@ def _parse(entry: Any, number: int, name: str, problems: list[str]) -> Waiver | 
         problems.append(f"{where}: expected a table of fields")
         return None
     missing = [k for k in _REQUIRED if not entry.get(k)]
-    selectors = [k for k in SELECTORS if k in entry]
+    # `tenant = true` selects the tenant; `tenant = false` selects nothing, so it is no selector.
+    selectors = [k for k in SELECTORS if k in entry and entry[k] is not False]
     unknown = sorted(set(entry) - {*_REQUIRED, *SELECTORS, "id"})
     if missing:
         problems.append(f"{where}: missing {', '.join(missing)}")
@@ -157,9 +170,10 @@ def _matches(results: pd.DataFrame, frames: Mapping[str, pd.DataFrame], waiver: 
     if waiver.selector == "tenant":
         return of_rule & (results["entity_type"] == Entity.TENANT.value).to_numpy()
     if waiver.selector in ("device_id", "token_id", "dem_upn"):
-        return of_rule & (results["entity_id"].astype("string") == waiver.value).to_numpy(
-            dtype=bool, na_value=False
-        )
+        # Intune ids are GUIDs and UPNs are case-insensitive: compare case-folded.
+        ids = results["entity_id"].cat.categories.astype(str).str.casefold()
+        chosen_codes = np.flatnonzero(ids == waiver.value.casefold())
+        return of_rule & np.isin(results["entity_id"].cat.codes.to_numpy(), chosen_codes)
     devices = frames["devices"]
     if waiver.selector == "serial":
         chosen = devices["serial_number"].str.upper() == waiver.value.upper()

@@ -190,3 +190,32 @@ def test_run_from_graph_keeps_the_snapshot_as_verified_evidence(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert "snapshot.json.gz" in {o["path"] for o in manifest["outputs"]}
     assert auditor("verify", str(out)).returncode == 0
+
+
+def test_only_new_without_history_is_a_usage_error(tmp_path):
+    done = auditor("run", "--out", str(tmp_path), "--no-history", "--fail-on", "high", "--only-new")
+    assert done.returncode == 2
+    assert "--only-new needs history" in done.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_out_that_is_a_file_and_a_public_signing_key_fail_before_any_work(tmp_path):
+    not_a_dir = tmp_path / "report.txt"
+    not_a_dir.write_text("x")
+    done = auditor("run", "--out", str(not_a_dir), "--no-history", "--format", "json")
+    assert done.returncode == 2 and "is not a directory" in done.stderr
+    assert auditor("keygen", str(tmp_path / "keys")).returncode == 0
+    out = tmp_path / "signed"
+    public = tmp_path / "keys" / "auditor-signing.pub"
+    done = auditor("run", "--out", str(out), "--no-history", "--sign-key", str(public))
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+def test_rerun_with_fewer_formats_removes_the_earlier_reports(tmp_path):
+    base = ("run", "--as-of", "2026-09-01", "--out", str(tmp_path), "--no-history")
+    assert auditor(*base, "--format", "json,xlsx").returncode == 0
+    assert auditor(*base, "--format", "json").returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.json", "manifest.json"]
+    assert auditor("verify", str(tmp_path)).returncode == 0

@@ -106,3 +106,44 @@ def test_flags_override_file_values(tmp_path):
     assert changed.graph.cloud == "china"
     assert changed.formats == ("pdf",)
     assert changed.out_dir == Path("reports")  # unset in the file: relative to the working dir
+
+
+def test_listing_inputs_means_auditing_them_never_the_sample(tmp_path):
+    config = load_config(write(tmp_path, 'inputs = ["devices.json"]\n'))
+    assert config.source == "files"
+    assert config.inputs == (tmp_path / "devices.json",)
+    with pytest.raises(ConfigError, match="only read with source"):
+        load_config(write(tmp_path, 'source = "sample"\ninputs = ["devices.json"]\n'))
+
+
+def test_rule_ids_parameter_names_and_values_are_checked_with_the_file(tmp_path):
+    from auditor.pipeline import rule_problems
+
+    path = write(
+        tmp_path,
+        'colour = "blue"\n[rules]\nexclude = ["MAC-OS-999"]\n'
+        '[rules.params."MAC-SYN-001"]\nmax_day = 3\n'
+        '[rules.params."MAC-SYN-002"]\nmax_days = -5\n'
+        '[rules.params."MAC-TEN-006"]\npersonal_allowed = "no"\n',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, check=rule_problems)
+    message = str(caught.value)
+    assert "5 problem(s)" in message
+    for expected in (
+        "unknown key 'colour'",
+        "rules.exclude: unknown rule id 'MAC-OS-999'",
+        "rules.params.MAC-SYN-001.max_day: unknown parameter (known: max_days)",
+        "rules.params.MAC-SYN-002.max_days: must be 0 or more, got -5",
+        "rules.params.MAC-TEN-006.personal_allowed: expected true/false, got 'no'",
+    ):
+        assert expected in message
+
+
+def test_excluding_every_rule_is_an_error(tmp_path):
+    from auditor.pipeline import rule_problems
+    from auditor.rules import ALL_RULES
+
+    ids = ", ".join(f'"{r.id}"' for r in ALL_RULES)
+    with pytest.raises(ConfigError, match="leave no rule"):
+        load_config(write(tmp_path, f"[rules]\nexclude = [{ids}]\n"), check=rule_problems)

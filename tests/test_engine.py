@@ -94,3 +94,16 @@ def test_same_inputs_give_identical_results():
     first = evaluate([make_rule()], {"devices": frame()}, ctx)
     second = evaluate([make_rule()], {"devices": frame()}, ctx)
     pd.testing.assert_frame_equal(first, second)
+
+
+def test_undecided_rows_name_the_values_the_check_saw():
+    rule = make_rule(
+        nullable=("is_supervised",),
+        check=lambda f, ctx: f["is_supervised"],
+    )
+    ctx = EvaluationContext(AS_OF, load_catalogue(), {})
+    results = evaluate([rule], {"devices": frame()}, ctx).set_index("entity_id")
+    assert results.loc["no-supervision", "status"] == "unknown"
+    assert results.loc["no-supervision", "detail"] == (
+        "could not decide from os_version_key=26000000, is_supervised=not reported"
+    )

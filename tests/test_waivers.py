@@ -112,3 +112,36 @@ def test_every_bad_waiver_is_named(tmp_path):
     assert "waiver 1: missing expires" in message
     assert "waiver 1: give exactly one of" in message
     assert "waiver 2: expires 'soon' is not a date" in message
+
+
+def test_unknown_rule_ids_are_reported_with_the_other_problems(tmp_path):
+    path = write(
+        tmp_path,
+        '[[waiver]]\nrule = "MAC-XX-001"\nserial = "X"\nreason = "r"\napprover = "a"\n'
+        'ticket = "t"\nexpires = 2026-12-31\n\n[[waiver]]\nrule = "MAC-FV-001"\nserial = "X"\n',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_waivers(path, {r.id for r in ALL_RULES})
+    message = str(caught.value)
+    assert "waiver 1: unknown rule id 'MAC-XX-001'" in message
+    assert "waiver 2: missing reason, approver, ticket, expires" in message
+
+
+def test_tenant_false_selects_nothing_and_ids_match_case_insensitively(tmp_path):
+    bad = write(
+        tmp_path,
+        '[[waiver]]\nrule = "MAC-FV-001"\ntenant = false\nreason = "r"\napprover = "a"\n'
+        'ticket = "t"\nexpires = 2026-12-31\n',
+    )
+    with pytest.raises(ConfigError, match="give exactly one of"):
+        load_waivers(bad)
+    waivers, _ = load_waivers(
+        write(
+            tmp_path,
+            '[[waiver]]\nrule = "MAC-FV-001"\ndevice_id = "DEV-LAB-1"\nreason = "r"\n'
+            'approver = "a"\nticket = "t"\nexpires = 2026-12-31\n',
+        )
+    )
+    frame = devices()
+    outcome = apply_waivers(results(frame), {"devices": frame}, waivers, AS_OF)
+    assert (outcome.results["status"] == "waived").sum() == 1
