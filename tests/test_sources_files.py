@@ -432,3 +432,42 @@ def test_error_in_the_second_process_names_its_line(tmp_path, two_processes):
     path.write_bytes(path.read_bytes()[:-100] + b"\n")
     with pytest.raises(SourceError, match=r"^pages\.jsonl: line 40 column \d+: JSON ends early"):
         read_inputs([path])
+
+
+@pytest.fixture
+def in_slices(monkeypatch):
+    """Read even small `value` documents slice by slice (the 500k-device path)."""
+    from auditor.sources.files import json_document
+
+    monkeypatch.setattr(json_document, "_SLICED_FROM", 0)
+    monkeypatch.setattr(json_document, "_SLICE", 700)
+
+
+def big_page(tmp_path: Path, devices: int, **extra) -> Path:
+    page = orjson.loads((FIXTURES / "graph_devices_v1_page.json").read_bytes())
+    template = page["value"][0]
+    page["value"] = [
+        {**template, "id": f"id-{i}", "deviceName": f"MAC-{i}", **extra} for i in range(devices)
+    ]
+    page["@odata.nextLink"] = (
+        "https://graph.microsoft.com/v1.0/deviceManagement/managedDevices?$skiptoken=x"
+    )
+    path = tmp_path / "all.json"
+    path.write_bytes(orjson.dumps(page, option=orjson.OPT_INDENT_2))
+    return path
+
+
+def test_value_document_in_slices_reads_what_a_whole_read_reads(tmp_path, in_slices):
+    path = big_page(tmp_path, 60, usersLoggedOn=[{"userId": "u1"}, {"userId": "u2"}])
+    batches, info = read_one(path)
+    records = batches["graph_devices"].records
+    assert records["deviceName"].tolist() == [f"MAC-{i}" for i in range(60)]
+    assert records["source_record"].tolist()[59] == "all.json:value[59]"
+    assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_truncated_value_document_read_in_slices_still_says_where(tmp_path, in_slices):
+    path = big_page(tmp_path, 60)
+    path.write_bytes(path.read_bytes()[:-400])
+    with pytest.raises(SourceError, match=r"^all\.json: line \d+ column \d+: JSON ends early"):
+        read_inputs([path])

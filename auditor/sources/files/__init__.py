@@ -22,6 +22,7 @@ from auditor.errors import SourceError
 from auditor.models import InputFile, RawBatch, SourceGap
 from auditor.sources.files.csv_exports import read_csv
 from auditor.sources.files.encoding import GZIP, NON_SPACE, ZIP, as_utf8, gunzip
+from auditor.sources.files.json_document import read_value_document
 from auditor.sources.files.json_lines import read_json_lines_file
 from auditor.sources.files.json_text import read_json
 from auditor.sources.files.shapes import INPUT_KINDS
@@ -64,7 +65,7 @@ def read_file(path: Path) -> tuple[list[RawBatch], InputFile, list[SourceGap]]:
     """
     name = Path(path).name
     try:
-        streamed = read_json_lines_file(Path(path), name)
+        streamed = read_json_lines_file(Path(path), name) or read_value_document(Path(path), name)
         if streamed is not None:
             batches, kind, sha256 = streamed
             gaps: list[SourceGap] = []

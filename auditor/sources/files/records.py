@@ -160,10 +160,15 @@ class Collector:
         self.name = name
         self.kinds: dict[str, _Columns] = {}
 
-    def add(self, kind: str, records: list[Any], where: str, extra: dict[str, str]) -> None:
-        """Records of one kind found at `where` (`value`, `[1].value` …); `extra` fills gaps."""
+    def add(
+        self, kind: str, records: list[Any], where: str, extra: dict[str, str], start: int = 0
+    ) -> None:
+        """Records of one kind found at `where` (`value`, `[1].value` …).
+
+        They are numbered from `start`; `extra` fills fields the records lack.
+        """
         columns = self.kinds.setdefault(kind, _Columns(wanted_columns(kind)))
-        offset = 0
+        offset = start
         while records:
             chunk = records[:_CHUNK]
             del records[:_CHUNK]

@@ -58,14 +58,19 @@ def add_document(collector: Collector, document: Any, where: str, is_stream: boo
 
 
 def _add_page(collector: Collector, page: dict[str, Any], where: str) -> str:
-    context = str(page.get("@odata.context", ""))
-    records = page["value"]
+    return add_page_records(collector, page["value"], str(page.get("@odata.context", "")), where)
+
+
+def add_page_records(
+    collector: Collector, records: list[Any], context: str, where: str, start: int = 0
+) -> str:
+    """Records of a Graph page's `value` (numbered from `start`); returns their kind."""
     kind = _records_kind(records, context, f"{collector.name}:{where}value", in_page=True)
     extra = {}
     match = _CONTEXT.search(context)
     if kind == "ade_profiles" and match and match[2]:
         extra["tokenId"] = match[2]
-    collector.add(kind, records, f"{where}value", extra)
+    collector.add(kind, records, f"{where}value", extra, start)
     return kind
 
 

@@ -1,0 +1,141 @@
+"""One big Graph list document ({"@odata.context": …, "value": [records]}) read in slices.
+
+Parsing a 500k-device document whole holds the file and every parsed object at once (gigabytes).
+Instead the `value` array is cut at record boundaries into slices of a few megabytes, each
+parsed on its own. A cut is only ever accepted when its slice parses as a list of objects;
+anything unexpected (another layout, a truncated file) returns None and the caller reads the
+file whole, which also produces the precise error message.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from auditor.models import RawBatch
+from auditor.sources.files.encoding import GZIP, gc_paused
+from auditor.sources.files.json_lines import sha256_of
+from auditor.sources.files.records import Collector
+from auditor.sources.files.shapes import INPUT_KINDS, add_page_records
+
+_SLICED_FROM = 64 * 2**20  # smaller documents are read whole
+_SLICE = 4 * 2**20
+_READ = 16 * 2**20
+_VALUE = re.compile(rb'"value"\s*:\s*\[')
+_BETWEEN_RECORDS = re.compile(rb"\}\s*,\s*\{")
+_TRIES = 64  # candidate cuts per slice before giving up (a cut inside a nested array fails)
+
+
+def read_value_document(path: Path, name: str) -> tuple[list[RawBatch], str, str] | None:
+    """Batches, InputFile kind and SHA-256 of a big `value` document; None if not one."""
+    if path.stat().st_size < _SLICED_FROM:
+        return None
+    with path.open("rb") as raw:
+        stream: BinaryIO = raw
+        if raw.peek(2)[:2] == GZIP:
+            stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+        try:
+            head = stream.read(2**20)
+            context = _page_context(head)
+            if context is None:
+                return None
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+                digest = pool.submit(sha256_of, path)
+                collector = Collector(name)
+                with gc_paused():
+                    kinds = _read_slices(stream, head, context, collector)
+                sha256 = digest.result()
+        except (OSError, EOFError, zlib.error):
+            return None  # damaged gzip: the whole-file path says so
+    if kinds is None:
+        return None
+    return collector.batches(), INPUT_KINDS.get(kinds[0], kinds[0]), sha256
+
+
+def _page_context(head: bytes) -> str | None:
+    """The @odata.context when `head` opens a top-level `value` array, else None."""
+    match = _VALUE.search(head)
+    if match is None or not head.lstrip().startswith(b"{"):
+        return None
+    try:  # the keys before "value" must close into a valid object on their own
+        before = orjson.loads(head[: match.end() - 1] + b"[]}")
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(before, dict) or before.get("value") != [] or "auditor_snapshot" in before:
+        return None
+    return str(before.get("@odata.context", ""))
+
+
+def _read_slices(
+    stream: BinaryIO, head: bytes, context: str, collector: Collector
+) -> list[str] | None:
+    """Parse the array slice by slice into `collector`; None on anything unexpected."""
+    buffer = head[_VALUE.search(head).end() :]  # type: ignore[union-attr]
+    chunks = _chunks(stream)
+    kinds: list[str] = []
+    done = 0
+    while True:
+        while len(buffer) < 2 * _SLICE:
+            more = next(chunks, b"")
+            if not more:
+                break
+            buffer += more
+        records, rest = _next_slice(buffer, at_end=len(buffer) < 2 * _SLICE)
+        if records is None:
+            return None
+        if records:
+            count = len(records)  # the collector empties the list as it goes
+            kinds.append(add_page_records(collector, records, context, "", done))
+            done += count
+        if rest is None:
+            return kinds or None
+        buffer = rest
+
+
+def _next_slice(buffer: bytes, *, at_end: bool) -> tuple[list[Any] | None, bytes | None]:
+    """(records, what follows) — what follows is None after the array's last record."""
+    if at_end:
+        end = buffer.rfind(b"]")
+        while end >= 0:
+            records = _records(buffer[:end])
+            if records is not None and _closes_object(buffer[end + 1 :]):
+                return records, None
+            end = buffer.rfind(b"]", 0, end)
+        return None, None
+    for tries, cut in enumerate(_BETWEEN_RECORDS.finditer(buffer, _SLICE)):
+        if tries == _TRIES:
+            break
+        records = _records(buffer[: cut.start() + 1])
+        if records is not None:
+            return records, buffer[cut.end() - 1 :]
+    return None, None
+
+
+def _records(text: bytes) -> list[Any] | None:
+    try:
+        parsed = orjson.loads(b"[" + text + b"]")
+    except orjson.JSONDecodeError:
+        return None
+    if not all(isinstance(record, dict) for record in parsed):
+        return None
+    return parsed  # type: ignore[no-any-return]
+
+
+def _closes_object(tail: bytes) -> bool:
+    """After the array: `}` or more members then `}` (e.g. an @odata.nextLink)."""
+    try:
+        return isinstance(orjson.loads(b'{"value": []' + tail), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    while chunk := stream.read(_READ):
+        yield chunk
