@@ -202,6 +202,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         staging = Path(tempfile.mkdtemp(prefix=".auditor-", dir=out_dir))
         stack.callback(shutil.rmtree, staging, ignore_errors=True)
         batches, inputs, gaps, fetched = load_batches(config, options)
+        gaps = [*gaps, *_uncovered_parts(batches, gaps)]
         inventory = normalize(batches, inputs=inputs, gaps=gaps)
         del batches
         _refuse_partial(inventory, config)
@@ -241,6 +242,43 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         failures_by_severity=report.failures_by_severity(),
         new_failures_by_severity=report.new_failures_by_severity(),
     )
+
+
+# What each part of the inventory feeds, and which raw kinds carry it.
+_PARTS = (
+    (
+        "managed_devices",
+        ("graph_devices", "admin_center_csv", "export_devices"),
+        ("every device field",),
+        True,
+    ),
+    (
+        "device_details",
+        ("graph_device_details",),
+        ("bootstrap_escrowed", "model_identifier", "chip", "udid"),
+        False,
+    ),
+    ("export_devices", ("export_devices",), ("user_approved",), False),
+    ("apns", ("apns",), ("apns_expires_at",), False),
+    ("ade_tokens", ("ade_tokens",), ("token_expires_at", "last_successful_sync_at"), False),
+    (
+        "enrollment_configurations",
+        ("enrollment_configurations",),
+        ("personal_enrollment_blocked",),
+        False,
+    ),
+)
+
+
+def _uncovered_parts(batches: Sequence[RawBatch], gaps: Sequence[SourceGap]) -> list[SourceGap]:
+    """Gaps for the parts no input carried, so fewer inputs never read as a cleaner tenant."""
+    kinds = {b.kind for b in batches}
+    recorded = {g.part for g in gaps}
+    return [
+        SourceGap(part, "no input carried it", fields, is_core)
+        for part, carriers, fields, is_core in _PARTS
+        if part not in recorded and not kinds & set(carriers)
+    ]
 
 
 def _remove_if_empty(folder: Path) -> None:

@@ -219,3 +219,13 @@ def test_rerun_with_fewer_formats_removes_the_earlier_reports(tmp_path):
     assert auditor(*base, "--format", "json").returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.json", "manifest.json"]
     assert auditor("verify", str(tmp_path)).returncode == 0
+
+
+def test_missing_input_kinds_are_reported_as_gaps_not_as_a_clean_tenant(tmp_path):
+    done = auditor(
+        "run", "--input", str(REPO / "sample_data" / "export_devices.csv"), "--as-of", "2026-09-01",
+        "--out", str(tmp_path), "--no-history", "--format", "json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    gaps = {g["part"] for g in json.loads((tmp_path / "findings.json").read_text())["run"]["gaps"]}
+    assert gaps == {"device_details", "apns", "ade_tokens", "enrollment_configurations"}
