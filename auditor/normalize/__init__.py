@@ -1,9 +1,14 @@
 """Raw batches → the canonical typed frames an audit evaluates, with a data-quality report.
 
 `normalize` is the entry point. Nothing is dropped silently: records of other platforms are
-counted, records of one Mac from several inputs are merged with their conflicts recorded,
-and every missing, unparseable or unknown value is counted with examples in
-`Inventory.quality`. The frames' columns are documented in `schema.py` (docs/schema.md).
+counted, records of one Mac from several inputs are merged (precedence: Graph single GET >
+Graph list > Devices export > admin-center CSV) with their conflicts recorded, and every
+missing, unparseable or unknown value is counted with examples in `Inventory.quality`.
+Device rows come in the order devices first appear in the batches. The frames' columns are
+documented in `schema.py` (docs/schema.md, printed by `python -m auditor.normalize`).
+
+Modules: `fields` (source columns → typed canonical columns), `values` (the parsers),
+`merge`, `derive` (chip, VM, enrollment method), `quality`, `tenant`, `schema`.
 """
 
 from __future__ import annotations
