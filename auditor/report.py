@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auditor.models import Changes, Entity, Inventory, RunMeta, Severity, Status
+from auditor.models import Changes, Entity, Inventory, Param, RunMeta, Severity, Status
 from auditor.report_sections import (
     SEVERITY_ORDER,
     STATUS_ORDER,
@@ -201,6 +201,7 @@ def build_report(
     changes: Changes | None = None,
     *,
     pdf_devices_per_rule: int = 25,
+    params: Mapping[str, Mapping[str, Param]] | None = None,
 ) -> Report:
     """Build the report model of one run.
 
@@ -212,13 +213,15 @@ def build_report(
         meta: facts about the run (dates, organisation, catalogue age, digests).
         changes: month-over-month deltas, or None on a first run / without history.
         pdf_devices_per_rule: how many failing Macs the PDF lists under each rule.
+        params: the run's per-rule parameter overrides (`Config.rule_params()`); the report
+            shows each rule's defaults with these laid over them. None: defaults only.
 
     Returns:
         The frozen report model.
     """
     results = _typed(results)
     devices = inventory.devices
-    summaries = rule_summaries(results, rules)
+    summaries = rule_summaries(results, rules, params)
     titles = {r.id: r.title for r in rules}
     findings = _findings(results, devices, titles, changes)
     fails = findings[(findings["status"] == Status.FAIL.value).to_numpy(dtype=bool)]

@@ -6,14 +6,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from auditor.models import Changes, Entity, Inventory, Severity, Status
+from auditor.models import Changes, Entity, Inventory, Param, Severity, Status
 from auditor.refdata.versions import version_key
 from auditor.rules.base import Rule
 from auditor.waivers import WaiverUse
@@ -67,7 +67,8 @@ class RuleSummary:
     remediation: str
     references: tuple[str, ...]
     controls: tuple[ControlRef, ...]
-    params: tuple[tuple[str, str], ...]
+    params: tuple[tuple[str, str], ...]  # effective values this run used
+    param_defaults: tuple[tuple[str, str], ...]  # the defaults of the params the config changed
     passed: int
     failed: int
     unknown: int
@@ -352,8 +353,17 @@ def major_shares(majors: pd.Series, total: int) -> tuple[Share, ...]:
 # --- sections -----------------------------------------------------------------------------
 
 
-def rule_summaries(results: pd.DataFrame, rules: Sequence[Rule]) -> tuple[RuleSummary, ...]:
-    """Every rule's metadata with its status counts, in rule-id order."""
+def rule_summaries(
+    results: pd.DataFrame,
+    rules: Sequence[Rule],
+    params: Mapping[str, Mapping[str, Param]] | None = None,
+) -> tuple[RuleSummary, ...]:
+    """Every rule's metadata with its status counts, in rule-id order.
+
+    `params` holds the run's per-rule overrides; each summary shows the effective values
+    (the rule's defaults with the overrides laid over them).
+    """
+    overrides = params or {}
     rule_ids = results["rule_id"]
     if not isinstance(rule_ids.dtype, pd.CategoricalDtype):
         rule_ids = rule_ids.astype("category")
@@ -386,7 +396,15 @@ def rule_summaries(results: pd.DataFrame, rules: Sequence[Rule]) -> tuple[RuleSu
                     ControlRef(framework, tuple(ids), framework in rule.own_mappings)
                     for framework, ids in rule.controls.items()
                 ),
-                params=tuple((k, _param_text(v)) for k, v in sorted(rule.params.items())),
+                params=tuple(
+                    (k, _param_text(v))
+                    for k, v in sorted({**rule.params, **overrides.get(rule.id, {})}.items())
+                ),
+                param_defaults=tuple(
+                    (k, _param_text(rule.params[k]))
+                    for k, v in sorted(overrides.get(rule.id, {}).items())
+                    if k in rule.params and _param_text(v) != _param_text(rule.params[k])
+                ),
                 passed=n(Status.PASS),
                 failed=n(Status.FAIL),
                 unknown=n(Status.UNKNOWN),
@@ -396,6 +414,15 @@ def rule_summaries(results: pd.DataFrame, rules: Sequence[Rule]) -> tuple[RuleSu
             )
         )
     return tuple(summaries)
+
+
+def param_list(summary: RuleSummary) -> str:
+    """The effective parameters as `name=value`, changed ones with their default in brackets."""
+    defaults = dict(summary.param_defaults)
+    return "; ".join(
+        f"{k}={v}" + (f" (default {defaults[k]})" if k in defaults else "")
+        for k, v in summary.params
+    )
 
 
 def _param_text(value: object) -> str:

@@ -12,6 +12,7 @@ from auditor.models import (
     Changes,
     InputFile,
     Inventory,
+    Param,
     QualityNote,
     RunMeta,
     SourceGap,
@@ -319,8 +320,12 @@ def golden_rules() -> list[Rule]:
     return [r for r in ALL_RULES if r.id in GOLDEN_RULE_IDS]
 
 
-def results_for(inv: Inventory, rules: Sequence[Rule] = ALL_RULES):
-    ctx = EvaluationContext(AS_OF, load_catalogue(), {})
+def results_for(
+    inv: Inventory,
+    rules: Sequence[Rule] = ALL_RULES,
+    params: dict[str, dict[str, Param]] | None = None,
+):
+    ctx = EvaluationContext(AS_OF, load_catalogue(), params or {})
     results = evaluate(rules, inv.frames(), ctx)
     return apply_waivers(results, inv.frames(), waivers(), AS_OF)
 
@@ -332,9 +337,10 @@ def make_report(
     stale: bool = False,
     cap: int = 25,
     rules: Sequence[Rule] = ALL_RULES,
+    params: dict[str, dict[str, Param]] | None = None,
 ) -> Report:
     inv = inventory(core_gap=core_gap)
-    outcome = results_for(inv, rules)
+    outcome = results_for(inv, rules, params)
     return build_report(
         outcome.results,
         inv,
@@ -343,4 +349,5 @@ def make_report(
         meta(stale=stale),
         changes() if with_changes else None,
         pdf_devices_per_rule=cap,
+        params=params,
     )

@@ -156,3 +156,12 @@ def test_report_model_golden(report, golden):
     data = report.to_dict()
     text = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
     golden("report_model.json", text)
+
+
+def test_rules_show_the_parameters_the_run_used_and_the_defaults_it_changed():
+    report = make_report(rules=golden_rules(), params={"MAC-SYN-001": {"max_days": 14}})
+    stale = {r.rule_id: r for r in report.rules}
+    assert stale["MAC-SYN-001"].params == (("max_days", "14"),)
+    assert stale["MAC-SYN-001"].param_defaults == (("max_days", "30"),)
+    assert stale["MAC-SYN-002"].params == (("max_days", "90"),)
+    assert stale["MAC-SYN-002"].param_defaults == ()

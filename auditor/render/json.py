@@ -99,6 +99,7 @@ def summary_block(report: Report) -> dict[str, Any]:
                 "unknown": r.unknown,
                 "not_applicable": r.not_applicable,
                 "waived": r.waived,
+                "params": dict(r.params),
             }
             for r in report.rules
         ],

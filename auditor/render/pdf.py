@@ -17,7 +17,7 @@ import jinja2
 from auditor.errors import RenderError
 from auditor.render import atomic_path, charts
 from auditor.report import Report
-from auditor.report_sections import ControlRef
+from auditor.report_sections import ControlRef, param_list
 
 DASH = "—"
 
@@ -96,6 +96,7 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
         days=_days,
         signed=_signed,
         controls=_controls,
+        params=param_list,
         svg_uri=_svg_uri,
     )
     return env

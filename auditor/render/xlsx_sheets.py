@@ -22,7 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from auditor.render.sheetdata import FORMULA_TRIGGERS, ILLEGAL_XML
 from auditor.report import Report
-from auditor.report_sections import SEVERITY_ORDER
+from auditor.report_sections import SEVERITY_ORDER, param_list
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -216,7 +216,7 @@ def rules_sheet(sheet: Worksheet, report: Report) -> None:
         "entity",
         "scope",
         "fails when",
-        "parameters",
+        "parameters (this run)",
         "pass",
         "fail",
         "unknown",
@@ -237,7 +237,7 @@ def rules_sheet(sheet: Worksheet, report: Report) -> None:
             r.entity_type,
             r.scope_text,
             r.fails_when,
-            "; ".join(f"{k}={v}" for k, v in r.params),
+            param_list(r),
             r.passed,
             r.failed,
             r.unknown,
