@@ -38,7 +38,7 @@ def run_pipeline(devices: int, out: Path, *, pdf: bool = True) -> list[Stage]:
     print(f"\n{devices:,} devices", flush=True)
     tenant_dir = out / f"tenant-{devices}"
     with stage("generate sample tenant", stages, devices):
-        write_tenant(generate_tenant(devices, 11, AS_OF), tenant_dir)
+        write_tenant(generate_tenant(devices, 11, AS_OF), tenant_dir, pretty=False)
     inputs_paths = tenant_files(tenant_dir)
     with stage("load (read inputs)", stages, devices) as s:
         batches, inputs = read_inputs(inputs_paths)
