@@ -24,6 +24,7 @@ from auditor.report_sections import (
     ChangesView,
     DataQuality,
     Distribution,
+    EntityResult,
     GapRow,
     Kpi,
     RuleSection,
@@ -35,6 +36,7 @@ from auditor.report_sections import (
     column,
     data_quality,
     distribution,
+    entity_names,
     equals,
     gaps,
     pct,
@@ -50,7 +52,7 @@ from auditor.waivers import WaiverUse
 
 # The rules that together say "this Mac runs a supported, fully patched macOS".
 PATCH_RULES = ("MAC-OS-001", "MAC-OS-002", "MAC-OS-003", "MAC-OS-004")
-TOP_RULES = 10
+TOP_RULES = 5  # page one has room for five
 NON_PASSING = (Status.FAIL.value, Status.UNKNOWN.value, Status.WAIVED.value)
 
 # Device columns carried into the findings table and the Devices sheet, in this order.
@@ -140,7 +142,8 @@ class Summary:
     status_counts: tuple[tuple[str, int], ...]
     failing_by_severity: tuple[SeverityCount, ...]
     devices_by_worst: tuple[Share, ...]  # Macs by their worst failing severity, then "none"
-    top_rules: tuple[RuleSummary, ...]  # device rules by failing Macs
+    top_rules: tuple[RuleSummary, ...]  # device rules by severity, then failing Macs
+    attention: tuple[EntityResult, ...]  # failing critical/high tenant, ADE token, DEM results
     newest_sync_at: dt.datetime | None
     oldest_sync_at: dt.datetime | None
     never_synced: int
@@ -223,7 +226,7 @@ def build_report(
     devices = inventory.devices
     summaries = rule_summaries(results, rules, params)
     titles = {r.id: r.title for r in rules}
-    findings = _findings(results, devices, titles, changes)
+    findings = _findings(results, inventory, titles, changes)
     fails = findings[(findings["status"] == Status.FAIL.value).to_numpy(dtype=bool)]
     fails = fails.iloc[
         np.lexsort(
@@ -236,12 +239,13 @@ def build_report(
     ]
     device_rule_ids = tuple(sorted(r.id for r in rules if r.entity == Entity.DEVICE))
     device_table, worst = _device_table(devices, results, device_rule_ids)
+    tenant = tenant_health(inventory, results, titles, meta.as_of)
     return Report(
         run=_run_info(meta, inventory),
-        summary=_summary(results, devices, summaries, worst),
+        summary=_summary(results, devices, summaries, worst, tenant.results),
         rules=summaries,
         sections=rule_sections(fails, summaries, pdf_devices_per_rule),
-        tenant=tenant_health(inventory, results, titles, meta.as_of),
+        tenant=tenant,
         distribution=distribution(devices),
         quality=data_quality(inventory, results, titles),
         waivers=waiver_rows(waiver_uses),
@@ -284,11 +288,16 @@ def _codes(values: pd.Series) -> np.ndarray:
 
 def _findings(
     results: pd.DataFrame,
-    devices: pd.DataFrame,
+    inventory: Inventory,
     titles: dict[str, str],
     changes: Changes | None,
 ) -> pd.DataFrame:
-    """One row per non-passing result, joined with its Mac's fields, sorted deterministically."""
+    """One row per non-passing result, joined with its Mac's fields, sorted deterministically.
+
+    `entity_name` is what a reader recognises: the Mac's name, the ADE token's name, the DEM
+    account's UPN or "tenant".
+    """
+    devices = inventory.devices
     status = _codes(results["status"])
     wanted = np.isin(status, [STATUS_ORDER.index(s) for s in NON_PASSING])
     sub = results.loc[wanted]
@@ -307,6 +316,12 @@ def _findings(
     ).astype("string")
     for name in FINDING_DEVICE_FIELDS:
         frame[name] = _take(column(devices, name), take)
+    other = entity_names(inventory, frame["entity_type"], frame["entity_id"])
+    frame.insert(
+        frame.columns.get_loc("entity_id") + 1,
+        "entity_name",
+        frame["device_name"].where(is_device, other).astype("string"),
+    )
     frame["last_sync_at"] = _take(column(devices, "last_sync_at", "datetime64[us, UTC]"), take)
     frame["detail"] = sub["detail"].astype("string").to_numpy()
     frame["waiver_id"] = sub["waiver_id"].astype("string").to_numpy()
@@ -381,6 +396,7 @@ def _summary(
     devices: pd.DataFrame,
     summaries: Sequence[RuleSummary],
     worst: np.ndarray,
+    entity_results: Sequence[EntityResult],
 ) -> Summary:
     total = len(devices)
     status_counts = np.bincount(_codes(results["status"]), minlength=len(STATUS_ORDER))
@@ -398,6 +414,8 @@ def _summary(
     serious = int((worst <= SEVERITY_ORDER.index(Severity.HIGH.value)).sum())
     synced = column(devices, "last_sync_at", "datetime64[us, UTC]").dropna()
     device_rules = [s for s in summaries if s.entity_type == Entity.DEVICE.value and s.failed]
+    urgent = (Severity.CRITICAL.value, Severity.HIGH.value)
+    fail_value = Status.FAIL.value
     return Summary(
         devices=total,
         posture=Share(
@@ -410,7 +428,18 @@ def _summary(
             Share(name, int(worst_counts[i]), pct(int(worst_counts[i]), total))
             for i, name in enumerate((*SEVERITY_ORDER, "none"))
         ),
-        top_rules=tuple(sorted(device_rules, key=lambda s: (-s.failed, s.rule_id))[:TOP_RULES]),
+        top_rules=tuple(
+            sorted(
+                device_rules,
+                key=lambda s: (SEVERITY_ORDER.index(s.severity), -s.failed, s.rule_id),
+            )[:TOP_RULES]
+        ),
+        attention=tuple(
+            sorted(
+                (r for r in entity_results if r.status == fail_value and r.severity in urgent),
+                key=lambda r: (SEVERITY_ORDER.index(r.severity), r.rule_id, r.entity_name),
+            )
+        ),
         newest_sync_at=scalar(synced.max()) if len(synced) else None,
         oldest_sync_at=scalar(synced.min()) if len(synced) else None,
         never_synced=total - len(synced),

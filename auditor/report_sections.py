@@ -82,6 +82,7 @@ class FailingRow:
     """One failing entity listed under its rule in the PDF."""
 
     entity_id: str
+    entity_name: str | None  # Mac name, ADE token name, DEM UPN or "tenant"
     device_name: str | None
     serial_number: str | None
     os_version: str | None
@@ -124,6 +125,7 @@ class EntityResult:
     severity: str
     entity_type: str
     entity_id: str
+    entity_name: str  # ADE token name, DEM UPN or "tenant": what a reader recognises
     status: str
     detail: str | None
 
@@ -447,14 +449,16 @@ def rule_sections(
         rows = tuple(
             FailingRow(
                 entity_id=str(entity),
+                entity_name=text(entity_name),
                 device_name=text(name),
                 serial_number=text(serial),
                 os_version=text(version),
                 last_sync_at=scalar(synced),
                 detail=text(detail),
             )
-            for entity, name, serial, version, synced, detail in zip(
+            for entity, entity_name, name, serial, version, synced, detail in zip(
                 head["entity_id"],
+                head["entity_name"],
                 head["device_name"],
                 head["serial_number"],
                 head["os_version"],
@@ -517,6 +521,9 @@ def tenant_health(
     entity = entity.sort_values(
         ["rule_id", "entity_type", "entity_id"], key=lambda s: s.astype("string")
     )
+    names = entity_names(
+        inventory, entity["entity_type"].astype("string"), entity["entity_id"].astype("string")
+    )
     tenant_results = tuple(
         EntityResult(
             rule_id=str(rule_id),
@@ -524,14 +531,16 @@ def tenant_health(
             severity=str(severity),
             entity_type=str(entity_type),
             entity_id=str(entity_id),
+            entity_name=text(name) or str(entity_id),
             status=str(status),
             detail=text(detail),
         )
-        for rule_id, severity, entity_type, entity_id, status, detail in zip(
+        for rule_id, severity, entity_type, entity_id, name, status, detail in zip(
             entity["rule_id"],
             entity["severity"],
             entity["entity_type"],
             entity["entity_id"],
+            names,
             entity["status"],
             entity["detail"],
             strict=True,
@@ -548,6 +557,26 @@ def tenant_health(
         dem_accounts=dem_rows,
         results=tenant_results,
     )
+
+
+def entity_names(inventory: Inventory, types: pd.Series, ids: pd.Series) -> pd.Series:
+    """What a reader recognises for each non-device entity (NA for devices and unknown ids).
+
+    ADE tokens → their name, DEM accounts → their UPN (the id), the tenant → "tenant".
+    """
+    tokens = inventory.ade_tokens
+    token_names = pd.Series(
+        column(tokens, "token_name").to_numpy(), index=column(tokens, "token_id").astype("string")
+    )
+    token_names = token_names[~token_names.index.duplicated()].dropna()
+    kind = types.astype("string")
+    names = pd.Series(pd.NA, index=ids.index, dtype="string")
+    is_token = (kind == Entity.ADE_TOKEN.value).to_numpy(dtype=bool, na_value=False)
+    names[is_token] = ids[is_token].map(token_names).astype("string")
+    is_dem = (kind == Entity.DEM_ACCOUNT.value).to_numpy(dtype=bool, na_value=False)
+    names[is_dem] = ids[is_dem].astype("string")
+    names[(kind == Entity.TENANT.value).to_numpy(dtype=bool, na_value=False)] = "tenant"
+    return names
 
 
 def _days(when: dt.datetime | None, as_of: pd.Timestamp, *, future: bool = False) -> int | None:

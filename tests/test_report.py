@@ -80,7 +80,8 @@ def test_summary_posture_and_key_numbers(report):
     assert kpis["user_approved"].unknown == 1
     by_worst = {s.label: s.count for s in summary.devices_by_worst}
     assert by_worst == {"critical": 0, "high": 4, "medium": 1, "low": 0, "info": 0, "none": 4}
-    assert [r.rule_id for r in summary.top_rules] == ["MAC-FV-001", "MAC-SYN-001", "MAC-SYN-002"]
+    # most severe first, then most failing Macs: high FV-001 (3), high SYN-002 (1), medium SYN-001
+    assert [r.rule_id for r in summary.top_rules] == ["MAC-FV-001", "MAC-SYN-002", "MAC-SYN-001"]
 
 
 def test_failures_by_severity_feed_the_exit_code(report):
@@ -165,3 +166,13 @@ def test_rules_show_the_parameters_the_run_used_and_the_defaults_it_changed():
     assert stale["MAC-SYN-001"].param_defaults == (("max_days", "30"),)
     assert stale["MAC-SYN-002"].params == (("max_days", "90"),)
     assert stale["MAC-SYN-002"].param_defaults == ()
+
+
+def test_page_one_lists_failing_critical_and_high_tenant_results_by_name():
+    report = make_report()
+    attention = report.summary.attention
+    assert [(r.rule_id, r.entity_name) for r in attention] == [("MAC-TEN-002", "tenant")]
+    assert "2026-09-20" in (attention[0].detail or "")
+    names = {r.entity_type: r.entity_name for r in report.tenant.results}
+    assert names["ade_token"] == "Apple Business Manager"
+    assert names["tenant"] == "tenant"

@@ -84,24 +84,9 @@ def severity_chart(report: Report) -> str:
             [r.label for r in rows],
             [r.count for r in rows],
             [SEVERITY_COLOURS[r.label] for r in rows],
-            "Macs (worst failing severity)",
+            "Macs (each at its worst failure)",
         ),
-        (3.4, 2.0),
-        _BAR_MARGINS,
-    )
-
-
-def top_rules_chart(report: Report) -> str:
-    """The rules with the most failing Macs."""
-    rules = report.summary.top_rules
-    return _svg(
-        _hbar(
-            [r.rule_id for r in rules],
-            [r.failed for r in rules],
-            [SEVERITY_COLOURS[r.severity] for r in rules],
-            "failing Macs",
-        ),
-        (3.4, max(1.2, 0.25 * len(rules) + 0.6)),
+        (3.4, 1.6),
         _BAR_MARGINS,
     )
 

@@ -34,6 +34,7 @@ FINDING_KEYS = (
     "waiver_id",
     "first_seen",
     "months_failing",
+    "entity_name",  # added after the first release: last, so existing keys keep their places
 )
 _OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
 

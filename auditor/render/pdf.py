@@ -39,6 +39,14 @@ def _day(value: dt.date | dt.datetime | None) -> str:
     return f"{value:%Y-%m-%d}"
 
 
+def _stamp(value: dt.datetime | None) -> str:
+    """A timestamp to the minute in UTC: 2026-11-26 14:02 UTC."""
+    if value is None:
+        return DASH
+    value = value.astimezone(dt.UTC) if value.tzinfo else value
+    return f"{value:%Y-%m-%d %H:%M} UTC"
+
+
 def _num(value: int | None) -> str:
     return DASH if value is None else f"{value:,}"
 
@@ -89,6 +97,7 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
     )
     env.filters.update(
         day=_day,
+        stamp=_stamp,
         num=_num,
         pct=_pct,
         yesno=_yesno,
@@ -106,7 +115,6 @@ def chart_svgs(report: Report) -> dict[str, str]:
     """Every chart of the report, by name, as SVG text."""
     svgs = {
         "severity": charts.severity_chart(report),
-        "top_rules": charts.top_rules_chart(report),
         "os": charts.os_chart(report),
     }
     if report.changes is not None and len(report.changes.trend) > 1:

@@ -84,10 +84,14 @@ def _register_styles(workbook: Workbook) -> Styles:
 
 
 def _finding_columns(report: Report) -> pd.DataFrame:
-    """The findings table as the sheet shows it (history columns only with history)."""
+    """The findings table as the sheet shows it (history columns only with history).
+
+    device_id is left out: for a Mac it equals entity_id, for other entities it is empty.
+    """
+    dropped = ["device_id"]
     if report.changes is None:
-        return report.findings.drop(columns=["first_seen", "months_failing"])
-    return report.findings
+        dropped += ["first_seen", "months_failing"]
+    return report.findings.drop(columns=dropped)
 
 
 def _long_sheets(
