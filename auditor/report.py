@@ -318,7 +318,7 @@ def _findings(
         frame[name] = _take(column(devices, name), take)
     other = entity_names(inventory, frame["entity_type"], frame["entity_id"])
     frame.insert(
-        frame.columns.get_loc("entity_id") + 1,
+        list(frame.columns).index("entity_id") + 1,
         "entity_name",
         frame["device_name"].where(is_device, other).astype("string"),
     )
