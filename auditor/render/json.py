@@ -53,7 +53,7 @@ def run_block(report: Report) -> dict[str, Any]:
     run = report.run
     return {
         "as_of": run.as_of.isoformat(),
-        "generated_at": run.generated_at.isoformat(),
+        "generated_at": run.generated_at.replace(microsecond=0).isoformat(),
         "tool_version": run.tool_version,
         "organisation": run.organisation,
         "classification": run.classification,

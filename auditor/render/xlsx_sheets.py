@@ -25,7 +25,7 @@ from auditor.report import Report
 from auditor.report_sections import SEVERITY_ORDER, param_list
 
 DATE_FORMAT = "yyyy-mm-dd"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"  # to the second, like findings.json
 PCT_FORMAT = '0.0" %"'
 BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=16)
