@@ -226,6 +226,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             meta,
             changes,
             pdf_devices_per_rule=config.pdf_devices_per_rule,
+            params=config.rule_params(),
         )
         outputs = _render(report, config.formats, staging, out_dir, keep=fetched)
         manifest = write_manifest(

@@ -68,7 +68,9 @@ def run_pipeline(devices: int, out: Path, *, pdf: bool = True) -> list[Stage]:
             catalogue_age_days=catalogue.age_days(AS_OF),
             catalogue_is_stale=catalogue.is_stale(AS_OF),
         )
-        report = build_report(outcome.results, inventory, rules, outcome.uses, meta)
+        report = build_report(
+            outcome.results, inventory, rules, outcome.uses, meta, params=config.rule_params()
+        )
     for fmt in ("json", "xlsx", "pdf") if pdf else ("json", "xlsx"):
         target = out / f"{devices}-{OUTPUT_NAMES[fmt]}"
         with stage(f"render {fmt}", stages, devices) as s:
