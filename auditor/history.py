@@ -6,6 +6,10 @@ resolved with `now = waived`. Only rules evaluated in the current run are compar
 failure carries the first period of its uninterrupted failing streak, carried forward from the
 latest earlier period when it is recorded, so a streak needs one earlier period, not all of them
 (re-recording an old period therefore does not rewrite the streaks of later ones).
+
+Posture (`posture_pct`) is the report's headline: the percent of Macs without a failing result of
+severity critical or high (waived is not failing), among all Macs; `failing_devices` counts Macs
+with any failing result.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ _NAMES = {Entity.DEVICE: "device_name", Entity.ADE_TOKEN: "token_name"}
 _ENTITIES = ("entity_type", "entity_id", "serial_number", "name")
 _GROUP = ("rule_no", "status", "first_seen", "waiver_id")  # results share these per statement
 _SEVERITIES = np.array([s.value for s in Severity], dtype=object)
+_SERIOUS = (Severity.CRITICAL.value, Severity.HIGH.value)  # what posture counts against a Mac
 
 _V1 = (
     """CREATE TABLE runs (period TEXT PRIMARY KEY, as_of TEXT NOT NULL, generated_at TEXT NOT NULL,
@@ -61,9 +66,22 @@ _V1 = (
     JOIN rules u USING (period, rule_no) JOIN entities e USING (period, entity_no)
     JOIN statuses s ON s.code = r.status""",
 )
+# v2: Macs with a failing critical or high result per period (posture), filled in for old runs.
+_V2 = (
+    "ALTER TABLE runs ADD COLUMN critical_high_devices INTEGER NOT NULL DEFAULT 0",
+    f"""UPDATE runs SET critical_high_devices = (SELECT count(DISTINCT r.entity_no)
+    FROM results r JOIN rules u USING (period, rule_no) JOIN entities e USING (period, entity_no)
+    WHERE r.period = runs.period AND r.status = {_FAIL} AND e.entity_type = '{Entity.DEVICE.value}'
+    AND u.severity IN ({", ".join(f"'{s}'" for s in _SERIOUS)}))""",
+)
 # MIGRATIONS[i] takes a database from schema version i to i + 1, inside one transaction.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
+_RUN_COLUMNS = (
+    "period", "as_of", "generated_at", "tool_version", "catalogue_as_of", "catalogue_source",
+    "config_digest", "waivers_digest", "tenant_id", "source", "devices", "failing_devices",
+    "critical_high_devices", "inputs",
+)  # fmt: skip
 
 
 def default_history_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -106,7 +124,8 @@ class _Snapshot:
     entities: pd.DataFrame  # _ENTITIES; row = entity_no
     results: pd.DataFrame  # rule_no, entity_no, status, first_seen, waiver_id
     devices: int
-    failing_devices: int
+    failing_devices: int  # Macs with any failing result
+    critical_high_devices: int  # Macs with a failing critical or high result
     keys: pd.Index  # `type<US>id` of each entity, for matching across periods
 
 
@@ -151,11 +170,12 @@ class History:
             self._cached = None
             _delete_periods(conn, [meta.period])
             conn.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_RUN_COLUMNS))})",
                 (meta.period, meta.as_of.isoformat(), meta.generated_at.isoformat(),
                  meta.tool_version, meta.catalogue_as_of.isoformat(), meta.catalogue_source,
                  meta.config_digest, meta.waivers_digest, meta.tenant_id, meta.source,
-                 snap.devices, snap.failing_devices, inputs_json),
+                 snap.devices, snap.failing_devices, snap.critical_high_devices, inputs_json),
             )  # fmt: skip
             for table, frame in (("rules", snap.rules), ("entities", snap.entities)):
                 marks = ", ".join("?" * (frame.shape[1] + 2))
@@ -172,8 +192,13 @@ class History:
             return comparison.changes(_trend(conn, current))
 
     def diff(self, a: str, b: str) -> Changes:
-        """Deltas of recorded period `b` against recorded period `a` (as `previous_changes`)."""
+        """Deltas of recorded period `b` against recorded period `a` (as `previous_changes`).
+
+        Raises:
+            ConfigError: `a` or `b` is not a recorded period (the message lists those that are).
+        """
         with self._transaction(f"compare {a} with {b}") as conn:
+            _require_periods(conn, self.path, a, b)
             current = _load(conn, b, self.path, fails_only=False)
             comparison = _compare(current, _load(conn, a, self.path, fails_only=True))
             is_fail = current.results["status"].to_numpy() == _FAIL
@@ -185,24 +210,30 @@ class History:
         """One row per recorded period, oldest first, with totals per status."""
         sums = ", ".join(f"coalesce(sum(u.{s}), 0) AS {s}" for s in STATUS_CODES)
         query = f"""SELECT r.period, r.as_of, r.generated_at, r.tool_version, r.catalogue_as_of,
-            r.config_digest, r.devices, r.failing_devices, {sums} FROM runs r
+            r.config_digest, r.devices, r.failing_devices, r.critical_high_devices, {sums}
+            FROM runs r
             LEFT JOIN rules u USING (period) GROUP BY r.period ORDER BY r.period"""
         with self._transaction("list runs") as conn:
             runs = _frame_of(conn.execute(query))
         return runs.assign(posture_pct=_posture(runs))
 
     def show(self, period: str) -> dict[str, Any]:
-        """Everything recorded about one period: metadata, inputs, counts per rule, totals."""
+        """Everything recorded about one period: metadata, inputs, counts per rule, totals.
+
+        Raises:
+            ConfigError: `period` is not recorded (the message lists the periods that are).
+        """
         with self._transaction(f"show {period}") as conn:
+            _require_periods(conn, self.path, period)
             cursor = conn.execute("SELECT * FROM runs WHERE period = ?", (period,))
             row = cursor.fetchone()
-            if row is None:
-                raise HistoryError(f"{self.path}: no run recorded for period '{period}'")
             run = dict(zip([d[0] for d in cursor.description], row, strict=True))
             columns = ", ".join(("rule_id", "severity", *STATUS_CODES))
             query = f"SELECT {columns} FROM rules WHERE period = ? ORDER BY rule_no"
             rules = _frame_of(conn.execute(query, (period,)))
         run["inputs"] = json.loads(run["inputs"])
+        posture = _posture(pd.DataFrame([run])).iloc[0]
+        run["posture_pct"] = None if pd.isna(posture) else float(posture)
         run["rules"] = rules.to_dict("records")
         run["totals"] = {s: int(rules[s].sum()) for s in STATUS_CODES}
         return run
@@ -436,9 +467,11 @@ def _snapshot(
     is_device = entities["entity_type"].to_numpy(dtype=object) == Entity.DEVICE.value
     failing = entity_no[status[kept] == _FAIL]
     per_device = np.bincount(failing[is_device[failing]], minlength=len(entities))
-    devices, failing_devices = int(is_device.sum()), int(np.count_nonzero(per_device))
-    return _Snapshot(meta.period, meta.as_of.isoformat(), rules, entities, stored, devices,
-                     failing_devices, keys)  # fmt: skip
+    serious = failing[np.isin(_SEVERITIES[severity[kept]][status[kept] == _FAIL], _SERIOUS)]
+    per_device_serious = np.bincount(serious[is_device[serious]], minlength=len(entities))
+    return _Snapshot(meta.period, meta.as_of.isoformat(), rules, entities, stored,
+                     int(is_device.sum()), int(np.count_nonzero(per_device)),
+                     int(np.count_nonzero(per_device_serious)), keys)  # fmt: skip
 
 
 def _entities(frames: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, np.ndarray, pd.Index]:
@@ -500,7 +533,9 @@ def _codes(values: pd.Series, labels: Sequence[str] | np.ndarray) -> np.ndarray:
 
 
 def _load(conn: sqlite3.Connection, period: str, where: Path, *, fails_only: bool) -> _Snapshot:
-    query = "SELECT as_of, devices, failing_devices FROM runs WHERE period = ?"
+    query = (
+        "SELECT as_of, devices, failing_devices, critical_high_devices FROM runs WHERE period = ?"
+    )
     run = conn.execute(query, (period,)).fetchone()
     if run is None:
         raise HistoryError(f"{where}: no run recorded for period '{period}'")
@@ -525,7 +560,16 @@ def _load(conn: sqlite3.Connection, period: str, where: Path, *, fails_only: boo
     }).sort_values(["rule_no", "entity_no"], ignore_index=True)  # fmt: skip
     entities = entities.astype("string")
     keys = _entity_keys(entities)
-    return _Snapshot(period, run[0], rules, entities, results, run[1], run[2], keys)
+    return _Snapshot(period, run[0], rules, entities, results, run[1], run[2], run[3], keys)
+
+
+def _require_periods(conn: sqlite3.Connection, where: Path, *periods: str) -> None:
+    """A ConfigError (a user error, not a broken database) for a period never recorded."""
+    recorded = [period for (period,) in conn.execute("SELECT period FROM runs ORDER BY period")]
+    for period in periods:
+        if period not in recorded:
+            listed = ", ".join(recorded) or "none yet"
+            raise ConfigError(f"no recorded period {period} in {where} (recorded: {listed})")
 
 
 def _insert_results(conn: sqlite3.Connection, period: str, results: pd.DataFrame) -> None:
@@ -583,41 +627,50 @@ def _trend(conn: sqlite3.Connection, current: _Snapshot) -> pd.DataFrame:
         f"coalesce(sum(CASE WHEN u.severity = '{s.value}' THEN u.fail END), 0) AS fail_{s.value}"
         for s in Severity
     )
-    query = f"""SELECT r.period, r.as_of, r.devices, r.failing_devices, {sums} FROM runs r
+    query = f"""SELECT r.period, r.as_of, r.devices, r.failing_devices, r.critical_high_devices,
+        {sums} FROM runs r
         LEFT JOIN rules u USING (period) WHERE r.period < ? GROUP BY r.period
         ORDER BY r.period DESC LIMIT ?"""
     rows = conn.execute(query, (current.period, TREND_PERIODS - 1)).fetchall()
     fails = current.rules.groupby("severity")["fail"].sum()
     now = (current.period, current.as_of, current.devices, current.failing_devices,
+           current.critical_high_devices,
            *(int(fails.get(s.value, 0)) for s in Severity))  # fmt: skip
-    columns = ["period", "as_of", "devices", "failing_devices", *(f"fail_{s}" for s in Severity)]
+    columns = ["period", "as_of", "devices", "failing_devices", "critical_high_devices",
+               *(f"fail_{s}" for s in Severity)]  # fmt: skip
     trend = pd.DataFrame([*reversed(rows), now], columns=columns)
     trend = trend.astype({c: "string" if c in ("period", "as_of") else "Int64" for c in columns})
     trend.insert(4, "posture_pct", _posture(trend))
-    return trend
+    return trend.drop(columns="critical_high_devices")  # the columns Changes.trend documents
 
 
 def _posture(frame: pd.DataFrame) -> pd.Series:
-    """Percent of devices without any failing result (NA when there are no devices)."""
+    """Percent of Macs without a failing critical or high result, as the report's headline.
+
+    NA when there are no Macs.
+    """
     devices = frame["devices"].astype("Float64")
-    return (100 * (devices - frame["failing_devices"]) / devices.where(devices > 0)).astype(
-        "Float64"
-    )
+    serious = frame["critical_high_devices"].astype("Float64")
+    return (100 * (devices - serious) / devices.where(devices > 0)).astype("Float64")
 
 
 def format_runs(runs: pd.DataFrame) -> str:
-    """`history list` as a plain-text table, one line per recorded period."""
+    """`history list` as a plain-text table, one line per recorded period, and a legend."""
     if runs.empty:
         return "no runs recorded"
-    lines = [f"{'period':<8} {'as of':<10} {'devices':>8} {'failing':>8} {'posture':>8} "
-             f"{'fail':>7} {'waived':>7} {'unknown':>7}  tool"]  # fmt: skip
+    lines = [f"{'period':<8} {'as of':<10} {'Macs':>6} {'failing':>8} {'crit/high':>9} "
+             f"{'posture':>8} {'fail':>7} {'waived':>7} {'unknown':>7}  tool"]  # fmt: skip
     for run in runs.to_dict("records"):
         posture = "-" if pd.isna(run["posture_pct"]) else f"{run['posture_pct']:.1f}%"
         lines.append(
-            f"{run['period']:<8} {run['as_of']:<10} {run['devices']:>8} "
-            f"{run['failing_devices']:>8} {posture:>8} {run['fail']:>7} {run['waived']:>7} "
-            f"{run['unknown']:>7}  {run['tool_version']}"
+            f"{run['period']:<8} {run['as_of']:<10} {run['devices']:>6} "
+            f"{run['failing_devices']:>8} {run['critical_high_devices']:>9} {posture:>8} "
+            f"{run['fail']:>7} {run['waived']:>7} {run['unknown']:>7}  {run['tool_version']}"
         )
+    lines.append(
+        "failing: Macs with any failing result; crit/high: Macs with a failing critical or high "
+        "result; posture: Macs without one (the report's headline); waived is not failing"
+    )
     return "\n".join(lines)
 
 

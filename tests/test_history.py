@@ -226,10 +226,12 @@ def test_show_returns_the_run_its_inputs_and_counts(tmp_path):
     with open_history(tmp_path / "history.sqlite") as history:
         record(history, AUG, AUGUST, waived=("mac-waived-now",))
         shown = history.show("2026-08")
-        with pytest.raises(HistoryError, match=r"history\.sqlite.*2031-01"):
+        with pytest.raises(ConfigError, match=r"no recorded period 2031-01 in .*history\.sqlite"):
             history.show("2031-01")
     assert shown["as_of"] == "2026-08-01"
     assert shown["config_digest"] == "c" * 64
+    assert shown["critical_high_devices"] == 3
+    assert shown["posture_pct"] == pytest.approx(400 / 7)
     assert shown["inputs"] == [
         {"path": "devices.csv", "kind": "admin-center-csv", "sha256": "ab" * 32, "records": 8}
     ]
@@ -289,7 +291,10 @@ def test_list_is_formatted_one_line_per_period(tmp_path):
         assert format_runs(history.list_runs()) == "no runs recorded"
         record(history, JUL, JULY)
         text = format_runs(history.list_runs())
-    assert text.splitlines()[1].split()[:5] == ["2026-07", "2026-07-01", "7", "5", "28.6%"]
+    header, line = text.splitlines()[:2]
+    assert header.split()[:7] == ["period", "as", "of", "Macs", "failing", "crit/high", "posture"]
+    assert line.split()[:6] == ["2026-07", "2026-07-01", "7", "5", "5", "28.6%"]
+    assert "posture: Macs without one (the report's headline)" in text
 
 
 def test_non_device_entities_are_tracked_by_their_own_ids(tmp_path):
@@ -431,3 +436,78 @@ def test_device_names_cannot_inject_terminal_escapes(tmp_path):
         text = format_changes(history.diff("2026-07", "2026-08"))
     assert "\x1b" not in text
     assert "evil?[2J-mac" in text
+
+
+def device_results(outcomes: dict[str, tuple[str, str]]) -> tuple[pd.DataFrame, dict]:
+    """One device result per Mac named after its fate: {name: (severity, status)}."""
+    names = list(outcomes)
+    devices = pd.DataFrame({"device_id": pd.array([f"id-{n}" for n in names], dtype="string")})
+    results = pd.DataFrame({
+        "rule_id": [f"MAC-T-{severity.upper()}" for severity, _ in outcomes.values()],
+        "entity_type": "device",
+        "entity_id": [f"id-{n}" for n in names],
+        "row": range(len(names)),
+        "severity": [severity for severity, _ in outcomes.values()],
+        "status": [status for _, status in outcomes.values()],
+        "detail": None,
+    })  # fmt: skip
+    return results, {"devices": devices}
+
+
+POSTURE_OUTCOMES = {
+    "mac-critical-failing": ("critical", "fail"),
+    "mac-high-failing": ("high", "fail"),
+    "mac-medium-failing-counts-as-ok": ("medium", "fail"),
+    "mac-high-waived-counts-as-ok": ("high", "waived"),
+    "mac-high-unknown-counts-as-ok": ("high", "unknown"),
+    "mac-passing": ("critical", "pass"),
+    "mac-low-failing-counts-as-ok": ("low", "fail"),
+    "mac-info-failing-counts-as-ok": ("info", "fail"),
+}
+
+
+def test_posture_is_the_reports_headline_macs_without_a_critical_or_high_failure(tmp_path):
+    results, frames = device_results(POSTURE_OUTCOMES)
+    with open_history(tmp_path / "history.sqlite") as history:
+        history.record(results, frames, meta(JUL), [])
+        changes = history.previous_changes(results, frames, meta(AUG))
+        runs = history.list_runs()
+    assert runs["devices"].tolist() == [8]
+    assert runs["failing_devices"].tolist() == [5]
+    assert runs["critical_high_devices"].tolist() == [2]
+    assert runs["posture_pct"].tolist() == [75.0]
+    assert changes.trend["posture_pct"].tolist() == [75.0, 75.0]
+    assert changes.trend["failing_devices"].tolist() == [5, 5]
+
+
+def test_a_schema_1_database_gets_posture_recomputed_from_its_results(tmp_path):
+    path = tmp_path / "history.sqlite"
+    results, frames = device_results(POSTURE_OUTCOMES)
+    with open_history(path) as history:
+        history.record(results, frames, meta(JUL), [])
+    with closing(sqlite3.connect(path)) as conn:  # as auditor with schema 1 left it
+        conn.execute("ALTER TABLE runs DROP COLUMN critical_high_devices")
+        conn.execute("PRAGMA user_version = 1")
+    with open_history(path) as history:
+        runs = history.list_runs()
+    assert runs["critical_high_devices"].tolist() == [2]
+    assert runs["posture_pct"].tolist() == [75.0]
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+@pytest.mark.parametrize(("a", "b", "missing"), [("2026-07", "2026-10", "2026-10"),
+                                                 ("2026-06", "2026-08", "2026-06")])  # fmt: skip
+def test_diff_of_an_unrecorded_period_is_a_user_error_listing_the_recorded_ones(
+    tmp_path, a, b, missing
+):
+    with open_history(tmp_path / "history.sqlite") as history:
+        record(history, JUL, JULY)
+        record(history, AUG, AUGUST)
+        with pytest.raises(ConfigError) as caught:
+            history.diff(a, b)
+    assert str(caught.value) == (
+        f"no recorded period {missing} in {tmp_path / 'history.sqlite'} "
+        "(recorded: 2026-07, 2026-08)"
+    )
+    assert caught.value.exit_code == 2
