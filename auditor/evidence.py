@@ -3,6 +3,9 @@
 The manifest holds digests, sizes, record counts and paths relative to the output folder, never
 a credential. With an Ed25519 private key (PEM) the exact manifest bytes are signed into
 `manifest.sig` (base64); `verify` re-hashes every output and, given the public key, the signature.
+Inputs are recorded; `verify` re-hashes only those inside the folder (`folder_path`, e.g. the
+snapshot of a Graph pull): the others lie elsewhere and are reported as not checked. A report
+file in the folder that the manifest does not name (left by an earlier run?) fails `verify`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ from auditor.models import InputFile, RunMeta
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 FORMAT_VERSION = 1
+# Files auditor writes: one the manifest does not name is a stale report, not a harmless extra.
+REPORT_NAMES = frozenset(
+    {"findings.json", "report.xlsx", "report.pdf", "snapshot.json.gz", "snapshot.json"}
+)
+FILE_MODE = 0o644  # before the umask, as the reports get it: os.open applies the umask
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +44,12 @@ class VerifyResult:
     """What `check_evidence` found: files that match, problems, and the signature's state."""
 
     directory: Path
-    checked: tuple[str, ...]
+    checked: tuple[str, ...]  # outputs that match
     problems: tuple[str, ...]  # "report.pdf: changed (…)", one per file at fault
-    unlisted: tuple[str, ...]  # files in the folder the manifest does not name (not a problem)
+    unlisted: tuple[str, ...]  # other files the manifest does not name (ignored, not a problem)
     signature: str  # verified | not checked | unsigned
+    inputs_checked: tuple[str, ...] = ()  # inputs inside the folder that match
+    inputs_not_checked: tuple[str, ...] = ()  # inputs recorded but outside the folder
 
     @property
     def is_ok(self) -> bool:
@@ -47,15 +57,26 @@ class VerifyResult:
         return not self.problems
 
     def summary(self) -> str:
-        """A few lines for the console."""
+        """A few lines for the console: the verdict, what was checked and what was not."""
         if self.problems:
             listed = "\n  - ".join(self.problems)
-            return f"{self.directory}: {len(self.problems)} problem(s):\n  - {listed}"
-        lines = [f"OK: {len(self.checked)} file(s) match {MANIFEST} in {self.directory}"]
+            lines = [f"{self.directory}: {len(self.problems)} problem(s):\n  - {listed}"]
+        else:
+            checked = len(self.checked) + len(self.inputs_checked)
+            lines = [f"OK: {checked} file(s) match {MANIFEST} in {self.directory}"]
+        if self.inputs_checked:
+            inside = ", ".join(self.inputs_checked)
+            lines.append(f"checked: the outputs, and the inputs inside this folder ({inside})")
+        else:
+            lines.append("checked: the outputs only")
+        if self.inputs_not_checked:
+            outside = ", ".join(self.inputs_not_checked)
+            lines.append(f"inputs recorded, not checked (outside this folder): {outside}")
         lines.append(
             {
                 "verified": "signature verified with the given public key",
-                "not checked": f"{SIGNATURE} present but not checked: pass --key PUBLIC_KEY",
+                "not checked": "warning: manifest is signed; pass --key PUBKEY to check the "
+                "signature",
                 "unsigned": "the manifest is not signed",
             }[self.signature]
         )
@@ -67,7 +88,11 @@ class VerifyResult:
 def build_manifest(
     out_dir: Path, outputs: Sequence[Path], inputs: Sequence[InputFile], meta: RunMeta
 ) -> dict[str, Any]:
-    """The manifest of one run: what ran, on what, when, and the digest of every output."""
+    """The manifest of one run: what ran, on what, when, and the digest of every output.
+
+    An input file inside `out_dir` (a relative path counts from the working directory) also
+    gets `folder_path`, relative to `out_dir`, so that `verify` re-hashes it.
+    """
     return {
         "auditor_manifest": FORMAT_VERSION,
         "tool": {"name": "auditor", "version": meta.tool_version},
@@ -84,10 +109,7 @@ def build_manifest(
         },
         "config": {"sha256": meta.config_digest or None},
         "waivers": {"sha256": meta.waivers_digest or None},
-        "inputs": [
-            {"path": _location(i.path), "kind": i.kind, "sha256": i.sha256, "records": i.records}
-            for i in inputs
-        ],
+        "inputs": [_input(out_dir, i) for i in inputs],
         "outputs": sorted((_describe(out_dir, p) for p in outputs), key=lambda o: o["path"]),
     }
 
@@ -95,7 +117,8 @@ def build_manifest(
 def write_manifest(out_dir: Path, manifest: dict[str, Any], key: Path | None = None) -> Path:
     """Write manifest.json atomically; with `key` (Ed25519 PEM) also manifest.sig. Returns it.
 
-    Without a key, a manifest.sig left by an earlier run in the same folder is removed.
+    Both files get mode 0644 less the umask. Without a key, a manifest.sig left by an earlier
+    run in the same folder is removed.
     """
     signing_key = load_private_key(key) if key is not None else None
     if signing_key is not None:
@@ -125,25 +148,53 @@ def verify(out_dir: Path, key: Path | None = None) -> VerifyResult:
 
 
 def check_evidence(out_dir: Path, key: Path | None = None) -> VerifyResult:
-    """Re-hash every output the manifest lists and check the signature when `key` is given.
+    """Re-hash every output and every input inside `out_dir`; check the signature given `key`.
 
-    Raises VerifyError only when there is no readable manifest; everything else is a problem
-    in the result.
+    A report-named file (REPORT_NAMES) the manifest does not list is a problem; other unlisted
+    files are ignored. Raises VerifyError only when there is no readable manifest; everything
+    else is a problem in the result.
     """
     data, manifest = _read_manifest(out_dir)
     problems: list[str] = []
     checked: list[str] = []
     for entry in manifest["outputs"]:
-        problem = _check_output(out_dir, entry)
+        problem = _check_file(out_dir, entry["path"], entry["sha256"], entry["bytes"])
         if problem:
             problems.append(f"{entry['path']}: {problem}")
         else:
             checked.append(entry["path"])
-    signature = _check_signature(out_dir, data, manifest, key, problems)
+    inputs_checked: list[str] = []
+    inputs_not_checked: list[str] = []
     named = {e["path"] for e in manifest["outputs"]} | {MANIFEST, SIGNATURE}
+    inputs = manifest.get("inputs")
+    for entry in inputs if isinstance(inputs, list) else []:
+        inside = _inside_path(out_dir, entry)
+        if inside is None:
+            inputs_not_checked.append(str(entry.get("path")))
+            continue
+        named.add(inside)
+        problem = _check_file(out_dir, inside, entry.get("sha256"), None)
+        if problem:
+            problems.append(f"{inside}: input {problem}")
+        else:
+            inputs_checked.append(inside)
+    signature = _check_signature(out_dir, data, manifest, key, problems)
     present = (p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
     unlisted = sorted(p for p in present if p not in named and not p.startswith("."))
-    return VerifyResult(out_dir, tuple(checked), tuple(problems), tuple(unlisted), signature)
+    problems += [
+        f"{p} is not in the manifest: left from an earlier run?"
+        for p in unlisted
+        if PurePosixPath(p).name in REPORT_NAMES
+    ]
+    return VerifyResult(
+        out_dir,
+        tuple(checked),
+        tuple(problems),
+        tuple(p for p in unlisted if PurePosixPath(p).name not in REPORT_NAMES),
+        signature,
+        tuple(inputs_checked),
+        tuple(inputs_not_checked),
+    )
 
 
 def generate_keypair(directory: Path, name: str = "auditor-signing") -> tuple[Path, Path]:
@@ -248,7 +299,7 @@ def _location(path: str) -> str:
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write beside `path`, fsync, then os.replace: readers see the old or the new file."""
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
@@ -281,9 +332,9 @@ def _read_manifest(out_dir: Path) -> tuple[bytes, dict[str, Any]]:
     return data, manifest
 
 
-def _check_output(out_dir: Path, entry: dict[str, Any]) -> str | None:
-    """None when the file matches its entry, else what is wrong with it."""
-    relative = PurePosixPath(str(entry["path"]))
+def _check_file(out_dir: Path, path: str, sha256: Any, size_bytes: Any) -> str | None:
+    """None when the file matches its digest (and size, if recorded), else what is wrong."""
+    relative = PurePosixPath(str(path))
     if relative.is_absolute() or ".." in relative.parts or not relative.parts:
         return "path leaves the evidence folder: not checked"
     try:
@@ -292,11 +343,44 @@ def _check_output(out_dir: Path, entry: dict[str, Any]) -> str | None:
         return "missing"
     except OSError as exc:
         return f"unreadable ({exc.strerror or exc})"
-    if size != entry["bytes"]:
-        return f"changed: {size} bytes, the manifest records {entry['bytes']}"
-    if digest != entry["sha256"]:
-        return f"changed: sha256 {digest[:12]}…, the manifest records {str(entry['sha256'])[:12]}…"
+    if size_bytes is not None and size != size_bytes:
+        return f"changed: {size} bytes, the manifest records {size_bytes}"
+    if digest != sha256:
+        return f"changed: sha256 {digest[:12]}…, the manifest records {str(sha256)[:12]}…"
     return None
+
+
+def _input(out_dir: Path, item: InputFile) -> dict[str, Any]:
+    """An input's manifest entry; `folder_path` when the file lies inside `out_dir`."""
+    entry: dict[str, Any] = {
+        "path": _location(item.path), "kind": item.kind, "sha256": item.sha256,
+        "records": item.records,
+    }  # fmt: skip
+    if "://" not in item.path:
+        try:
+            inside = Path(item.path).resolve().relative_to(out_dir.resolve())
+        except (ValueError, OSError):
+            return entry  # elsewhere: recorded, not re-hashed by verify
+        entry["folder_path"] = inside.as_posix()
+    return entry
+
+
+def _inside_path(out_dir: Path, entry: Any) -> str | None:
+    """Where a manifest input lies inside `out_dir` (relative, POSIX), or None when outside.
+
+    `folder_path` says so; an absolute `path` under the folder counts too (older manifests).
+    """
+    if not isinstance(entry, dict):
+        return None
+    if isinstance(entry.get("folder_path"), str):
+        return str(entry["folder_path"])
+    path = entry.get("path")
+    if not isinstance(path, str) or "://" in path or not Path(path).is_absolute():
+        return None
+    try:
+        return Path(path).resolve().relative_to(out_dir.resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
 
 
 def _check_signature(
@@ -305,6 +389,8 @@ def _check_signature(
     """The signature's state (verified, not checked, unsigned); a bad one adds a problem."""
     sig_path = out_dir / SIGNATURE
     if key is None:
+        if "signature" in manifest and not sig_path.exists():
+            problems.append(f"{SIGNATURE}: missing, but {MANIFEST} records a signature")
         return "not checked" if sig_path.exists() or "signature" in manifest else "unsigned"
     public = load_public_key(key)
     try:

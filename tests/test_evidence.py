@@ -154,7 +154,10 @@ def test_a_manifest_path_leaving_the_folder_is_not_followed(evidence):
     manifest["outputs"][0]["path"] = "../../etc/passwd"
     path.write_text(json.dumps(manifest))
     result = check_evidence(evidence)
-    assert result.problems == ("../../etc/passwd: path leaves the evidence folder: not checked",)
+    assert result.problems == (
+        "../../etc/passwd: path leaves the evidence folder: not checked",
+        "findings.json is not in the manifest: left from an earlier run?",
+    )
 
 
 def test_files_not_in_the_manifest_are_listed_but_accepted(evidence):
@@ -282,3 +285,82 @@ def test_keys_made_with_openssl_as_the_docs_show_work(evidence, tmp_path):
         subprocess.run(command, check=True, capture_output=True, timeout=30)
     seal(evidence, key=private)
     assert verify(evidence, key=public).signature == "verified"
+
+
+def test_the_summary_says_only_outputs_were_checked_and_names_the_inputs_outside(evidence):
+    seal(evidence)
+    summary = verify(evidence).summary()
+    assert "checked: the outputs only" in summary
+    assert (
+        "inputs recorded, not checked (outside this folder): snapshot.json.gz, "
+        "https://reports.blob.core.windows.net/x/Devices.zip"
+    ) in summary
+
+
+def test_signed_evidence_verified_without_a_key_passes_with_a_warning(evidence, keys):
+    seal(evidence, key=keys[0])
+    result = verify(evidence)
+    assert result.is_ok
+    assert "warning: manifest is signed; pass --key PUBKEY to check the signature" in (
+        result.summary().splitlines()
+    )
+
+
+def test_a_removed_signature_fails_even_without_a_key(evidence, keys):
+    seal(evidence, key=keys[0])
+    (evidence / "manifest.sig").unlink()
+    with pytest.raises(VerifyError, match=r"manifest\.sig: missing, but manifest\.json records"):
+        verify(evidence)
+
+
+def snapshot_input(path, data=b"\x1f\x8b snapshot bytes"):
+    path.write_bytes(data)
+    return InputFile(str(path), "snapshot", hashlib.sha256(data).hexdigest(), 300)
+
+
+def test_an_input_inside_the_folder_is_checked_too(evidence, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # recorded as given: relative to the working directory
+    inside = snapshot_input(evidence / "snapshot.json.gz")
+    inside = InputFile("reports/snapshot.json.gz", inside.kind, inside.sha256, inside.records)
+    outside = snapshot_input(tmp_path / "devices.csv")
+    manifest = build_manifest(evidence, [evidence / n for n in OUTPUTS], [inside, outside], META)
+    assert manifest["inputs"][0]["folder_path"] == "snapshot.json.gz"
+    assert "folder_path" not in manifest["inputs"][1]
+    write_manifest(evidence, manifest)
+    result = verify(evidence)
+    assert (result.inputs_checked, result.inputs_not_checked) == (
+        ("snapshot.json.gz",), (str(tmp_path / "devices.csv"),)
+    )  # fmt: skip
+    assert "checked: the outputs, and the inputs inside this folder (snapshot.json.gz)" in (
+        result.summary()
+    )
+    (evidence / "snapshot.json.gz").write_bytes(b"\x1f\x8b other bytes")
+    with pytest.raises(VerifyError, match=r"snapshot\.json\.gz: input changed: sha256"):
+        verify(evidence)
+
+
+def test_a_report_the_manifest_does_not_name_fails_other_strays_are_ignored(evidence):
+    listed = [evidence / "findings.json", evidence / "report.xlsx"]
+    write_manifest(evidence, build_manifest(evidence, listed, INPUTS, META))
+    (evidence / "notes.txt").write_text("added later")
+    (evidence / "old").mkdir()
+    (evidence / "old" / "snapshot.json.gz").write_bytes(b"older pull")
+    result = check_evidence(evidence)
+    assert result.problems == (
+        "old/snapshot.json.gz is not in the manifest: left from an earlier run?",
+        "report.pdf is not in the manifest: left from an earlier run?",
+    )
+    assert result.unlisted == ("notes.txt",)
+    with pytest.raises(VerifyError, match=r"report\.pdf is not in the manifest"):
+        verify(evidence)
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o644), (0o077, 0o600)])
+def test_the_manifest_and_signature_get_0644_less_the_umask(evidence, keys, umask, mode):
+    before = os.umask(umask)
+    try:
+        seal(evidence, key=keys[0])
+    finally:
+        os.umask(before)
+    for name in ("manifest.json", "manifest.sig"):
+        assert stat.S_IMODE((evidence / name).stat().st_mode) == mode, name
