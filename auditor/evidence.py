@@ -114,13 +114,16 @@ def build_manifest(
     }
 
 
-def write_manifest(out_dir: Path, manifest: dict[str, Any], key: Path | None = None) -> Path:
-    """Write manifest.json atomically; with `key` (Ed25519 PEM) also manifest.sig. Returns it.
+def write_manifest(
+    out_dir: Path, manifest: dict[str, Any], key: Path | Ed25519PrivateKey | None = None
+) -> Path:
+    """Write manifest.json atomically; with `key` also manifest.sig. Returns the manifest's path.
 
+    `key` is an Ed25519 private key PEM file, or the key `load_private_key` already loaded.
     Both files get mode 0644 less the umask. Without a key, a manifest.sig left by an earlier
     run in the same folder is removed.
     """
-    signing_key = load_private_key(key) if key is not None else None
+    signing_key = load_private_key(key) if isinstance(key, Path) else key
     if signing_key is not None:
         fingerprint = _fingerprint(signing_key.public_key())
         manifest = {**manifest, "signature": {"algorithm": "ed25519", "file": SIGNATURE,
@@ -227,9 +230,22 @@ def generate_keypair(directory: Path, name: str = "auditor-signing") -> tuple[Pa
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
-    """An unencrypted Ed25519 private key from a PEM file, or a ConfigError naming the file."""
+    """An unencrypted Ed25519 private key from a PEM file, to sign manifests with.
+
+    Cheap: call it before any work so that a wrong `--sign-key` fails the run at once.
+
+    Raises:
+        ConfigError: the file is missing or unreadable, holds a public key, or is not an
+            unencrypted Ed25519 private key; the message names the file.
+    """
+    data = _read_key(path)
+    if b"PRIVATE KEY" not in data and (b"PUBLIC KEY" in data or data.startswith(b"ssh-")):
+        raise ConfigError(
+            f"{path} is a public key; --sign-key needs the private key "
+            "(the .key file `auditor keygen` wrote, not the .pub)"
+        )
     try:
-        key = serialization.load_pem_private_key(_read_key(path), password=None)
+        key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise ConfigError(
             f"{path}: not an unencrypted PEM Ed25519 private key ({exc}); "

@@ -18,6 +18,7 @@ from auditor.evidence import (
     build_manifest,
     check_evidence,
     generate_keypair,
+    load_private_key,
     load_public_key,
     verify,
     write_manifest,
@@ -364,3 +365,26 @@ def test_the_manifest_and_signature_get_0644_less_the_umask(evidence, keys, umas
         os.umask(before)
     for name in ("manifest.json", "manifest.sig"):
         assert stat.S_IMODE((evidence / name).stat().st_mode) == mode, name
+
+
+def test_a_public_key_given_as_signing_key_is_refused_naming_the_file(evidence, keys):
+    _, public = keys
+    with pytest.raises(ConfigError) as caught:
+        load_private_key(public)
+    assert str(caught.value).startswith(
+        f"{public} is a public key; --sign-key needs the private key"
+    )
+    with pytest.raises(ConfigError, match="is a public key"):
+        seal(evidence, key=public)
+    assert not (evidence / "manifest.json").exists()
+
+
+def test_a_missing_signing_key_names_the_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"absent\.key: cannot read the key file"):
+        load_private_key(tmp_path / "absent.key")
+
+
+def test_a_key_loaded_up_front_signs_like_its_file(evidence, keys):
+    private, public = keys
+    seal(evidence, key=load_private_key(private))
+    assert verify(evidence, key=public).signature == "verified"
