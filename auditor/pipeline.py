@@ -185,8 +185,8 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
     waivers, waivers_digest = (
         load_waivers(config.waivers_file, known) if config.waivers_file else ([], "")
     )
-    if options.signing_key is not None:
-        load_private_key(options.signing_key)  # a wrong key fails now, not after the reports
+    # A wrong key fails now, not after the reports are written.
+    signing_key = load_private_key(options.signing_key) if options.signing_key else None
     out_dir = config.out_dir
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"--out {out_dir}: exists and is not a directory")
@@ -228,11 +228,12 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             pdf_devices_per_rule=config.pdf_devices_per_rule,
             params=config.rule_params(),
         )
-        outputs = _render(report, config.formats, staging, out_dir, keep=fetched)
+        inside = [Path(i.path) for i in inventory.inputs if _is_inside(Path(i.path), out_dir)]
+        outputs = _render(report, config.formats, staging, out_dir, keep=[*fetched, *inside])
         manifest = write_manifest(
             out_dir,
             build_manifest(out_dir, [*fetched, *outputs], inventory.inputs, meta),
-            key=options.signing_key,
+            key=signing_key,
         )
         if history is not None:
             history.record(outcome.results, inventory.frames(), meta, inventory.inputs)
@@ -280,6 +281,11 @@ def _uncovered_parts(batches: Sequence[RawBatch], gaps: Sequence[SourceGap]) -> 
         for part, carriers, fields, is_core in _PARTS
         if part not in recorded and not kinds & set(carriers)
     ]
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    """True when `path` lies in `folder` (an input re-audited in place must not be removed)."""
+    return path.resolve().parent == folder.resolve()
 
 
 def _remove_if_empty(folder: Path) -> None:

@@ -190,6 +190,16 @@ def test_run_from_graph_keeps_the_snapshot_as_verified_evidence(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert "snapshot.json.gz" in {o["path"] for o in manifest["outputs"]}
     assert auditor("verify", str(out)).returncode == 0
+    # Re-auditing the snapshot in place keeps it, and the evidence still verifies.
+    snapshot = out / "snapshot.json.gz"
+    again = auditor(
+        "run", "--input", str(snapshot), "--as-of", "2026-09-01", "--out", str(out),
+        "--no-history", "--format", "json",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert snapshot.is_file()
+    verified = auditor("verify", str(out))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def test_only_new_without_history_is_a_usage_error(tmp_path):
