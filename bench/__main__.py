@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench.measure import Stage, stage
+from bench.measure import Stage, bench_meta, stage
 
 AS_OF = dt.date(2026, 9, 1)
 
@@ -25,7 +25,6 @@ def run_pipeline(devices: int, out: Path, *, pdf: bool = True) -> list[Stage]:
     """Generate a tenant of `devices` Macs and time every pipeline stage over it."""
     from auditor.config import Config
     from auditor.engine import EvaluationContext, evaluate
-    from auditor.models import RunMeta
     from auditor.normalize import normalize
     from auditor.pipeline import resolve_catalogue, select_rules, tenant_files
     from auditor.render import OUTPUT_NAMES, RENDERERS
@@ -55,19 +54,7 @@ def run_pipeline(devices: int, out: Path, *, pdf: bool = True) -> list[Stage]:
         s.extra["results"] = f"{len(results):,}"
     with stage("waivers + report model", stages, devices):
         outcome = apply_waivers(results, inventory.frames(), [], AS_OF)
-        meta = RunMeta(
-            as_of=AS_OF,
-            generated_at=dt.datetime(2026, 9, 1, 6, tzinfo=dt.UTC),
-            tool_version="bench",
-            organisation="Bench Ltd",
-            classification="INTERNAL",
-            tenant_id="bench",
-            source="files",
-            catalogue_as_of=catalogue.as_of,
-            catalogue_source=catalogue.source,
-            catalogue_age_days=catalogue.age_days(AS_OF),
-            catalogue_is_stale=catalogue.is_stale(AS_OF),
-        )
+        meta = bench_meta(catalogue, AS_OF)
         report = build_report(
             outcome.results, inventory, rules, outcome.uses, meta, params=config.rule_params()
         )

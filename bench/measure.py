@@ -81,3 +81,24 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     started = time.perf_counter()
     value = fn()
     return value, time.perf_counter() - started
+
+
+def bench_meta(catalogue: Any, as_of: Any) -> Any:
+    """The RunMeta every benchmark report uses (fixed clock, no secrets)."""
+    import datetime as dt
+
+    from auditor.models import RunMeta
+
+    return RunMeta(
+        as_of=as_of,
+        generated_at=dt.datetime(2026, 9, 1, 6, tzinfo=dt.UTC),
+        tool_version="bench",
+        organisation="Bench Ltd",
+        classification="INTERNAL",
+        tenant_id="bench",
+        source="files",
+        catalogue_as_of=catalogue.as_of,
+        catalogue_source=catalogue.source,
+        catalogue_age_days=catalogue.age_days(as_of),
+        catalogue_is_stale=catalogue.is_stale(as_of),
+    )

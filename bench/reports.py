@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.measure import Stage, stage
+from bench.measure import Stage, bench_meta, stage
 
 AS_OF = dt.date(2026, 9, 1)
 DEVICE_RULES = 24
@@ -153,7 +153,6 @@ def baseline_xlsx(report: Any, path: Path) -> None:
 def run(devices: int, *, baseline: bool = True, pdf: bool = True) -> dict[str, Any]:
     """Time the report model and every renderer (and the baseline) on `devices` Macs."""
     from auditor.engine import EvaluationContext, evaluate
-    from auditor.models import RunMeta
     from auditor.refdata.catalogue import load_catalogue
     from auditor.render import RENDERERS
     from auditor.report import build_report
@@ -166,19 +165,7 @@ def run(devices: int, *, baseline: bool = True, pdf: bool = True) -> dict[str, A
     catalogue = load_catalogue()
     results = evaluate(rules, inv.frames(), EvaluationContext(AS_OF, catalogue, {}))
     outcome = apply_waivers(results, inv.frames(), [], AS_OF)
-    meta = RunMeta(
-        as_of=AS_OF,
-        generated_at=dt.datetime(2026, 9, 1, 6, tzinfo=dt.UTC),
-        tool_version="bench",
-        organisation="Bench Ltd",
-        classification="INTERNAL",
-        tenant_id="bench",
-        source="files",
-        catalogue_as_of=catalogue.as_of,
-        catalogue_source=catalogue.source,
-        catalogue_age_days=catalogue.age_days(AS_OF),
-        catalogue_is_stale=catalogue.is_stale(AS_OF),
-    )
+    meta = bench_meta(catalogue, AS_OF)
     figures: dict[str, Any] = {
         "rules (device rules padded to 24)": len(rules),
         "results": f"{len(results):,}",
