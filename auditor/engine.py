@@ -24,7 +24,8 @@ ENTITIES = pd.CategoricalDtype([e.value for e in Entity])
 RESULT_COLUMNS = ("rule_id", "entity_type", "entity_id", "row", "severity", "status", "detail")
 
 _PASS, _FAIL, _UNKNOWN, _NA = (
-    list(STATUSES.categories).index(s.value) for s in Status if s != Status.WAIVED
+    list(STATUSES.categories).index(s.value)
+    for s in (Status.PASS, Status.FAIL, Status.UNKNOWN, Status.NOT_APPLICABLE)
 )
 
 
@@ -252,10 +253,6 @@ def _categorical_ids(ids: pd.Series) -> pd.Categorical:
     """Entity ids as a categorical in frame order (factorize without sorting: cheap)."""
     codes, uniques = pd.factorize(ids, sort=False)
     return pd.Categorical.from_codes(codes, categories=uniques, validate=False)
-
-
-def _id_column(dataset: str) -> str:
-    return next(e.id_column for e in Entity if e.dataset == dataset)
 
 
 def _empty_results() -> pd.DataFrame:
