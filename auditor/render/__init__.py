@@ -72,6 +72,13 @@ def check_format_available(fmt: str) -> None:
             raise RenderError(f"Excel output needs openpyxl ({exc})") from exc
 
 
+def _umask() -> int:
+    """The process umask (reading it means setting it; it is put back at once)."""
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; move it into place only if the block succeeds."""
@@ -81,6 +88,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
+        # mkstemp creates 0600; reports get the same mode as manifest.json (0644 less umask).
+        os.chmod(temporary, 0o644 & ~_umask())
         os.replace(temporary, path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
