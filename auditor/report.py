@@ -203,7 +203,7 @@ def build_report(
     meta: RunMeta,
     changes: Changes | None = None,
     *,
-    pdf_devices_per_rule: int = 25,
+    pdf_devices_per_rule: int = 15,
     params: Mapping[str, Mapping[str, Param]] | None = None,
 ) -> Report:
     """Build the report model of one run.
