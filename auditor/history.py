@@ -263,8 +263,14 @@ class History:
     def _prepare(self) -> None:
         """Refuse files that are not ours or too new; create or migrate; switch to WAL."""
         with self._guard("read the database header"):
-            app, version = _header(self._conn)
-            tables = self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            # One read transaction: header and tables from the same snapshot, so a writer
+            # creating the schema meanwhile is never seen half-done as a foreign database.
+            self._conn.execute("BEGIN")
+            try:
+                app, version = _header(self._conn)
+                tables = self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            finally:
+                self._conn.execute("COMMIT")
             if app != APPLICATION_ID and (version or tables):
                 raise HistoryError(
                     f"{self.path}: not an auditor history database (it holds other tables); "

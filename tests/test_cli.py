@@ -77,12 +77,15 @@ def test_every_rule_of_the_catalogue_is_evaluated_on_the_sample(sample_run):
 def test_workbook_and_pdf_carry_the_findings(sample_run):
     data = json.loads((sample_run / "findings.json").read_text())
     workbook = openpyxl.load_workbook(sample_run / "report.xlsx", read_only=True)
-    assert {"Summary", "Findings"} <= set(workbook.sheetnames)
-    findings_rows = sum(
-        sum(1 for row in workbook[name].iter_rows(min_row=2) if row[0].value is not None)
-        for name in workbook.sheetnames
-        if name.startswith("Findings")
-    )
+    try:
+        assert {"Summary", "Findings"} <= set(workbook.sheetnames)
+        findings_rows = sum(
+            sum(1 for row in workbook[name].iter_rows(min_row=2) if row[0].value is not None)
+            for name in workbook.sheetnames
+            if name.startswith("Findings")
+        )
+    finally:
+        workbook.close()
     assert findings_rows == len(data["findings"])
     pages = PdfReader(sample_run / "report.pdf").pages
     text = "\n".join(page.extract_text() for page in pages)

@@ -88,8 +88,11 @@ def test_findings_json_counts_new_resolved_and_persisting(two_months):
 
 def test_workbook_changes_sheet_counts_match(two_months):
     out, expected = two_months
-    sheet = openpyxl.load_workbook(out / "report.xlsx", read_only=True)["Changes"]
-    rows = list(sheet.iter_rows(values_only=True))
+    workbook = openpyxl.load_workbook(out / "report.xlsx", read_only=True)
+    try:
+        rows = list(workbook["Changes"].iter_rows(values_only=True))
+    finally:
+        workbook.close()
     header = next(r for r in rows if r and r[0] == "rule_id")
     row = dict(zip(header, next(r for r in rows if r and r[0] == FV), strict=False))
     assert (row["new"], row["resolved"], row["persisting"]) == (
