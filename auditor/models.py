@@ -84,6 +84,23 @@ class QualityNote:
     source: str = ""
 
 
+# The parts an inventory is collected in, and the canonical fields each feeds (for gaps).
+PART_FEEDS: dict[str, tuple[str, ...]] = {
+    "managed_devices": ("device_id", "serial_number", "model", "os_version", "ownership",
+                        "enrollment_method", "is_supervised", "is_encrypted", "compliance_state",
+                        "enrolled_at", "last_sync_at", "upn"),
+    "device_details": ("bootstrap_escrowed", "model_identifier", "chip", "processor_arch", "is_vm",
+                       "udid", "enrolled_by_upn", "os_rsr"),
+    "export_devices": ("user_approved", "is_supervised"),
+    "apns": ("apns_expires_at", "apns_apple_id"),
+    "ade_tokens": ("token_id", "token_name", "apple_id", "token_type", "token_expires_at",
+                   "last_successful_sync_at", "last_sync_error_code", "synced_device_count"),
+    "ade_profiles": ("enrollment_method", "enrollment_profile"),
+    "enrollment_configurations": ("personal_enrollment_blocked", "macos_enrollment_blocked"),
+}  # fmt: skip
+CORE_PARTS = frozenset({"managed_devices"})
+
+
 @dataclass(frozen=True, slots=True)
 class SourceGap:
     """A part of the inventory that could not be collected, and the fields it would feed."""

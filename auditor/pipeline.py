@@ -18,7 +18,17 @@ from auditor.engine import EvaluationContext, evaluate
 from auditor.errors import ConfigError, PartialSourceError
 from auditor.evidence import build_manifest, load_private_key, write_manifest
 from auditor.history import open_history
-from auditor.models import InputFile, Inventory, Param, RawBatch, RunMeta, Severity, SourceGap
+from auditor.models import (
+    CORE_PARTS,
+    PART_FEEDS,
+    InputFile,
+    Inventory,
+    Param,
+    RawBatch,
+    RunMeta,
+    Severity,
+    SourceGap,
+)
 from auditor.normalize import normalize
 from auditor.refdata.catalogue import Catalogue, load_catalogue
 from auditor.refdata.sofa import preferred_catalogue
@@ -246,30 +256,15 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
     )
 
 
-# What each part of the inventory feeds, and which raw kinds carry it.
-_PARTS = (
-    (
-        "managed_devices",
-        ("graph_devices", "admin_center_csv", "export_devices"),
-        ("every device field",),
-        True,
-    ),
-    (
-        "device_details",
-        ("graph_device_details",),
-        ("bootstrap_escrowed", "model_identifier", "chip", "udid"),
-        False,
-    ),
-    ("export_devices", ("export_devices",), ("user_approved",), False),
-    ("apns", ("apns",), ("apns_expires_at",), False),
-    ("ade_tokens", ("ade_tokens",), ("token_expires_at", "last_successful_sync_at"), False),
-    (
-        "enrollment_configurations",
-        ("enrollment_configurations",),
-        ("personal_enrollment_blocked",),
-        False,
-    ),
-)
+# Which raw kinds carry each part of the inventory when it comes from files.
+_CARRIERS = {
+    "managed_devices": ("graph_devices", "admin_center_csv", "export_devices"),
+    "device_details": ("graph_device_details",),
+    "export_devices": ("export_devices",),
+    "apns": ("apns",),
+    "ade_tokens": ("ade_tokens",),
+    "enrollment_configurations": ("enrollment_configurations",),
+}
 
 
 def _uncovered_parts(batches: Sequence[RawBatch], gaps: Sequence[SourceGap]) -> list[SourceGap]:
@@ -277,8 +272,8 @@ def _uncovered_parts(batches: Sequence[RawBatch], gaps: Sequence[SourceGap]) -> 
     kinds = {b.kind for b in batches}
     recorded = {g.part for g in gaps}
     return [
-        SourceGap(part, "no input carried it", fields, is_core)
-        for part, carriers, fields, is_core in _PARTS
+        SourceGap(part, "no input carried it", PART_FEEDS[part], part in CORE_PARTS)
+        for part, carriers in _CARRIERS.items()
         if part not in recorded and not kinds & set(carriers)
     ]
 

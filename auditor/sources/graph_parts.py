@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgress
 
+from auditor.models import CORE_PARTS, PART_FEEDS
 from auditor.sources.graph_auth import GraphFault
 from auditor.sources.graph_throttle import Stats
 from auditor.sources.graph_transport import GraphSession, describe_error
@@ -50,20 +51,6 @@ PERMISSIONS = {
     "ade_profiles": "DeviceManagementServiceConfig.Read.All",
     "enrollment_configurations": "DeviceManagementServiceConfig.Read.All",
 }
-FEEDS = {  # canonical fields each part feeds (for gaps)
-    "managed_devices": ("device_id", "serial_number", "model", "os_version", "ownership",
-                        "enrollment_method", "is_supervised", "is_encrypted", "compliance_state",
-                        "enrolled_at", "last_sync_at", "upn"),
-    "device_details": ("bootstrap_escrowed", "model_identifier", "chip", "processor_arch", "is_vm",
-                       "udid", "enrolled_by_upn", "os_rsr"),
-    "export_devices": ("user_approved", "is_supervised"),
-    "apns": ("apns_expires_at", "apns_apple_id"),
-    "ade_tokens": ("token_id", "token_name", "apple_id", "token_type", "token_expires_at",
-                   "last_successful_sync_at", "last_sync_error_code", "synced_device_count"),
-    "ade_profiles": ("enrollment_method", "enrollment_profile"),
-    "enrollment_configurations": ("personal_enrollment_blocked", "macos_enrollment_blocked"),
-}  # fmt: skip
-CORE_PARTS = frozenset({"managed_devices"})
 _GraphError = (APIError, httpx.HTTPError, GraphFault)
 _VOLATILE = frozenset({"@odata.context", "@odata.etag", "@odata.id"})
 
@@ -122,8 +109,12 @@ class Part:
         """The gap this part leaves, or None when it is complete."""
         if self.status == "ok":
             return None
-        return {"part": self.name, "reason": self.reason or self.status,
-                "fields": list(FEEDS[self.name]), "is_core": self.name in CORE_PARTS}  # fmt: skip
+        return {
+            "part": self.name,
+            "reason": self.reason or self.status,
+            "fields": list(PART_FEEDS[self.name]),
+            "is_core": self.name in CORE_PARTS,
+        }
 
 
 def clean(record: dict[str, Any]) -> dict[str, Any]:
