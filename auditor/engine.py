@@ -62,47 +62,40 @@ def evaluate(
         return _empty_results()
     frames = _with_categories(frames, rules)
     rule_ids = pd.CategoricalDtype(sorted({r.id for r in rules}))
-    id_codes: dict[str, np.ndarray] = {}
-    id_values: dict[str, np.ndarray] = {}
-    entity_codes, status_codes, details = [], [], []
+    status_codes, details = [], []
     for rule in rules:
-        frame = frames[rule.entity.dataset]
-        codes, detail = _statuses(rule, frame, ctx.for_rule(rule))
+        codes, detail = _statuses(rule, frames[rule.entity.dataset], ctx.for_rule(rule))
         status_codes.append(codes)
         details.append(detail)
-        if rule.entity.dataset not in id_codes:
-            ids = _categorical_ids(frame[rule.entity.id_column])
-            id_codes[rule.entity.dataset] = ids.codes.astype(np.int64)
-            id_values[rule.entity.dataset] = ids.categories.to_numpy(dtype=object)
-        entity_codes.append(rule.entity.dataset)
-    # One id categorical over all datasets: offsets keep each dataset's codes apart.
-    offsets: dict[str, int] = {}
-    total = 0
-    for dataset, values in id_values.items():
-        offsets[dataset] = total
-        total += len(values)
-    # The same id may appear in two datasets (a tenant id, say): factorize merges them.
-    label_codes, labels = pd.factorize(np.concatenate(list(id_values.values())))
+    entity_ids = _entity_ids(frames, rules)
     sizes = [len(c) for c in status_codes]
-    ids_all = np.concatenate(
-        [
-            np.where(id_codes[d] < 0, -1, label_codes[np.maximum(id_codes[d], 0) + offsets[d]])
-            for d in entity_codes
-        ]
-    )
     return pd.DataFrame(
         {
             "rule_id": _repeat([r.id for r in rules], sizes, rule_ids),
             "entity_type": _repeat([r.entity.value for r in rules], sizes, ENTITIES),
-            "entity_id": pd.Categorical.from_codes(
-                ids_all, categories=pd.Index(labels), validate=False
-            ),
+            "entity_id": entity_ids,
             "row": np.concatenate([np.arange(n, dtype=np.int32) for n in sizes]),
             "severity": _repeat([r.severity.value for r in rules], sizes, SEVERITIES),
             "status": pd.Categorical.from_codes(np.concatenate(status_codes), dtype=STATUSES),
             "detail": pd.Series(np.concatenate(details), dtype=object, copy=False),
         }
     )
+
+
+def _entity_ids(frames: Mapping[str, pd.DataFrame], rules: list[Rule]) -> pd.Categorical:
+    """Each rule's entity ids in frame order, as one categorical over every dataset.
+
+    All ids are hashed once together (the same id may appear in two datasets, a tenant id
+    say); each rule then takes its dataset's slice of the codes.
+    """
+    datasets = list(dict.fromkeys(r.entity.dataset for r in rules))
+    columns = {r.entity.dataset: r.entity.id_column for r in rules}
+    ids = [frames[d][columns[d]].to_numpy(dtype=object) for d in datasets]
+    codes, labels = pd.factorize(np.concatenate(ids), use_na_sentinel=True)
+    bounds = np.cumsum([0, *map(len, ids)])
+    slices = {d: codes[bounds[i] : bounds[i + 1]] for i, d in enumerate(datasets)}
+    every = np.concatenate([slices[r.entity.dataset] for r in rules])
+    return pd.Categorical.from_codes(every, categories=pd.Index(labels), validate=False)
 
 
 def evaluate_rule(
@@ -247,12 +240,6 @@ def _with_categories(
         if converted:
             prepared[dataset] = frame.assign(**converted)
     return prepared
-
-
-def _categorical_ids(ids: pd.Series) -> pd.Categorical:
-    """Entity ids as a categorical in frame order (factorize without sorting: cheap)."""
-    codes, uniques = pd.factorize(ids, sort=False)
-    return pd.Categorical.from_codes(codes, categories=uniques, validate=False)
 
 
 def _empty_results() -> pd.DataFrame:

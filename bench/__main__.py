@@ -72,6 +72,7 @@ def run_extras(devices: int) -> None:
     for name, size in (
         ("bench.reports", devices),
         ("bench.ingest", devices),
+        ("bench.engine", max(devices, 500_000)),
         ("bench.graph_pull", 20_000),
     ):
         try:
