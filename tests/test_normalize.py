@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 
 from auditor.models import RawBatch
 from auditor.normalize import DEVICE_SCHEMA, SCHEMAS, normalize, schema_markdown
+from auditor.normalize.dates import datetime_column
 from auditor.normalize.values import (
     BOOLEAN_TOKENS,
     as_text,
     boolean_column,
-    datetime_column,
     token,
 )
 from auditor.refdata.versions import parse_macos_version, parse_version_column
@@ -577,6 +577,15 @@ DATES = [
     ("1/1/0001 12:00:00 AM", None),
     ("", None),
     ("soon", None),
+    # Arrow reads export formats first; where it is laxer than pandas, nothing is invented
+    ("2/30/2024 1:00:00 AM", None),  # Arrow alone would roll over to March 1
+    ("2/29/2023 1:00:00 AM", None),
+    ("2/29/2024 1:00:00 AM", "2024-02-29 01:00:00"),
+    ("12/31/23 12:00:00 PM", None),  # Arrow alone would read year 23
+    ("12/31/2023 12:00:00PM", None),
+    ("12/31/2023 12:00:00 am", "2023-12-31 00:00:00"),
+    ("  3/5/2024 2:22:11 PM ", "2024-03-05 14:22:11"),
+    ("3/5/2024  2:22:11 PM", "2024-03-05 14:22:11"),
 ]
 
 
@@ -775,3 +784,49 @@ def test_booleans_from_random_values(values):
             assert parsed is pd.NA
         elif parsed is not pd.NA:
             assert BOOLEAN_TOKENS[token(as_text(value))] is bool(parsed)
+
+
+@PROPERTY
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 13),
+            st.integers(0, 32),
+            st.integers(0, 10_000),
+            st.integers(0, 25),
+            st.integers(0, 61),
+            st.integers(0, 61),
+            st.sampled_from(["AM", "PM", "am", "XM", ""]),
+            st.sampled_from([" ", "", "  "]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_export_dates_read_as_pandas_reads_them(parts):
+    """The Arrow fast path gives what pandas' strptime gives; nothing pandas would not read."""
+    values = [
+        f"{m}/{d}/{y:04d}{gap}{h}:{mi:02d}:{s:02d} {p}" for m, d, y, h, mi, s, p, gap in parts
+    ]
+    result = datetime_column(pd.Series(values, dtype=object))
+    readings = [
+        pd.to_datetime(pd.Series(values).str.strip(), format=fmt, errors="coerce", utc=True)
+        for fmt in ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S")
+    ]
+    for i, (value, got) in enumerate(zip(values, result.values, strict=True)):
+        possible = {r.iloc[i] for r in readings if not pd.isna(r.iloc[i]) and r.iloc[i].year > 1}
+        if got is pd.NaT:
+            assert not possible, value
+        else:
+            assert got in possible, value
+
+
+def test_matching_keys_fold_non_ascii_text_as_python_does():
+    from auditor.normalize.values import keyed_text_column
+
+    raw = pd.Series(["  Straße ", "ABC-def", None, "", "ǅ"], dtype=object)
+    text, keys = keyed_text_column(raw, str.casefold)
+    assert text.tolist() == ["Straße", "ABC-def", pd.NA, pd.NA, "ǅ"]
+    assert keys.tolist() == ["strasse", "abc-def", pd.NA, pd.NA, "ǆ"]
+    _, upper = keyed_text_column(raw, str.upper)
+    assert upper.tolist() == ["STRASSE", "ABC-DEF", pd.NA, pd.NA, "Ǆ"]

@@ -471,3 +471,34 @@ def test_truncated_value_document_read_in_slices_still_says_where(tmp_path, in_s
     path.write_bytes(path.read_bytes()[:-400])
     with pytest.raises(SourceError, match=r"^all\.json: line \d+ column \d+: JSON ends early"):
         read_inputs([path])
+
+
+def test_arrow_and_pandas_csv_readers_agree():
+    """Big CSVs are read by Arrow; odd ones by pandas (whose errors name the line): same frame."""
+    from auditor.normalize.fields import wanted_columns
+    from auditor.sources.files.csv_exports import _read_with_arrow, _read_with_pandas
+
+    text = (
+        "\ufeffDevice ID, Serial number ,Device name,Primary user UPN,Unused\r\n"
+        'a1,C02X,"Zoë\'s ""Mac"", 2",zoe@contoso.com,=1+1\r\n'
+        "\r\n"
+        'a2,,"  padded  ",,x\r\n'
+        'a3,C02Z,"two\nlines",名前@contoso.com,\r\n'
+    ).encode()[3:]  # BOMs are removed before parsing
+    header = ["Device ID", " Serial number ", "Device name", "Primary user UPN", "Unused"]
+    wanted = wanted_columns("admin_center_csv") or frozenset()
+    arrow = _read_with_arrow(text, ",", header, wanted)
+    assert arrow is not None
+    pandas = _read_with_pandas(text, "x.csv", ",", header, wanted)
+    assert list(arrow.columns) == list(pandas.columns) == header[:4]
+    assert arrow.astype(object).values.tolist() == pandas.astype(object).values.tolist()
+    assert arrow["Device name"].tolist() == ['Zoë\'s "Mac", 2', "  padded  ", "two\nlines"]
+
+
+def test_ragged_or_repeated_header_csv_is_left_to_pandas():
+    from auditor.sources.files.csv_exports import _read_with_arrow
+
+    wanted = frozenset({"device id"})
+    assert _read_with_arrow(b"Device ID,X\na,b\na,b,c\n", ",", ["Device ID", "X"], wanted) is None
+    assert _read_with_arrow(b"Device ID,X,X\na,b,c\n", ",", ["Device ID", "X", "X"], wanted) is None
+    assert _read_with_arrow(b"Device ID\n\xff\n", ",", ["Device ID"], wanted) is None

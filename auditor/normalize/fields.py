@@ -15,11 +15,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from auditor.models import QualityNote, RawBatch
+from auditor.normalize.dates import datetime_column
 from auditor.normalize.values import (
     Parsed,
     boolean_column,
     coalesce,
-    datetime_column,
     enum_column,
     factorize,
     keyed_text_column,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from auditor.models import QualityNote, RawBatch
+from auditor.normalize.dates import datetime_column
 from auditor.normalize.schema import (
     ADE_TOKEN_SCHEMA,
     DEM_ACCOUNT_SCHEMA,
@@ -14,7 +15,7 @@ from auditor.normalize.schema import (
     conform,
     empty_frame,
 )
-from auditor.normalize.values import boolean_column, datetime_column, text_column
+from auditor.normalize.values import boolean_column, text_column
 
 UNKNOWN_TENANT = "unknown"
 

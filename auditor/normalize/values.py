@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 Mask = npt.NDArray[np.bool_]
 
@@ -28,23 +30,6 @@ _FALSE = ("false", "no", "n", "0", "not supervised", "unsupervised", "not encryp
           "unencrypted", "disabled", "off", "not approved")  # fmt: skip
 BOOLEAN_TOKENS: Mapping[str, bool] = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
 _SPACING = re.compile(r"[\s_\-]+")
-_NO_DATE = MISSING_TOKENS | {"never"}
-_SHORTEST_ISO_DATE = len("2024-03-05")
-_ISO_TRIMMED = "ISO8601, fractions cut to µs"
-_LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
-# Tried after ISO 8601, in order; exports are written in the en-US locale (month first).
-_DATE_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y",
-    "%d.%m.%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +96,16 @@ def take(
 def text_column(raw: pd.Series, *, distinct: bool = False) -> pd.Series:
     """Any raw column as nullable strings: stripped, blanks and NaN as NA.
 
-    `distinct=True` suits columns with few distinct values (each is cleaned once); the
-    default suits identifiers and names, where nearly every value is distinct.
+    Columns holding only text are cleaned in Arrow, in bulk. Others (JSON booleans and
+    numbers mixed in) are cleaned value by value: once per distinct value with
+    `distinct=True` (few-valued columns), else row by row (identifiers, names).
     """
-    if isinstance(raw.dtype, pd.StringDtype) and raw.dtype.na_value is pd.NA:
-        return raw  # already text (a coalesced column)
+    strings = arrow_strings(raw)
+    if strings is not None:
+        trimmed = pc.utf8_trim_whitespace(strings)
+        blank = pc.equal(pc.utf8_length(trimmed), 0)
+        cleaned = pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
+        return pd.Series(pd.arrays.ArrowStringArray(cleaned), index=raw.index)
     if distinct:
         return recode(raw, as_text, "string")
     cleaned = [
@@ -127,11 +117,43 @@ def text_column(raw: pd.Series, *, distinct: bool = False) -> pd.Series:
     return pd.Series(pd.array(cleaned, dtype="string"), index=raw.index)
 
 
+def arrow_strings(raw: pd.Series) -> pa.ChunkedArray | None:
+    """The column as an Arrow string array when it holds only text and missing values."""
+    if isinstance(raw.dtype, pd.StringDtype) or (
+        isinstance(raw.dtype, pd.ArrowDtype) and raw.dtype.pyarrow_dtype == pa.string()
+    ):
+        strings = raw.array.__arrow_array__()  # Arrow storage: the data itself, no copy
+        return strings if isinstance(strings, pa.ChunkedArray) else pa.chunked_array([strings])
+    if raw.dtype == object and all_strings(raw):
+        values = raw.to_numpy(dtype=object)
+        return pa.chunked_array([pa.array(values, type=pa.string(), from_pandas=True)])
+    return None
+
+
 def keyed_text_column(raw: pd.Series, key: Callable[[str], str]) -> tuple[pd.Series, pd.Series]:
-    """`text_column` plus a matching key of each value (e.g. upper-cased), in one pass."""
+    """`text_column` plus a matching key of each value (e.g. `str.upper`), in one pass.
+
+    `key` must treat ASCII text like `str.lower` or `str.upper` (casefold, upper): ASCII
+    values are keyed in bulk, the others one by one with `key` itself.
+    """
     text = text_column(raw)
-    keys = [key(value) if value.__class__ is str else None for value in text.to_numpy(dtype=object)]
-    return text, pd.Series(pd.array(keys, dtype="string"), index=raw.index)
+    strings = arrow_strings(text)
+    if strings is None or key not in _BULK_KEYS:
+        keys = [key(v) if v.__class__ is str else None for v in text.to_numpy(dtype=object)]
+        return text, pd.Series(pd.array(keys, dtype="string"), index=raw.index)
+    keyed = pd.Series(pd.arrays.ArrowStringArray(_BULK_KEYS[key](strings)), index=raw.index)
+    ascii_or_missing = pc.fill_null(pc.string_is_ascii(strings), True)
+    exotic = ~np.asarray(ascii_or_missing.to_numpy(), dtype=bool)
+    if exotic.any():
+        keyed[exotic] = [key(v) for v in text[exotic].to_numpy(dtype=object)]
+    return text, keyed
+
+
+_BULK_KEYS: dict[Callable[[str], str], Callable[[pa.ChunkedArray], pa.ChunkedArray]] = {
+    str.casefold: pc.utf8_lower,
+    str.lower: pc.utf8_lower,
+    str.upper: pc.utf8_upper,
+}
 
 
 def all_strings(raw: pd.Series) -> bool:
@@ -182,91 +204,6 @@ def enum_column(raw: pd.Series, table: Mapping[str, str]) -> Parsed:
         _take_mask(failed, codes),
         take(texts, codes, "string", raw.index),
     )
-
-
-def datetime_column(raw: pd.Series) -> Parsed:
-    """ISO 8601 (any fraction length, `Z` or offset) and en-US export dates → UTC, µs.
-
-    Year 1 (.NET's DateTime.MinValue, Intune's "never": 0001-01-01T00:00:00Z or
-    1/1/0001 12:00:00 AM) and missing-value words are NA without counting as failed. A value
-    without a zone is taken as UTC, which is what Intune exports write. The format a sample
-    reads best with goes over the whole column; only what it leaves unread is cleaned and
-    retried with the other formats (a failing format is the slow path).
-    """
-    strings = raw if raw.dtype == object and all_strings(raw) else _as_objects(text_column(raw))
-    formats = _formats_by_fit(strings)
-    parsed = _to_utc(strings, formats[0])
-    unread = parsed.isna().to_numpy(dtype=bool)
-    text = pd.Series(pd.NA, index=raw.index, dtype="string")
-    if unread.any():
-        text[unread] = text_column(strings[unread])
-        retry = unread & text.notna().to_numpy(dtype=bool)
-        for fmt in formats[1:]:
-            if not retry.any():
-                break
-            parsed[retry] = _to_utc(_as_objects(text[retry]), fmt)
-            retry &= parsed.isna().to_numpy(dtype=bool)
-    never = (parsed.dt.year <= 1).to_numpy(dtype=bool, na_value=False)
-    if never.any():
-        parsed = parsed.mask(never)
-    failed = parsed.isna().to_numpy(dtype=bool) & text.notna().to_numpy(dtype=bool) & ~never
-    if failed.any():  # words that mean "no date" are missing, not unreadable
-        failed[failed] = ~text[failed].str.casefold().isin(_NO_DATE).to_numpy(dtype=bool)
-    return Parsed(parsed, failed, text)
-
-
-def _formats_by_fit(strings: pd.Series) -> list[str]:
-    """Every known format, the one that reads most of a 200-value sample first."""
-    sample = strings.dropna().head(200)
-    formats = ["ISO8601", _ISO_TRIMMED, *_DATE_FORMATS]
-    if sample.empty:
-        return formats
-    fits = [int(_to_utc(sample, fmt).notna().sum()) for fmt in formats]
-    best = max(range(len(formats)), key=lambda i: fits[i])  # first of equals: ISO wins ties
-    return [formats[best], *formats[:best], *formats[best + 1 :]]
-
-
-def _as_objects(text: pd.Series) -> pd.Series:
-    return text.astype(object).where(text.notna(), None)
-
-
-def _to_utc(strings: pd.Series, fmt: str) -> pd.Series:
-    """One format over the column (errors → NaT), at µs resolution.
-
-    `_ISO_TRIMMED` is ISO 8601 with fractions cut to µs first: nanosecond parsing loses
-    9999-12-31 sentinels and years before 1677. ISO 8601 also reads "2024" or "2024-03" as
-    dates; a timestamp needs at least a full date, so shorter values are left unread.
-    """
-    if fmt == _ISO_TRIMMED:
-        strings = strings.str.replace(_LONG_FRACTION, r"\1", regex=True)
-        fmt = "ISO8601"
-    try:
-        parsed = pd.to_datetime(strings, format=fmt, utc=True, errors="coerce")
-    except (ValueError, OverflowError):  # a value pandas cannot even coerce: try one by one
-        parsed = pd.Series(
-            [_one_date(s, fmt) for s in strings], index=strings.index, dtype="datetime64[us, UTC]"
-        )
-    parsed = parsed.astype("datetime64[us, UTC]")
-    if fmt == "ISO8601":
-        # A reduced-precision value ("2024") parses to midnight: check only those rows.
-        ticks = parsed.to_numpy(dtype="datetime64[us]").astype("int64")
-        midnight = (ticks % 86_400_000_000 == 0) & parsed.notna().to_numpy(dtype=bool)
-        if midnight.any():
-            lengths = strings[midnight].str.len().to_numpy(dtype=float, na_value=0)
-            short = np.zeros(len(parsed), dtype=bool)
-            short[midnight] = lengths < _SHORTEST_ISO_DATE
-            parsed = parsed.mask(short)
-    return parsed
-
-
-def _one_date(text: object, fmt: str) -> pd.Timestamp | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        value = pd.to_datetime(text, format=fmt, utc=True)
-    except (ValueError, OverflowError):
-        return None
-    return None if pd.isna(value) else value
 
 
 def _take_mask(failed: list[bool], codes: npt.NDArray[np.intp]) -> Mask:

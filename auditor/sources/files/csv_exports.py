@@ -6,6 +6,8 @@ import csv
 import io
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from auditor.errors import SourceError
 from auditor.models import RawBatch, SourceGap
@@ -72,9 +74,53 @@ def read_csv(text: bytes, name: str) -> tuple[list[RawBatch], list[SourceGap], s
     header_end = text.find(b"\n")
     header_line = text[: header_end if header_end >= 0 else len(text)].decode("utf-8", "replace")
     delimiter = max((",", ";", "\t"), key=header_line.count)
-    header = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter), [])]
+    raw_header = next(csv.reader([header_line], delimiter=delimiter), [])
+    header = [h.strip() for h in raw_header]
     kind = _csv_kind(header, name)
     wanted = wanted_columns(kind) or frozenset()
+    frame = _read_with_arrow(text, delimiter, raw_header, wanted)
+    if frame is None:
+        frame = _read_with_pandas(text, name, delimiter, header, wanted)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    lines = pd.Series(range(2, len(frame) + 2), index=frame.index).astype(str)
+    frame["source_record"] = name + ":line " + lines
+    return [RawBatch(kind, name, frame)], [], INPUT_KINDS[kind]
+
+
+def _read_with_arrow(
+    text: bytes, delimiter: str, header: list[str], wanted: frozenset[str]
+) -> pd.DataFrame | None:
+    """The wanted columns as Arrow-backed text, read in parallel; None when anything is off.
+
+    Anything unusual (ragged rows, bad UTF-8, repeated header names) goes to the pandas
+    reader, whose errors name the line.
+    """
+    if len(set(header)) != len(header):
+        return None
+    keep = [h for h in header if h.strip().casefold() in wanted]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(text),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                include_columns=keep,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowTypeError):
+        return None
+    if table.column_names != keep:
+        return None
+    frame: pd.DataFrame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    return frame
+
+
+def _read_with_pandas(
+    text: bytes, name: str, delimiter: str, header: list[str], wanted: frozenset[str]
+) -> pd.DataFrame:
+    """The wanted columns as text, every row's field count checked; errors name the line."""
     try:
         # In chunks without `usecols`: pandas only checks field counts when it parses every
         # column, and a device export can have 50 columns we do not need.
@@ -98,15 +144,9 @@ def read_csv(text: bytes, name: str) -> tuple[list[RawBatch], list[SourceGap], s
     except pd.errors.ParserError as exc:
         detail = str(exc).removeprefix("Error tokenizing data. C error: ").strip()
         raise SourceError(f"{name}: not a readable CSV file: {detail}") from exc
-    frame = (
-        concat(frames)
-        if frames
-        else pd.DataFrame(columns=[h for h in header if h.casefold() in wanted])
-    )
-    frame.columns = [str(c).strip() for c in frame.columns]
-    lines = pd.Series(range(2, len(frame) + 2), index=frame.index).astype(str)
-    frame["source_record"] = name + ":line " + lines
-    return [RawBatch(kind, name, frame)], [], INPUT_KINDS[kind]
+    if frames:
+        return concat(frames)
+    return pd.DataFrame(columns=[h for h in header if h.casefold() in wanted])
 
 
 def _csv_kind(columns: list[str], name: str) -> str:

@@ -1,0 +1,179 @@
+"""Date and time columns: ISO 8601 and the en-US export formats → UTC timestamps (µs).
+
+Pandas reads ISO 8601 in bulk. The export formats are read by Arrow's `strptime` first (in
+C, ~10x faster than pandas'), but Arrow is lenient where pandas is not — it rolls 2/30
+over to 3/1, reads a two-digit year as year 23, takes "12:00PM" — so a value is kept only
+when its text matches the format strictly (pandas' own patterns) and the parsed day, month
+and year are the ones written. Pandas reads whatever that leaves, so both paths agree.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from auditor.normalize.values import MISSING_TOKENS, Parsed, all_strings, arrow_strings, text_column
+
+_NO_DATE = MISSING_TOKENS | {"never"}
+_SHORTEST_ISO_DATE = len("2024-03-05")
+_ISO_TRIMMED = "ISO8601, fractions cut to µs"
+_LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
+# Tried after ISO 8601, in order; exports are written in the en-US locale (month first).
+_DATE_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+)
+
+
+def datetime_column(raw: pd.Series) -> Parsed:
+    """ISO 8601 (any fraction length, `Z` or offset) and en-US export dates → UTC, µs.
+
+    Year 1 (.NET's DateTime.MinValue, Intune's "never": 0001-01-01T00:00:00Z or
+    1/1/0001 12:00:00 AM) and missing-value words are NA without counting as failed. A value
+    without a zone is taken as UTC, which is what Intune exports write. The format a sample
+    reads best with goes over the whole column; only what it leaves unread is cleaned and
+    retried with every format (a failing format is the slow path).
+    """
+    strings = raw if raw.dtype == object and all_strings(raw) else _as_objects(text_column(raw))
+    formats = _formats_by_fit(strings)
+    parsed = _to_utc(strings, formats[0])
+    unread = parsed.isna().to_numpy(dtype=bool)
+    text = pd.Series(pd.NA, index=raw.index, dtype="string")
+    if unread.any():
+        text[unread] = text_column(strings[unread])
+        retry = unread & text.notna().to_numpy(dtype=bool)
+        for fmt in formats:  # the cleaned text, every format again
+            if not retry.any():
+                break
+            parsed[retry] = _to_utc(_as_objects(text[retry]), fmt)
+            retry &= parsed.isna().to_numpy(dtype=bool)
+    never = (parsed.dt.year <= 1).to_numpy(dtype=bool, na_value=False)
+    if never.any():
+        parsed = parsed.mask(never)
+    failed = parsed.isna().to_numpy(dtype=bool) & text.notna().to_numpy(dtype=bool) & ~never
+    if failed.any():  # words that mean "no date" are missing, not unreadable
+        failed[failed] = ~text[failed].str.casefold().isin(_NO_DATE).to_numpy(dtype=bool)
+    return Parsed(parsed, failed, text)
+
+
+def _formats_by_fit(strings: pd.Series) -> list[str]:
+    """Every known format, the one that reads most of a 200-value sample first."""
+    sample = strings.dropna().head(200)
+    formats = ["ISO8601", _ISO_TRIMMED, *_DATE_FORMATS]
+    if sample.empty:
+        return formats
+    fits = [int(_to_utc(sample, fmt).notna().sum()) for fmt in formats]
+    best = max(range(len(formats)), key=lambda i: fits[i])  # first of equals: ISO wins ties
+    return [formats[best], *formats[:best], *formats[best + 1 :]]
+
+
+def _as_objects(text: pd.Series) -> pd.Series:
+    return text.astype(object).where(text.notna(), None)
+
+
+def _to_utc(strings: pd.Series, fmt: str) -> pd.Series:
+    """One format over the column (errors → NaT), at µs resolution.
+
+    `_ISO_TRIMMED` is ISO 8601 with fractions cut to µs first: nanosecond parsing loses
+    9999-12-31 sentinels and years before 1677. ISO 8601 also reads "2024" or "2024-03" as
+    dates; a timestamp needs at least a full date, so shorter values are left unread.
+    """
+    if fmt == _ISO_TRIMMED:
+        strings = strings.str.replace(_LONG_FRACTION, r"\1", regex=True)
+        fmt = "ISO8601"
+    if fmt in _STRICT:
+        parsed = _arrow_strptime(strings, fmt)
+        unread = parsed.isna().to_numpy(dtype=bool)
+        if unread.any():
+            parsed[unread] = _pandas_strptime(strings[unread], fmt)
+        return parsed
+    parsed = _pandas_strptime(strings, fmt)
+    if fmt == "ISO8601":
+        # A reduced-precision value ("2024") parses to midnight: check only those rows.
+        ticks = parsed.to_numpy(dtype="datetime64[us]").astype("int64")
+        midnight = (ticks % 86_400_000_000 == 0) & parsed.notna().to_numpy(dtype=bool)
+        if midnight.any():
+            lengths = strings[midnight].str.len().to_numpy(dtype=float, na_value=0)
+            short = np.zeros(len(parsed), dtype=bool)
+            short[midnight] = lengths < _SHORTEST_ISO_DATE
+            parsed = parsed.mask(short)
+    return parsed
+
+
+def _pandas_strptime(strings: pd.Series, fmt: str) -> pd.Series:
+    try:
+        parsed = pd.to_datetime(strings, format=fmt, utc=True, errors="coerce")
+    except (ValueError, OverflowError):  # a value pandas cannot even coerce: try one by one
+        parsed = pd.Series(
+            [_one_date(s, fmt) for s in strings], index=strings.index, dtype="datetime64[us, UTC]"
+        )
+    return parsed.astype("datetime64[us, UTC]")
+
+
+# Python's strptime patterns (what pandas matches), narrowed to what Arrow reads the same way.
+_DIRECTIVES = {
+    "Y": r"(?P<Y>\d\d\d\d)",
+    "m": r"(?P<m>1[0-2]|0[1-9]|[1-9])",
+    "d": r"(?P<d>3[01]|[12]\d|0[1-9]|[1-9])",
+    "H": r"(?:2[0-3]|[0-1]\d|\d)",
+    "I": r"(?:1[0-2]|0[1-9]|[1-9])",
+    "M": r"(?:[0-5]\d|\d)",
+    "S": r"(?:[0-5]\d|\d)",
+    "p": r"(?:am|pm)",
+}
+
+
+def _strict_pattern(fmt: str) -> str:
+    """An anchored, case-insensitive RE2 pattern a value of `fmt` must match in full."""
+    parts = re.split(r"(%[A-Za-z]|\s+)", fmt)
+    pattern = "".join(
+        _DIRECTIVES[part[1]]
+        if part.startswith("%")
+        else r"\s+"
+        if part.isspace()
+        else re.escape(part)
+        for part in parts
+        if part
+    )
+    return f"(?i)^{pattern}$"
+
+
+_STRICT = {fmt: _strict_pattern(fmt) for fmt in _DATE_FORMATS}
+
+
+def _arrow_strptime(strings: pd.Series, fmt: str) -> pd.Series:
+    """`fmt` read by Arrow, keeping only values written strictly in `fmt` that did not roll over."""
+    values = arrow_strings(strings)
+    if values is None:
+        return pd.Series(pd.NaT, index=strings.index, dtype="datetime64[us, UTC]")
+    parsed = pc.strptime(values, format=fmt, unit="us", error_is_null=True)
+    written = pc.extract_regex(values, _STRICT[fmt])  # null where the text does not match
+    keep = pc.is_valid(written)
+    for field, part in (("Y", pc.year), ("m", pc.month), ("d", pc.day)):
+        number = pc.cast(pc.struct_field(written, field), pa.int64())
+        keep = pc.and_(keep, pc.fill_null(pc.equal(part(parsed), number), False))
+    kept = pc.if_else(keep, parsed, pa.scalar(None, parsed.type))
+    stamps = kept.to_numpy().astype("datetime64[us]")
+    return pd.Series(stamps, index=strings.index).dt.tz_localize("UTC")
+
+
+def _one_date(text: object, fmt: str) -> pd.Timestamp | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        value = pd.to_datetime(text, format=fmt, utc=True)
+    except (ValueError, OverflowError):
+        return None
+    return None if pd.isna(value) else value
