@@ -218,11 +218,11 @@ def test_other_platforms_are_counted_never_silently_dropped(tenant):
 
 def test_devices_missing_from_an_input_kind_are_reported(tenant):
     absent = {n.source: n for n in notes(tenant, "device_id", "absent_from_input")}
-    graph = absent["graph_devices_v1_page.json, graph_devices_beta_pages.jsonl"]
+    graph = absent["graph_devices_beta_pages.jsonl, graph_devices_v1_page.json"]
     assert graph.count == 2
     assert (
         "MAC-EXPORT-ONLY (C02EXPORT009) is not in the Graph list "
-        "(graph_devices_v1_page.json, graph_devices_beta_pages.jsonl)"
+        "(graph_devices_beta_pages.jsonl, graph_devices_v1_page.json)"
     ) in graph.examples
 
 

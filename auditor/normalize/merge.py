@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.models import QualityNote
 from auditor.normalize.fields import DEVICE_KINDS, LABELS, describe_rows
@@ -47,11 +49,8 @@ def merge_devices(parts: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, list[Qua
     if len(codes) == 0 or codes.max() + 1 == len(codes):  # every key once: nothing to merge
         merged, group_of_row = combined, np.arange(len(combined))
     else:
-        # group rows (first appearance order), precedence first within a group
-        order = np.lexsort((combined["_rank"].to_numpy(), codes))
-        combined = combined.take(order).reset_index(drop=True)
-        groups = _Groups(codes[order])
-        merged = _merge_sorted(combined, groups)
+        groups = _Groups(codes, combined["_rank"].to_numpy())
+        merged = _merge(combined, groups)
         notes += _conflicts(combined, merged, groups)
         notes += _duplicate_records(combined, groups)
         group_of_row = groups.of_row
@@ -61,27 +60,42 @@ def merge_devices(parts: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, list[Qua
 
 
 class _Groups:
-    """Rows sorted by group: where each group starts, and each row's group number."""
+    """Rows grouped by device without moving them: precedence order within each group.
 
-    def __init__(self, sorted_codes: np.ndarray) -> None:
-        size = len(sorted_codes)
-        self.starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    Groups are numbered in order of first appearance (the order of `codes`); `order` lists
+    the rows group by group, highest precedence first, so positions in it are "sorted".
+    """
+
+    def __init__(self, codes: np.ndarray, ranks: np.ndarray) -> None:
+        size = len(codes)
+        self.order = np.lexsort((ranks, codes))
+        ordered = codes[self.order]
+        self.starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
         self.sizes = np.diff(np.r_[self.starts, size])
-        self.of_row = np.repeat(np.arange(len(self.starts)), self.sizes)
-        self.position = np.arange(size) - self.starts[self.of_row]  # 0 = highest precedence
+        self.sorted_group = np.repeat(np.arange(len(self.starts)), self.sizes)
+        self.of_row = np.empty(size, dtype=np.intp)  # each row's group
+        self.of_row[self.order] = self.sorted_group
         self.rows = size
 
     def first(self, present: np.ndarray) -> np.ndarray:
-        """Per group, the first row where `present` holds (-1 when none does)."""
-        index = np.where(present, np.arange(self.rows), self.rows)
+        """Per group, the highest-precedence row where `present` holds (-1 when none does)."""
+        position = self.first_position(present[self.order])
+        return np.where(position < 0, -1, self.order[np.maximum(position, 0)])
+
+    def first_position(self, present_sorted: np.ndarray) -> np.ndarray:
+        """Like `first`, for a mask in sorted order, as sorted positions."""
+        index = np.where(present_sorted, np.arange(self.rows), self.rows)
         first = np.minimum.reduceat(index, self.starts)
         return np.where(first == self.rows, -1, first)
+
+    def members(self, group: int) -> np.ndarray:
+        """The rows of one group, highest precedence first."""
+        return self.order[self.starts[group] : self.starts[group] + self.sizes[group]]
 
 
 def _keys(frame: pd.DataFrame) -> tuple[pd.Series, list[QualityNote]]:
     """Device id, else the one id that carries the same serial, else `serial:…`, else the record."""
-    device = frame["_id_key"].astype(object).where(frame["_id_key"].notna(), None)
-    serial = frame["_serial_key"].astype(object).where(frame["_serial_key"].notna(), None)
+    device, serial = frame["_id_key"], frame["_serial_key"]
     key = device.copy()
     notes: list[QualityNote] = []
     lacking = (device.isna() & serial.notna()).to_numpy(dtype=bool)
@@ -89,7 +103,7 @@ def _keys(frame: pd.DataFrame) -> tuple[pd.Series, list[QualityNote]]:
         known = pd.DataFrame({"serial": serial, "key": device}).dropna().drop_duplicates()
         per_serial = known["serial"].value_counts()
         single = known[known["serial"].map(per_serial) == 1].set_index("serial")["key"]
-        key[lacking] = serial[lacking].map(single)
+        key[lacking] = serial[lacking].map(single).astype("string")
         ambiguous = lacking & serial.map(per_serial).fillna(0).gt(1).to_numpy(dtype=bool)
         if ambiguous.any():
             records = frame["source_record"][ambiguous].head(_EXAMPLES)
@@ -108,11 +122,11 @@ def _keys(frame: pd.DataFrame) -> tuple[pd.Series, list[QualityNote]]:
         still = (key.isna() & serial.notna()).to_numpy(dtype=bool)
         key[still] = "serial:" + serial[still]
     orphan = key.isna().to_numpy(dtype=bool)
-    key[orphan] = "record:" + frame["source_record"][orphan].astype(object).fillna("?")
+    key[orphan] = "record:" + frame["source_record"][orphan].fillna("?")
     return key, notes
 
 
-def _merge_sorted(combined: pd.DataFrame, groups: _Groups) -> pd.DataFrame:
+def _merge(combined: pd.DataFrame, groups: _Groups) -> pd.DataFrame:
     """First non-NA value per group and field; paired fields from one record; lineage joined."""
     paired = {c for pair in _PAIRED.items() for c in (pair[0], *pair[1])}
     merged: dict[str, object] = {}
@@ -130,8 +144,11 @@ def _merge_sorted(combined: pd.DataFrame, groups: _Groups) -> pd.DataFrame:
         best = np.where(best < 0, groups.first(raw), best)
         for column in (canonical, *companions):
             merged[column] = _take(combined[column], best)
-    distinct = ~combined.duplicated([KEY, "source"]).to_numpy(dtype=bool)
-    merged["source"] = _join(groups, combined["source"], distinct)
+    source_codes, _ = pd.factorize(combined["source"])
+    repeated = np.zeros(groups.rows, dtype=bool)  # a later record from the same file
+    pair = groups.of_row.astype(np.int64) * (int(source_codes.max()) + 2) + source_codes + 1
+    repeated[groups.order] = pd.Series(pair[groups.order]).duplicated().to_numpy()
+    merged["source"] = _join(groups, combined["source"], ~repeated)
     merged["source_record"] = _join(groups, combined["source_record"], None)
     return pd.DataFrame(merged)
 
@@ -141,46 +158,51 @@ def _take(values: pd.Series, rows: np.ndarray) -> pd.Series:
     return pd.Series(values.array.take(rows, allow_fill=True))
 
 
-def _join(groups: _Groups, values: pd.Series, keep: np.ndarray | None) -> np.ndarray:
-    """Per group, its values joined with "; " in row order (only `keep` rows after the first)."""
-    text = values.fillna("?").to_numpy(dtype=object)
-    out = text[groups.starts].copy()
+def _join(groups: _Groups, values: pd.Series, keep: np.ndarray | None) -> pd.Series:
+    """Per group, its values joined with "; " in precedence order (`keep` rows after the first)."""
+    text = pa.array(values.fillna("?").astype("string").array)
+    out = text.take(pa.array(groups.order[groups.starts]))
     for step in range(1, int(groups.sizes.max())):
-        rows = groups.position == step
+        has = groups.sizes > step
+        rows = np.where(has, groups.order[groups.starts + np.minimum(step, groups.sizes - 1)], 0)
         if keep is not None:
-            rows &= keep
-        out[groups.of_row[rows]] = out[groups.of_row[rows]] + "; " + text[rows]
-    return out
+            has &= keep[rows]
+        following = pc.if_else(
+            pa.array(has), text.take(pa.array(rows)), pa.scalar(None, pa.string())
+        )
+        out = pc.binary_join_element_wise(
+            out, following, pa.scalar("; ", text.type), null_handling="skip"
+        )
+    return pd.Series(pd.arrays.ArrowStringArray(out))
 
 
 def _conflicts(combined: pd.DataFrame, merged: pd.DataFrame, groups: _Groups) -> list[QualityNote]:
-    """Fields on which two records of one device disagree, with both values quoted."""
-    several = (groups.sizes > 1)[groups.of_row]
+    """Fields on which two records of one device disagree, with both values quoted.
+
+    Values are compared as integer codes (one hash per column); text that differs only in
+    case is then checked for the fields where case does not matter.
+    """
+    several = (groups.sizes > 1)[groups.sorted_group]
     notes = []
     for field in _COMPARED:
-        values = combined[field].astype(object).where(combined[field].notna(), None).to_numpy()
-        present = several & (values != None)  # noqa: E711 - elementwise
-        if field in _ENUMS:
-            present &= values != "unknown"
-        first = groups.first(present)[groups.of_row]
+        codes, uniques = pd.factorize(combined[field])
+        ordered = codes[groups.order]
+        present = several & (ordered >= 0)
+        if field in _ENUMS and "unknown" in set(uniques):
+            present &= ordered != list(uniques).index("unknown")
+        first = groups.first_position(present)[groups.sorted_group]
         compare = np.flatnonzero(present & (first >= 0))
         differs = np.zeros(groups.rows, dtype=bool)
-        differs[compare] = values[compare] != values[first[compare]]
+        differs[compare] = ordered[compare] != ordered[first[compare]]
         if field in _CASELESS and differs.any():  # "C02ABC" and "c02abc" agree
+            folded = np.array([str(u).casefold() for u in uniques], dtype=object)
             rows = np.flatnonzero(differs)
-            differs[rows] = [
-                str(a).casefold() != str(b).casefold()
-                for a, b in zip(values[rows], values[first[rows]], strict=True)
-            ]
+            differs[rows] = folded[ordered[rows]] != folded[ordered[first[rows]]]
         if not differs.any():
             continue
-        conflicting = np.unique(groups.of_row[differs])
+        conflicting = np.unique(groups.sorted_group[differs])
         examples = tuple(
-            _conflict_example(
-                combined.iloc[groups.starts[g] : groups.starts[g] + groups.sizes[g]],
-                field,
-                merged.iloc[[g]],
-            )
+            _conflict_example(combined.iloc[groups.members(g)], field, merged.iloc[[g]])
             for g in conflicting[:_EXAMPLES]
         )
         notes.append(QualityNote(field, "conflict", len(conflicting), examples))
@@ -205,19 +227,19 @@ def _show(value: object) -> str:
 
 def _duplicate_records(combined: pd.DataFrame, groups: _Groups) -> list[QualityNote]:
     """One input listing the same device twice: merged into one row, and said so."""
-    twice = pd.DataFrame(
-        {"group": groups.of_row, "source": combined["source"], "rank": combined["_rank"]}
-    )
-    repeated = twice.duplicated(keep=False).to_numpy(dtype=bool)
+    source_codes, sources = pd.factorize(combined["source"])
+    per_group = (source_codes + 1) * len(DEVICE_KINDS) + combined["_rank"].to_numpy()
+    twice = groups.of_row.astype(np.int64) * (len(sources) + 1) * len(DEVICE_KINDS) + per_group
+    repeated = pd.Series(twice).duplicated(keep=False).to_numpy(dtype=bool)
     if not repeated.any():
         return []
-    affected = np.unique(groups.of_row[repeated])
     examples = []
-    for g in affected[:_EXAMPLES]:
-        rows = combined.iloc[groups.starts[g] : groups.starts[g] + groups.sizes[g]]
+    for g in np.unique(groups.of_row[repeated])[:_EXAMPLES]:
+        rows = combined.iloc[groups.members(g)]
         records = ", ".join(rows["source_record"].fillna("?"))
         examples.append(f"{describe_rows(rows.iloc[:1]).iloc[0]}: {records}")
-    return [QualityNote("device_id", "duplicate_record", len(affected), tuple(examples))]
+    affected = len(np.unique(groups.of_row[repeated]))
+    return [QualityNote("device_id", "duplicate_record", affected, tuple(examples))]
 
 
 def _fill_device_id(merged: pd.DataFrame, notes: list[QualityNote]) -> pd.DataFrame:
