@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import gzip
 import hashlib
 import io
@@ -502,3 +503,66 @@ def test_ragged_or_repeated_header_csv_is_left_to_pandas():
     assert _read_with_arrow(b"Device ID,X\na,b\na,b,c\n", ",", ["Device ID", "X"], wanted) is None
     assert _read_with_arrow(b"Device ID,X,X\na,b,c\n", ",", ["Device ID", "X", "X"], wanted) is None
     assert _read_with_arrow(b"Device ID\n\xff\n", ",", ["Device ID"], wanted) is None
+
+
+def _device_pages(tmp_path, devices=1_500, *, extra_line=b""):
+    """A generated fleet as Graph list pages, one per line (the Arrow reader's input)."""
+    from auditor.sample import generate_tenant, write_tenant
+
+    out = tmp_path / "tenant"
+    write_tenant(generate_tenant(devices, 3, dt.date(2026, 9, 1)), out, pretty=False)
+    pages = [orjson.loads(p.read_bytes()) for p in sorted(out.glob("managed_devices*.json"))]
+    page = {"@odata.context": pages[0]["@odata.context"], "value": []}
+    values = [device for p in pages for device in p["value"]]
+    lines = [
+        orjson.dumps({**page, "value": values[i : i + 400]}) for i in range(0, len(values), 400)
+    ]
+    return b"\n".join(lines) + b"\n" + extra_line
+
+
+def _normalized_devices(path: Path):
+    from auditor.normalize import normalize
+
+    batches, inputs = read_inputs([path])
+    devices = normalize(batches, inputs=inputs).devices
+    return devices.assign(
+        source="f", source_record=devices["source_record"].str.replace(path.name, "f")
+    )
+
+
+def test_arrow_and_general_json_lines_readers_give_the_same_devices(tmp_path):
+    """Plain JSON lines of device pages go through Arrow; gzip through the general reader."""
+    import pandas.testing
+
+    data = _device_pages(tmp_path)
+    plain, zipped = tmp_path / "pages.jsonl", tmp_path / "pages.jsonl.gz"
+    plain.write_bytes(data)
+    zipped.write_bytes(gzip.compress(data))
+    arrow, general = _normalized_devices(plain), _normalized_devices(zipped)
+    assert len(arrow) == 1_500
+    pandas.testing.assert_frame_equal(arrow, general)
+    assert read_inputs([plain])[1][0].sha256 == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d.replace(b'"isSupervised":true', b'"isSupervised":"yes"', 1),  # a string
+        lambda d: d.replace(b"\n", b"\n\n", 1),  # a blank line: record numbers would shift
+        lambda d: (
+            d + b'{"@odata.context":"https://x/$metadata#deviceManagement/'
+            b'applePushNotificationCertificate","value":[]}\n'
+        ),
+    ],
+    ids=["unexpected type", "blank line", "another collection"],
+)
+def test_device_pages_arrow_cannot_read_exactly_go_to_the_general_reader(tmp_path, change):
+    from auditor.sources.files.json_arrow import read_device_pages
+
+    data = change(_device_pages(tmp_path, 900))
+    path = tmp_path / "pages.jsonl"
+    path.write_bytes(data)
+    context = orjson.loads(data.split(b"\n", 1)[0])["@odata.context"]
+    assert read_device_pages(path, "pages.jsonl", context) is None
+    _, inputs = read_inputs([path])  # still read, by the general reader
+    assert inputs[0].records >= 900

@@ -24,8 +24,9 @@ import orjson
 from auditor.errors import SourceError
 from auditor.models import RawBatch
 from auditor.sources.files.encoding import GZIP, gc_paused, undecodable
+from auditor.sources.files.json_arrow import read_device_pages
 from auditor.sources.files.records import Collector
-from auditor.sources.files.shapes import INPUT_KINDS, add_document
+from auditor.sources.files.shapes import INPUT_KINDS, add_document, context_kind
 
 _FIRST_LINE_LIMIT = 64 * 2**20  # a Graph page of 1,000 devices is ~2 MB on one line
 _TWO_PROCESSES_FROM = 64 * 2**20  # smaller files are not worth a second process
@@ -53,6 +54,10 @@ def read_json_lines_file(path: Path, name: str) -> tuple[list[RawBatch], str, st
         document = _first_line_document(first, more=more)
         if document is None:
             return None
+        if not is_gzip and _is_device_page(document):
+            fast = read_device_pages(path, name, document["@odata.context"])
+            if fast is not None:
+                return fast[0], INPUT_KINDS["graph_devices"], fast[1]
         collector = Collector(name)
         kinds: list[str] = []
         size = os.fstat(buffered.fileno()).st_size
@@ -73,6 +78,16 @@ def read_json_lines_file(path: Path, name: str) -> tuple[list[RawBatch], str, st
                 collector.absorb(exported)
                 kinds += child_kinds
     return collector.batches(), INPUT_KINDS.get(kinds[0], kinds[0]), sha256
+
+
+def _is_device_page(document: Any) -> bool:
+    """A Graph `managedDevices` list page (which the Arrow reader can take)."""
+    return (
+        isinstance(document, dict)
+        and isinstance(document.get("value"), list)
+        and isinstance(document.get("@odata.context"), str)
+        and context_kind(document["@odata.context"]) == "graph_devices"
+    )
 
 
 def sha256_of(path: Path) -> str:

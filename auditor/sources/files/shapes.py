@@ -95,6 +95,12 @@ def _add_report_table(collector: Collector, document: dict[str, Any], where: str
     return kind
 
 
+def context_kind(context: str) -> str | None:
+    """The batch kind an `@odata.context` names (a list of it), or None."""
+    match = _CONTEXT.search(context)
+    return _CONTEXT_KINDS.get((match[1], match[3] or "")) if match else None
+
+
 def _records_kind(records: list[Any], context: str, where: str, *, in_page: bool) -> str:
     """The batch kind of a list of records, from @odata.context and the keys of a sample.
 
@@ -102,11 +108,9 @@ def _records_kind(records: list[Any], context: str, where: str, *, in_page: bool
     for bootstrapTokenEscrowed and hardwareInformation); a bare array holding only the
     detail fields is taken as collected single GETs.
     """
-    match = _CONTEXT.search(context)
-    if match:
-        kind = _CONTEXT_KINDS.get((match[1], match[3] or ""))
-        if kind:
-            return kind
+    kind = context_kind(context)
+    if kind:
+        return kind
     keys: set[str] = set()
     odata_type = ""
     for record in records[:50]:

@@ -1,0 +1,133 @@
+"""Graph device list pages, one per line, read by Arrow's multi-threaded JSON reader.
+
+The common big input — `managedDevices` pages saved one per line — is read column-wise in
+C++ instead of as millions of Python dicts. Only the fields normalization reads are kept.
+Anything else falls back to the general reader (`json_lines`), whose errors name the line
+and field: a line of another collection, a field of an unexpected JSON type, bytes that are
+not UTF-8 (Arrow does not check), blank lines (Arrow would skip them and shift the line
+numbers every record cites).
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.json as pajson
+
+from auditor.models import RawBatch
+from auditor.normalize.fields import SOURCE_COLUMNS
+
+_KIND = "graph_devices"
+_BOOLEANS = frozenset({"isSupervised", "isEncrypted"})
+_BLOCK = 64 * 2**20  # bytes per parse block: larger than any one page line
+
+
+def read_device_pages(path: Path, name: str, context: str) -> tuple[list[RawBatch], str] | None:
+    """The device batch and the file's SHA-256, or None when the general reader must do it.
+
+    `context` is the first line's `@odata.context`; every line must carry the same one.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+        digest = pool.submit(_sha256_and_lines, path)
+        try:
+            table = pajson.read_json(
+                path,
+                read_options=pajson.ReadOptions(block_size=_BLOCK),
+                parse_options=pajson.ParseOptions(
+                    explicit_schema=_schema(), unexpected_field_behavior="ignore"
+                ),
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return None
+        sha256, lines, utf8 = digest.result()
+    pages = table.column("value").combine_chunks()
+    contexts = table.column("@odata.context")
+    if (
+        not utf8  # Arrow does not check: the general reader names the line and column
+        or table.num_rows != lines  # blank lines were skipped: record numbers would shift
+        or pages.null_count
+        or contexts.null_count
+        or contexts.unique().to_pylist() != [context]
+    ):
+        return None
+    return [RawBatch(_KIND, name, _frame(pages, name))], sha256
+
+
+def _schema() -> pa.Schema:
+    """`@odata.context` and `value`: a list of devices with the fields normalization reads."""
+    top: dict[str, pa.DataType] = {}
+    nested: dict[str, dict[str, pa.DataType]] = {}
+    for names in SOURCE_COLUMNS[_KIND].values():
+        for field in names:
+            kind = pa.bool_() if field in _BOOLEANS else pa.string()
+            parent, _, member = field.partition(".")
+            if member:
+                nested.setdefault(parent, {})[member] = kind
+            else:
+                top[field] = kind
+    members = [pa.field(k, t) for k, t in top.items()]
+    members += [pa.field(p, pa.struct(list(m.items()))) for p, m in nested.items()]
+    return pa.schema([("@odata.context", pa.string()), ("value", pa.list_(pa.struct(members)))])
+
+
+def _frame(pages: pa.ListArray, name: str) -> pd.DataFrame:
+    """One row per device: top-level fields, nested ones as `parent.member`, and lineage.
+
+    Each record's `source_record` is `name:line N value[i]`, as the general reader writes it.
+    """
+    devices = pages.flatten()
+    columns: dict[str, Any] = {}
+    for index, field in enumerate(devices.type):
+        values = devices.field(index)
+        if pa.types.is_struct(field.type):
+            for sub_index, member in enumerate(field.type):
+                columns[f"{field.name}.{member.name}"] = _series(values.field(sub_index))
+        else:
+            columns[field.name] = _series(values)
+    offsets = pages.offsets.to_numpy()
+    sizes = np.diff(offsets)
+    line = np.repeat(np.arange(1, len(sizes) + 1), sizes)
+    position = np.arange(len(devices)) - np.repeat(offsets[:-1], sizes)
+    columns["source_record"] = pd.Series(
+        [
+            f"{name}:line {n} value[{i}]"
+            for n, i in zip(line.tolist(), position.tolist(), strict=True)
+        ],
+        dtype="string",
+    )
+    return pd.DataFrame(columns)
+
+
+def _series(values: pa.Array) -> pd.Series:
+    if pa.types.is_boolean(values.type):
+        return pd.Series(pd.array(values.to_pandas(), dtype="boolean"))
+    return pd.Series(pd.arrays.ArrowStringArray(values))
+
+
+def _sha256_and_lines(path: Path) -> tuple[str, int, bool]:
+    """The file's SHA-256, how many lines it has, and whether it is all valid UTF-8."""
+    hasher = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines, last, utf8 = 0, b"\n", True
+    with path.open("rb") as handle:
+        while chunk := handle.read(2**22):
+            hasher.update(chunk)
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+            if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        utf8 = False
+    return hasher.hexdigest(), lines + (last != b"\n"), utf8
