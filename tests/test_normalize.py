@@ -830,3 +830,24 @@ def test_matching_keys_fold_non_ascii_text_as_python_does():
     assert keys.tolist() == ["strasse", "abc-def", pd.NA, pd.NA, "ǆ"]
     _, upper = keyed_text_column(raw, str.upper)
     assert upper.tolist() == ["STRASSE", "ABC-DEF", pd.NA, pd.NA, "Ǆ"]
+
+
+def test_pages_saved_as_many_files_keep_each_rows_file_in_lineage_and_notes():
+    pages = [
+        batch("graph_devices", [mac("a"), mac("b")], "page-1.json"),
+        batch("graph_devices", [mac("c", lastSyncDateTime="yesterday")], "page-2.json"),
+        batch(
+            "graph_devices", [mac("d"), {"id": "w", "operatingSystem": "Windows"}], "page-3.json"
+        ),
+    ]
+    inventory = normalize(pages)
+    assert inventory.devices.set_index("device_id")["source"].to_dict() == {
+        "a": "page-1.json",
+        "b": "page-1.json",
+        "c": "page-2.json",
+        "d": "page-3.json",
+    }
+    [unparseable] = [n for n in inventory.quality if n.problem == "unparseable"]
+    assert (unparseable.field, unparseable.source) == ("last_sync_at", "page-2.json")
+    [windows] = [n for n in inventory.quality if n.problem == "not_macos"]
+    assert (windows.count, windows.source) == (1, "page-3.json")

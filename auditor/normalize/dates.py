@@ -74,8 +74,12 @@ def _formats_by_fit(strings: pd.Series) -> list[str]:
     formats = ["ISO8601", _ISO_TRIMMED, *_DATE_FORMATS]
     if sample.empty:
         return formats
-    fits = [int(_to_utc(sample, fmt).notna().sum()) for fmt in formats]
-    best = max(range(len(formats)), key=lambda i: fits[i])  # first of equals: ISO wins ties
+    fits: list[int] = []
+    for fmt in formats:  # in order, so ISO wins ties; one that reads every value ends the search
+        fits.append(int(_to_utc(sample, fmt).notna().sum()))
+        if fits[-1] == len(sample):
+            break
+    best = max(range(len(fits)), key=lambda i: fits[i])
     return [formats[best], *formats[:best], *formats[best + 1 :]]
 
 

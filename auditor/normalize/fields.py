@@ -30,6 +30,9 @@ from auditor.normalize.values import (
 from auditor.refdata.hardware import UNKNOWN, chip_of_model, model_parts
 from auditor.refdata.versions import parse_version_column
 
+SOURCE_FILE = "source_file"
+"""Raw column naming each row's input file when batches of several files were joined."""
+
 DEVICE_KINDS = ("graph_device_details", "graph_devices", "export_devices", "admin_center_csv")
 """Device batch kinds, highest precedence first: Graph single GET > Graph list > export > CSV."""
 
@@ -186,16 +189,7 @@ def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFr
     system = text_column(_raw(records, lookup, columns.get("operating_system", ())), distinct=True)
     is_mac = _is_macos(system)
     if not is_mac.all():
-        others = system[~is_mac]
-        counts = others.value_counts()
-        examples = tuple(
-            f"{n} {name} device{'s' if n != 1 else ''} ignored" for name, n in counts.items()
-        )
-        notes.append(
-            QualityNote(
-                "operating_system", "not_macos", len(others), examples[:_EXAMPLES], batch.source
-            )
-        )
+        notes += _other_platform_notes(batch, system, is_mac)
         other_ids = text_column(_raw(records[~is_mac], lookup, columns["device_id"]))
         records = records[is_mac]
         system = system[is_mac]
@@ -231,7 +225,7 @@ def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFr
         Parsed(versions["os_version"], unparsed.to_numpy(dtype=bool), out["os_version_raw"]),
         "unparseable",
     )
-    out["source"] = batch.source
+    out["source"] = records[SOURCE_FILE] if SOURCE_FILE in records.columns else batch.source
     out["source_record"] = (
         records["source_record"].astype("string")
         if "source_record" in lookup
@@ -251,6 +245,34 @@ def _is_macos(system: pd.Series) -> npt.NDArray[np.bool_]:
     codes, uniques = factorize(system)
     table = np.array([token(str(u)) in _MACOS for u in uniques] + [True], dtype=bool)
     return table.take(np.where(codes < 0, len(uniques), codes))
+
+
+def sources_of(rows: pd.DataFrame) -> str:
+    """The input files some typed rows came from, in order, as one note source."""
+    return ", ".join(dict.fromkeys(str(s) for s in rows["source"]))
+
+
+def _other_platform_notes(
+    batch: RawBatch, system: pd.Series, is_mac: npt.NDArray[np.bool_]
+) -> list[QualityNote]:
+    """Per input file, how many records of which other platforms were set aside."""
+    files = (
+        batch.records[SOURCE_FILE]
+        if SOURCE_FILE in batch.records.columns
+        else pd.Series(batch.source, index=system.index)
+    )
+    notes = []
+    for source, others in system[~is_mac].groupby(files[~is_mac], sort=False):
+        examples = tuple(
+            f"{n} {name} device{'s' if n != 1 else ''} ignored"
+            for name, n in others.value_counts().items()
+        )
+        notes.append(
+            QualityNote(
+                "operating_system", "not_macos", len(others), examples[:_EXAMPLES], str(source)
+            )
+        )
+    return notes
 
 
 def describe_rows(frame: pd.DataFrame) -> pd.Series:
@@ -305,7 +327,9 @@ def _failure_note(
     rows = np.flatnonzero(result.failed)[:_EXAMPLES]
     who = describe_rows(out.iloc[rows])
     examples = tuple(f"{w}: {v!r}" for w, v in zip(who, result.text.iloc[rows], strict=True))
-    return QualityNote(field, problem, int(result.failed.sum()), examples, batch.source)
+    return QualityNote(
+        field, problem, int(result.failed.sum()), examples, sources_of(out[result.failed])
+    )
 
 
 def _na(index: pd.Index) -> pd.Series:
