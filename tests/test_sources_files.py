@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import orjson
+import pandas.testing
 import pytest
 
 from auditor.errors import SourceError
@@ -532,7 +533,6 @@ def _normalized_devices(path: Path):
 
 def test_arrow_and_general_json_lines_readers_give_the_same_devices(tmp_path):
     """Plain JSON lines of device pages go through Arrow; gzip through the general reader."""
-    import pandas.testing
 
     data = _device_pages(tmp_path)
     plain, zipped = tmp_path / "pages.jsonl", tmp_path / "pages.jsonl.gz"
@@ -566,3 +566,24 @@ def test_device_pages_arrow_cannot_read_exactly_go_to_the_general_reader(tmp_pat
     assert read_device_pages(path, "pages.jsonl", context) is None
     _, inputs = read_inputs([path])  # still read, by the general reader
     assert inputs[0].records >= 900
+
+
+def test_one_big_value_document_read_by_arrow_matches_the_general_reader(tmp_path):
+    """Documents over 64 MB go to Arrow whole; a small pretty-printed one shows the same."""
+    from auditor.models import RawBatch
+    from auditor.normalize import normalize
+    from auditor.sources.files.json_arrow import read_device_pages
+
+    lines = _device_pages(tmp_path, 700).splitlines()
+    pages = [orjson.loads(line) for line in lines]
+    document = {**pages[0], "value": [d for p in pages for d in p["value"]]}
+    path = tmp_path / "all.json"
+    path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    fast = read_device_pages(path, "all.json", document["@odata.context"], one_document=True)
+    assert fast is not None
+    batches, sha256 = fast
+    assert sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert batches[0].records["source_record"].iloc[699] == "all.json:value[699]"
+    general, _ = read_inputs([path])
+    as_read = [RawBatch(b.kind, b.source, b.records) for b in batches]
+    pandas.testing.assert_frame_equal(normalize(as_read).devices, normalize(general).devices)

@@ -1,7 +1,8 @@
-"""Graph device list pages, one per line, read by Arrow's multi-threaded JSON reader.
+"""Graph device list pages read by Arrow's JSON reader (C++, multi-threaded for JSON lines).
 
-The common big input — `managedDevices` pages saved one per line — is read column-wise in
-C++ instead of as millions of Python dicts. Only the fields normalization reads are kept.
+The common big inputs — `managedDevices` pages saved one per line, or all devices in one
+`value` document — are read column-wise instead of as millions of Python dicts. Only the
+fields normalization reads are kept.
 Anything else falls back to the general reader (`json_lines`), whose errors name the line
 and field: a line of another collection, a field of an unexpected JSON type, bytes that are
 not UTF-8 (Arrow does not check), blank lines (Arrow would skip them and shift the line
@@ -27,21 +28,32 @@ from auditor.normalize.fields import SOURCE_COLUMNS
 _KIND = "graph_devices"
 _BOOLEANS = frozenset({"isSupervised", "isEncrypted"})
 _BLOCK = 64 * 2**20  # bytes per parse block: larger than any one page line
+_LARGEST_DOCUMENT = 2**31 - 2**24  # one document must fit one block (an int32 size)
 
 
-def read_device_pages(path: Path, name: str, context: str) -> tuple[list[RawBatch], str] | None:
+def read_device_pages(
+    path: Path, name: str, context: str, *, one_document: bool = False
+) -> tuple[list[RawBatch], str] | None:
     """The device batch and the file's SHA-256, or None when the general reader must do it.
 
-    `context` is the first line's `@odata.context`; every line must carry the same one.
+    `context` is the first page's `@odata.context`; every page must carry the same one.
+    `one_document`: the file is one (possibly pretty-printed) page, not a page per line.
     """
+    size = path.stat().st_size
+    if one_document and size > _LARGEST_DOCUMENT:
+        return None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
         digest = pool.submit(_sha256_and_lines, path)
         try:
             table = pajson.read_json(
                 path,
-                read_options=pajson.ReadOptions(block_size=_BLOCK),
+                read_options=pajson.ReadOptions(
+                    block_size=size + 2**20 if one_document else _BLOCK
+                ),
                 parse_options=pajson.ParseOptions(
-                    explicit_schema=_schema(), unexpected_field_behavior="ignore"
+                    explicit_schema=_schema(),
+                    unexpected_field_behavior="ignore",
+                    newlines_in_values=one_document,
                 ),
             )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
@@ -51,13 +63,13 @@ def read_device_pages(path: Path, name: str, context: str) -> tuple[list[RawBatc
     contexts = table.column("@odata.context")
     if (
         not utf8  # Arrow does not check: the general reader names the line and column
-        or table.num_rows != lines  # blank lines were skipped: record numbers would shift
+        or table.num_rows != (1 if one_document else lines)  # blank lines would shift numbers
         or pages.null_count
         or contexts.null_count
         or contexts.unique().to_pylist() != [context]
     ):
         return None
-    return [RawBatch(_KIND, name, _frame(pages, name))], sha256
+    return [RawBatch(_KIND, name, _frame(pages, name, numbered=not one_document))], sha256
 
 
 def _schema() -> pa.Schema:
@@ -77,10 +89,11 @@ def _schema() -> pa.Schema:
     return pa.schema([("@odata.context", pa.string()), ("value", pa.list_(pa.struct(members)))])
 
 
-def _frame(pages: pa.ListArray, name: str) -> pd.DataFrame:
+def _frame(pages: pa.ListArray, name: str, *, numbered: bool) -> pd.DataFrame:
     """One row per device: top-level fields, nested ones as `parent.member`, and lineage.
 
-    Each record's `source_record` is `name:line N value[i]`, as the general reader writes it.
+    Each record's `source_record` is `name:line N value[i]` (`name:value[i]` for a single
+    document), as the general reader writes it.
     """
     devices = pages.flatten()
     columns: dict[str, Any] = {}
@@ -95,13 +108,15 @@ def _frame(pages: pa.ListArray, name: str) -> pd.DataFrame:
     sizes = np.diff(offsets)
     line = np.repeat(np.arange(1, len(sizes) + 1), sizes)
     position = np.arange(len(devices)) - np.repeat(offsets[:-1], sizes)
-    columns["source_record"] = pd.Series(
+    records = (
         [
             f"{name}:line {n} value[{i}]"
             for n, i in zip(line.tolist(), position.tolist(), strict=True)
-        ],
-        dtype="string",
+        ]
+        if numbered
+        else [f"{name}:value[{i}]" for i in position.tolist()]
     )
+    columns["source_record"] = pd.Series(records, dtype="string")
     return pd.DataFrame(columns)
 
 

@@ -21,9 +21,10 @@ import orjson
 
 from auditor.models import RawBatch
 from auditor.sources.files.encoding import GZIP, gc_paused
+from auditor.sources.files.json_arrow import read_device_pages
 from auditor.sources.files.json_lines import sha256_of
 from auditor.sources.files.records import Collector
-from auditor.sources.files.shapes import INPUT_KINDS, add_page_records
+from auditor.sources.files.shapes import INPUT_KINDS, add_page_records, context_kind
 
 _SLICED_FROM = 64 * 2**20  # smaller documents are read whole
 _SLICE = 4 * 2**20
@@ -46,6 +47,10 @@ def read_value_document(path: Path, name: str) -> tuple[list[RawBatch], str, str
             context = _page_context(head)
             if context is None:
                 return None
+            if stream is raw and context_kind(context) == "graph_devices":
+                fast = read_device_pages(path, name, context, one_document=True)
+                if fast is not None:
+                    return fast[0], INPUT_KINDS["graph_devices"], fast[1]
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
                 digest = pool.submit(sha256_of, path)
                 collector = Collector(name)
