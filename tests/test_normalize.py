@@ -851,3 +851,10 @@ def test_pages_saved_as_many_files_keep_each_rows_file_in_lineage_and_notes():
     assert (unparseable.field, unparseable.source) == ("last_sync_at", "page-2.json")
     [windows] = [n for n in inventory.quality if n.problem == "not_macos"]
     assert (windows.count, windows.source) == (1, "page-3.json")
+
+
+def test_every_quality_note_names_the_inputs_it_comes_from(tenant):
+    files = {p.name for p in FIXTURES.iterdir()}
+    for note in tenant.quality:
+        named = set(re.sub(r" and \d+ more files$", "", note.source).split(", "))
+        assert note.source and named <= files, note

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.models import QualityNote
-from auditor.normalize.fields import describe_rows
+from auditor.normalize.fields import describe_rows, sources_of
 from auditor.normalize.values import recode
 from auditor.refdata.hardware import APPLE_SILICON, INTEL, UNKNOWN, VIRTUAL, chip_of_model
 
@@ -53,7 +53,10 @@ def add_hardware(devices: pd.DataFrame, notes: list[QualityNote]) -> pd.DataFram
             f"{who}: {value!r}"
             for who, value in zip(describe_rows(sample), sample["model_identifier"], strict=True)
         )
-        notes.append(QualityNote("chip", "unknown_value", int(unclassified.sum()), examples))
+        source = sources_of(devices[unclassified])
+        notes.append(
+            QualityNote("chip", "unknown_value", int(unclassified.sum()), examples, source)
+        )
     vm_name = recode(model, lambda u: bool(_VM_MODEL_NAME.match(str(u))), "boolean")
     vm_model = ((by_model == VIRTUAL) | vm_name).to_numpy(dtype=bool, na_value=False)
     serials = serial.to_numpy(dtype=object, na_value="")
@@ -144,6 +147,7 @@ def add_enrollment(
                         f"appleBulkWithoutUser count as ADE when they carry a profile name ({ade}) "
                         f"and as direct enrollment otherwise ({direct})",
                     ),
+                    sources_of(devices[bulk.to_numpy(dtype=bool)]),
                 )
             )
     else:

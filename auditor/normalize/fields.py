@@ -161,6 +161,7 @@ _ENUMS = {
 }
 _MACOS = frozenset({"macos", "mac os", "mac os x", "os x", "osx", "mac", "macmdm", "5", "14"})
 _EXAMPLES = 5
+_SOURCES_NAMED = 3
 
 
 def wanted_columns(kind: str) -> frozenset[str] | None:
@@ -248,8 +249,16 @@ def _is_macos(system: pd.Series) -> npt.NDArray[np.bool_]:
 
 
 def sources_of(rows: pd.DataFrame) -> str:
-    """The input files some typed rows came from, in order, as one note source."""
-    return ", ".join(dict.fromkeys(str(s) for s in rows["source"]))
+    """The input files some device rows came from, in order, as a note's `source`.
+
+    Merged rows name several files ("a.json; b.csv"); past four, all but three are counted.
+    """
+    files = dict.fromkeys(f for s in rows["source"].dropna() for f in str(s).split("; "))
+    names = list(files)
+    if len(names) <= _SOURCES_NAMED + 1:
+        return ", ".join(names)
+    rest = len(names) - _SOURCES_NAMED
+    return ", ".join(names[:_SOURCES_NAMED]) + f" and {rest} more files"
 
 
 def _other_platform_notes(

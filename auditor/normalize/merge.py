@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor.models import QualityNote
-from auditor.normalize.fields import DEVICE_KINDS, LABELS, describe_rows
+from auditor.normalize.fields import DEVICE_KINDS, LABELS, describe_rows, sources_of
 
 _PAIRED = {
     "os_version": ("os_version_raw", "os_major", "os_version_key", "os_build", "os_rsr"),
@@ -117,6 +117,7 @@ def _keys(frame: pd.DataFrame) -> tuple[pd.Series, list[QualityNote]]:
                         "devices: kept as its own row"
                         for r in records
                     ),
+                    sources_of(frame[ambiguous]),
                 )
             )
         still = (key.isna() & serial.notna()).to_numpy(dtype=bool)
@@ -205,7 +206,9 @@ def _conflicts(combined: pd.DataFrame, merged: pd.DataFrame, groups: _Groups) ->
             _conflict_example(combined.iloc[groups.members(g)], field, merged.iloc[[g]])
             for g in conflicting[:_EXAMPLES]
         )
-        notes.append(QualityNote(field, "conflict", len(conflicting), examples))
+        rows = np.concatenate([groups.members(g) for g in conflicting])
+        source = sources_of(combined.iloc[rows])
+        notes.append(QualityNote(field, "conflict", len(conflicting), examples, source))
     return notes
 
 
@@ -239,14 +242,16 @@ def _duplicate_records(combined: pd.DataFrame, groups: _Groups) -> list[QualityN
         records = ", ".join(rows["source_record"].fillna("?"))
         examples.append(f"{describe_rows(rows.iloc[:1]).iloc[0]}: {records}")
     affected = len(np.unique(groups.of_row[repeated]))
-    return [QualityNote("device_id", "duplicate_record", affected, tuple(examples))]
+    source = sources_of(combined[repeated])
+    return [QualityNote("device_id", "duplicate_record", affected, tuple(examples), source)]
 
 
 def _fill_device_id(merged: pd.DataFrame, notes: list[QualityNote]) -> pd.DataFrame:
     lacking = merged["device_id"].isna()
     if lacking.any():
         examples = tuple(describe_rows(merged[lacking].head(_EXAMPLES)))
-        notes.append(QualityNote("device_id", "missing", int(lacking.sum()), examples))
+        source = sources_of(merged[lacking])
+        notes.append(QualityNote("device_id", "missing", int(lacking.sum()), examples, source))
         merged["device_id"] = merged["device_id"].fillna(merged[KEY].astype("string"))
     return merged
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from auditor.models import QualityNote
-from auditor.normalize.fields import describe_rows
+from auditor.normalize.fields import describe_rows, sources_of
 
 # Fields a rule or the inventory summary reads; a missing value there makes a rule `unknown`.
 CHECKED_FIELDS = (
@@ -28,7 +28,7 @@ def missing_notes(devices: pd.DataFrame) -> list[QualityNote]:
             examples: tuple[str, ...] = (f"no input provides {field} for any of the {count} Macs",)
         else:
             examples = tuple(describe_rows(devices[missing].head(_EXAMPLES)))
-        notes.append(QualityNote(field, "missing", count, examples))
+        notes.append(QualityNote(field, "missing", count, examples, sources_of(devices[missing])))
     return notes
 
 
@@ -43,4 +43,6 @@ def duplicate_serial_notes(devices: pd.DataFrame) -> list[QualityNote]:
     examples = tuple(
         f"{value}: " + ", ".join(ids.astype(str)) for value, ids in list(groups)[:_EXAMPLES]
     )
-    return [QualityNote("serial_number", "duplicate_serial", groups.ngroups, examples)]
+    return [
+        QualityNote("serial_number", "duplicate_serial", groups.ngroups, examples, sources_of(rows))
+    ]
