@@ -35,9 +35,11 @@ _TRIES = 64  # candidate cuts per slice before giving up (a cut inside a nested 
 
 
 def read_value_document(path: Path, name: str) -> tuple[list[RawBatch], str, str] | None:
-    """Batches, InputFile kind and SHA-256 of a big `value` document; None if not one."""
-    if path.stat().st_size < _SLICED_FROM:
-        return None
+    """Batches, InputFile kind and SHA-256 of a `value` document; None if not one.
+
+    Device lists of any size go to Arrow; other big documents are parsed in slices.
+    """
+    small = path.stat().st_size < _SLICED_FROM
     with path.open("rb") as raw:
         stream: BinaryIO = raw
         if raw.peek(2)[:2] == GZIP:
@@ -51,6 +53,8 @@ def read_value_document(path: Path, name: str) -> tuple[list[RawBatch], str, str
                 fast = read_device_pages(path, name, context, one_document=True)
                 if fast is not None:
                     return fast[0], INPUT_KINDS["graph_devices"], fast[1]
+            if small:
+                return None
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
                 digest = pool.submit(sha256_of, path)
                 collector = Collector(name)
