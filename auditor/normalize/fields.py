@@ -253,7 +253,8 @@ def sources_of(rows: pd.DataFrame) -> str:
 
     Merged rows name several files ("a.json; b.csv"); past four, all but three are counted.
     """
-    files = dict.fromkeys(f for s in rows["source"].dropna() for f in str(s).split("; "))
+    merged = rows["source"].dropna().unique()  # few distinct values, however many rows
+    files = dict.fromkeys(f for s in merged for f in str(s).split("; "))
     names = list(files)
     if len(names) <= _SOURCES_NAMED + 1:
         return ", ".join(names)
