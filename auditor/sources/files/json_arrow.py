@@ -65,6 +65,7 @@ def read_device_pages(
         not utf8  # Arrow does not check: the general reader names the line and column
         or table.num_rows != (1 if one_document else lines)  # blank lines would shift numbers
         or pages.null_count
+        or pages.flatten().null_count  # a null record: the general reader rejects it
         or contexts.null_count
         or contexts.unique().to_pylist() != [context]
     ):
