@@ -330,6 +330,7 @@ def refdata_import(feed: Path, to: Path | None) -> None:
 def refdata_show(as_of: dt.datetime | None, config_path: Path | None) -> None:
     """Show which catalogue a run would use and how old it is."""
     from auditor.pipeline import resolve_catalogue
+    from auditor.refdata.catalogue import STALE_AFTER_DAYS
 
     catalogue = resolve_catalogue(_load(config_path))
     day = as_of.date() if as_of else _today()
@@ -337,7 +338,8 @@ def refdata_show(as_of: dt.datetime | None, config_path: Path | None) -> None:
     click.echo(f"source: {catalogue.source}")
     click.echo(f"supported majors at {day}: {', '.join(catalogue.supported_majors(day))}")
     if catalogue.is_stale(day):
-        click.echo("WARNING: older than 45 days; run `auditor refdata import FEED`", err=True)
+        warning = f"WARNING: older than {STALE_AFTER_DAYS} days; run `auditor refdata import FEED`"
+        click.echo(warning, err=True)
 
 
 @cli.command()

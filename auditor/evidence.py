@@ -15,7 +15,6 @@ import binascii
 import hashlib
 import json
 import os
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -27,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from auditor.errors import AuditorError, ConfigError, VerifyError
+from auditor.fileops import sha256_and_size, write_atomic
 from auditor.models import InputFile, RunMeta
 
 MANIFEST = "manifest.json"
@@ -36,7 +36,6 @@ FORMAT_VERSION = 1
 REPORT_NAMES = frozenset(
     {"findings.json", "report.xlsx", "report.pdf", "snapshot.json.gz", "snapshot.json"}
 )
-FILE_MODE = 0o644  # before the umask, as the reports get it: os.open applies the umask
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +130,9 @@ def write_manifest(
     data = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     path = out_dir / MANIFEST
     try:
-        _write_atomic(path, data)
+        write_atomic(path, data)
         if signing_key is not None:
-            _write_atomic(out_dir / SIGNATURE, base64.b64encode(signing_key.sign(data)) + b"\n")
+            write_atomic(out_dir / SIGNATURE, base64.b64encode(signing_key.sign(data)) + b"\n")
         else:
             (out_dir / SIGNATURE).unlink(missing_ok=True)
     except OSError as exc:
@@ -291,15 +290,10 @@ def _describe(out_dir: Path, path: Path) -> dict[str, Any]:
     if relative in (MANIFEST, SIGNATURE):
         raise ValueError(f"{path}: the manifest cannot list itself")
     try:
-        digest, size = _digest(path)
+        digest, size = sha256_and_size(path)
     except OSError as exc:
         raise AuditorError(f"{path}: cannot hash the report for the manifest: {exc}") from exc
     return {"path": relative, "sha256": digest, "bytes": size}
-
-
-def _digest(path: Path) -> tuple[str, int]:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest(), os.fstat(handle.fileno()).st_size
 
 
 def _location(path: str) -> str:
@@ -310,20 +304,6 @@ def _location(path: str) -> str:
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write beside `path`, fsync, then os.replace: readers see the old or the new file."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _read_manifest(out_dir: Path) -> tuple[bytes, dict[str, Any]]:
@@ -354,7 +334,7 @@ def _check_file(out_dir: Path, path: str, sha256: Any, size_bytes: Any) -> str |
     if relative.is_absolute() or ".." in relative.parts or not relative.parts:
         return "path leaves the evidence folder: not checked"
     try:
-        digest, size = _digest(out_dir.joinpath(*relative.parts))
+        digest, size = sha256_and_size(out_dir.joinpath(*relative.parts))
     except FileNotFoundError:
         return "missing"
     except OSError as exc:

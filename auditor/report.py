@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.models import Changes, Entity, Inventory, Param, RunMeta, Severity, Status
+from auditor.refdata.catalogue import STALE_AFTER_DAYS
 from auditor.report_sections import (
     SEVERITY_ORDER,
     STATUS_ORDER,
@@ -116,6 +117,7 @@ class RunInfo:
     catalogue_source: str
     catalogue_age_days: int
     catalogue_is_stale: bool
+    catalogue_stale_after_days: int  # the age past which every output warns
     config_digest: str
     waivers_digest: str
     is_complete: bool  # False when a core part of the inventory could not be collected
@@ -504,6 +506,7 @@ def _run_info(meta: RunMeta, inventory: Inventory) -> RunInfo:
         catalogue_source=meta.catalogue_source,
         catalogue_age_days=meta.catalogue_age_days,
         catalogue_is_stale=meta.catalogue_is_stale,
+        catalogue_stale_after_days=STALE_AFTER_DAYS,
         config_digest=meta.config_digest,
         waivers_digest=meta.waivers_digest,
         is_complete=not any(g.is_core for g in inventory.gaps),

@@ -202,3 +202,12 @@ def test_streamed_rows_escape_text_and_keep_types():
     assert "A6" not in cells and "B3" not in cells  # missing values leave the cell empty
     assert (cells["C2"].get("t"), "".join(cells["C2"].itertext())) == ("b", "1")
     assert (cells["D2"].get("s"), "".join(cells["D2"].itertext())) == ("5", "46266.5")
+
+
+def test_a_stale_catalogue_warning_states_the_limit_the_run_used(tmp_path):
+    from auditor.refdata.catalogue import STALE_AFTER_DAYS
+
+    path = tmp_path / "stale.xlsx"
+    render(make_report(rules=golden_rules(), stale=True), path)
+    warning = column_of(openpyxl.load_workbook(path)["Summary"], "WARNING")
+    assert warning.startswith(f"release catalogue older than {STALE_AFTER_DAYS} days")

@@ -23,12 +23,12 @@ import datetime as dt
 import gzip
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import SourceError
+from auditor.fileops import write_atomic
 from auditor.refdata.catalogue import (
     Catalogue,
     Major,
@@ -99,14 +99,7 @@ def write_catalogue(catalogue: Catalogue, path: Path) -> None:
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(catalogue_text(catalogue))
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, catalogue_text(catalogue).encode("utf-8"))
     except OSError as exc:
         raise SourceError(f"{path}: cannot write the catalogue: {exc}") from exc
 

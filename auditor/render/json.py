@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from auditor.render import atomic_path
+from auditor.render import report_path
 from auditor.report import Report
 
 SCHEMA_VERSION = 1
@@ -261,6 +261,6 @@ def document_bytes(report: Report, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[
 
 def render(report: Report, path: Path) -> None:
     """Write findings.json to `path`."""
-    with atomic_path(path) as temporary, temporary.open("wb") as out:
+    with report_path(path) as temporary, temporary.open("wb") as out:
         for chunk in document_bytes(report):
             out.write(chunk)

@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 
 from auditor.errors import RenderError
-from auditor.render import atomic_path, charts
+from auditor.render import charts, report_path
 from auditor.report import Report
 from auditor.report_sections import ControlRef, param_list
 
@@ -136,5 +136,5 @@ def render(report: Report, path: Path) -> None:
     from weasyprint import HTML
 
     html = render_html(report)
-    with atomic_path(path) as temporary:
+    with report_path(path) as temporary:
         HTML(string=html, base_url=str(template_dir())).write_pdf(temporary)

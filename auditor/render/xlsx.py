@@ -16,7 +16,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from auditor.render import atomic_path
+from auditor.render import report_path
 from auditor.render.sheetdata import SheetRows, Styles, splice_rows
 from auditor.render.xlsx_sheets import (
     DATETIME_FORMAT,
@@ -60,7 +60,7 @@ def render(report: Report, path: Path, *, rows_per_sheet: int = EXCEL_MAX_ROWS -
     if report.changes is not None:
         changes_sheet(workbook.create_sheet("Changes"), report)
     run_info_sheet(workbook.create_sheet("Run info"), report, splits, rows_per_sheet)
-    with atomic_path(path) as temporary:
+    with report_path(path) as temporary:
         staged = temporary.with_name(temporary.name + ".openpyxl")
         try:
             workbook.save(staged)

@@ -152,7 +152,8 @@ def summary_sheet(sheet: Worksheet, report: Report) -> None:
         ("Catalogue age (days)", run.catalogue_age_days),
     ]
     if run.catalogue_is_stale:
-        facts.append(("WARNING", "release catalogue older than 45 days: OS findings may be stale"))
+        limit = f"{run.catalogue_stale_after_days} days"
+        facts.append(("WARNING", f"release catalogue older than {limit}: OS findings may be stale"))
     for row, (key, value) in enumerate(facts, 3):
         put(sheet, row, 1, key).font = BOLD
         put(sheet, row, 2, value)

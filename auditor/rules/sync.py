@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from auditor.models import Entity, Severity, Status
+from auditor.rules import references as ref
 from auditor.rules.base import Example, RuleContext, days_between, per_unique, rule
 
 _CHECK_IN = (
@@ -51,9 +52,7 @@ def _stale_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
         "8 hours."
     ),
     remediation=_CHECK_IN,
-    references=(
-        "https://learn.microsoft.com/intune/intune-service/remote-actions/devices-wipe#automatically-delete-devices-with-cleanup-rules",
-    ),
+    references=(ref.MS_CLEAN,),
     sources=("MS-CLEAN", "MS-FV"),
     controls={"NIST 800-53": ("CM-8", "CA-7"), "ISO/IEC 27001:2022": ("A.5.9",)},
     own_mappings=("NIST 800-53", "ISO/IEC 27001:2022"),
@@ -94,9 +93,7 @@ def checked_in_within_30_days(devices: pd.DataFrame, ctx: RuleContext) -> pd.Ser
         "distorts every other count; Intune cleanup rules exist for 30–270 days."
     ),
     remediation=_CHECK_IN,
-    references=(
-        "https://learn.microsoft.com/intune/intune-service/remote-actions/devices-wipe#automatically-delete-devices-with-cleanup-rules",
-    ),
+    references=(ref.MS_CLEAN,),
     sources=("MS-CLEAN",),
     controls={"NIST 800-53": ("CM-8",), "ISO/IEC 27001:2022": ("A.5.9",)},
     own_mappings=("NIST 800-53", "ISO/IEC 27001:2022"),
