@@ -10,7 +10,7 @@ import pandas as pd
 
 
 class Severity(StrEnum):
-    """How bad a failing rule is, most severe first."""
+    """How bad a failing rule is, most severe first (this order is `SEVERITIES`)."""
 
     CRITICAL = "critical"
     HIGH = "high"
@@ -25,13 +25,23 @@ class Severity(StrEnum):
 
 
 class Status(StrEnum):
-    """The one status a rule gives each in-scope entity."""
+    """The one status a rule gives each in-scope entity (this order is `STATUSES`)."""
 
     PASS = "pass"
     FAIL = "fail"
     UNKNOWN = "unknown"  # an input the rule needs is missing or unparseable: never a pass
     NOT_APPLICABLE = "not_applicable"  # outside the rule's scope
     WAIVED = "waived"  # fails, but an unexpired waiver covers it
+
+    @property
+    def code(self) -> int:
+        """This status's category code in every results frame (0 for pass … 4 for waived)."""
+        return list(Status).index(self)
+
+
+# The one status and severity order: the categories of every results frame's columns.
+STATUSES = pd.CategoricalDtype([s.value for s in Status])
+SEVERITIES = pd.CategoricalDtype([s.value for s in Severity], ordered=True)
 
 
 class Entity(StrEnum):

@@ -17,7 +17,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auditor.models import Changes, Entity, Inventory, Param, RunMeta, Severity, Status
+from auditor.models import (
+    SEVERITIES,
+    STATUSES,
+    Changes,
+    Entity,
+    Inventory,
+    Param,
+    RunMeta,
+    Severity,
+    Status,
+)
 from auditor.refdata.catalogue import STALE_AFTER_DAYS
 from auditor.report_sections import (
     SEVERITY_ORDER,
@@ -211,7 +221,8 @@ def build_report(
     """Build the report model of one run.
 
     Args:
-        results: `engine.evaluate` output after `waivers.apply_waivers`.
+        results: `engine.evaluate` output after `waivers.apply_waivers` (categorical status
+            and severity over `models.STATUSES` and `SEVERITIES`, and a `waiver_id` column).
         inventory: the normalized frames with inputs, quality notes and gaps.
         rules: the rules that were evaluated (their metadata feeds sections and appendix).
         waiver_uses: what became of every waiver (applied, expired, unmatched).
@@ -224,7 +235,6 @@ def build_report(
     Returns:
         The frozen report model.
     """
-    results = _typed(results)
     devices = inventory.devices
     summaries = rule_summaries(results, rules, params)
     titles = {r.id: r.title for r in rules}
@@ -257,29 +267,6 @@ def build_report(
         devices=device_table,
         device_rule_ids=device_rule_ids,
         pdf_devices_per_rule=pdf_devices_per_rule,
-    )
-
-
-def _typed(results: pd.DataFrame) -> pd.DataFrame:
-    """Results with categorical status/severity over the full category lists, and waiver_id."""
-    typed = results.assign(
-        status=pd.Categorical(results["status"].astype("string"), categories=STATUS_ORDER)
-        if not _has_categories(results["status"], STATUS_ORDER)
-        else results["status"],
-        severity=pd.Categorical(
-            results["severity"].astype("string"), categories=SEVERITY_ORDER, ordered=True
-        )
-        if not _has_categories(results["severity"], SEVERITY_ORDER)
-        else results["severity"],
-    )
-    if "waiver_id" not in typed.columns:
-        typed["waiver_id"] = pd.array([pd.NA] * len(typed), dtype="string")
-    return typed
-
-
-def _has_categories(values: pd.Series, categories: tuple[str, ...]) -> bool:
-    return isinstance(values.dtype, pd.CategoricalDtype) and tuple(values.cat.categories) == tuple(
-        categories
     )
 
 
@@ -382,9 +369,9 @@ def _device_table(
     table["failing_rules"] = pd.array(failing_rules, dtype="Int64")
     table["worst_severity"] = pd.Categorical.from_codes(
         np.where(worst < len(SEVERITY_ORDER), worst, -1),
-        dtype=pd.CategoricalDtype(list(SEVERITY_ORDER)),
+        dtype=pd.CategoricalDtype(SEVERITIES.categories),
     )
-    statuses = pd.CategoricalDtype(list(STATUS_ORDER))
+    statuses = STATUSES
     for i, rule_id in enumerate(rule_ids):
         table[rule_id] = pd.Categorical.from_codes(matrix[:, i], dtype=statuses)
     keys = [sort_codes(table[k]) for k in ("device_id", "device_name") if k in table.columns]

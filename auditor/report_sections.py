@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auditor.models import Changes, Entity, Inventory, Param, Severity, Status
+from auditor.models import SEVERITIES, STATUSES, Changes, Entity, Inventory, Param, Status
 from auditor.refdata.versions import version_key
 from auditor.rules.base import Rule
 from auditor.waivers import WaiverUse
 
-SEVERITY_ORDER = tuple(s.value for s in Severity)
-STATUS_ORDER = tuple(s.value for s in Status)
+SEVERITY_ORDER: tuple[str, ...] = tuple(SEVERITIES.categories)
+STATUS_ORDER: tuple[str, ...] = tuple(STATUSES.categories)
 NOT_REPORTED = "not reported"
 TOP = 15  # rows of a distribution shown before the rest is folded into "other"
 

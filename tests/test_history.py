@@ -283,7 +283,7 @@ def test_the_findings_view_reads_like_the_results(tmp_path):
         )
     ]
     assert (version, app, journal) == (SCHEMA_VERSION, APPLICATION_ID, "wal")
-    assert set(STATUS_CODES) == {s.value for s in Status}
+    assert STATUS_CODES == tuple(s.value for s in Status)  # stored codes: frozen, in this order
 
 
 def test_list_is_formatted_one_line_per_period(tmp_path):
