@@ -7,13 +7,14 @@ failure carries the first period of its uninterrupted failing streak, carried fo
 latest earlier period when it is recorded, so a streak needs one earlier period, not all of them
 (re-recording an old period therefore does not rewrite the streaks of later ones).
 
-Posture (`posture_pct`) is the report's headline: the percent of Macs without a failing result of
-severity critical or high (waived is not failing), among all Macs; `failing_devices` counts Macs
-with any failing result.
+Posture (`posture_pct`) is the report's headline, defined once in `auditor.posture`;
+`failing_devices` counts Macs with any failing result. A run is compared once
+(`History.compare`): the report shows that comparison and `History.record` stores it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -31,6 +32,7 @@ import pandas as pd
 
 from auditor.errors import ConfigError, HistoryError
 from auditor.models import Changes, Entity, InputFile, RunMeta, Severity
+from auditor.posture import SERIOUS, posture_pct
 
 APPLICATION_ID = 0x41554454  # "AUDT" in the SQLite header marks the file as ours
 STATUS_CODES = ("pass", "fail", "unknown", "not_applicable", "waived")  # stored as the index
@@ -41,7 +43,7 @@ _NAMES = {Entity.DEVICE: "device_name", Entity.ADE_TOKEN: "token_name"}
 _ENTITIES = ("entity_type", "entity_id", "serial_number", "name")
 _GROUP = ("rule_no", "status", "first_seen", "waiver_id")  # results share these per statement
 _SEVERITIES = np.array([s.value for s in Severity], dtype=object)
-_SERIOUS = (Severity.CRITICAL.value, Severity.HIGH.value)  # what posture counts against a Mac
+_SERIOUS = [s.value for s in SERIOUS]
 
 _V1 = (
     """CREATE TABLE runs (period TEXT PRIMARY KEY, as_of TEXT NOT NULL, generated_at TEXT NOT NULL,
@@ -67,12 +69,14 @@ _V1 = (
     JOIN statuses s ON s.code = r.status""",
 )
 # v2: Macs with a failing critical or high result per period (posture), filled in for old runs.
+# A migration is frozen: it states posture's definition as it was written (status 1 = fail);
+# a test asserts it agrees with auditor.posture.
 _V2 = (
     "ALTER TABLE runs ADD COLUMN critical_high_devices INTEGER NOT NULL DEFAULT 0",
-    f"""UPDATE runs SET critical_high_devices = (SELECT count(DISTINCT r.entity_no)
+    """UPDATE runs SET critical_high_devices = (SELECT count(DISTINCT r.entity_no)
     FROM results r JOIN rules u USING (period, rule_no) JOIN entities e USING (period, entity_no)
-    WHERE r.period = runs.period AND r.status = {_FAIL} AND e.entity_type = '{Entity.DEVICE.value}'
-    AND u.severity IN ({", ".join(f"'{s}'" for s in _SERIOUS)}))""",
+    WHERE r.period = runs.period AND r.status = 1 AND e.entity_type = 'device'
+    AND u.severity IN ('critical', 'high'))""",
 )
 # MIGRATIONS[i] takes a database from schema version i to i + 1, inside one transaction.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
@@ -129,13 +133,23 @@ class _Snapshot:
     keys: pd.Index  # `type<US>id` of each entity, for matching across periods
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Comparison:
+    """One run compared with the latest earlier period: what the report shows and record stores."""
+
+    meta: RunMeta
+    stored: _Snapshot  # the run in stored form (its results' first_seen not yet filled)
+    changes: Changes
+    first_seen: np.ndarray  # first period of each failure's streak, in stored result order
+    basis: tuple[str | None, int]  # (previous period, PRAGMA data_version) compared against
+
+
 class History:
     """An open history database; each public method is one transaction."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self._conn = conn
-        self._cached: tuple[str, int, _Snapshot] | None = None  # (period, data_version, ...)
 
     def __enter__(self) -> History:
         return self
@@ -149,25 +163,37 @@ class History:
         """Close the connection."""
         self._conn.close()
 
-    def record(
-        self,
-        results: pd.DataFrame,
-        frames: Mapping[str, pd.DataFrame],
-        meta: RunMeta,
-        inputs: Sequence[InputFile],
-    ) -> None:
-        """Store this run, replacing any run recorded for `meta.period`, in one transaction.
+    def compare(
+        self, results: pd.DataFrame, frames: Mapping[str, pd.DataFrame], meta: RunMeta
+    ) -> Comparison:
+        """This (not yet recorded) run against the latest period recorded before it.
+
+        The comparison's `changes` feed the report; `record` stores the same comparison.
+        """
+        current = _snapshot(results, frames, meta)
+        with self._transaction("compare with the previous run") as conn:
+            basis = _basis(conn, meta.period)
+            matched = _compare(current, self._latest_before(conn, basis[0]))
+            changes = matched.changes(_trend(conn, current))
+        return Comparison(meta, current, changes, matched.first_seen, basis)
+
+    def record(self, comparison: Comparison, inputs: Sequence[InputFile]) -> None:
+        """Store the compared run, replacing any run recorded for its period, in one transaction.
 
         Keeps the run's metadata and inputs, counts per rule and status, every entity that
-        existed, and each non-passing result (passes are implied by the entity list).
+        existed, and each non-passing result (passes are implied by the entity list) with the
+        first period of its failing streak. Only when another process recorded a run since
+        `compare` are the streaks matched again, against what is recorded now.
         """
-        snap = _snapshot(results, frames, meta)
-        inputs_json = json.dumps([_input(i) for i in inputs])
+        meta, snap = comparison.meta, comparison.stored
+        inputs_json = json.dumps([dataclasses.asdict(i) for i in inputs])
         with self._transaction("record the run", write=True) as conn:
-            is_fail = snap.results["status"].to_numpy() == _FAIL
-            first_seen = _compare(snap, self._previous(conn, meta.period)).first_seen
-            snap.results.loc[is_fail, "first_seen"] = first_seen
-            self._cached = None
+            first_seen = comparison.first_seen
+            basis = _basis(conn, meta.period)
+            if basis != comparison.basis:
+                first_seen = _compare(snap, self._latest_before(conn, basis[0])).first_seen
+            results = snap.results.copy()
+            results.loc[results["status"].to_numpy() == _FAIL, "first_seen"] = first_seen
             _delete_periods(conn, [meta.period])
             conn.execute(
                 f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) "
@@ -180,19 +206,10 @@ class History:
             for table, frame in (("rules", snap.rules), ("entities", snap.entities)):
                 marks = ", ".join("?" * (frame.shape[1] + 2))
                 conn.executemany(f"INSERT INTO {table} VALUES ({marks})", _rows(meta.period, frame))
-            _insert_results(conn, meta.period, snap.results)
-
-    def previous_changes(
-        self, results: pd.DataFrame, frames: Mapping[str, pd.DataFrame], meta: RunMeta
-    ) -> Changes:
-        """Deltas of this (not yet recorded) run against the latest period recorded before it."""
-        current = _snapshot(results, frames, meta)
-        with self._transaction("compare with the previous run") as conn:
-            comparison = _compare(current, self._previous(conn, meta.period))
-            return comparison.changes(_trend(conn, current))
+            _insert_results(conn, meta.period, results)
 
     def diff(self, a: str, b: str) -> Changes:
-        """Deltas of recorded period `b` against recorded period `a` (as `previous_changes`).
+        """Deltas of recorded period `b` against recorded period `a` (as `compare` gives them).
 
         Raises:
             ConfigError: `a` or `b` is not a recorded period (the message lists those that are).
@@ -245,20 +262,12 @@ class History:
         with self._transaction("prune old runs", write=True) as conn:
             query = "SELECT period FROM runs ORDER BY period DESC LIMIT -1 OFFSET ?"
             old = [period for (period,) in conn.execute(query, (keep,)).fetchall()]
-            self._cached = None
             _delete_periods(conn, old)
         return len(old)
 
-    def _previous(self, conn: sqlite3.Connection, period: str) -> _Snapshot | None:
-        """The latest period before `period`, its failures only (cached until the file changes)."""
-        query = "SELECT max(period) FROM runs WHERE period < ?"
-        previous = conn.execute(query, (period,)).fetchone()[0]
-        if previous is None:
-            return None
-        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
-        if self._cached is None or self._cached[:2] != (previous, version):
-            self._cached = (previous, version, _load(conn, previous, self.path, fails_only=True))
-        return self._cached[2]
+    def _latest_before(self, conn: sqlite3.Connection, previous: str | None) -> _Snapshot | None:
+        """The failures of period `previous` (the latest before the run), if there is one."""
+        return None if previous is None else _load(conn, previous, self.path, fails_only=True)
 
     def _prepare(self) -> None:
         """Refuse files that are not ours or too new; create or migrate; switch to WAL."""
@@ -300,7 +309,6 @@ class History:
                 yield self._conn
             except BaseException:
                 self._conn.rollback()
-                self._cached = None
                 raise
             self._conn.execute("COMMIT")
 
@@ -569,6 +577,17 @@ def _load(conn: sqlite3.Connection, period: str, where: Path, *, fails_only: boo
     return _Snapshot(period, run[0], rules, entities, results, run[1], run[2], run[3], keys)
 
 
+def _basis(conn: sqlite3.Connection, period: str) -> tuple[str | None, int]:
+    """The period a run of `period` is compared with, and the file's version.
+
+    `PRAGMA data_version` changes when another connection commits, so an unchanged basis
+    means the comparison still holds.
+    """
+    query = "SELECT max(period) FROM runs WHERE period < ?"
+    previous = conn.execute(query, (period,)).fetchone()[0]
+    return previous, int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
 def _require_periods(conn: sqlite3.Connection, where: Path, *periods: str) -> None:
     """A ConfigError (a user error, not a broken database) for a period never recorded."""
     recorded = [period for (period,) in conn.execute("SELECT period FROM runs ORDER BY period")]
@@ -601,10 +620,6 @@ def _frame_of(cursor: sqlite3.Cursor) -> pd.DataFrame:
 def _header(conn: sqlite3.Connection) -> tuple[int, int]:
     app = conn.execute("PRAGMA application_id").fetchone()[0]
     return int(app), int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-
-def _input(item: InputFile) -> dict[str, Any]:
-    return {"path": item.path, "kind": item.kind, "sha256": item.sha256, "records": item.records}
 
 
 def _rows(period: str, frame: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
@@ -651,13 +666,12 @@ def _trend(conn: sqlite3.Connection, current: _Snapshot) -> pd.DataFrame:
 
 
 def _posture(frame: pd.DataFrame) -> pd.Series:
-    """Percent of Macs without a failing critical or high result, as the report's headline.
-
-    NA when there are no Macs.
-    """
-    devices = frame["devices"].astype("Float64")
-    serious = frame["critical_high_devices"].astype("Float64")
-    return (100 * (devices - serious) / devices.where(devices > 0)).astype("Float64")
+    """`posture.posture_pct` of each row's `devices` and `critical_high_devices` (NA: no Macs)."""
+    values = [
+        posture_pct(int(devices), int(serious))
+        for devices, serious in zip(frame["devices"], frame["critical_high_devices"], strict=True)
+    ]
+    return pd.Series(pd.array(values, dtype="Float64"), index=frame.index)
 
 
 def format_runs(runs: pd.DataFrame) -> str:

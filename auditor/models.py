@@ -196,8 +196,8 @@ class Changes:
     - `per_rule`: rule_id, previous_fail, current_fail, new, resolved, persisting.
     - `trend`: period, as_of, devices, failing_devices, posture_pct and fail_<severity> counts,
       oldest first, at most 12 periods including the current one. `posture_pct` is the report's
-      posture: the share of Macs without a failing critical or high result (waived is not
-      failing); `failing_devices` counts Macs failing any rule.
+      posture (`auditor.posture`; NA without Macs); `failing_devices` counts Macs failing any
+      rule.
     """
 
     current_period: str

@@ -223,8 +223,8 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             results, inventory.frames(), waivers, options.as_of, digest=waivers_digest
         )
         meta = _meta(config, options, catalogue, inventory, waivers_digest)
-        changes = (
-            history.previous_changes(outcome.results, inventory.frames(), meta)
+        comparison = (
+            history.compare(outcome.results, inventory.frames(), meta)
             if history is not None
             else None
         )
@@ -234,7 +234,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             rules,
             outcome.uses,
             meta,
-            changes,
+            comparison.changes if comparison is not None else None,
             pdf_devices_per_rule=config.pdf_devices_per_rule,
             params=config.rule_params(),
         )
@@ -245,8 +245,8 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             build_manifest(out_dir, [*fetched, *outputs], inventory.inputs, meta),
             key=signing_key,
         )
-        if history is not None:
-            history.record(outcome.results, inventory.frames(), meta, inventory.inputs)
+        if history is not None and comparison is not None:
+            history.record(comparison, inventory.inputs)
     return RunResult(
         report=report,
         outputs=(*fetched, *outputs),

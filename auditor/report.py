@@ -28,6 +28,7 @@ from auditor.models import (
     Severity,
     Status,
 )
+from auditor.posture import LABEL, SERIOUS, is_serious, posture_pct
 from auditor.refdata.catalogue import STALE_AFTER_DAYS
 from auditor.report_sections import (
     SEVERITY_ORDER,
@@ -400,16 +401,14 @@ def _summary(
             SeverityCount(name, int(hit.sum()), len(np.unique(rows[hit & is_device])))
         )
     worst_counts = np.bincount(worst, minlength=len(SEVERITY_ORDER) + 1)
-    serious = int((worst <= SEVERITY_ORDER.index(Severity.HIGH.value)).sum())
+    serious = int(np.isin(worst, [s.rank for s in SERIOUS]).sum())
+    posture = posture_pct(total, serious)
     synced = column(devices, "last_sync_at", "datetime64[us, UTC]").dropna()
     device_rules = [s for s in summaries if s.entity_type == Entity.DEVICE.value and s.failed]
-    urgent = (Severity.CRITICAL.value, Severity.HIGH.value)
     fail_value = Status.FAIL.value
     return Summary(
         devices=total,
-        posture=Share(
-            "Macs with no critical or high failure", total - serious, pct(total - serious, total)
-        ),
+        posture=Share(LABEL, total - serious, 0.0 if posture is None else round(posture, 1)),
         kpis=_kpis(results, devices),
         status_counts=tuple((name, int(status_counts[i])) for i, name in enumerate(STATUS_ORDER)),
         failing_by_severity=tuple(by_severity),
@@ -425,7 +424,7 @@ def _summary(
         ),
         attention=tuple(
             sorted(
-                (r for r in entity_results if r.status == fail_value and r.severity in urgent),
+                (r for r in entity_results if r.status == fail_value and is_serious(r.severity)),
                 key=lambda r: (SEVERITY_ORDER.index(r.severity), r.rule_id, r.entity_name),
             )
         ),
