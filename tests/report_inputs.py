@@ -17,6 +17,7 @@ from auditor.models import (
     RunMeta,
     SourceGap,
 )
+from auditor.normalize.schema import DEVICE_SCHEMA, conform
 from auditor.refdata.catalogue import load_catalogue
 from auditor.report import Report, build_report
 from auditor.rules import ALL_RULES
@@ -27,39 +28,6 @@ AS_OF = dt.date(2026, 9, 1)
 GENERATED_AT = dt.datetime(2026, 9, 1, 7, 30, tzinfo=dt.UTC)
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("http://evil.example","click")'
-
-DTYPES = {
-    "device_id": "string",
-    "device_name": "string",
-    "serial_number": "string",
-    "udid": "string",
-    "model": "string",
-    "model_identifier": "string",
-    "chip": "string",
-    "processor_arch": "string",
-    "is_vm": "boolean",
-    "vm_evidence": "string",
-    "os_version": "string",
-    "os_major": "string",
-    "os_version_key": "Int64",
-    "os_build": "string",
-    "os_rsr": "string",
-    "ownership": "string",
-    "enrollment_method": "string",
-    "has_user_affinity": "boolean",
-    "enrollment_profile": "string",
-    "is_supervised": "boolean",
-    "user_approved": "boolean",
-    "bootstrap_escrowed": "boolean",
-    "is_encrypted": "boolean",
-    "compliance_state": "string",
-    "enrolled_at": "datetime64[us, UTC]",
-    "last_sync_at": "datetime64[us, UTC]",
-    "upn": "string",
-    "enrolled_by_upn": "string",
-    "source": "string",
-    "source_record": "string",
-}
 
 
 def _day(days_before: int | None) -> pd.Timestamp | None:
@@ -142,7 +110,7 @@ def devices_frame() -> pd.DataFrame:
         ),
     ]
     frame = pd.DataFrame(rows)
-    return frame.astype(DTYPES)
+    return conform(frame, DEVICE_SCHEMA)  # the canonical dtypes, not a copy of them
 
 
 def inventory(*, core_gap: bool = False) -> Inventory:

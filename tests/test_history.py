@@ -283,7 +283,7 @@ def test_the_findings_view_reads_like_the_results(tmp_path):
         )
     ]
     assert (version, app, journal) == (SCHEMA_VERSION, APPLICATION_ID, "wal")
-    assert STATUS_CODES == tuple(s.value for s in Status)  # stored codes: frozen, in this order
+    assert tuple(s.value for s in Status) == STATUS_CODES  # stored codes: frozen, in this order
 
 
 def test_list_is_formatted_one_line_per_period(tmp_path):
@@ -530,9 +530,7 @@ def test_the_report_the_history_and_the_v2_migration_agree_on_posture(tmp_path):
     typed["waiver_id"] = pd.array([None] * len(typed), dtype="string")
     inventory = Inventory(
         frames["devices"],
-        *(
-            empty_frame(SCHEMAS[name]) for name in ("tenant", "ade_tokens", "dem_accounts")
-        ),  # fmt: skip
+        *(empty_frame(SCHEMAS[name]) for name in ("tenant", "ade_tokens", "dem_accounts")),
     )
     posture = build_report(typed, inventory, [], [], meta(JUL)).summary.posture
     assert (posture.count, posture.pct) == (len(POSTURE_OUTCOMES) - len(serious), expected)

@@ -115,7 +115,11 @@ def test_chunked_serialization_gives_the_same_bytes(report, tmp_path):
 
 def test_same_inputs_give_the_same_document_apart_from_generated_at(report, tmp_path):
     later = dataclasses.replace(
-        report, run=dataclasses.replace(report.run, generated_at=dt.datetime(2027, 1, 1))
+        report,
+        run=dataclasses.replace(
+            report.run,
+            meta=dataclasses.replace(report.run.meta, generated_at=dt.datetime(2027, 1, 1)),
+        ),
     )
     _, first = write(report, tmp_path, "a.json")
     _, second = write(later, tmp_path, "b.json")

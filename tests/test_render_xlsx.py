@@ -56,7 +56,7 @@ def test_the_workbook_has_every_sheet(workbook):
 
 def test_summary_shows_the_models_numbers(workbook, report):
     summary = workbook["Summary"]
-    assert column_of(summary, "Organisation") == report.run.organisation
+    assert column_of(summary, "Organisation") == report.run.meta.organisation
     assert column_of(summary, report.summary.posture.label) == report.summary.posture.count
     for kpi in report.summary.kpis:
         assert column_of(summary, kpi.label) == kpi.count
@@ -150,7 +150,11 @@ def test_the_workbook_without_history_has_no_changes_sheet(tmp_path):
 
 def test_same_inputs_give_the_same_cell_values_apart_from_generated_at(report, tmp_path):
     later = dataclasses.replace(
-        report, run=dataclasses.replace(report.run, generated_at=dt.datetime(2027, 1, 1))
+        report,
+        run=dataclasses.replace(
+            report.run,
+            meta=dataclasses.replace(report.run.meta, generated_at=dt.datetime(2027, 1, 1)),
+        ),
     )
     values = []
     for name, model in (("a.xlsx", report), ("b.xlsx", later)):

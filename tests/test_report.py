@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+import pandas as pd
 import pytest
 from report_inputs import (
     FORMULA,
@@ -176,3 +177,17 @@ def test_page_one_lists_failing_critical_and_high_tenant_results_by_name():
     names = {r.entity_type: r.entity_name for r in report.tenant.results}
     assert names["ade_token"] == "Apple Business Manager"
     assert names["tenant"] == "tenant"
+
+
+def test_the_long_tables_follow_their_declared_schemas(report):
+    from auditor.report import DEVICE_TABLE_SCHEMA, FINDINGS_SCHEMA
+    from auditor.report.changes import CHANGE_ITEMS_SCHEMA
+    from auditor.report.findings import RULE_STATUS_COLUMN
+
+    def dtypes(schema):
+        return {name: pd.api.types.pandas_dtype(dtype) for name, (dtype, _) in schema.items()}
+
+    assert dict(report.findings.dtypes) == dtypes(FINDINGS_SCHEMA)
+    rule_columns = dict.fromkeys(report.device_rule_ids, RULE_STATUS_COLUMN[0])
+    assert dict(report.devices.dtypes) == {**dtypes(DEVICE_TABLE_SCHEMA), **rule_columns}
+    assert dict(report.changes.items.dtypes) == dtypes(CHANGE_ITEMS_SCHEMA)

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 
 from auditor.rules.base import Example, Rule
+from auditor.rules.display import OWN_MAPPING_MARK, controls_text, param_text
 
-OWN_MARK = "†"
 _INTRO = (
     "Every rule gives each entity one status: `pass`, `fail`, `unknown` (an input the rule "
     "needs is missing or unparseable; never a pass), `not_applicable` (outside the rule's "
     "scope) or `waived` (fails, covered by an unexpired waiver). Rule ids are a public "
     "contract: they are never reused. Control mappings marked "
-    f"{OWN_MARK} are this project's own mapping, not a published one. Source keys refer to "
+    f"{OWN_MAPPING_MARK} are this project's own mapping, not a published one. Source keys refer to "
     "the project's research notes (Microsoft Learn, Apple, SOFA, mSCP pages)."
 )
 
@@ -118,10 +118,10 @@ def _rule_section(rule: Rule) -> list[str]:
         f"- **Inputs:** {_inputs(rule)}",
     ]
     if rule.params:
-        params = ", ".join(f"`{k}` = `{_param_text(v)}`" for k, v in rule.params.items())
+        params = ", ".join(f"`{k}` = {_code(param_text(v))}" for k, v in rule.params.items())
         lines.append(f"- **Parameters:** {params}")
     lines += [
-        f"- **Controls:** {_controls(rule.controls, rule.own_mappings)}",
+        f"- **Controls:** {controls_text(rule.controls, rule.own_mappings)}",
         f"- **Sources:** {', '.join(rule.sources)}",
         "",
         f"**Why it matters.** {rule.rationale}",
@@ -152,25 +152,14 @@ def _inputs(rule: Rule) -> str:
     return text
 
 
-def _controls(controls: Mapping[str, tuple[str, ...]], own: tuple[str, ...]) -> str:
-    return "; ".join(
-        f"{framework}{OWN_MARK if framework in own else ''} {', '.join(ids)}"
-        for framework, ids in controls.items()
-    )
-
-
-def _param_text(value: object) -> str:
-    plain = _plain(value)
-    if isinstance(plain, list):
-        return "[" + ", ".join(repr(v) for v in plain) + "]"
-    if isinstance(plain, bool):
-        return "true" if plain else "false"
-    return repr(plain) if isinstance(plain, str) else str(plain)
+def _code(text: str) -> str:
+    """Inline code, or `(empty)` for an empty value (Markdown cannot show empty code)."""
+    return f"`{text}`" if text else "(empty)"
 
 
 def _example_inputs(example: Example) -> str:
     parts = [f"{k}={_value_text(v)}" for k, v in example.row.items()]
-    parts += [f"param {k}={_param_text(v)}" for k, v in example.params.items()]
+    parts += [f"param {k}={param_text(v)}" for k, v in example.params.items()]
     return ", ".join(parts) or "(none)"
 
 

@@ -6,6 +6,7 @@ written with bounded memory, byte-for-byte as one `orjson.dumps(..., OPT_INDENT_
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,30 +51,24 @@ def _iso(value: Any) -> Any:
 
 def run_block(report: Report) -> dict[str, Any]:
     """The `run` object: what, when, from which inputs, how complete."""
-    run = report.run
+    run, meta = report.run, report.run.meta
     return {
-        "as_of": run.as_of.isoformat(),
-        "generated_at": run.generated_at.replace(microsecond=0).isoformat(),
-        "tool_version": run.tool_version,
-        "organisation": run.organisation,
-        "classification": run.classification,
-        "tenant_id": run.tenant_id,
-        "source": run.source,
-        "inputs": [
-            {"path": i.path, "kind": i.kind, "sha256": i.sha256, "records": i.records}
-            for i in run.inputs
-        ],
+        "as_of": meta.as_of.isoformat(),
+        "generated_at": meta.generated_at.replace(microsecond=0).isoformat(),
+        "tool_version": meta.tool_version,
+        "organisation": meta.organisation,
+        "classification": meta.classification,
+        "tenant_id": meta.tenant_id,
+        "source": meta.source,
+        "inputs": [dataclasses.asdict(i) for i in run.inputs],
         "catalogue": {
-            "as_of": run.catalogue_as_of.isoformat(),
-            "source": run.catalogue_source,
-            "age_days": run.catalogue_age_days,
-            "stale": run.catalogue_is_stale,
+            "as_of": meta.catalogue_as_of.isoformat(),
+            "source": meta.catalogue_source,
+            "age_days": meta.catalogue_age_days,
+            "stale": meta.catalogue_is_stale,
         },
         "complete": run.is_complete,
-        "gaps": [
-            {"part": g.part, "reason": g.reason, "fields": list(g.fields), "is_core": g.is_core}
-            for g in run.gaps
-        ],
+        "gaps": [{**dataclasses.asdict(g), "fields": list(g.fields)} for g in run.gaps],
     }
 
 
@@ -154,16 +149,7 @@ def quality_block(report: Report) -> dict[str, Any]:
     quality = report.quality
     return {
         "never_synced_devices": quality.never_synced,
-        "notes": [
-            {
-                "field": n.field,
-                "problem": n.problem,
-                "count": n.count,
-                "examples": list(n.examples),
-                "source": n.source,
-            }
-            for n in quality.notes
-        ],
+        "notes": [{**dataclasses.asdict(n), "examples": list(n.examples)} for n in quality.notes],
         "unknown_by_rule": [
             {
                 "rule_id": u.rule_id,

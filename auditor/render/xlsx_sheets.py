@@ -20,9 +20,9 @@ from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
+from auditor.models import Severity
 from auditor.render.sheetdata import FORMULA_TRIGGERS, ILLEGAL_XML
 from auditor.report import Report
-from auditor.report_sections import SEVERITY_ORDER, param_list
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"  # to the second, like findings.json
@@ -137,21 +137,21 @@ def colour_rules(sheet: Worksheet, ref: str, colours: dict[str, tuple[str, str]]
 
 def summary_sheet(sheet: Worksheet, report: Report) -> None:
     """The Summary sheet: the page-one numbers and a native bar chart."""
-    run, summary = report.run, report.summary
+    run, meta, summary = report.run, report.run.meta, report.summary
     put(sheet, 1, 1, "Intune Mac audit").font = TITLE
     facts: list[tuple[str, Any]] = [
-        ("Organisation", run.organisation),
-        ("Tenant", run.tenant_id),
-        ("As of", run.as_of),
-        ("Classification", run.classification),
+        ("Organisation", meta.organisation),
+        ("Tenant", meta.tenant_id),
+        ("As of", meta.as_of),
+        ("Classification", meta.classification),
         ("Data", "complete" if run.is_complete else "PARTIAL: a core part could not be collected"),
         ("Newest check-in", summary.newest_sync_at),
         ("Oldest check-in", summary.oldest_sync_at),
         ("Macs without a check-in date", summary.never_synced),
-        ("Release catalogue", run.catalogue_as_of),
-        ("Catalogue age (days)", run.catalogue_age_days),
+        ("Release catalogue", meta.catalogue_as_of),
+        ("Catalogue age (days)", meta.catalogue_age_days),
     ]
-    if run.catalogue_is_stale:
+    if meta.catalogue_is_stale:
         limit = f"{run.catalogue_stale_after_days} days"
         facts.append(("WARNING", f"release catalogue older than {limit}: OS findings may be stale"))
     for row, (key, value) in enumerate(facts, 3):
@@ -238,7 +238,7 @@ def rules_sheet(sheet: Worksheet, report: Report) -> None:
             r.entity_type,
             r.scope_text,
             r.fails_when,
-            param_list(r),
+            r.params_text,
             r.passed,
             r.failed,
             r.unknown,
@@ -247,7 +247,7 @@ def rules_sheet(sheet: Worksheet, report: Report) -> None:
             r.fail_pct,
             r.rationale,
             r.remediation,
-            "; ".join(f"{c.framework}: {', '.join(c.ids)}" for c in r.controls),
+            r.controls_text,
             ", ".join(c.framework for c in r.controls if c.is_own),
             "\n".join(r.references),
         )
@@ -333,7 +333,7 @@ def quality_sheet(sheet: Worksheet, report: Report) -> None:
         "Gaps",
         1,
         ["part not collected", "reason", "fields it feeds", "core"],
-        [(g.part, g.reason, g.fields, g.is_core) for g in quality.gaps],
+        [(g.part, g.reason, g.fields, g.is_core) for g in report.run.gaps],
     )
     row = _table(
         sheet,
@@ -411,14 +411,14 @@ def changes_sheet(sheet: Worksheet, report: Report) -> None:
         sheet,
         "Trend",
         7,
-        ["period", "Macs", "failing Macs", "posture %", *[f"fail {s}" for s in SEVERITY_ORDER]],
+        ["period", "Macs", "failing Macs", "posture %", *[f"fail {s}" for s in Severity]],
         [
             (
                 t.period,
                 t.devices,
                 t.failing_devices,
                 t.posture_pct,
-                *[dict(t.fail_by_severity).get(s) for s in SEVERITY_ORDER],
+                *[dict(t.fail_by_severity).get(s.value) for s in Severity],
             )
             for t in changes.trend
         ],
@@ -472,23 +472,23 @@ def run_info_sheet(
     rows_per_sheet: int,
 ) -> None:
     """The Run info sheet: as-of date, versions, digests, inputs and sheet splits."""
-    run = report.run
+    run, meta = report.run, report.run.meta
     facts: list[tuple[str, Any]] = [
-        ("as_of", run.as_of),
-        ("period", run.period),
-        ("generated_at (UTC)", run.generated_at),
-        ("tool_version", run.tool_version),
-        ("organisation", run.organisation),
-        ("classification", run.classification),
-        ("tenant_id", run.tenant_id),
-        ("source", run.source),
+        ("as_of", meta.as_of),
+        ("period", meta.period),
+        ("generated_at (UTC)", meta.generated_at),
+        ("tool_version", meta.tool_version),
+        ("organisation", meta.organisation),
+        ("classification", meta.classification),
+        ("tenant_id", meta.tenant_id),
+        ("source", meta.source),
         ("complete", run.is_complete),
-        ("catalogue_as_of", run.catalogue_as_of),
-        ("catalogue_source", run.catalogue_source),
-        ("catalogue_age_days", run.catalogue_age_days),
-        ("catalogue_stale", run.catalogue_is_stale),
-        ("config_sha256", run.config_digest),
-        ("waivers_sha256", run.waivers_digest),
+        ("catalogue_as_of", meta.catalogue_as_of),
+        ("catalogue_source", meta.catalogue_source),
+        ("catalogue_age_days", meta.catalogue_age_days),
+        ("catalogue_stale", meta.catalogue_is_stale),
+        ("config_sha256", meta.config_digest),
+        ("waivers_sha256", meta.waivers_digest),
         ("pdf_devices_per_rule", report.pdf_devices_per_rule),
     ]
     for title, count, names in splits:
