@@ -373,7 +373,8 @@ def history_command(
     config_path: Path | None,
 ) -> None:
     """Recorded audits: list | show PERIOD | diff A B | prune --keep N."""
-    from auditor.history import format_changes, format_runs, open_history
+    from auditor.console import format_changes, format_runs
+    from auditor.history import open_history
 
     path = _history_path(history, False, _load(config_path)) or Path(DEFAULT_HISTORY).expanduser()
     expected = {"list": 0, "show": 1, "diff": 2, "prune": 0}[action]

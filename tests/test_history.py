@@ -8,6 +8,7 @@ from contextlib import closing
 import pandas as pd
 import pytest
 
+from auditor.console import format_changes, format_runs
 from auditor.engine import EvaluationContext, evaluate
 from auditor.errors import ConfigError, HistoryError
 from auditor.history import (
@@ -15,8 +16,6 @@ from auditor.history import (
     SCHEMA_VERSION,
     STATUS_CODES,
     default_history_path,
-    format_changes,
-    format_runs,
     open_history,
 )
 from auditor.models import InputFile, RunMeta, Status
