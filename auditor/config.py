@@ -1,7 +1,8 @@
 """One TOML configuration, layered: defaults < auditor.toml < environment (secrets) < flags.
 
 Shape and types are checked here and every problem is reported at once; rule ids and rule
-parameter names and values are checked against the catalogue by `pipeline.select_rules`.
+parameter names and values are checked against the catalogue by `pipeline.rule_problems`
+(passed in as `check`).
 """
 
 from __future__ import annotations
@@ -70,16 +71,15 @@ class Config:
         rest = {k: v for k, v in given.items() if k not in graph_keys}
         return replace(self, graph=graph, **rest)
 
-    def rule_params(self) -> dict[str, dict[str, Param]]:
-        """Per-rule parameters, with the policy-level settings mapped onto their rules."""
-        params = {rule_id: dict(values) for rule_id, values in self.params.items()}
-        vm = params.setdefault("MAC-VM-001", {})
-        vm.setdefault("approved_serials", self.approved_vm_serials)
-        vm.setdefault("approved_name_patterns", self.approved_vm_name_patterns)
-        params.setdefault("MAC-TEN-006", {}).setdefault(
-            "personal_allowed", self.personal_macs_allowed
-        )
-        return params
+    def group_params(self) -> dict[str, dict[str, Param]]:
+        """The policy-level settings, as parameters of the rules in each group (rules.GROUPS)."""
+        return {
+            "vms": {
+                "approved_serials": self.approved_vm_serials,
+                "approved_name_patterns": self.approved_vm_name_patterns,
+            },
+            "policy": {"personal_allowed": self.personal_macs_allowed},
+        }
 
 
 _TOP = {"organisation", "classification", "as_of", "source", "inputs", "output", "rules", "vms",

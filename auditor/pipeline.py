@@ -112,6 +112,27 @@ def _param_problem(default: Param, value: Param) -> str | None:
     return None if same else f"expected {names.get(kind, kind.__name__)}, got {value!r}"
 
 
+def rule_params(config: Config) -> dict[str, dict[str, Param]]:
+    """Each rule's configured parameters: its groups' policy settings, then `rules.params`.
+
+    A rule takes a group's setting only for a parameter it declares; a value under
+    `[rules.params."MAC-…"]` wins over the policy-level setting.
+    """
+    settings = config.group_params()
+    params: dict[str, dict[str, Param]] = {}
+    for rule in ALL_RULES:
+        values = {
+            name: value
+            for group in rule.groups
+            for name, value in settings.get(group, {}).items()
+            if name in rule.params
+        }
+        values.update(config.params.get(rule.id, {}))
+        if values:
+            params[rule.id] = values
+    return params
+
+
 def select_rules(config: Config) -> list[Rule]:
     """The configured catalogue with severity overrides; bad rule settings are a ConfigError."""
     problems = rule_problems(config)
@@ -217,7 +238,8 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         del batches
         _refuse_partial(inventory, config)
         log.info("normalized %d Macs from %d input(s)", len(inventory.devices), len(inputs))
-        context = EvaluationContext(options.as_of, catalogue, config.rule_params())
+        params = rule_params(config)
+        context = EvaluationContext(options.as_of, catalogue, params)
         results = evaluate(rules, inventory.frames(), context)
         outcome = apply_waivers(
             results, inventory.frames(), waivers, options.as_of, digest=waivers_digest
@@ -236,7 +258,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             meta,
             comparison.changes if comparison is not None else None,
             pdf_devices_per_rule=config.pdf_devices_per_rule,
-            params=config.rule_params(),
+            params=params,
         )
         inside = [Path(i.path) for i in inventory.inputs if _is_inside(Path(i.path), out_dir)]
         outputs = _render(report, config.formats, staging, out_dir, keep=[*fetched, *inside])

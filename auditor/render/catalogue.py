@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditor.rules.base import Example, Rule
+from auditor.rules.base import GROUPS, Example, Rule
 from auditor.rules.display import OWN_MAPPING_MARK, controls_text, param_text
 
 _INTRO = (
@@ -42,6 +42,11 @@ def catalogue_markdown(rules: Iterable[Rule]) -> str:
     lines += [
         f"| [{r.id}](#{r.id.lower()}) | {_cell(r.title)} | {r.severity.value} | {r.entity.value} |"
         for r in ordered
+    ]
+    lines += ["", "Groups tie rules to what the report and the configuration know about them:", ""]
+    lines += [
+        f"- `{name}` ({', '.join(r.id for r in ordered if name in r.groups) or 'no rule'}): {text}"
+        for name, text in GROUPS.items()
     ]
     for rule in ordered:
         lines += ["", *_rule_section(rule)]
@@ -80,6 +85,7 @@ def _rule_dict(rule: Rule) -> dict[str, Any]:
         "sources": list(rule.sources),
         "controls": {framework: list(ids) for framework, ids in rule.controls.items()},
         "own_mappings": list(rule.own_mappings),
+        "groups": list(rule.groups),
         "examples": [_example_dict(example) for example in rule.examples],
     }
 
@@ -123,6 +129,7 @@ def _rule_section(rule: Rule) -> list[str]:
     lines += [
         f"- **Controls:** {controls_text(rule.controls, rule.own_mappings)}",
         f"- **Sources:** {', '.join(rule.sources)}",
+        *([f"- **Groups:** {', '.join(rule.groups)}"] if rule.groups else []),
         "",
         f"**Why it matters.** {rule.rationale}",
         "",

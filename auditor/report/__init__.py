@@ -35,9 +35,6 @@ from auditor.waivers import WaiverUse
 
 __all__ = ["DEVICE_TABLE_SCHEMA", "FINDINGS_SCHEMA", "NON_PASSING", "Report", "build_report"]
 
-# The rules that together say "this Mac runs a supported, fully patched macOS".
-PATCH_RULES = ("MAC-OS-001", "MAC-OS-002", "MAC-OS-003", "MAC-OS-004")
-
 
 def build_report(
     results: pd.DataFrame,
@@ -80,7 +77,7 @@ def build_report(
     device_rule_ids = tuple(sorted(r.id for r in rules if r.entity == Entity.DEVICE))
     devices, worst = device_table(inventory.devices, results, device_rule_ids)
     tenant = tenant_health(inventory, results, titles, meta.as_of)
-    patch_rule_ids = tuple(sorted(r.id for r in rules if r.id in PATCH_RULES))
+    patch_rule_ids = tuple(sorted(r.id for r in rules if "patch" in r.groups))
     return Report(
         run=RunInfo(
             meta=meta,

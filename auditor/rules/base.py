@@ -20,6 +20,17 @@ if TYPE_CHECKING:
 
 _ID = re.compile(r"^MAC-[A-Z]{2,4}-\d{3}$")
 
+# What a rule can belong to besides its family (sqlfluff's `groups`): knowledge keyed by rule
+# lives on the rule, so the report and the configuration never name rule ids.
+GROUPS: Mapping[str, str] = {
+    "patch": "OS rules that together say a Mac runs a supported, fully patched macOS "
+    "(the report's 'On a supported and patched macOS' key number).",
+    "vms": "Takes the [vms] approved lists of auditor.toml as its approved_serials and "
+    "approved_name_patterns parameters.",
+    "policy": "Takes [policy] personal_macs_allowed of auditor.toml as its personal_allowed "
+    "parameter.",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
@@ -115,6 +126,7 @@ class Rule:
     sources: tuple[str, ...] = ()  # keys of the research notes, e.g. "MS-ENR", "AP-TOKEN"
     controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     own_mappings: tuple[str, ...] = ()  # frameworks mapped by this project, not published
+    groups: tuple[str, ...] = ()  # keys of GROUPS
     params: Mapping[str, Param] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()
 
@@ -126,6 +138,8 @@ class Rule:
         unknown = set(self.nullable) - set(self.requires)
         if unknown:
             raise ValueError(f"{self.id}: nullable columns not in requires: {sorted(unknown)}")
+        if set(self.groups) - set(GROUPS):
+            raise ValueError(f"{self.id}: unknown groups {sorted(set(self.groups) - set(GROUPS))}")
 
 
 def rule(**meta: Any) -> Callable[[Check], Rule]:

@@ -318,6 +318,7 @@ def _personal_policy_kept(tenant: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-TEN-006",
+    groups=("policy",),
     title="Personal Mac enrollment matches the organisation's policy",
     severity=Severity.MEDIUM,
     entity=Entity.TENANT,
