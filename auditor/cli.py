@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -404,10 +404,11 @@ def keygen(directory: Path, name: str) -> None:
         click.echo(str(path))
 
 
-def main() -> None:
-    """Entry point: run the CLI, turning AuditorError into its message and exit code."""
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: run the CLI on `argv` (default: the process's arguments), turning
+    AuditorError into its message and exit code."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(args=argv, prog_name="auditor", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

@@ -2,25 +2,16 @@
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
+from cli_runner import auditor
 from pypdf import PdfReader
 
 from auditor.sample import generate_tenant, write_tenant
 
 FV = "MAC-FV-001"
-
-
-def auditor(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args], capture_output=True, text=True, timeout=300,
-        env=os.environ.copy(),
-    )  # fmt: skip
 
 
 def write_month(devices: list[dict], folder: Path) -> Path:
