@@ -405,8 +405,10 @@ def keygen(directory: Path, name: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: run the CLI on `argv` (default: the process's arguments), turning
-    AuditorError into its message and exit code."""
+    """Entry point: run the CLI on `argv` (default: the process's arguments).
+
+    An AuditorError becomes its message on stderr and its exit code.
+    """
     try:
         cli.main(args=argv, prog_name="auditor", standalone_mode=False)
     except click.exceptions.Abort:

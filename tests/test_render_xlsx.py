@@ -184,7 +184,7 @@ def test_streamed_rows_escape_text_and_keep_types():
 
     import pandas as pd
 
-    from auditor.render.sheetdata import MAX_CELL_CHARS, Styles, rows_xml
+    from auditor.render.xlsx.stream import MAX_CELL_CHARS, Styles, rows_xml
 
     frame = pd.DataFrame(
         {
@@ -215,3 +215,26 @@ def test_a_stale_catalogue_warning_states_the_limit_the_run_used(tmp_path):
     render(make_report(rules=golden_rules(), stale=True), path)
     warning = column_of(openpyxl.load_workbook(path)["Summary"], "WARNING")
     assert warning.startswith(f"release catalogue older than {STALE_AFTER_DAYS} days")
+
+
+def _cell_text(value) -> object:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def test_workbook_cell_values_golden(workbook, golden):
+    # Every sheet's cell values read back with openpyxl, row by row (empty trailing cells
+    # dropped): what a reader of the workbook sees, reviewed as a diff (`make golden`).
+    import json
+
+    sheets = {}
+    for sheet in workbook:
+        rows = []
+        for row in sheet.iter_rows(values_only=True):
+            values = [_cell_text(v) for v in row]
+            while values and values[-1] is None:
+                values.pop()
+            rows.append(values)
+        sheets[sheet.title] = rows
+    golden("report.xlsx.json", json.dumps(sheets, indent=1, ensure_ascii=False) + "\n")
