@@ -165,6 +165,10 @@ def test_rules_show_the_parameters_the_run_used_and_the_defaults_it_changed():
     stale = {r.rule_id: r for r in report.rules}
     assert stale["MAC-SYN-001"].params == (("max_days", "14"),)
     assert stale["MAC-SYN-001"].param_defaults == (("max_days", "30"),)
+    # the title states the limit the run used, everywhere it is shown
+    assert stale["MAC-SYN-001"].title == "Mac checked in within 14 days"
+    titles = report.findings.loc[report.findings["rule_id"] == "MAC-SYN-001", "title"]
+    assert set(titles) == {"Mac checked in within 14 days"}
     assert stale["MAC-SYN-002"].params == (("max_days", "90"),)
     assert stale["MAC-SYN-002"].param_defaults == ()
 

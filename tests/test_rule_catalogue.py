@@ -4,6 +4,7 @@
 """
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,14 @@ def test_examples_cover_every_outcome(rule: Rule) -> None:
         assert set(example.row) <= {*rule.requires, rule.entity.id_column, "os_version"}
         assert set(example.params) <= set(rule.params)
     assert len({e.name for e in rule.examples}) == len(rule.examples)
+
+
+@each_rule
+def test_a_title_names_its_parameters_instead_of_their_defaults(rule: Rule) -> None:
+    # "within {max_days} days": a configured limit must not leave a stale default in the title
+    for name, value in rule.params.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            assert not re.search(rf"\b{value}\b", rule.title), f"{name}={value} in the title"
 
 
 @each_rule

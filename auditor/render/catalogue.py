@@ -40,7 +40,8 @@ def catalogue_markdown(rules: Iterable[Rule]) -> str:
         "|---|---|---|---|",
     ]
     lines += [
-        f"| [{r.id}](#{r.id.lower()}) | {_cell(r.title)} | {r.severity.value} | {r.entity.value} |"
+        f"| [{r.id}](#{r.id.lower()}) | {_cell(r.stated_title())} | {r.severity.value} "
+        f"| {r.entity.value} |"
         for r in ordered
     ]
     lines += ["", "Groups tie rules to what the report and the configuration know about them:", ""]
@@ -57,7 +58,8 @@ def catalogue_table(rules: Iterable[Rule]) -> str:
     """A plain-text table: id, severity, entity and title of every rule."""
     header = ("ID", "SEVERITY", "ENTITY", "TITLE")
     rows = [
-        (r.id, r.severity.value, r.entity.value, r.title) for r in sorted(rules, key=lambda r: r.id)
+        (r.id, r.severity.value, r.entity.value, r.stated_title())
+        for r in sorted(rules, key=lambda r: r.id)
     ]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(3)]
     return "\n".join(
@@ -71,7 +73,7 @@ def catalogue_table(rules: Iterable[Rule]) -> str:
 def _rule_dict(rule: Rule) -> dict[str, Any]:
     return {
         "id": rule.id,
-        "title": rule.title,
+        "title": rule.stated_title(),
         "severity": rule.severity.value,
         "entity": rule.entity.value,
         "scope": rule.scope_text,
@@ -116,7 +118,7 @@ def _rule_section(rule: Rule) -> list[str]:
     lines = [
         f'<a id="{rule.id.lower()}"></a>',
         "",
-        f"## {rule.id}: {rule.title}",
+        f"## {rule.id}: {rule.stated_title()}",
         "",
         f"- **Severity:** {rule.severity.value}; **entity:** {rule.entity.value}",
         f"- **Scope:** {rule.scope_text}",

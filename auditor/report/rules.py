@@ -47,7 +47,7 @@ def rule_summaries(
         summaries.append(
             RuleSummary(
                 rule_id=rule.id,
-                title=rule.title,
+                title=rule.stated_title(changed),
                 severity=rule.severity.value,
                 entity_type=rule.entity.value,
                 scope_text=rule.scope_text,

@@ -39,7 +39,7 @@ def _stale_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-SYN-001",
-    title="Mac checked in within 30 days",
+    title="Mac checked in within {max_days} days",
     severity=Severity.MEDIUM,
     entity=Entity.DEVICE,
     requires=("last_sync_at",),
@@ -81,7 +81,7 @@ def checked_in_within_30_days(devices: pd.DataFrame, ctx: RuleContext) -> pd.Ser
 
 @rule(
     id="MAC-SYN-002",
-    title="Mac checked in within 90 days",
+    title="Mac checked in within {max_days} days",
     severity=Severity.HIGH,
     entity=Entity.DEVICE,
     requires=("last_sync_at",),
