@@ -30,7 +30,8 @@ from auditor.models import (
     SourceGap,
 )
 from auditor.normalize import normalize
-from auditor.refdata.catalogue import Catalogue, load_catalogue
+from auditor.refdata.catalogue import Catalogue
+from auditor.refdata.catalogue_file import load_catalogue
 from auditor.refdata.sofa import preferred_catalogue
 from auditor.render import OUTPUT_NAMES, RENDERERS, check_format_available
 from auditor.report import Report, build_report

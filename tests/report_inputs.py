@@ -18,7 +18,7 @@ from auditor.models import (
     SourceGap,
 )
 from auditor.normalize.schema import DEVICE_SCHEMA, conform
-from auditor.refdata.catalogue import load_catalogue
+from auditor.refdata.catalogue_file import load_catalogue
 from auditor.report import Report, build_report
 from auditor.rules import ALL_RULES
 from auditor.rules.base import Rule

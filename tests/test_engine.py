@@ -4,7 +4,7 @@ import pandas as pd
 
 from auditor.engine import RESULT_COLUMNS, EvaluationContext, evaluate
 from auditor.models import Entity, Severity, Status
-from auditor.refdata.catalogue import load_catalogue
+from auditor.refdata.catalogue_file import load_catalogue
 from auditor.rules.base import Rule
 
 AS_OF = dt.date(2026, 9, 1)

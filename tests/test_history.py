@@ -19,7 +19,7 @@ from auditor.history import (
     open_history,
 )
 from auditor.models import InputFile, RunMeta, Status
-from auditor.refdata.catalogue import load_catalogue
+from auditor.refdata.catalogue_file import load_catalogue
 from auditor.rules import rule_by_id
 from auditor.waivers import Waiver, apply_waivers
 

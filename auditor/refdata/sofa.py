@@ -29,14 +29,8 @@ from typing import Any
 
 from auditor.errors import SourceError
 from auditor.fileops import write_atomic
-from auditor.refdata.catalogue import (
-    Catalogue,
-    Major,
-    Model,
-    Release,
-    catalogue_text,
-    load_catalogue,
-)
+from auditor.refdata.catalogue import Catalogue, Major, Model, Release
+from auditor.refdata.catalogue_file import catalogue_text, load_catalogue
 from auditor.refdata.hardware import chip_of_model
 from auditor.refdata.versions import parse_macos_version, version_key
 
