@@ -79,7 +79,7 @@ def _parse_formats(value: str) -> tuple[str, ...]:
 
 def _load(config_path: Path | None) -> Config:
     """The configuration, with its shape and its rule settings checked in one pass."""
-    from auditor.pipeline import rule_problems
+    from auditor.rules.settings import rule_problems
 
     if config_path is None and Path("auditor.toml").is_file():
         config_path = Path("auditor.toml")

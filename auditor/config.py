@@ -1,7 +1,7 @@
 """One TOML configuration, layered: defaults < auditor.toml < environment (secrets) < flags.
 
 Shape and types are checked here and every problem is reported at once; rule ids and rule
-parameter names and values are checked against the catalogue by `pipeline.rule_problems`
+parameter names and values are checked against the catalogue by `rules.settings.rule_problems`
 (passed in as `check`).
 """
 

@@ -26,9 +26,10 @@ def run_pipeline(devices: int, out: Path, *, pdf: bool = True) -> list[Stage]:
     from auditor.config import Config
     from auditor.engine import EvaluationContext, evaluate
     from auditor.normalize import normalize
-    from auditor.pipeline import resolve_catalogue, rule_params, select_rules, tenant_files
+    from auditor.pipeline import resolve_catalogue, tenant_files
     from auditor.render import OUTPUT_NAMES, RENDERERS
     from auditor.report import build_report
+    from auditor.rules.settings import rule_params, select_rules
     from auditor.sample import generate_tenant, write_tenant
     from auditor.sources.files import read_inputs
     from auditor.waivers import apply_waivers

@@ -52,7 +52,8 @@ def run(devices: int, repeat: int = 3) -> dict[str, Any]:
     """Evaluate every rule `repeat` times over `devices` Macs; the best run and its memory."""
     from auditor.config import Config
     from auditor.engine import EvaluationContext, evaluate
-    from auditor.pipeline import resolve_catalogue, rule_params, select_rules
+    from auditor.pipeline import resolve_catalogue
+    from auditor.rules.settings import rule_params, select_rules
 
     frames = inventory_frames(devices)
     config = Config()

@@ -56,7 +56,7 @@ file = "waivers.toml"
     assert config.out_dir == tmp_path / "out"
     assert config.severity == {"MAC-ENR-005": Severity.MEDIUM}
     assert config.waivers_file == tmp_path / "waivers.toml"
-    from auditor.pipeline import rule_params
+    from auditor.rules.settings import rule_params
 
     params = rule_params(config)  # [vms] and [policy] reach the rules of those groups
     assert params["MAC-SYN-001"] == {"max_days": 14}
@@ -119,7 +119,7 @@ def test_listing_inputs_means_auditing_them_never_the_sample(tmp_path):
 
 
 def test_rule_ids_parameter_names_and_values_are_checked_with_the_file(tmp_path):
-    from auditor.pipeline import rule_problems
+    from auditor.rules.settings import rule_problems
 
     path = write(
         tmp_path,
@@ -143,8 +143,8 @@ def test_rule_ids_parameter_names_and_values_are_checked_with_the_file(tmp_path)
 
 
 def test_excluding_every_rule_is_an_error(tmp_path):
-    from auditor.pipeline import rule_problems
     from auditor.rules import ALL_RULES
+    from auditor.rules.settings import rule_problems
 
     ids = ", ".join(f'"{r.id}"' for r in ALL_RULES)
     with pytest.raises(ConfigError, match="leave no rule"):
@@ -152,7 +152,7 @@ def test_excluding_every_rule_is_an_error(tmp_path):
 
 
 def test_a_rules_own_parameter_wins_over_its_groups_policy_setting(tmp_path):
-    from auditor.pipeline import rule_params
+    from auditor.rules.settings import rule_params
 
     config = load_config(
         write(
