@@ -83,12 +83,28 @@ class InputFile:
     records: int
 
 
+class Problem(StrEnum):
+    """What a data-quality note says is wrong (findings.json `data_quality.notes[].problem`)."""
+
+    MISSING = "missing"  # no value where the field is expected
+    UNPARSEABLE = "unparseable"  # a value that is not a date, boolean or version
+    UNKNOWN_VALUE = "unknown_value"  # a value outside the field's known vocabulary
+    CONFLICT = "conflict"  # inputs disagree about one Mac's field
+    AMBIGUOUS = "ambiguous"  # the inputs allow more than one reading (enrollment method)
+    AMBIGUOUS_SERIAL = "ambiguous_serial"  # a serial that could join records of two Macs
+    DUPLICATE_SERIAL = "duplicate_serial"  # one serial on several device records
+    DUPLICATE_RECORD = "duplicate_record"  # one device id listed more than once
+    ABSENT_FROM_INPUT = "absent_from_input"  # a Mac one input lists and another lacks
+    NOT_MACOS = "not_macos"  # records of other platforms, left out
+    IGNORED_KIND = "ignored_kind"  # records of a kind the audit does not use
+
+
 @dataclass(frozen=True, slots=True)
 class QualityNote:
     """One data-quality observation: a field, what is wrong with it, how often, examples."""
 
     field: str
-    problem: str  # missing | unparseable | unknown_value | conflict | duplicate_serial | ...
+    problem: str  # a Problem value (normalize still passes the plain text)
     count: int
     examples: tuple[str, ...] = ()
     source: str = ""
