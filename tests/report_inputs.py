@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
@@ -319,3 +320,9 @@ def make_report(
         pdf_devices_per_rule=cap,
         params=params,
     )
+
+
+def generated_at(report: Report, when: dt.datetime) -> Report:
+    """The same report, as if generated at `when` (everything else unchanged)."""
+    meta = dataclasses.replace(report.run.meta, generated_at=when)
+    return dataclasses.replace(report, run=dataclasses.replace(report.run, meta=meta))

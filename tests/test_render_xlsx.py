@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import openpyxl
 import pytest
-from report_inputs import FORMULA, SCRIPT, golden_rules, make_report
+from report_inputs import FORMULA, SCRIPT, generated_at, golden_rules, make_report
 
 from auditor.render import RENDERERS
 from auditor.render.xlsx import render
@@ -149,13 +148,7 @@ def test_the_workbook_without_history_has_no_changes_sheet(tmp_path):
 
 
 def test_same_inputs_give_the_same_cell_values_apart_from_generated_at(report, tmp_path):
-    later = dataclasses.replace(
-        report,
-        run=dataclasses.replace(
-            report.run,
-            meta=dataclasses.replace(report.run.meta, generated_at=dt.datetime(2027, 1, 1)),
-        ),
-    )
+    later = generated_at(report, dt.datetime(2027, 1, 1))
     values = []
     for name, model in (("a.xlsx", report), ("b.xlsx", later)):
         render(model, tmp_path / name)
