@@ -99,6 +99,8 @@ PART_FEEDS: dict[str, tuple[str, ...]] = {
     "enrollment_configurations": ("personal_enrollment_blocked", "macos_enrollment_blocked"),
 }  # fmt: skip
 CORE_PARTS = frozenset({"managed_devices"})
+# Statuses of a part the source tried to collect and did not get whole: its gap makes a run PARTIAL.
+INCOMPLETE_STATUSES = frozenset({"failed", "partial"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,7 @@ class SourceGap:
     reason: str
     fields: tuple[str, ...] = ()
     is_core: bool = False
+    status: str = ""  # how the source ended the part: denied, failed, partial, skipped ("": n/a)
 
 
 @dataclass(slots=True)

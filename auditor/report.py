@@ -17,7 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auditor.models import Changes, Entity, Inventory, Param, RunMeta, Severity, Status
+from auditor.models import (
+    INCOMPLETE_STATUSES,
+    Changes,
+    Entity,
+    Inventory,
+    Param,
+    RunMeta,
+    Severity,
+    Status,
+)
 from auditor.report_sections import (
     SEVERITY_ORDER,
     STATUS_ORDER,
@@ -118,7 +127,7 @@ class RunInfo:
     catalogue_is_stale: bool
     config_digest: str
     waivers_digest: str
-    is_complete: bool  # False when a core part of the inventory could not be collected
+    is_complete: bool  # False when a core part, or a part the source tried, was not collected
     gaps: tuple[GapRow, ...]
     inputs: tuple[InputRow, ...]
 
@@ -506,7 +515,7 @@ def _run_info(meta: RunMeta, inventory: Inventory) -> RunInfo:
         catalogue_is_stale=meta.catalogue_is_stale,
         config_digest=meta.config_digest,
         waivers_digest=meta.waivers_digest,
-        is_complete=not any(g.is_core for g in inventory.gaps),
+        is_complete=not any(g.is_core or g.status in INCOMPLETE_STATUSES for g in inventory.gaps),
         gaps=gaps(inventory),
         inputs=tuple(
             InputRow(i.path, i.kind, i.sha256, i.records)
