@@ -46,30 +46,21 @@ _PROXY_CREDENTIALS_HINT = (
 )
 
 
-def graph_url_problems(value: str, label: str = "graph.graph_url") -> list[str]:
-    """What is wrong with a Graph v1.0 root: not http(s), credentials in it, not …/v1.0."""
-    parts = urlsplit(value)
+def url_problems(value: str, label: str, *, is_proxy: bool = False) -> list[str]:
+    """What is wrong with a Graph v1.0 root (or a proxy URL): not http(s), credentials, its path."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return [f"{label}: not a valid URL"]
     if parts.username is not None or parts.password is not None:
-        return [
-            f"{label}: must not carry a user name or password (httpx would send them to Graph "
-            f"in place of the token); {_PROXY_CREDENTIALS_HINT}"
-        ]
+        why = "" if is_proxy else " (httpx would send them to Graph in place of the token)"
+        return [f"{label}: must not carry a user name or password{why}; {_PROXY_CREDENTIALS_HINT}"]
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return [f"{label}: '{value}' is not an http(s) URL"]
-    if not parts.path.rstrip("/").endswith("/v1.0") or parts.query or parts.fragment:
-        return [f"{label}: '{value}' must be the v1.0 root (https://host/v1.0)"]
-    return []
-
-
-def proxy_problems(value: str, label: str = "graph.proxy") -> list[str]:
-    """What is wrong with a proxy URL of the configuration: not http(s), credentials, a path."""
-    parts = urlsplit(value)
-    if parts.username is not None or parts.password is not None:
-        return [f"{label}: must not carry a user name or password; {_PROXY_CREDENTIALS_HINT}"]
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return [f"{label}: '{value}' is not an http:// or https:// proxy URL"]
-    if parts.path.strip("/") or parts.query or parts.fragment:
-        return [f"{label}: '{value}' must be scheme://host:port, without a path"]
+        return [f"{label}: '{value}' is not an http:// or https:// URL"]
+    path = parts.path.strip("/")
+    if (path if is_proxy else not path.endswith("v1.0")) or parts.query or parts.fragment:
+        shape = "scheme://host:port, without a path" if is_proxy else "the v1.0 root (…/v1.0)"
+        return [f"{label}: '{value}' must be {shape}"]
     return []
 
 
@@ -233,8 +224,8 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
         problems.append(f"graph.max_concurrency: must be between 1 and 50, got {concurrency}")
     graph_url = get.text(graph, "graph.graph_url", "") or None
     proxy = get.text(graph, "graph.proxy", "") or None
-    problems += graph_url_problems(graph_url) if graph_url else []
-    problems += proxy_problems(proxy) if proxy else []
+    problems += url_problems(graph_url, "graph.graph_url") if graph_url else []
+    problems += url_problems(proxy, "graph.proxy", is_proxy=True) if proxy else []
     export_timeout_s = get.number(graph, "graph.export_timeout_s", 1800.0)
     low, high = EXPORT_TIMEOUT_RANGE_S
     if not low <= export_timeout_s <= high:

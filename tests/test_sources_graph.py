@@ -605,9 +605,7 @@ def test_graph_settings_in_auditor_toml_are_validated_together(tmp_path: Path) -
     message = str(caught.value)
     assert "4 problem(s)" in message
     assert "graph.graph_url: must not carry a user name or password" in message
-    assert (
-        "graph.proxy: 'socks5://proxy.example:1080' is not an http:// or https:// proxy" in message
-    )
+    assert "graph.proxy: 'socks5://proxy.example:1080' is not an http:// or https:// URL" in message
     assert "graph.export_timeout_s: must be between 1 and 86400 seconds, got 0" in message
     assert "'graph.proxy_password' (secrets belong in environment variables)" in message
     assert "S3cret" not in message

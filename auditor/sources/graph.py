@@ -23,7 +23,7 @@ import httpx
 from kiota_abstractions.api_error import APIError
 
 from auditor import __version__
-from auditor.config import GraphConfig, graph_url_problems, proxy_problems
+from auditor.config import GraphConfig, url_problems
 from auditor.errors import ConfigError, PartialSourceError
 from auditor.models import INCOMPLETE_STATUSES
 from auditor.sources.graph_auth import (
@@ -74,15 +74,15 @@ class GraphSettings:
         if self.cloud not in CLOUDS:
             problems.append(f"cloud '{self.cloud}' is not one of {', '.join(CLOUDS)}")
         if self.graph_url is not None:
-            url_problems = graph_url_problems(self.graph_url, "graph_url")
+            root_problems = url_problems(self.graph_url, "graph_url")
             host = urlsplit(self.graph_url).hostname or ""
-            if not url_problems and self.graph_url.startswith("http:") and not is_loopback(host):
-                url_problems.append(
+            if not root_problems and self.graph_url.startswith("http:") and not is_loopback(host):
+                root_problems.append(
                     f"graph_url '{self.graph_url}': plain http is only accepted for localhost "
                     "(the token would travel unencrypted); use https"
                 )
-            problems += url_problems
-        problems += proxy_problems(self.proxy, "proxy") if self.proxy else []
+            problems += root_problems
+        problems += url_problems(self.proxy, "proxy", is_proxy=True) if self.proxy else []
         positive = ("max_concurrency", "rate_limit_requests", "rate_limit_window_s",
                     "request_timeout_s", "export_poll_s", "export_timeout_s")  # fmt: skip
         problems += [
