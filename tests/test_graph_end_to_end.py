@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import openpyxl
 import pytest
 from graph_server import Fault, ForwardProxy, GraphServer, serve
 from pypdf import PdfReader
@@ -209,7 +210,7 @@ def test_no_proxy_lets_graph_be_reached_directly(
 def test_a_never_finishing_export_job_ends_at_the_configured_timeout_as_a_partial_run(
     auditor: Cli, tmp_path: Path
 ) -> None:
-    (tmp_path / "auditor.toml").write_text("[graph]\nexport_timeout_s = 2\n")
+    (tmp_path / "auditor.toml").write_text("[graph]\nexport_timeout_s = 1\n")
     with serve(6, export_polls=10**9) as graph:
         code, log = auditor(*run_args(graph, tmp_path / "out", "--format", "json,xlsx"))
     assert code == 0, log
@@ -219,9 +220,34 @@ def test_a_never_finishing_export_job_ends_at_the_configured_timeout_as_a_partia
     assert findings["run"]["complete"] is False
     [gap] = [g for g in findings["run"]["gaps"] if g["part"] == "export_devices"]
     assert job_id in gap["reason"]
-    assert "export timeout of 2 s (graph.export_timeout_s" in gap["reason"]
+    assert "export timeout of 1 s (graph.export_timeout_s" in gap["reason"]
     assert gap["is_core"] is False
     assert f"export job {job_id} (Devices): inProgress after" in log  # polling progress at -v
     assert "next poll in" in log
     assert "PARTIAL" in log  # the fetch summary says so too
     assert all(w.status == 200 for w in polls)
+    book = openpyxl.load_workbook(tmp_path / "out" / "report.xlsx", read_only=True)
+    cells = {str(c) for sheet in book for row in sheet.iter_rows(values_only=True) for c in row}
+    assert "PARTIAL: some inventory not collected" in cells
+    assert any(job_id in cell for cell in cells)  # the gap, with its reason
+
+
+# -- answers cut off mid-body ----------------------------------------------------------------------
+
+
+def test_an_answer_cut_off_once_is_retried_and_the_run_completes(
+    auditor: Cli, tmp_path: Path
+) -> None:
+    cut = [Fault(r"GET /v1\.0/deviceManagement/managedDevices\?", 0, cut_body=True)]
+    with serve(12, page_size=5, faults=cut, export_polls=0) as graph:
+        code, log = auditor(*run_args(graph, tmp_path / "out", "--format", "json"))
+    assert code == 0, log
+    assert "RemoteProtocolError" in log
+    assert "retry 1 of 5" in log
+    findings = json.loads((tmp_path / "out" / "findings.json").read_text())
+    assert findings["run"]["complete"] is True
+    assert findings["run"]["gaps"] == []
+    assert findings["summary"]["devices"] == 12
+    listing = [w for w in graph.wire if w.path.endswith("/managedDevices")]
+    assert len(listing) == 4  # three pages, the first sent twice: cut once, then read whole
+    assert len([w for w in listing if "skiptoken" not in w.query]) == 2

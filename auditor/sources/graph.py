@@ -75,8 +75,8 @@ class GraphSettings:
             problems.append(f"cloud '{self.cloud}' is not one of {', '.join(CLOUDS)}")
         if self.graph_url is not None:
             root_problems = url_problems(self.graph_url, "graph_url")
-            host = urlsplit(self.graph_url).hostname or ""
-            if not root_problems and self.graph_url.startswith("http:") and not is_loopback(host):
+            is_plain = not root_problems and self.graph_url.startswith("http:")
+            if is_plain and not is_loopback(urlsplit(self.graph_url).hostname or ""):
                 root_problems.append(
                     f"graph_url '{self.graph_url}': plain http is only accepted for localhost "
                     "(the token would travel unencrypted); use https"

@@ -202,7 +202,7 @@ class GraphSession:
             problem = f"HTTP {response.status_code}"
             if response.status_code not in RETRY_STATUSES and response.status_code < 500:
                 break
-        after = f", after {attempt} retries" if attempt else ""
+        after = f", {_after(attempt)}" if attempt else ""
         raise GraphFault(f"export download from {where} failed ({problem}{after})")
 
 
@@ -216,16 +216,17 @@ def _json_object(raw: bytes | None, url: object) -> dict[str, Any]:
     try:
         value = orjson.loads(raw or b"")
     except orjson.JSONDecodeError as exc:
-        raise GraphFault(f"GET {_no_query(url)}: malformed JSON in the answer ({exc})") from exc
+        where = public_url(str(url))
+        raise GraphFault(f"GET {where}: malformed JSON in the answer ({exc})") from exc
     if not isinstance(value, dict):
         raise GraphFault(
-            f"GET {_no_query(url)}: answer is {type(value).__name__}, not a JSON object"
+            f"GET {public_url(str(url))}: answer is {type(value).__name__}, not a JSON object"
         )
     return value
 
 
-def _no_query(url: object) -> str:
-    return public_url(str(url))
+def _after(retries: int) -> str:
+    return f"after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
 
 
 def describe_error(
@@ -237,8 +238,7 @@ def describe_error(
     """
     if isinstance(exc, GraphFault):
         return "failed", None, scrub_userinfo(str(exc))
-    retries = retries_of(exc)
-    after = f"after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
+    after = _after(retries_of(exc))
     if isinstance(exc, httpx.TimeoutException):
         return "failed", None, f"{what}: timed out" + (f" ({after})" if after else "")
     if isinstance(exc, httpx.HTTPError):
