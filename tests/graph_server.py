@@ -866,11 +866,14 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out in separate writes
     graph: GraphServer
 
+    def _answer(self, headers: dict[str, str], body: bytes) -> Answer:
+        return self.graph.handle(self.command, self.path, headers, body)
+
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        status, out_headers, answer = self.graph.handle(self.command, self.path, headers, body)
+        status, out_headers, answer = self._answer(headers, body)
         payload = orjson.dumps(answer) if isinstance(answer, dict) else answer
         cut = out_headers.pop(_CUT_BODY, None) is not None
         self.send_response(status)
@@ -997,28 +1000,11 @@ class ForwardProxy:
         return status, out, payload
 
 
-class _ProxyHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class _ProxyHandler(_Handler):
     proxy: ForwardProxy
 
-    def _relay(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, out_headers, payload = self.proxy.forward(self.command, self.path, headers, body)
-        assert isinstance(payload, bytes)
-        self.send_response(status)
-        for key, value in out_headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = _relay
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    def _answer(self, headers: dict[str, str], body: bytes) -> Answer:
+        return self.proxy.forward(self.command, self.path, headers, body)
 
 
 def main(argv: list[str] | None = None) -> None:
