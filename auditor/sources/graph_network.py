@@ -67,6 +67,12 @@ class GraphRoots:
     """The Graph API roots (…/v1.0 and …/beta) the bearer token may be sent under."""
 
     roots: tuple[str, ...]
+    _parsed: tuple[tuple[str, str, int | None, str], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        parsed = [httpx.URL(root) for root in self.roots]  # once: every request is checked
+        origins = tuple((u.scheme, u.host.lower(), u.port, u.path.rstrip("/")) for u in parsed)
+        object.__setattr__(self, "_parsed", origins)
 
     @classmethod
     def of(cls, *v1_roots: str) -> GraphRoots:
@@ -81,7 +87,7 @@ class GraphRoots:
             TokenDestinationError: It does not (or it carries a user name or password).
         """
         try:
-            target = httpx.URL(str(url))
+            target = url if isinstance(url, httpx.URL) else httpx.URL(url)
         except httpx.InvalidURL:
             self._refuse(url, "it is not a valid URL")
         if target.userinfo:
@@ -89,25 +95,20 @@ class GraphRoots:
         segments = unquote(target.raw_path.decode("ascii").split("?", 1)[0]).split("/")
         if ".." in segments or "." in segments:
             self._refuse(url, "its path climbs out of its folder (. or ..)")
-        if not any(_is_under(target, httpx.URL(root)) for root in self.roots):
+        origin, path = (target.scheme, target.host.lower(), target.port), target.path
+        if not any(
+            origin == (scheme, host, port) and (path == base or path.startswith(base + "/"))
+            for scheme, host, port, base in self._parsed
+        ):
             self._refuse(url, "it is not under a configured Graph root")
 
     def _refuse(self, url: str | httpx.URL, why: str) -> NoReturn:
         raise TokenDestinationError(
-            f"refusing to send the Graph token to {public_url(url)}: {why} "
-            f"({', '.join(self.roots)}). Nothing was sent there. A Graph answer (a nextLink, a "
-            "redirect or a job URL) pointed outside Graph; if Graph really lives there, set "
-            "graph.graph_url (--graph-url) or graph.cloud"
+            f"refusing to send the Graph token to {public_url(url)}: {why}. Nothing was sent "
+            f"there. The configured Graph roots are {', '.join(self.roots)}; an answer from Graph "
+            "(a nextLink, a redirect or a job URL) pointed elsewhere. If Graph really lives there, "
+            "set graph.graph_url (--graph-url) or graph.cloud"
         )
-
-
-def _is_under(target: httpx.URL, root: httpx.URL) -> bool:
-    path, base = target.path, root.path.rstrip("/")
-    return (
-        (target.scheme, target.host.lower(), target.port)
-        == (root.scheme, root.host.lower(), root.port)
-        and (path == base or path.startswith(base + "/"))
-    )  # fmt: skip
 
 
 @dataclass
@@ -117,7 +118,9 @@ class Proxies:
     configured: str | None = None  # [graph] proxy, without credentials
     credentials: tuple[str, str] | None = None  # from AUDITOR_GRAPH_PROXY_USER / _PASSWORD
     environment: Mapping[str, str] = field(default_factory=dict)  # urllib.request.getproxies()
-    _chosen: dict[tuple[str, str, int | None], httpx.Proxy | None] = field(default_factory=dict)
+    _chosen: dict[tuple[str, str, int | None], httpx.Proxy | None] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @classmethod
     def from_environment(cls, configured: str | None) -> Proxies:
