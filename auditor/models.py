@@ -113,6 +113,11 @@ class SourceGap:
     is_core: bool = False
     status: str = ""  # how the source ended the part: denied, failed, partial, skipped ("": n/a)
 
+    @property
+    def makes_run_partial(self) -> bool:
+        """Whether this gap makes the run PARTIAL: a core part, or one tried and not got whole."""
+        return self.is_core or self.status in INCOMPLETE_STATUSES
+
 
 @dataclass(slots=True)
 class Inventory:

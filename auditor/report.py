@@ -17,16 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auditor.models import (
-    INCOMPLETE_STATUSES,
-    Changes,
-    Entity,
-    Inventory,
-    Param,
-    RunMeta,
-    Severity,
-    Status,
-)
+from auditor.models import Changes, Entity, Inventory, Param, RunMeta, Severity, Status
 from auditor.report_sections import (
     SEVERITY_ORDER,
     STATUS_ORDER,
@@ -127,7 +118,7 @@ class RunInfo:
     catalogue_is_stale: bool
     config_digest: str
     waivers_digest: str
-    is_complete: bool  # False when a core part, or a part the source tried, was not collected
+    is_complete: bool  # False when a gap makes the run partial (SourceGap.makes_run_partial)
     gaps: tuple[GapRow, ...]
     inputs: tuple[InputRow, ...]
 
@@ -515,7 +506,7 @@ def _run_info(meta: RunMeta, inventory: Inventory) -> RunInfo:
         catalogue_is_stale=meta.catalogue_is_stale,
         config_digest=meta.config_digest,
         waivers_digest=meta.waivers_digest,
-        is_complete=not any(g.is_core or g.status in INCOMPLETE_STATUSES for g in inventory.gaps),
+        is_complete=not any(g.makes_run_partial for g in inventory.gaps),
         gaps=gaps(inventory),
         inputs=tuple(
             InputRow(i.path, i.kind, i.sha256, i.records)

@@ -676,7 +676,7 @@ def test_export_job_timeout_becomes_a_gap_naming_the_job_and_the_setting(
     [gap] = snapshot["gaps"]
     assert (gap["part"], gap["status"], gap["is_core"]) == ("export_devices", "failed", False)
     assert f"export job {job} (Devices): notStarted after 0 s; next poll in" in caplog.text
-    assert "Graph part export_devices is failed" in caplog.text
+    assert "Graph pull gap, export_devices (failed): export job" in caplog.text
 
 
 def test_a_hanging_poll_does_not_stretch_the_export_timeout() -> None:

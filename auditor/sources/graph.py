@@ -188,7 +188,7 @@ def fetch_snapshot(
     tokens = TokenSource(credential, CLOUDS[settings.cloud].scope, described)
     snapshot = asyncio.run(_pull(settings, tokens, when))
     for gap in snapshot["gaps"]:
-        log.warning("Graph part %s is %s: %s", gap["part"], gap["status"], gap["reason"])
+        log.warning("Graph pull gap, %s (%s): %s", gap["part"], gap["status"], gap["reason"])
     return snapshot
 
 
