@@ -125,6 +125,8 @@ PART_FEEDS: dict[str, tuple[str, ...]] = {
     "enrollment_configurations": ("personal_enrollment_blocked", "macos_enrollment_blocked"),
 }  # fmt: skip
 CORE_PARTS = frozenset({"managed_devices"})
+# Statuses of a part the source tried to collect and did not get whole: its gap makes a run PARTIAL.
+INCOMPLETE_STATUSES = frozenset({"failed", "partial"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,12 @@ class SourceGap:
     reason: str
     fields: tuple[str, ...] = ()
     is_core: bool = False
+    status: str = ""  # how the source ended the part: denied, failed, partial, skipped ("": n/a)
+
+    @property
+    def makes_run_partial(self) -> bool:
+        """Whether this gap makes the run PARTIAL: a core part, or one tried and not got whole."""
+        return self.is_core or self.status in INCOMPLETE_STATUSES
 
 
 @dataclass(slots=True)

@@ -60,7 +60,10 @@ def run_block(report: Report) -> dict[str, Any]:
         "classification": meta.classification,
         "tenant_id": meta.tenant_id,
         "source": meta.source,
-        "inputs": [dataclasses.asdict(i) for i in run.inputs],
+        "inputs": [
+            {"path": i.path, "kind": i.kind, "sha256": i.sha256, "records": i.records}
+            for i in run.inputs
+        ],
         "catalogue": {
             "as_of": meta.catalogue_as_of.isoformat(),
             "source": meta.catalogue_source,
@@ -68,7 +71,10 @@ def run_block(report: Report) -> dict[str, Any]:
             "stale": meta.catalogue_is_stale,
         },
         "complete": run.is_complete,
-        "gaps": [{**dataclasses.asdict(g), "fields": list(g.fields)} for g in run.gaps],
+        "gaps": [
+            {"part": g.part, "reason": g.reason, "fields": list(g.fields), "is_core": g.is_core}
+            for g in run.gaps
+        ],
     }
 
 

@@ -83,7 +83,7 @@ def build_report(
             meta=meta,
             inputs=tuple(sorted(inventory.inputs, key=lambda i: (i.path, i.kind))),
             gaps=ordered_gaps(inventory.gaps),
-            is_complete=not any(g.is_core for g in inventory.gaps),
+            is_complete=not any(g.makes_run_partial for g in inventory.gaps),
             catalogue_stale_after_days=STALE_AFTER_DAYS,
         ),
         summary=summary(

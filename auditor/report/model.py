@@ -44,7 +44,7 @@ class RunInfo:
     meta: RunMeta
     inputs: tuple[InputFile, ...]  # by path, then kind
     gaps: tuple[SourceGap, ...]  # core parts first
-    is_complete: bool  # False when a core part of the inventory could not be collected
+    is_complete: bool  # False when a gap makes the run partial (SourceGap.makes_run_partial)
     catalogue_stale_after_days: int  # the age past which every output warns
 
 

@@ -7,7 +7,7 @@ Format (version 1)::
      "parts": {name: {"status": "ok|partial|denied|failed|skipped", "endpoint", "records": [...],
                       "error"?: str, "note"?: str, "failures"?: [{"id", "status", "reason"}]}},
      "reconciliation": {"listed", "exported", "only_in_list", "only_in_export", "recovered"},
-     "gaps": [{"part", "reason", "fields", "is_core"}], "notes": [str], "stats": {...}}
+     "gaps": [{"part", "status", "reason", "fields", "is_core"}], "notes": [str], "stats": {...}}
 
 It never holds a secret: no token, no client secret, no pre-signed export URL.
 """
@@ -158,6 +158,7 @@ def _gaps(raw: Any, source: str) -> list[SourceGap]:
                 str(gap.get("reason", "")),
                 tuple(map(str, fields)),
                 bool(gap.get("is_core")),
+                str(gap.get("status") or ""),
             )
         )
     return gaps

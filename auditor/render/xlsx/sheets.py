@@ -178,7 +178,7 @@ def summary_sheet(sheet: Worksheet, report: Report) -> None:
         ("Tenant", meta.tenant_id),
         ("As of", meta.as_of),
         ("Classification", meta.classification),
-        ("Data", "complete" if run.is_complete else "PARTIAL: a core part could not be collected"),
+        ("Data", "complete" if run.is_complete else "PARTIAL: some inventory not collected"),
         ("Newest check-in", summary.newest_sync_at),
         ("Oldest check-in", summary.oldest_sync_at),
         ("Macs without a check-in date", summary.never_synced),
