@@ -52,13 +52,13 @@ def two_months(tmp_path_factory) -> tuple[Path, dict[str, int]]:
     september.append(newcomer)
     history = base / "history.sqlite"
     out = base / "reports"
-    for as_of, devices, period in (
-        ("2026-08-01", august, "2026-08"),
-        ("2026-09-01", september, "2026-09"),
+    for as_of, devices, period, formats in (
+        ("2026-08-01", august, "2026-08", "json"),  # only September's reports are read
+        ("2026-09-01", september, "2026-09", "json,xlsx,pdf"),
     ):
         done = auditor(
             "run", "--input", str(write_month(devices, base / period)), "--as-of", as_of,
-            "--out", str(out / period), "--history", str(history),
+            "--out", str(out / period), "--history", str(history), "--format", formats,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
     expected = {"new": 4, "resolved": 3, "persisting": len(unencrypted) - 3}
