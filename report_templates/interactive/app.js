@@ -291,7 +291,9 @@
   }
 
   function go(hash) {
-    location.hash = hash; // hashchange applies it
+    // pushState keeps Back working and applies the view now (a hashchange would come later)
+    try { history.pushState(null, "", hash); } catch (_) { location.hash = hash; return; }
+    applyHash();
   }
 
   // ---------- the interactive table ----------
@@ -474,7 +476,7 @@
       el("ul", null, s.attention.map((a) => el("li", null, chip("severity", a.severity), ` ${a.rule_id}: `, a.detail || `${a.entity_name}: ${a.title}`)))) : null;
     const changes = m.changes;
     return el("div", { class: "view-summary" },
-      banners(m), attention,
+      attention,
       el("div", { class: "lead" },
         el("div", { class: "posture" },
           el("div", { class: "big", "data-testid": "posture-pct" }, pct(s.posture.pct)),
@@ -556,7 +558,7 @@
   function qualityView(m) {
     const q = m.quality;
     const run = m.run;
-    return el("div", null, banners(m),
+    return el("div", null,
       section("Collection", el("p", null, run.is_complete ? "Every core part of the inventory was collected." : "PARTIAL: a core part of the inventory could not be collected."),
         run.gaps.length ? table(["Part", "Core", "Reason", "Fields it would feed"], run.gaps.map((g) => [g.part, g.is_core ? "yes" : "no", g.reason, g.fields.join(", ")])) : el("p", null, "No part was denied or failed.")),
       section("Undecided results (unknown) by rule", q.unknowns.length ? table(["Rule", "Passing state", "#Unknown", "Commonest reason", "#Times"],
@@ -650,12 +652,14 @@
     const linkColumn = { ...model.device_links, n: tables.devices.n };
     const links = linkColumn.codes ? { dict: linkColumn.dict, codes: Int32Array.from(linkColumn.codes) } : { values: linkColumn.values };
     deviceLink = (position) => (links.codes ? (links.codes[position] < 0 ? null : links.dict[links.codes[position]]) : links.values[position]);
+    document.getElementById("alerts").replaceChildren(...banners(model));
     const nav = document.getElementById("tabs");
     nav.replaceChildren(...VIEWS.map(([view, name]) => el("button", { type: "button", "data-view": view, onclick: () => go(hashOf(view, tableState[view])) }, name)));
     const main = document.getElementById("app");
     main.replaceChildren(...VIEWS.map(([view, name]) => el("section", { class: view in tables ? "view interactive" : "view static", "data-view": view, hidden: true, "aria-label": name },
       el("h2", { class: "view-title" }, name))));
     window.addEventListener("hashchange", applyHash);
+    window.addEventListener("popstate", applyHash);
     window.addEventListener("beforeprint", () => {
       const reading = current;
       for (const [view] of VIEWS) if (!(view in tables) && !built[view]) show(view);
