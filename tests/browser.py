@@ -104,9 +104,10 @@ def open_report(driver: Any, path: Path, fragment: str = "", timeout_s: float = 
     raise AssertionError(f"{path}: the report did not draw within {timeout_s} s")
 
 
-def screenshot(report: Path, out: Path, fragment: str = "") -> None:
-    """A PNG of the report's first screen (the summary unless `fragment` says otherwise)."""
+def screenshot(report: Path, out: Path, fragment: str = "", height: int = 1300) -> None:
+    """A PNG of the report's first `height` pixels (the summary unless `fragment` says not)."""
     with chromium(performance_log=False) as driver:
+        driver.set_window_size(1400, height)
         open_report(driver, report, fragment)
         out.parent.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(out))

@@ -165,6 +165,8 @@ def test_junit_has_one_testcase_per_rule_failing_with_its_failing_macs(written):
             assert isinstance(skipped, Skipped), f"{rule_id} was not fully judged: not a pass"
         else:
             assert results == [], f"{rule_id} passes"
+    assert cases["MAC-ENR-001"].result[0].message.startswith("not assessed: 1 could not be judged")
+    assert cases["MAC-VM-001"].result[0].message == "not applicable: nothing in scope"
     suite = suites[0]
     assert suite.tests == len(rules)
     assert suite.failures == sum(1 for r in rules.values() if r["fail"])

@@ -17,7 +17,7 @@ import pytest
 from report_inputs import FORMULA, SCRIPT, make_report
 
 from auditor.normalize.schema import STRING
-from auditor.render.html import asset_dir, payload, render_page
+from auditor.render.html import asset_dir, render_page
 from auditor.render.json import summary_block
 from auditor.report import DEVICE_TABLE_SCHEMA, FINDINGS_SCHEMA
 from auditor.report.views import DEVICE_PAGE, build_views, device_links
@@ -122,7 +122,9 @@ def test_the_tables_decode_to_the_model_frames(report, page):
         assert cells(findings, key) == expected.tolist(), key
     # a finding's Mac's columns come through its row in the devices table
     serials = report.findings["serial_number"].astype(object)
-    assert cells(findings, "serial_number", devices) == serials.where(serials.notna(), None).tolist()
+    assert (
+        cells(findings, "serial_number", devices) == serials.where(serials.notna(), None).tolist()
+    )
     majors = dict(zip(report.devices["device_id"], report.devices["os_major"], strict=True))
     assert cells(findings, "os_major", devices) == [
         majors.get(d) if isinstance(d, str) else None for d in report.findings["device_id"]

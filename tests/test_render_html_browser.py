@@ -127,7 +127,9 @@ def test_filtering_by_severity_and_searching_by_serial_give_the_expected_rows(br
     fresh(browser, path, "#view=findings")
     findings = data["findings"]
     assert row_count(browser, "findings") == len(findings)
-    Select(browser.find_element(By.CSS_SELECTOR, '[data-filter="severity"]')).select_by_value("high")
+    Select(browser.find_element(By.CSS_SELECTOR, '[data-filter="severity"]')).select_by_value(
+        "high"
+    )
     high = sum(1 for f in findings if f["severity"] == "high")
     assert row_count(browser, "findings") == high
     assert "view=findings" in browser.current_url and "f.severity=high" in browser.current_url
@@ -150,7 +152,9 @@ def test_a_deep_link_restores_the_filtered_view(browser, sample):
     assert row_count(browser, "devices") == bootstrap["fail"]
     chosen = Select(browser.find_element(By.CSS_SELECTOR, '[data-filter="MAC-BST-001"]'))
     assert chosen.first_selected_option.get_attribute("value") == "fail"
-    note = browser.find_element(By.CSS_SELECTOR, '[data-table="devices"] [data-testid="filters-note"]')
+    note = browser.find_element(
+        By.CSS_SELECTOR, '[data-table="devices"] [data-testid="filters-note"]'
+    )
     assert note.text == "Filtered: MAC-BST-001 = fail"
     # a link made by filtering in the page opens the same view elsewhere
     Select(browser.find_element(By.CSS_SELECTOR, '[data-filter="os_major"]')).select_by_index(1)

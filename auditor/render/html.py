@@ -40,13 +40,17 @@ _JSON_ESCAPES = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026"),
                  ("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029"))  # fmt: skip
 
 
+def _shown(values: pd.Series) -> pd.Series:
+    """Timestamps as the UTC day the page shows (YYYY-MM-DD); other columns as they are."""
+    if not pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values
+    utc = values.dt.tz_convert("UTC") if values.dt.tz is not None else values
+    days: pd.Series = utc.dt.strftime("%Y-%m-%d").astype("string")
+    return days
+
+
 def _cells(values: pd.Series) -> list[Any]:
-    """A column's values as JSON cells: text, numbers, booleans, days for timestamps, None."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        days = values.dt.tz_convert("UTC").dt.strftime("%Y-%m-%d") if values.dt.tz else (
-            values.dt.strftime("%Y-%m-%d")
-        )  # fmt: skip
-        values = days.astype("string")
+    """A column's values as JSON cells: text, numbers, booleans or None."""
     as_object = values.astype(object)
     cells: list[Any] = as_object.where(values.notna(), None).tolist()
     if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
@@ -57,6 +61,7 @@ def _cells(values: pd.Series) -> list[Any]:
 
 def encode_column(values: pd.Series) -> dict[str, Any]:
     """One column for the page: distinct values plus codes (-1: missing) when values repeat."""
+    values = _shown(values)
     repeats = isinstance(values.dtype, pd.CategoricalDtype) or (
         len(values) > 0 and values.nunique(dropna=True) <= len(values) // 2
     )

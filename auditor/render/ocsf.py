@@ -59,33 +59,41 @@ OWN_MAPPING = " (auditor's own mapping)"
 
 
 def _rule_parts(rule: RuleSummary) -> dict[str, Any]:
-    """The parts of an event every finding of one rule shares."""
+    """The parts of an event every finding of one rule shares: its compliance per status."""
     requirements = [
         f"{control.framework} {control_id}{OWN_MAPPING if control.is_own else ''}"
         for control in rule.controls
         for control_id in control.ids
     ]
     standards = [c.framework for c in rule.controls if not c.is_own]
+    check = Check(uid=rule.rule_id, name=rule.title, desc=rule.fails_when or None)
     return {
-        "check": Check(uid=rule.rule_id, name=rule.title, desc=rule.fails_when or None),
-        "requirements": requirements or None,
-        "standards": standards or None,
+        "compliance": {
+            status: Compliance(
+                control=rule.rule_id,
+                standards=standards or None,
+                requirements=requirements or None,
+                checks=[check],
+                status_id=compliance_status,
+            )
+            for status, (_, compliance_status) in STATUS_IDS.items()
+        },
         "remediation": Remediation(desc=rule.remediation, references=list(rule.references) or None),
+        "finding_info": {"title": rule.title, "desc": rule.rationale or None},
     }
 
 
-def events(report: Report, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[ComplianceFinding]]:
-    """The findings as OCSF events, a chunk at a time, in findings.json's order."""
+def events(report: Report, chunk_rows: int = CHUNK_ROWS) -> Iterator[ComplianceFinding]:
+    """The findings as OCSF events, one at a time, in findings.json's order."""
     meta = report.run.meta
     rules: Mapping[str, RuleSummary] = {r.rule_id: r for r in report.rules}
     parts = {rule_id: _rule_parts(rule) for rule_id, rule in rules.items()}
     product = Product(name="auditor", vendor_name="auditor", version=meta.tool_version)
     time_ms = int(meta.generated_at.timestamp() * 1000)
     for records in finding_records(report, chunk_rows):
-        chunk = []
         for record in records:
             rule, shared = rules[record["rule_id"]], parts[record["rule_id"]]
-            status_id, compliance_status = STATUS_IDS[record["status"]]
+            status_id, _ = STATUS_IDS[record["status"]]
             finding_uid = ":".join(
                 ("auditor", meta.tenant_id, record["rule_id"], record["entity_type"],
                  record["entity_id"])
@@ -96,60 +104,48 @@ def events(report: Report, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[Compli
                 for k in ("status", "waiver_id", "first_seen", "months_failing")
                 if record.get(k) is not None
             }
-            chunk.append(
-                ComplianceFinding(
-                    activity_id=ActivityID.Create,
-                    activity_name=ActivityID.Create.name,
-                    class_name=CLASS_NAME,
-                    type_uid=ComplianceFindingTypeID.Create,
-                    type_name=f"{CLASS_NAME}: {ActivityID.Create.name}",
-                    time=time_ms,
-                    metadata=Metadata(
-                        product=product,
-                        version=SCHEMA_VERSION,
-                        uid=f"{finding_uid}:{meta.as_of.isoformat()}",
-                        event_code=record["rule_id"],
-                        tenant_uid=meta.tenant_id,
-                    ),
-                    severity_id=SEVERITY_IDS[record["severity"]],
-                    severity=SEVERITY_IDS[record["severity"]].name,
-                    status_id=status_id,
-                    status=status_id.name,
-                    status_detail=record["detail"],
-                    message=record["detail"] or rule.title,
-                    finding_info=FindingInformation(
-                        uid=finding_uid, title=rule.title, desc=rule.rationale or None
-                    ),
-                    compliance=Compliance(
-                        control=record["rule_id"],
-                        standards=shared["standards"],
-                        requirements=shared["requirements"],
-                        checks=[shared["check"]],
-                        status_id=compliance_status,
-                    ),
-                    remediation=shared["remediation"],
-                    resources=[
-                        ResourceDetails(
-                            uid=record["entity_id"],
-                            name=record["entity_name"],
-                            type=RESOURCE_TYPES.get(record["entity_type"], record["entity_type"]),
-                            data=data or None,
-                        )
-                    ],
-                    unmapped={"auditor": unmapped},
-                )
+            yield ComplianceFinding(
+                activity_id=ActivityID.Create,
+                activity_name=ActivityID.Create.name,
+                class_name=CLASS_NAME,
+                type_uid=ComplianceFindingTypeID.Create,
+                type_name=f"{CLASS_NAME}: {ActivityID.Create.name}",
+                time=time_ms,
+                metadata=Metadata(
+                    product=product,
+                    version=SCHEMA_VERSION,
+                    uid=f"{finding_uid}:{meta.as_of.isoformat()}",
+                    event_code=record["rule_id"],
+                    tenant_uid=meta.tenant_id,
+                ),
+                severity_id=SEVERITY_IDS[record["severity"]],
+                severity=SEVERITY_IDS[record["severity"]].name,
+                status_id=status_id,
+                status=status_id.name,
+                status_detail=record["detail"],
+                message=record["detail"] or rule.title,
+                finding_info=FindingInformation(uid=finding_uid, **shared["finding_info"]),
+                compliance=shared["compliance"][record["status"]],
+                remediation=shared["remediation"],
+                resources=[
+                    ResourceDetails(
+                        uid=record["entity_id"],
+                        name=record["entity_name"],
+                        type=RESOURCE_TYPES.get(record["entity_type"], record["entity_type"]),
+                        data=data or None,
+                    )
+                ],
+                unmapped={"auditor": unmapped},
             )
-        yield chunk
 
 
 def document_chunks(report: Report, chunk_rows: int = CHUNK_ROWS) -> Iterator[str]:
     """findings.ocsf.json as text chunks: a JSON array, one event per line."""
     yield "["
     written = False
-    for chunk in events(report, chunk_rows):
-        for event in chunk:
-            yield ("," if written else "") + "\n" + event.model_dump_json(exclude_none=True)
-            written = True
+    for event in events(report, chunk_rows):
+        yield ("," if written else "") + "\n" + event.model_dump_json(exclude_none=True)
+        written = True
     yield "\n]\n"
 
 

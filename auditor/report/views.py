@@ -82,7 +82,7 @@ HIDDEN = {
 # owner, OS major and enrollment method of every finding can be filtered on.
 FINDING_DEVICE_COLUMNS = (
     "device_name", "serial_number", "upn", "ownership", "os_version", "os_major",
-    "enrollment_method", "last_sync_at",
+    "enrollment_method", "last_sync_at", "device_id",
 )  # fmt: skip
 LINKED = {"findings": "entity_name", "devices": "device_name"}
 _ORDER = {

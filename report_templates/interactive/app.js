@@ -16,7 +16,8 @@
   ];
   const PAGE_SIZES = [25, 50, 100, 250, 500];
   const SVG_NS = "http://www.w3.org/2000/svg";
-  const perf = { ready: null, lastFilterMs: null, filterRuns: 0 };
+  // Timings (ms since navigation start) the browser bench reads; nothing is sent anywhere.
+  const perf = { parsed: null, prepared: null, ready: null, lastFilterMs: null, filterRuns: 0 };
   window.__auditor = perf;
 
   // ---------- DOM helpers: data is only ever text ----------
@@ -107,9 +108,11 @@
 
   function prepareColumn(spec, n, rows, devices) {
     const { data, values: facets, ...rest } = spec; // `values` of a spec: its filter's choices
-    const col = { ...rest, facets, order: facets.map((f) => token(f.value)), n, dict: null, codes: null, values: null, lower: null, rank: null };
+    const col = { ...rest, facets, order: facets.map((f) => token(f.value)), n, dict: null, codes: null, values: null, lower: null, rank: null, base: null, rows: null };
     if (spec.source === "device") {
       const base = devices.byKey[spec.key];
+      col.base = base; // searched through the devices table, each Mac once
+      col.rows = rows;
       if (base.codes) {
         col.dict = base.dict;
         col.codes = new Int32Array(n);
@@ -158,6 +161,13 @@
   }
 
   function hits(col, needle, hit) {
+    if (col.base && !col.base.codes) {
+      const found = new Uint8Array(col.base.n);
+      hits(col.base, needle, found);
+      const rows = col.rows;
+      for (let i = 0; i < col.n; i++) if (rows[i] >= 0 && found[rows[i]]) hit[i] = 1;
+      return;
+    }
     const lower = lowered(col);
     if (col.codes) {
       const ok = new Uint8Array(col.dict.length + 1);
@@ -315,7 +325,7 @@
       tbl.columns.map((c) => el("label", { title: c.description },
         el("input", { type: "checkbox", checked: visible().includes(c), onchange: (e) => { state.shown[c.key] = e.target.checked; refresh(); } }),
         ` ${c.label}`)));
-    const reset = el("button", { type: "button", onclick: () => { Object.assign(state, emptyState(), { size: state.size }); search.value = ""; refresh(); } }, "Clear filters");
+    const reset = el("button", { type: "button", "data-testid": "clear", onclick: () => { Object.assign(state, emptyState(), { size: state.size }); search.value = ""; refresh(); } }, "Clear filters");
     const size = el("select", { "aria-label": "Rows per page", onchange: (e) => { state.size = Number(e.target.value); state.page = 1; refresh(); } },
       PAGE_SIZES.map((s) => el("option", { value: s, selected: s === state.size }, `${s} rows`)));
     const holder = el("div", { class: "table-holder" });
@@ -419,7 +429,7 @@
 
   // ---------- charts (inline SVG, drawn to the model's counts) ----------
   function barChart(items, options) {
-    const width = 520; const row = 24; const left = options.left || 150; const right = 110;
+    const width = 480; const row = 26; const left = options.left || 96; const right = 150;
     const height = items.length * row + 8;
     const max = Math.max(1, ...items.map((i) => i.value));
     const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": options.label });
@@ -428,9 +438,9 @@
       const y = 4 + k * row;
       const w = ((width - left - right) * item.value) / max;
       chart.append(
-        svg("text", { x: left - 8, y: y + 15, "text-anchor": "end", class: "axis" }, item.label),
-        svg("rect", { x: left, y: y + 3, width: Math.max(w, item.value ? 1 : 0), height: row - 8, class: `bar ${item.cls || ""}` }),
-        svg("text", { x: left + w + 6, y: y + 15, class: "value" }, item.text),
+        svg("text", { x: left - 8, y: y + 17, "text-anchor": "end", class: "axis" }, item.label),
+        svg("rect", { x: left, y: y + 4, width: Math.max(w, item.value ? 1 : 0), height: row - 8, class: `bar ${item.cls || ""}` }),
+        svg("text", { x: left + w + 6, y: y + 17, class: "value" }, item.text),
       );
     });
     return chart;
@@ -489,8 +499,6 @@
           ["Data", `${m.run.is_complete ? "complete" : "PARTIAL"} · source ${m.run.meta.source}`],
           ...(changes ? [["Since last period", `${num(changes.new)} new · ${num(changes.resolved)} resolved · ${num(changes.persisting)} persisting failures (vs ${changes.previous_period || "no earlier period"})`]] : []),
         ], { class: "data facts" })),
-      section("Key numbers", table(["Macs", "#count", "#share", "#not reported"], kpis.map((k) => [
-        el("span", { "data-kpi": k.key }, k.label), el("span", { "data-kpi-count": k.key }, num(k.count)), pct(k.pct), num(k.unknown)]))),
       el("div", { class: "charts" },
         section("Macs by their worst failure", barChart(worst, { label: "Macs by their worst failing severity; each Mac counted once" }),
           el("p", { class: "muted small" }, "Each Mac counted once, at its most severe unwaived failure.")),
@@ -498,6 +506,8 @@
           el("p", { class: "muted small", "data-testid": "status-counts" }, "All results: ", s.status_counts.map(([st, n]) => `${st} ${num(n)}`).join(" · "))),
         section("macOS majors", barChart(majors, { label: "Macs per macOS major version" })),
         changes && changes.trend.length > 1 ? section("Posture trend", trendChart(changes.trend)) : null),
+      section("Key numbers", table(["Macs", "#count", "#share", "#not reported"], kpis.map((k) => [
+        el("span", { "data-kpi": k.key }, k.label), el("span", { "data-kpi-count": k.key }, num(k.count)), pct(k.pct), num(k.unknown)]))),
       section("Top device rules: most severe first, then most failing Macs",
         s.top_rules.length ? table(["Rule", "Severity", "Passing state", "#Failing Macs"], s.top_rules.map((r) => [
           link(r.rule_id, hashOf("findings", { ...emptyState(), filters: { rule_id: [r.rule_id], status: ["fail"] } })),
@@ -641,6 +651,7 @@
   async function start() {
     try {
       model = await loadData();
+      perf.parsed = performance.now();
     } catch (error) {
       document.getElementById("loading").textContent = `The report's data could not be read: ${error.message}`;
       return;
@@ -648,6 +659,7 @@
     tables.devices = prepareTable(model.tables.devices, null);
     tables.findings = prepareTable(model.tables.findings, tables.devices);
     if (model.tables.changes) tables.changes = prepareTable(model.tables.changes, null);
+    perf.prepared = performance.now();
     for (const name of Object.keys(tables)) tableState[name] = emptyState();
     const linkColumn = { ...model.device_links, n: tables.devices.n };
     const links = linkColumn.codes ? { dict: linkColumn.dict, codes: Int32Array.from(linkColumn.codes) } : { values: linkColumn.values };
