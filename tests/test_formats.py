@@ -60,6 +60,24 @@ def test_every_format_has_a_file_name_a_renderer_and_a_format_choice():
         check_format_available("xml")
 
 
+def test_every_output_name_is_one_verify_knows_as_a_report():
+    from auditor.evidence import REPORT_NAMES
+
+    assert set(OUTPUT_NAMES.values()) <= REPORT_NAMES
+
+
+def test_a_partial_run_says_so_in_every_flat_row(tmp_path):
+    report = make_report(core_gap=True)
+    for fmt in ("csv", "ndjson", "ocsf"):
+        RENDERERS[fmt](report, tmp_path / OUTPUT_NAMES[fmt])
+    with (tmp_path / "findings.csv").open(encoding="utf-8-sig", newline="") as handle:
+        assert {row["run_complete"] for row in csv.DictReader(handle)} == {"false"}
+    lines = (tmp_path / "findings.ndjson").read_text(encoding="utf-8").splitlines()
+    assert {json.loads(line)["run"]["complete"] for line in lines} == {False}
+    events = json.loads((tmp_path / "findings.ocsf.json").read_text(encoding="utf-8"))
+    assert {e["unmapped"]["auditor"]["run_complete"] for e in events} == {False}
+
+
 def test_findings_csv_is_findings_json_flat_and_excel_safe(written):
     out, data = written
     raw = (out / "findings.csv").read_bytes()
@@ -121,6 +139,7 @@ def test_findings_ocsf_events_validate_against_the_pinned_ocsf_models(written):
         assert event["status_id"] == (3 if status == "waived" else 1)
         assert event["compliance"]["status_id"] == (2 if status == "unknown" else 3)
         assert event["unmapped"]["auditor"]["status"] == status
+        assert event["unmapped"]["auditor"]["run_complete"] is True
         assert event["finding_info"]["uid"] == ":".join(
             ("auditor", "tenant-0001", finding["rule_id"], finding["entity_type"],
              finding["entity_id"])

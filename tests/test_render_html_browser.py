@@ -168,6 +168,23 @@ def test_a_deep_link_restores_the_filtered_view(browser, sample):
     assert row_count(browser, "findings") == wanted
 
 
+def test_a_column_filter_keeps_its_focus_while_the_rows_redraw(browser, sample):
+    path, data = sample
+    fresh(browser, path, "#view=findings")
+    box = browser.find_element(By.CSS_SELECTOR, '[data-table="findings"] [data-filter="upn"]')
+    box.send_keys("@contoso")
+    settles_at(
+        browser, "findings", sum(1 for f in data["findings"] if "@contoso" in (f["upn"] or ""))
+    )
+    box.send_keys(".com")  # typed after the redraw: still in the same box
+    note = browser.find_element(
+        By.CSS_SELECTOR, '[data-table="findings"] [data-testid="filters-note"]'
+    )
+    WebDriverWait(browser, 10).until(lambda d: "@contoso.com" in note.text)
+    assert note.text == "Filtered: Primary user contains “@contoso.com”"
+    assert "t.upn=%40contoso.com" in browser.current_url
+
+
 def test_a_top_rule_on_the_summary_opens_its_failing_macs(browser, sample):
     path, data = sample
     fresh(browser, path)
@@ -211,6 +228,19 @@ def test_hostile_names_show_as_text_and_run_nothing(browser, hostile):
     assert browser.execute_script("return window.__pwned === undefined")
     banner = browser.find_element(By.CSS_SELECTOR, '[data-testid="partial"]')
     assert "PARTIAL DATA" in banner.text and "managed_devices: 500 after 3 tries" in banner.text
+    browser.find_element(By.CSS_SELECTOR, '#tabs button[data-view="changes"]').click()
+    assert row_count(browser, "changes") == 6  # 3 new, 2 persisting, 1 resolved (report_inputs)
+    changed = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "td.c-device_name")]
+    assert SCRIPT in changed and FORMULA in changed
+    assert browser.execute_script("return window.__pwned === undefined")
+
+
+def test_without_the_browser_the_tests_fail_with_the_install_line(monkeypatch):
+    import browser as harness
+
+    monkeypatch.setattr(harness.shutil, "which", lambda name: None)
+    with pytest.raises(BrowserMissing, match="apt-get install -y chromium chromium-driver"):
+        harness.browser_paths()
 
 
 def test_a_screenshot_of_the_summary_is_not_blank(browser, sample):

@@ -100,9 +100,12 @@ def events(report: Report, chunk_rows: int = CHUNK_ROWS) -> Iterator[ComplianceF
             )  # fmt: skip
             data = {k: record[k] for k in DEVICE_DATA if record.get(k) is not None}
             unmapped = {
-                k: record[k]
-                for k in ("status", "waiver_id", "first_seen", "months_failing")
-                if record.get(k) is not None
+                **{
+                    k: record[k]
+                    for k in ("status", "waiver_id", "first_seen", "months_failing")
+                    if record.get(k) is not None
+                },
+                "run_complete": report.run.is_complete,
             }
             yield ComplianceFinding(
                 activity_id=ActivityID.Create,

@@ -323,17 +323,29 @@
     });
     const chooser = el("details", { class: "chooser" }, el("summary", null, "Columns"),
       tbl.columns.map((c) => el("label", { title: c.description },
-        el("input", { type: "checkbox", checked: visible().includes(c), onchange: (e) => { state.shown[c.key] = e.target.checked; refresh(); } }),
+        el("input", { type: "checkbox", checked: visible().includes(c), onchange: (e) => { state.shown[c.key] = e.target.checked; head = null; refresh(); } }),
         ` ${c.label}`)));
-    const reset = el("button", { type: "button", "data-testid": "clear", onclick: () => { Object.assign(state, emptyState(), { size: state.size }); search.value = ""; refresh(); } }, "Clear filters");
+    const reset = el("button", { type: "button", "data-testid": "clear", onclick: () => {
+      Object.assign(state, emptyState(), { size: state.size, shown: state.shown });
+      search.value = "";
+      head = null;
+      refresh();
+    } }, "Clear filters");
     const size = el("select", { "aria-label": "Rows per page", onchange: (e) => { state.size = Number(e.target.value); state.page = 1; refresh(); } },
       PAGE_SIZES.map((s) => el("option", { value: s, selected: s === state.size }, `${s} rows`)));
     const holder = el("div", { class: "table-holder" });
     const pager = el("div", { class: "pager" });
     const summaryLine = el("p", { class: "filters-note muted", "data-testid": "filters-note" });
     root.append(intro || "", el("div", { class: "toolbar" }, search, count, reset, chooser, size), summaryLine, holder, pager);
+    // The header (names, sort buttons, filter controls) is built once per set of columns, so
+    // typing in a filter box keeps its focus while the rows below are redrawn.
+    let head = null;
+    let body = null;
+    let columns = [];
+    const sorters = new Map();
 
     function refresh() {
+      if (!head) build();
       const indices = select(tbl, state);
       const pages = Math.max(1, Math.ceil(indices.length / state.size));
       state.page = Math.min(state.page, pages);
@@ -345,28 +357,40 @@
         ...(state.q ? [`search “${state.q}”`] : []),
       ];
       summaryLine.textContent = notes.length ? `Filtered: ${notes.join("; ")}` : "No filter: every row.";
-      holder.replaceChildren(draw(indices, visible()));
+      for (const [key, [th, button, name]] of sorters) {
+        const here = state.sort && state.sort.key === key;
+        th.setAttribute("aria-sort", here ? (state.sort.desc ? "descending" : "ascending") : "none");
+        button.textContent = name + (here ? (state.sort.desc ? " ▼" : " ▲") : "");
+      }
+      const rows = el("tbody");
+      const start = (state.page - 1) * state.size;
+      for (let k = start; k < Math.min(indices.length, start + state.size); k++) rows.append(row(indices[k], columns));
+      if (!indices.length) rows.append(el("tr", null, el("td", { colspan: columns.length, class: "empty" }, "No row matches.")));
+      body.replaceWith(rows);
+      body = rows;
       drawPager(indices.length, pages);
       writeHash();
     }
 
     const label = (key) => (tbl.byKey[key] ? tbl.byKey[key].label : key);
 
-    function draw(indices, columns) {
-      const head = el("tr", null, columns.map((c) => {
-        const sortedHere = state.sort && state.sort.key === c.key;
-        return el("th", { title: c.description, "aria-sort": sortedHere ? (state.sort.desc ? "descending" : "ascending") : "none", class: `k-${c.kind}` },
-          el("button", { type: "button", class: "sort", onclick: () => {
-            state.sort = sortedHere && !state.sort.desc ? { key: c.key, desc: true } : sortedHere ? null : { key: c.key, desc: false };
-            refresh();
-          } }, c.label, sortedHere ? (state.sort.desc ? " ▼" : " ▲") : ""));
+    function build() {
+      columns = visible();
+      sorters.clear();
+      const names = el("tr", null, columns.map((c) => {
+        const button = el("button", { type: "button", class: "sort", onclick: () => {
+          const here = state.sort && state.sort.key === c.key;
+          state.sort = here && !state.sort.desc ? { key: c.key, desc: true } : here ? null : { key: c.key, desc: false };
+          refresh();
+        } }, c.label);
+        const th = el("th", { title: c.description, class: `k-${c.kind}` }, button);
+        sorters.set(c.key, [th, button, c.label]);
+        return th;
       }));
       const filters = el("tr", { class: "filter-row" }, columns.map((c) => el("th", null, filterControl(c))));
-      const start = (state.page - 1) * state.size;
-      const body = el("tbody");
-      for (let k = start; k < Math.min(indices.length, start + state.size); k++) body.append(row(indices[k], columns));
-      if (!indices.length) body.append(el("tr", null, el("td", { colspan: columns.length, class: "empty" }, "No row matches.")));
-      return el("table", { class: `data explorer-table t-${tbl.name}`, "data-testid": `${tbl.name}-table` }, el("thead", null, head, filters), body);
+      head = el("thead", null, names, filters);
+      body = el("tbody");
+      holder.replaceChildren(el("table", { class: `data explorer-table t-${tbl.name}`, "data-testid": `${tbl.name}-table` }, head, body));
     }
 
     function filterControl(c) {
@@ -390,7 +414,7 @@
       let wait = null;
       input.addEventListener("input", () => {
         clearTimeout(wait);
-        wait = setTimeout(() => { state.texts[c.key] = input.value.trim(); state.page = 1; refresh(); input.focus(); }, 150);
+        wait = setTimeout(() => { state.texts[c.key] = input.value.trim(); state.page = 1; refresh(); }, 150);
       });
       return input;
     }
