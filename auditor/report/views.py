@@ -21,6 +21,7 @@ import pandas as pd
 from auditor.models import Severity, Status
 from auditor.refdata.versions import version_key
 from auditor.report.findings import Columns
+from auditor.report.frames import take
 from auditor.report.model import ColumnSpec, FacetValue, TableView, Views
 from auditor.report.plain import scalar
 
@@ -126,7 +127,7 @@ def build_views(
     at = _position(findings_columns, "entity_name") + 1
     findings_columns[at:at] = [
         _spec(
-            "findings", name, _through(devices[name], device_rows), devices_schema[name][1],
+            "findings", name, pd.Series(take(devices[name], device_rows)), devices_schema[name][1],
             source="device",
         )
         for name in FINDING_DEVICE_COLUMNS
@@ -176,11 +177,6 @@ def _device_rows(findings: pd.DataFrame, devices: pd.DataFrame) -> np.ndarray:
     index = pd.Index(devices["device_id"].astype("string"))
     rows = index.get_indexer(pd.Index(findings["device_id"].astype("string")))
     return np.asarray(rows, dtype=np.int64)
-
-
-def _through(values: pd.Series, rows: np.ndarray) -> pd.Series:
-    """values[rows] as a series (NA where the row is -1), for counting a finding's Mac's values."""
-    return pd.Series(values.array.take(rows, allow_fill=True))
 
 
 def _position(columns: Sequence[ColumnSpec], key: str) -> int:
