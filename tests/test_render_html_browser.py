@@ -162,10 +162,17 @@ def test_a_deep_link_restores_the_filtered_view(browser, sample):
     browser.get("about:blank")
     open_report(browser, path, "#" + url.split("#", 1)[1])
     assert row_count(browser, "devices") == narrowed
-    # several values of one column, and a summary link into the findings table
+    # several values of one column
     fresh(browser, path, "#view=findings&f.severity=critical&f.severity=high")
     wanted = sum(1 for f in data["findings"] if f["severity"] in ("critical", "high"))
     assert row_count(browser, "findings") == wanted
+    shown = Select(browser.find_element(By.CSS_SELECTOR, '[data-filter="severity"]'))
+    assert shown.first_selected_option.text == "critical or high"
+    # a value no row has shows as itself with no rows, never as an unfiltered list
+    fresh(browser, path, "#view=findings&f.severity=urgent")
+    assert row_count(browser, "findings") == 0
+    shown = Select(browser.find_element(By.CSS_SELECTOR, '[data-filter="severity"]'))
+    assert shown.first_selected_option.text == "urgent"
 
 
 def test_a_column_filter_keeps_its_focus_while_the_rows_redraw(browser, sample):

@@ -307,7 +307,7 @@
   }
 
   // ---------- the interactive table ----------
-  function tableView(tbl, model, intro) {
+  function tableView(tbl, intro) {
     const state = tableState[tbl.name];
     const root = el("div", { class: "explorer", "data-table": tbl.name });
     const visible = () => tbl.columns.filter((c) => (c.key in state.shown ? state.shown[c.key] : c.is_visible));
@@ -352,8 +352,8 @@
       count.textContent = `${num(indices.length)} of ${num(tbl.n)} rows`;
       count.dataset.count = String(indices.length);
       const notes = [
-        ...Object.entries(state.filters).filter(([, t]) => t.length).map(([k, t]) => `${label(k)} = ${t.join(" or ")}`),
-        ...Object.entries(state.texts).filter(([, t]) => t).map(([k, t]) => `${label(k)} contains “${t}”`),
+        ...Object.entries(state.filters).filter(([k, t]) => t.length && tbl.byKey[k]).map(([k, t]) => `${label(k)} = ${t.join(" or ")}`),
+        ...Object.entries(state.texts).filter(([k, t]) => t && tbl.byKey[k]).map(([k, t]) => `${label(k)} contains “${t}”`),
         ...(state.q ? [`search “${state.q}”`] : []),
       ];
       summaryLine.textContent = notes.length ? `Filtered: ${notes.join("; ")}` : "No filter: every row.";
@@ -397,7 +397,9 @@
       if (c.filter === "select") {
         const chosen = state.filters[c.key] || [];
         const options = [el("option", { value: "" }, "all")];
-        if (chosen.length > 1) options.push(el("option", { value: MULTI, selected: true }, chosen.join(" or ")));
+        // a link's several values, or a value no row has, is shown as it is, never as "all"
+        const shownAsIs = chosen.length > 1 || (chosen.length === 1 && !c.order.includes(chosen[0]));
+        if (shownAsIs) options.push(el("option", { value: MULTI, selected: true }, chosen.join(" or ")));
         for (const v of c.facets) {
           const t = token(v.value);
           options.push(el("option", { value: t, selected: chosen.length === 1 && chosen[0] === t }, `${v.label} (${num(v.count)})`));
@@ -586,7 +588,7 @@
       c.trend.length > 1 ? section("Posture trend", trendChart(c.trend)) : null,
       section("Rules whose failures changed", c.per_rule.length ? table(["Rule", "Severity", "#Previous", "#Now", "#Delta", "#New", "#Resolved", "#Persisting"],
         c.per_rule.map((d) => [d.rule_id, d.severity ? chip("severity", d.severity) : DASH, num(d.previous_fail), num(d.current_fail), signed(d.delta), num(d.new), num(d.resolved), num(d.persisting)])) : el("p", null, "No rule's failures changed.")),
-      section("Every changed finding", tables.changes ? tableView(tables.changes, m) : el("p", null, "None.")));
+      section("Every changed finding", tables.changes ? tableView(tables.changes) : el("p", null, "None.")));
   }
 
   function qualityView(m) {
@@ -649,8 +651,8 @@
     switch (view) {
       case "summary": return summaryView(model);
       case "rules": return rulesView(model);
-      case "findings": return tableView(tables.findings, model, el("p", { class: "muted" }, "Every non-passing result: fail, unknown or waived. Filter a column with the row under its name; the address bar keeps the view, so a link to it opens the same filtered list."));
-      case "devices": return tableView(tables.devices, model, el("p", { class: "muted" }, "Every Mac with its status per device rule. A rule's column filters Macs by status: pick fail under MAC-BST-001 for the Macs without an escrowed bootstrap token."));
+      case "findings": return tableView(tables.findings, el("p", { class: "muted" }, "Every non-passing result: fail, unknown or waived. Filter a column with the row under its name; the address bar keeps the view, so a link to it opens the same filtered list."));
+      case "devices": return tableView(tables.devices, el("p", { class: "muted" }, "Every Mac with its status per device rule. A rule's column filters Macs by status: pick fail under MAC-BST-001 for the Macs without an escrowed bootstrap token."));
       case "tenant": return tenantView(model);
       case "changes": return changesView(model);
       case "quality": return qualityView(model);
