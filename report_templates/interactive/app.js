@@ -22,7 +22,8 @@
 
   // ---------- DOM helpers: data is only ever text ----------
   function isSafeUrl(url) {
-    return typeof url === "string" && /^https:\/\/[^\s]+$/i.test(url);
+    // https links the model gives, and this page's own fragments (its views)
+    return typeof url === "string" && (/^https:\/\/[^\s]+$/i.test(url) || url.startsWith("#view="));
   }
 
   function el(tag, attrs, ...children) {
@@ -57,7 +58,7 @@
   }
 
   function link(text, hash) {
-    return el("a", { class: "internal", "data-hash": hash, onclick: (e) => { e.preventDefault(); go(hash); } }, text);
+    return el("a", { class: "internal", href: hash, onclick: (e) => { e.preventDefault(); go(hash); } }, text);
   }
 
   const num = (v) => (v === null || v === undefined ? DASH : Number(v).toLocaleString("en-US"));
