@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from auditor import __version__
-from auditor.config import CLOUDS, FORMATS, Config, load_config
+from auditor.config import CLOUDS, DEFAULT_FORMATS, FORMATS, Config, load_config
 from auditor.errors import FAIL_ON_EXIT_CODE, AuditorError
 from auditor.models import Severity
 
@@ -156,7 +156,11 @@ def cli(verbose: int, log_format: str) -> None:
     help="Where the inventory comes from.",
 )
 @click.option("--as-of", type=_DATE, help="Audit date (default: today, UTC).")
-@click.option("--format", "formats", help="Comma-separated: json,xlsx,pdf (default: all).")
+@click.option(
+    "--format",
+    "formats",
+    help=f"Comma-separated, from {','.join(FORMATS)} (default: {','.join(DEFAULT_FORMATS)}).",
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path),

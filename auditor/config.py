@@ -20,7 +20,10 @@ from urllib.parse import urlsplit
 from auditor.errors import ConfigError
 from auditor.models import Param, Severity
 
-FORMATS = ("json", "xlsx", "pdf")
+# Every --format choice (render.OUTPUT_NAMES names each file); a run without --format or
+# output.formats writes the first three.
+FORMATS = ("json", "xlsx", "pdf", "html", "csv", "ndjson", "ocsf", "junit", "parquet")
+DEFAULT_FORMATS = FORMATS[:3]
 CLOUDS = ("global", "usgov", "usgov-dod", "china")
 SOURCES = ("sample", "files", "graph")
 
@@ -75,7 +78,7 @@ class Config:
     source: str = "sample"
     inputs: tuple[Path, ...] = ()
     out_dir: Path = Path("reports")
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = DEFAULT_FORMATS
     pdf_devices_per_rule: int = 15  # ~8.6 s and 35 pages at 100k Macs; the workbook lists all
     select: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -183,7 +186,7 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
         sections[name] = section
     get = _Getter(problems)
     output, rules, graph = sections["output"], sections["rules"], sections["graph"]
-    formats = get.strings(output, "output.formats", FORMATS)
+    formats = get.strings(output, "output.formats", DEFAULT_FORMATS)
     for fmt in formats:
         if fmt not in FORMATS:
             choices = ", ".join(FORMATS)

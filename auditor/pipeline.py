@@ -176,6 +176,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             comparison.changes if comparison is not None else None,
             pdf_devices_per_rule=config.pdf_devices_per_rule,
             params=params,
+            cloud=config.graph.cloud,
         )
         inside = [Path(i.path) for i in inventory.inputs if _is_inside(Path(i.path), out_dir)]
         outputs = _render(report, config.formats, staging, out_dir, keep=[*fetched, *inside])

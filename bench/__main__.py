@@ -59,7 +59,7 @@ def run_pipeline(devices: int, out: Path, *, pdf: bool = True) -> list[Stage]:
         report = build_report(
             outcome.results, inventory, rules, outcome.uses, meta, params=rule_params(config)
         )
-    for fmt in ("json", "xlsx", "pdf") if pdf else ("json", "xlsx"):
+    for fmt in (f for f in OUTPUT_NAMES if pdf or f != "pdf"):
         target = out / f"{devices}-{OUTPUT_NAMES[fmt]}"
         with stage(f"render {fmt}", stages, devices) as s:
             RENDERERS[fmt](report, target)

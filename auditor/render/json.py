@@ -108,7 +108,7 @@ def summary_block(report: Report) -> dict[str, Any]:
     }
 
 
-def _finding_records(report: Report, chunk_rows: int) -> Iterator[list[dict[str, Any]]]:
+def finding_records(report: Report, chunk_rows: int) -> Iterator[list[dict[str, Any]]]:
     """Chunks of finding objects in the documented key order."""
     has_history = report.changes is not None
     keys = [k for k in FINDING_KEYS if has_history or k not in ("first_seen", "months_failing")]
@@ -140,7 +140,7 @@ def _finding_records(report: Report, chunk_rows: int) -> Iterator[list[dict[str,
 def _findings_bytes(report: Report, chunk_rows: int) -> Iterator[bytes]:
     """The findings array's items, each chunk serialized by one orjson call."""
     written = False
-    for records in _finding_records(report, chunk_rows):
+    for records in finding_records(report, chunk_rows):
         if not records:
             continue
         # '[\n    {...},\n    {...}\n  ]' at depth 1: drop the brackets, keep the items

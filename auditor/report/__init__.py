@@ -15,7 +15,7 @@ import pandas as pd
 
 from auditor.models import Changes, Entity, Inventory, Param, RunMeta, Status
 from auditor.refdata.catalogue import STALE_AFTER_DAYS
-from auditor.report.changes import changes_view
+from auditor.report.changes import CHANGE_ITEMS_SCHEMA, changes_view
 from auditor.report.findings import (
     DEVICE_TABLE_SCHEMA,
     FINDINGS_SCHEMA,
@@ -29,6 +29,7 @@ from auditor.report.quality import data_quality, distribution, ordered_gaps
 from auditor.report.rules import own_mappings, rule_sections, rule_summaries
 from auditor.report.summary import summary
 from auditor.report.tenant import tenant_health
+from auditor.report.views import build_views
 from auditor.report.waivers import waiver_rows
 from auditor.rules.base import Rule
 from auditor.waivers import WaiverUse
@@ -46,6 +47,7 @@ def build_report(
     *,
     pdf_devices_per_rule: int = 15,
     params: Mapping[str, Mapping[str, Param]] | None = None,
+    cloud: str = "global",
 ) -> Report:
     """Build the report model of one run.
 
@@ -60,6 +62,7 @@ def build_report(
         pdf_devices_per_rule: how many failing Macs the PDF lists under each rule.
         params: the run's per-rule parameter overrides; the report shows each rule's
             defaults with these laid over them. None: defaults only.
+        cloud: the Graph cloud (`graph.cloud`): which admin center the Macs' links open.
 
     Returns:
         The frozen report model.
@@ -78,6 +81,18 @@ def build_report(
     devices, worst = device_table(inventory.devices, results, device_rule_ids)
     tenant = tenant_health(inventory, results, titles, meta.as_of)
     patch_rule_ids = tuple(sorted(r.id for r in rules if "patch" in r.groups))
+    change_view = None if changes is None else changes_view(changes, titles, pdf_devices_per_rule)
+    views = build_views(
+        findings,
+        devices,
+        FINDINGS_SCHEMA,
+        DEVICE_TABLE_SCHEMA,
+        titles,
+        device_rule_ids,
+        None if change_view is None else (change_view.items, CHANGE_ITEMS_SCHEMA),
+        cloud=cloud,
+        tenant_id=meta.tenant_id,
+    )
     return Report(
         run=RunInfo(
             meta=meta,
@@ -95,10 +110,11 @@ def build_report(
         distribution=distribution(inventory.devices),
         quality=data_quality(inventory, results, titles),
         waivers=waiver_rows(waiver_uses),
-        changes=None if changes is None else changes_view(changes, titles, pdf_devices_per_rule),
+        changes=change_view,
         own_mappings=own_mappings(rules),
         findings=findings,
         devices=devices,
         device_rule_ids=device_rule_ids,
         pdf_devices_per_rule=pdf_devices_per_rule,
+        views=views,
     )
