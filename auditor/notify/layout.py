@@ -49,7 +49,7 @@ def run_layout(message: Message, reasons: list[str]) -> Layout:
         news = f"{_failing_at_floor(m)} failing {severities} results (no earlier period to compare)"
     else:
         news = f"{new} new failing {severities} result(s) since {m.previous_period}"
-    summary = f"{_posture_sentence(m)}; {news}."
+    summary = f"Posture {_posture_sentence(m)}; {news}."
     expired = any(e.days_left < 0 for e in m.expiring)
     tone = "warning" if (not m.is_complete or new or expired) else "good"
     if tone == "good" and m.expiring:
