@@ -210,7 +210,10 @@ def run(
     allow_partial: bool | None,
 ) -> None:
     """Audit the Macs and write findings.json, report.xlsx, report.pdf and manifest.json."""
+    from auditor.notify import after_failure, after_run
     from auditor.pipeline import RunOptions, run_audit
+    from auditor.render import OUTPUT_NAMES
+    from auditor.render.json import document_bytes
 
     if config_path is None and not inputs and source in (None, "sample"):
         config_path = _sample_config()
@@ -252,21 +255,17 @@ def run(
     try:
         result = run_audit(config, options)
     except AuditorError as exc:
-        _summarise(functools.partial(_after_failure, config, exc, as_of_date), no_notify)
+        _summarise(functools.partial(after_failure, config, exc, as_of_date.isoformat()), no_notify)
         raise
     for path in (*result.outputs, result.manifest):
         click.echo(str(path))
-    from auditor.render import OUTPUT_NAMES
-
-    findings = config.out_dir / OUTPUT_NAMES["json"]
-    if "json" not in config.formats:
-        from auditor.render.json import document_bytes
-
-        findings_source: Path | Any = document_bytes(result.report)
-    else:
-        findings_source = findings
+    if "json" in config.formats:
+        findings: Path | Any = config.out_dir / OUTPUT_NAMES["json"]
+    else:  # the same document, rendered in memory: the message still says what it would say
+        findings = document_bytes(result.report)
     outputs = (*result.outputs, result.manifest)
-    failed = _summarise(functools.partial(_after_run, config, outputs, findings_source), no_notify)
+    notify = functools.partial(after_run, config, config.out_dir, outputs, findings)
+    failed = _summarise(notify, no_notify)
     if failed and notify_required:
         names = ", ".join(failed)
         raise NotifyError(f"notification failed for {names} (reports are written; see above)")
@@ -290,20 +289,6 @@ def _require_channels(config: Config) -> None:
     problems = preflight(config)
     if problems:
         raise ConfigError("--notify-required: " + "; ".join(problems))
-
-
-def _after_run(config: Config, outputs: Any, findings: Any, send: bool, note: str) -> Any:
-    from auditor.notify import after_run
-
-    return after_run(config, config.out_dir, outputs, findings, send=send, note=note)
-
-
-def _after_failure(
-    config: Config, error: AuditorError, as_of: dt.date, send: bool, note: str
-) -> Any:
-    from auditor.notify import after_failure
-
-    return after_failure(config, error, as_of.isoformat(), send=send, note=note)
 
 
 def _summarise(notify: Callable[[bool, str], Any], no_notify: bool) -> list[str]:

@@ -29,7 +29,7 @@ from auditor.notify.mail import (
     with_attachments,
 )
 from auditor.notify.message import Message, RunFailure, triggers_met
-from auditor.notify.sending import Delivery, SendFailure, post_json, with_retries
+from auditor.notify.sending import Delivery, SendFailure, post_json, redact, with_retries
 from auditor.notify.settings import Channel, NotifySettings
 from auditor.sources.graph_auth import CLOUDS, TOKEN_ENV, check_token_destination, make_credential
 
@@ -103,7 +103,8 @@ def _deliver(
     try:
         send = _sender(config, settings, channel, layout, subject, folder)
     except SendFailure as exc:  # a missing variable or a refused URL: retrying cannot help
-        return _logged(Delivery(channel.name, channel.kind, "failed", 0, str(exc)))
+        reason = redact(str(exc), secrets)
+        return _logged(Delivery(channel.name, channel.kind, "failed", 0, reason))
     delivery = with_retries(
         channel.name, channel.kind, send, settings.retries, settings.retry_delay_s, secrets
     )
