@@ -76,8 +76,6 @@ def run_layout(message: Message, reasons: list[str]) -> Layout:
         )
     sections.append(Section("Tenant", (f"Tenant id {m.tenant_id}",)))
     footer = [f"Reports: {m.folder} ({', '.join(m.reports)})" if m.reports else m.folder]
-    if m.attachments:
-        footer.append("Attached: " + ", ".join(p.name for p in m.attachments))
     if reasons:
         footer.append("Sent because " + "; ".join(reasons) + ".")
     footer.append(f"auditor {__version__}")

@@ -75,7 +75,6 @@ class Message:
     link: str | None
     folder: str
     reports: tuple[str, ...]
-    attachments: tuple[Path, ...] = ()
 
     @property
     def posture_delta(self) -> float | None:
