@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from azure.core.exceptions import ClientAuthenticationError
 
@@ -31,7 +31,9 @@ from auditor.notify.mail import (
 from auditor.notify.message import Message, RunFailure, triggers_met
 from auditor.notify.sending import Delivery, SendFailure, post_json, redact, with_retries
 from auditor.notify.settings import Channel, NotifySettings
-from auditor.sources.graph_auth import CLOUDS, TOKEN_ENV, check_token_destination, make_credential
+from auditor.sources.graph import settings_from_config
+from auditor.sources.graph_auth import CLOUDS, TOKEN_ENV, make_credential
+from auditor.sources.graph_network import GraphRoots, Proxies
 
 log = logging.getLogger(__name__)
 Subject = Message | RunFailure | None
@@ -167,16 +169,17 @@ def _sender(
 
 
 def _graph_send(config: Config, channel: Channel, body: object, timeout_s: float) -> str:
-    """POST sendMail as `channel.sender` with an app-only token (Mail.Send)."""
-    graph = config.graph
-    cloud = CLOUDS[graph.cloud]
-    root = (graph.graph_url or f"{cloud.graph_root}/v1.0").rstrip("/")
-    allowed = {urlsplit(cloud.graph_root).hostname or ""}
-    if graph.graph_url:
-        allowed.add((urlsplit(graph.graph_url).hostname or "").lower())
-    url = f"{root}/users/{quote(channel.sender or '', safe='@.')}/sendMail"
+    """POST sendMail as `channel.sender` with an app-only token (Mail.Send).
+
+    The token goes only under the configured Graph root (the cloud's, or `graph_url`), the same
+    check a pull makes, through the same proxy.
+    """
     try:
-        check_token_destination(url, frozenset(allowed))
+        graph = settings_from_config(config.graph)
+        cloud = CLOUDS[graph.cloud]
+        url = f"{graph.v1_root}/users/{quote(channel.sender or '', safe='@.')}/sendMail"
+        GraphRoots.of(graph.v1_root, f"{cloud.graph_root}/v1.0").check(url)
+        proxies = Proxies.from_environment(graph.proxy)
         credential, described = make_credential(graph.cloud, graph.tenant_id, graph.client_id)
         token = credential.get_token(cloud.scope).token
     except ClientAuthenticationError as exc:
@@ -185,7 +188,7 @@ def _graph_send(config: Config, channel: Channel, body: object, timeout_s: float
     except AuditorError as exc:
         raise SendFailure(str(exc)) from exc
     try:
-        return post_json(url, body, timeout_s, {"Authorization": f"Bearer {token}"})
+        return post_json(url, body, timeout_s, {"Authorization": f"Bearer {token}"}, proxies)
     except SendFailure as exc:
         if exc.status in (401, 403):
             raise SendFailure(

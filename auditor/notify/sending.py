@@ -22,7 +22,7 @@ import orjson
 
 from auditor import __version__
 from auditor.errors import NotifyError
-from auditor.sources.graph_auth import is_loopback
+from auditor.sources.graph_network import Proxies, is_loopback
 from auditor.sources.graph_throttle import retry_after_s
 
 log = logging.getLogger(__name__)
@@ -129,9 +129,16 @@ def check_transport(url: str) -> None:
 
 
 def post_json(
-    url: str, payload: Any, timeout_s: float, headers: dict[str, str] | None = None
+    url: str,
+    payload: Any,
+    timeout_s: float,
+    headers: dict[str, str] | None = None,
+    proxies: Proxies | None = None,
 ) -> str:
     """POST `payload` as JSON; a 2xx answer is success. Redirects are not followed.
+
+    `proxies` routes the request as a Graph pull would ([graph] proxy); without it httpx uses
+    the environment's (HTTPS_PROXY, NO_PROXY).
 
     Raises:
         SendFailure: the answer or the connection failed (retryable where it can heal).
@@ -145,7 +152,10 @@ def post_json(
         **(headers or {}),
     }
     try:
-        with httpx.Client(timeout=timeout_s, follow_redirects=False) as client:
+        route: dict[str, Any] = {}
+        if proxies is not None:
+            route = {"proxy": proxies.for_url(httpx.URL(url)), "trust_env": False}
+        with httpx.Client(timeout=timeout_s, follow_redirects=False, **route) as client:
             answer = client.post(url, content=body, headers=request_headers)
     except httpx.TimeoutException as exc:
         raise SendFailure(f"{where}: no answer within {timeout_s:g} s", retryable=True) from exc
