@@ -19,7 +19,7 @@ AS_OF ?=
 BENCH_DEVICES ?= 100000
 BENCH_FLAGS ?= --extras
 
-.PHONY: help install system-deps run test lint typecheck contracts pytest bench bench-html golden sample docs clean
+.PHONY: help install system-deps run test lint typecheck contracts pytest bench bench-html golden sample docs dist wheel-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n",$$1,$$2}'
@@ -73,6 +73,13 @@ contracts: install ## Import-layer contract (import-linter)
 
 pytest: install ## The pytest suite (2 workers)
 	$(BIN)/pytest -n 2 -q
+
+dist: install ## Build the sdist and the wheel into dist/ (what `pip install` and the Dockerfile take)
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+
+wheel-check: dist ## The Dockerfile's steps on the wheel: fresh venv, sample audit outside the repo, verify
+	sh docker/check-wheel.sh dist/auditor-*-py3-none-any.whl
 
 bench: install ## Benchmarks: BENCH_DEVICES="10000 100000 500000" (default 100000)
 	$(BIN)/python -m bench $(foreach n,$(BENCH_DEVICES),--devices $(n)) $(BENCH_FLAGS)

@@ -7,6 +7,7 @@ failure is an AuditorError whose exit code is documented in auditor/errors.py an
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import sys
@@ -18,7 +19,7 @@ import click
 
 from auditor import __version__
 from auditor.config import CLOUDS, DEFAULT_FORMATS, FORMATS, Config, load_config
-from auditor.errors import FAIL_ON_EXIT_CODE, AuditorError
+from auditor.errors import FAIL_ON_EXIT_CODE, AuditorError, ConfigError, NotifyError
 from auditor.models import Severity
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,12 +79,13 @@ def _parse_formats(value: str) -> tuple[str, ...]:
 
 
 def _load(config_path: Path | None) -> Config:
-    """The configuration, with its shape and its rule settings checked in one pass."""
+    """The configuration, with its shape, rule and [notify] settings checked in one pass."""
+    from auditor.notify import notify_problems
     from auditor.rules.settings import rule_problems
 
     if config_path is None and Path("auditor.toml").is_file():
         config_path = Path("auditor.toml")
-    return load_config(config_path, check=rule_problems)
+    return load_config(config_path, check=lambda c: rule_problems(c) + notify_problems(c))
 
 
 def _sample_config() -> Path | None:
@@ -185,6 +187,12 @@ def cli(verbose: int, log_format: str) -> None:
     type=click.Path(path_type=Path),
     help="Ed25519 private key (PEM) to sign manifest.json.",
 )
+@click.option("--no-notify", is_flag=True, help="Send no notification for this run.")
+@click.option(
+    "--notify-required",
+    is_flag=True,
+    help="Exit 8 when a notification channel fails (by default only logged and summarised).",
+)
 @graph_options
 def run(
     inputs: tuple[Path, ...],
@@ -199,12 +207,17 @@ def run(
     fail_on: str | None,
     only_new: bool,
     sign_key: Path | None,
+    no_notify: bool,
+    notify_required: bool,
     cloud: str | None,
     graph_url: str | None,
     allow_partial: bool | None,
 ) -> None:
     """Audit the Macs and write findings.json, report.xlsx, report.pdf and manifest.json."""
+    from auditor.notify import after_failure, after_run
     from auditor.pipeline import RunOptions, run_audit
+    from auditor.render import OUTPUT_NAMES
+    from auditor.render.json import document_bytes
 
     if config_path is None and not inputs and source in (None, "sample"):
         config_path = _sample_config()
@@ -239,9 +252,27 @@ def run(
         raise click.UsageError("--only-new qualifies --fail-on SEVERITY; give both")
     if only_new and options.history_path is None:
         raise click.UsageError("--only-new needs history to know what is new; drop --no-history")
-    result = run_audit(config, options)
+    if notify_required and no_notify:
+        raise click.UsageError("--notify-required and --no-notify contradict each other")
+    if notify_required:
+        _require_channels(config)
+    try:
+        result = run_audit(config, options)
+    except AuditorError as exc:
+        _summarise(functools.partial(after_failure, config, exc, as_of_date.isoformat()), no_notify)
+        raise
     for path in (*result.outputs, result.manifest):
         click.echo(str(path))
+    if "json" in config.formats:
+        findings: Path | Any = config.out_dir / OUTPUT_NAMES["json"]
+    else:  # the same document, rendered in memory: the message still says what it would say
+        findings = document_bytes(result.report)
+    outputs = (*result.outputs, result.manifest)
+    notify = functools.partial(after_run, config, config.out_dir, outputs, findings)
+    failed = _summarise(notify, no_notify)
+    if failed and notify_required:
+        names = ", ".join(failed)
+        raise NotifyError(f"notification failed for {names} (reports are written; see above)")
     if fail_on:
         threshold = Severity(fail_on)
         counts = result.new_failures_by_severity if only_new else result.failures_by_severity
@@ -250,6 +281,36 @@ def run(
             scope = "new failures" if only_new else "failures"
             click.echo(f"{hits} {scope} at or above {threshold.value}", err=True)
             sys.exit(FAIL_ON_EXIT_CODE)
+
+
+def _require_channels(config: Config) -> None:
+    """--notify-required: fail before the audit when a channel cannot possibly deliver."""
+    from auditor.notify import preflight
+    from auditor.notify.settings import notify_settings
+
+    if not notify_settings(config).channels:
+        raise ConfigError("--notify-required: no [notify.channels.NAME] in the configuration")
+    problems = preflight(config)
+    if problems:
+        raise ConfigError("--notify-required: " + "; ".join(problems))
+
+
+def _summarise(notify: Callable[[bool, str], Any], no_notify: bool) -> list[str]:
+    """Notify, print the outcome summary on stderr; the names of the channels that failed.
+
+    Whatever goes wrong here is logged and summarised, never raised: the reports are written
+    and the audit's exit code stands (unless --notify-required makes a failed channel count).
+    """
+    note = "off (--no-notify)" if no_notify else ""
+    try:
+        outcome = notify(not no_notify, note)
+    except Exception as exc:  # the CLI boundary: a notification bug must not cost the audit
+        logging.getLogger("auditor.notify").error("notification failed unexpectedly: %r", exc)
+        click.echo(f"auditor: notifications failed unexpectedly ({type(exc).__name__})", err=True)
+        return ["(all channels)"]
+    for line in outcome.lines:
+        click.echo(line, err=True)
+    return [d.channel for d in outcome.failed]
 
 
 @cli.command()
@@ -395,6 +456,39 @@ def history_command(
             click.echo(format_changes(store.diff(periods[0], periods[1])))
         else:
             click.echo(f"removed {store.prune(keep or 0)} period(s) from {path}")
+
+
+@cli.command("notify")
+@click.argument(
+    "directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option("--test", "is_test", is_flag=True, help="Send a test message to each channel.")
+@click.option("--channel", "channels", multiple=True, help="Only this channel; repeatable.")
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), help="auditor.toml to use."
+)
+def notify_command(
+    directory: Path | None, is_test: bool, channels: tuple[str, ...], config_path: Path | None
+) -> None:
+    """Send notifications: --test to each channel, or DIR's message (a finished evidence folder).
+
+    Exits 0 when every channel answered, 8 naming each channel that did not.
+    """
+    from auditor.notify import from_folder, test_channels
+
+    if is_test == (directory is not None):
+        raise click.UsageError("give either --test or an evidence DIRECTORY")
+    config = _load(config_path)
+    if is_test:
+        sent_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+        outcome = test_channels(config, sent_at, channels)
+    else:
+        outcome = from_folder(config, directory or Path("."), channels)
+    for line in outcome.lines:
+        click.echo(line)
+    if outcome.failed:
+        names = ", ".join(d.channel for d in outcome.failed)
+        raise NotifyError(f"{len(outcome.failed)} channel(s) failed: {names}")
 
 
 @cli.command()

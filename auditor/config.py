@@ -92,6 +92,8 @@ class Config:
     history_enabled: bool = True
     catalogue_path: Path | None = None
     graph: GraphConfig = field(default_factory=GraphConfig)
+    # The [notify] table as written; auditor.notify.settings checks and reads it.
+    notify: Mapping[str, Any] = field(default_factory=dict)
     config_file: Path | None = None
     digest: str = ""
 
@@ -115,7 +117,7 @@ class Config:
 
 
 _TOP = {"organisation", "classification", "as_of", "source", "inputs", "output", "rules", "vms",
-        "policy", "waivers", "history", "catalogue", "graph"}  # fmt: skip
+        "policy", "waivers", "history", "catalogue", "graph", "notify"}  # fmt: skip
 _SECTIONS = {
     "output": {"dir", "formats", "pdf_devices_per_rule"},
     "rules": {"select", "exclude", "severity", "params"},
@@ -198,6 +200,10 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
     cloud = get.text(graph, "graph.cloud", "global")
     if cloud not in CLOUDS:
         problems.append(f"graph.cloud: '{cloud}' is not one of {', '.join(CLOUDS)}")
+    notify = data.get("notify", {})
+    if not isinstance(notify, Mapping):
+        problems.append("[notify] must be a table")
+        notify = {}
     if "inputs" in data and source != "files":
         problems.append(f'inputs: only read with source = "files" (source is "{source}")')
     severity: dict[str, Severity] = {}
@@ -266,6 +272,7 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
             proxy=proxy,
             export_timeout_s=export_timeout_s,
         ),
+        notify=notify,
     )
 
 

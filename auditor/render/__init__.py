@@ -125,7 +125,7 @@ def check_format_available(fmt: str) -> None:
             raise RenderError(
                 f"PDF output needs WeasyPrint and its system libraries ({exc}); on Debian/Ubuntu "
                 f"run: sudo apt-get install -y {WEASYPRINT_DEBS}, or choose other formats "
-                "(--format json --format xlsx)"
+                "(--format json,xlsx)"
             ) from exc
     elif fmt == "xlsx":
         try:

@@ -7,6 +7,7 @@ written with bounded memory, byte-for-byte as one `orjson.dumps(..., OPT_INDENT_
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -230,6 +231,34 @@ def changes_block(report: Report) -> dict[str, Any] | None:
     }
 
 
+def _stamp(value: Any) -> str | None:
+    """A timestamp as `YYYY-MM-DDTHH:MM:SSZ` (UTC), or None."""
+    if value is None:
+        return None
+    return f"{value.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def tenant_block(report: Report) -> dict[str, Any]:
+    """The `tenant` object: the expiry dates of the APNs certificate and the ADE tokens."""
+    tenant = report.tenant
+    apns = None
+    if tenant.apns_expires_at is not None:
+        apns = {"expires_at": _stamp(tenant.apns_expires_at), "apple_id": tenant.apns_apple_id}
+    return {
+        "apns_certificate": apns,
+        "ade_tokens": [
+            {
+                "token_id": t.token_id,
+                "name": t.token_name,
+                "apple_id": t.apple_id,
+                "expires_at": _stamp(t.expires_at),
+                "last_sync_at": _stamp(t.last_sync_at),
+            }
+            for t in tenant.tokens
+        ],
+    }
+
+
 def document_bytes(report: Report, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[bytes]:
     """findings.json as byte chunks (findings serialized `chunk_rows` at a time)."""
     blocks: list[tuple[str, Any]] = [
@@ -240,6 +269,7 @@ def document_bytes(report: Report, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[
         ("data_quality", quality_block(report)),
         ("waivers", waivers_block(report)),
         ("changes", changes_block(report)),
+        ("tenant", tenant_block(report)),  # added after the first release: last
     ]
     for i, (key, value) in enumerate(blocks):
         yield (b"{\n  " if i == 0 else b",\n  ") + _dumps(key, 1) + b": "
