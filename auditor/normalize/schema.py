@@ -138,13 +138,37 @@ SCHEMAS: Mapping[str, Schema] = {
 }
 
 
+WORK_COLUMNS: Mapping[str, str] = {
+    "enrollment_type": "written by fields.device_columns, read by derive.add_enrollment",
+    "_id_key": "written by fields.device_columns (case-folded id), read by merge",
+    "_serial_key": "written by fields.device_columns (upper-cased serial), read by merge, "
+    "derive.add_hardware and quality.duplicate_serial_notes",
+    "_rank": "written by fields.device_columns (the batch kind's precedence), read by merge",
+    "_profile_carried": "written by fields.device_columns (the record carried an enrollment "
+    "profile name), read by derive.add_enrollment",
+    "_serial_shared": "written by derive.add_hardware, read by quality.duplicate_serial_notes",
+    "operating_system": "written by fields.device_columns, read by normalize (other platforms)",
+}
+"""The private columns normalize passes between its steps; `conform` drops exactly these."""
+
+
 def empty_frame(schema: Schema) -> pd.DataFrame:
     """A zero-row frame with the schema's columns and dtypes."""
     return pd.DataFrame({c: pd.Series([], dtype=dtype) for c, (dtype, _) in schema.items()})
 
 
-def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """The schema's columns, in order and dtype, on a fresh 0…n-1 index; absent ones are NA."""
+def conform(
+    frame: pd.DataFrame, schema: Schema, work: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """The schema's columns, in order and dtype, on a fresh 0…n-1 index; absent ones are NA.
+
+    With `work` (normalize's own frames), any column that is neither in the schema nor a
+    declared work column is a bug: it raises rather than vanish unnoticed.
+    """
+    if work is not None:
+        stray = [c for c in frame.columns if c not in schema and c not in work]
+        if stray:
+            raise ValueError(f"undeclared work columns: {', '.join(map(str, stray))}")
     columns = {
         column: (
             frame[column].astype(pd.api.types.pandas_dtype(dtype))

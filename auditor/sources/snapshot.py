@@ -24,17 +24,17 @@ import orjson
 import pandas as pd
 
 from auditor.errors import SourceError
-from auditor.models import RawBatch, SourceGap
+from auditor.models import BatchKind, InventoryPart, RawBatch, SourceGap
 
 SNAPSHOT_VERSION = 1
 PART_KINDS = {  # snapshot part → RawBatch kind
-    "managed_devices": "graph_devices",
-    "device_details": "graph_device_details",
-    "export_devices": "export_devices",
-    "apns": "apns",
-    "ade_tokens": "ade_tokens",
-    "ade_profiles": "ade_profiles",
-    "enrollment_configurations": "enrollment_configurations",
+    InventoryPart.MANAGED_DEVICES: BatchKind.GRAPH_DEVICES,
+    InventoryPart.DEVICE_DETAILS: BatchKind.GRAPH_DEVICE_DETAILS,
+    InventoryPart.EXPORT_DEVICES: BatchKind.EXPORT_DEVICES,
+    InventoryPart.APNS: BatchKind.APNS,
+    InventoryPart.ADE_TOKENS: BatchKind.ADE_TOKENS,
+    InventoryPart.ADE_PROFILES: BatchKind.ADE_PROFILES,
+    InventoryPart.ENROLLMENT_CONFIGURATIONS: BatchKind.ENROLLMENT_CONFIGURATIONS,
 }
 _USABLE = frozenset({"ok", "partial", "denied"})  # statuses whose records are worth reading
 

@@ -3,16 +3,22 @@
 The common big inputs — `managedDevices` pages saved one per line, or all devices in one
 `value` document — are read column-wise instead of as millions of Python dicts. Only the
 fields normalization reads are kept.
-Anything else falls back to the general reader (`json_lines`), whose errors name the line
-and field: a line of another collection, a field of an unexpected JSON type, bytes that are
-not UTF-8 (Arrow does not check), blank lines (Arrow would skip them and shift the line
-numbers every record cites).
+
+Arrow matches member names exactly; the general reader matches them case-insensitively.
+So the schema uses the spelling the first page's records use, and also asks for the other
+common spellings (camelCase, PascalCase, lower case) of each member: a value under any of
+those sends the file to the general reader, which reads it the same way either path would.
+Anything else falls back to the general reader (`json_lines`) too, whose errors name the
+line and field: a line of another collection, a field of an unexpected JSON type, bytes that
+are not UTF-8 (Arrow does not check), blank lines or two pages on one line (either would
+shift the line numbers every record cites).
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,26 +28,30 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.json as pajson
 
-from auditor.models import RawBatch
-from auditor.normalize.fields import SOURCE_COLUMNS
+from auditor.models import BatchKind, RawBatch
+from auditor.normalize.columns import SOURCE_COLUMNS
+from auditor.sources.files.encoding import NON_SPACE
+from auditor.sources.files.reading import FileReading
 
-_KIND = "graph_devices"
-_BOOLEANS = frozenset({"isSupervised", "isEncrypted"})
+_KIND = BatchKind.GRAPH_DEVICES
+_BOOLEANS = frozenset({"issupervised", "isencrypted"})
 _BLOCK = 64 * 2**20  # bytes per parse block: larger than any one page line
 _LARGEST_DOCUMENT = 2**31 - 2**24  # one document must fit one block (an int32 size)
 
 
 def read_device_pages(
-    path: Path, name: str, context: str, *, one_document: bool = False
-) -> tuple[list[RawBatch], str] | None:
+    path: Path, name: str, context: str, keys: Iterable[str], *, one_document: bool = False
+) -> FileReading | None:
     """The device batch and the file's SHA-256, or None when the general reader must do it.
 
     `context` is the first page's `@odata.context`; every page must carry the same one.
+    `keys` are the members the first page's records use (their spelling is the schema's).
     `one_document`: the file is one (possibly pretty-printed) page, not a page per line.
     """
     size = path.stat().st_size
     if one_document and size > _LARGEST_DOCUMENT:
         return None
+    schema, variants = _schema(keys)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
         digest = pool.submit(_sha256_and_lines, path)
         try:
@@ -51,46 +61,80 @@ def read_device_pages(
                     block_size=size + 2**20 if one_document else _BLOCK
                 ),
                 parse_options=pajson.ParseOptions(
-                    explicit_schema=_schema(),
+                    explicit_schema=schema,
                     unexpected_field_behavior="ignore",
                     newlines_in_values=one_document,
                 ),
             )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
-        sha256, lines, utf8 = digest.result()
+        sha256, lines, blank, utf8 = digest.result()
     pages = table.column("value").combine_chunks()
     contexts = table.column("@odata.context")
     if (
         not utf8  # Arrow does not check: the general reader names the line and column
-        or table.num_rows != (1 if one_document else lines)  # blank lines would shift numbers
+        or table.num_rows != (1 if one_document else lines)  # two pages on one line
+        or (blank and not one_document)  # Arrow skips blank lines: numbers would shift
         or pages.null_count
         or pages.flatten().null_count  # a null record: the general reader rejects it
         or contexts.null_count
         or contexts.unique().to_pylist() != [context]
+        or _any_variant(pages, variants)  # a member spelled another way: case-insensitive
     ):
         return None
-    return [RawBatch(_KIND, name, _frame(pages, name, numbered=not one_document))], sha256
+    frame = _frame(pages, name, numbered=not one_document, variants=variants)
+    return FileReading(path, [RawBatch(_KIND, name, frame)], _SHAPE, sha256)
 
 
-def _schema() -> pa.Schema:
-    """`@odata.context` and `value`: a list of devices with the fields normalization reads."""
+_SHAPE = "graph-managed-devices"
+
+
+def _schema(keys: Iterable[str]) -> tuple[pa.Schema, frozenset[str]]:
+    """`@odata.context` and `value`: a list of devices with the fields normalization reads.
+
+    Each field is spelled as the first page spells it; its other common spellings are
+    asked for too (returned as `variants`) so that a value under them is noticed.
+    """
+    seen = {k.casefold(): k for k in keys}
     top: dict[str, pa.DataType] = {}
     nested: dict[str, dict[str, pa.DataType]] = {}
-    for names in SOURCE_COLUMNS[_KIND].values():
-        for field in names:
-            kind = pa.bool_() if field in _BOOLEANS else pa.string()
+    variants: set[str] = set()
+    for candidates in SOURCE_COLUMNS[_KIND].values():
+        for spellings in candidates:
+            field = spellings[0]
+            kind = pa.bool_() if field.casefold() in _BOOLEANS else pa.string()
             parent, _, member = field.partition(".")
             if member:
                 nested.setdefault(parent, {})[member] = kind
-            else:
-                top[field] = kind
+                continue
+            chosen = seen.get(field.casefold(), field)
+            top[chosen] = kind
+            for other in _spellings(field):
+                if other != chosen:
+                    top[other] = kind
+                    variants.add(other)
     members = [pa.field(k, t) for k, t in top.items()]
     members += [pa.field(p, pa.struct(list(m.items()))) for p, m in nested.items()]
-    return pa.schema([("@odata.context", pa.string()), ("value", pa.list_(pa.struct(members)))])
+    schema = pa.schema([("@odata.context", pa.string()), ("value", pa.list_(pa.struct(members)))])
+    return schema, frozenset(variants)
 
 
-def _frame(pages: pa.ListArray, name: str, *, numbered: bool) -> pd.DataFrame:
+def _spellings(field: str) -> set[str]:
+    return {field, field[:1].upper() + field[1:], field.casefold(), field.upper()}
+
+
+def _any_variant(pages: pa.ListArray, variants: frozenset[str]) -> bool:
+    devices = pages.flatten()
+    return any(
+        devices.field(i).null_count != len(devices)
+        for i, field in enumerate(devices.type)
+        if field.name in variants
+    )
+
+
+def _frame(
+    pages: pa.ListArray, name: str, *, numbered: bool, variants: frozenset[str]
+) -> pd.DataFrame:
     """One row per device: top-level fields, nested ones as `parent.member`, and lineage.
 
     Each record's `source_record` is `name:line N value[i]` (`name:value[i]` for a single
@@ -99,6 +143,8 @@ def _frame(pages: pa.ListArray, name: str, *, numbered: bool) -> pd.DataFrame:
     devices = pages.flatten()
     columns: dict[str, Any] = {}
     for index, field in enumerate(devices.type):
+        if field.name in variants:
+            continue  # all null (checked): the general reader takes files that use them
         values = devices.field(index)
         if pa.types.is_struct(field.type):
             for sub_index, member in enumerate(field.type):
@@ -127,15 +173,23 @@ def _series(values: pa.Array) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(values))
 
 
-def _sha256_and_lines(path: Path) -> tuple[str, int, bool]:
-    """The file's SHA-256, how many lines it has, and whether it is all valid UTF-8."""
+def _sha256_and_lines(path: Path) -> tuple[str, int, int, bool]:
+    """The file's SHA-256, its lines, how many are blank, and whether it is all valid UTF-8."""
     hasher = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    lines, last, utf8 = 0, b"\n", True
+    lines, blank, last, utf8 = 0, 0, b"\n", True
+    has_text = False  # the current line holds something besides white space
     with path.open("rb") as handle:
         while chunk := handle.read(2**22):
             hasher.update(chunk)
-            lines += chunk.count(b"\n")
+            start = 0
+            while (newline := chunk.find(b"\n", start)) >= 0:
+                has_text = has_text or NON_SPACE.search(chunk, start, newline) is not None
+                blank += not has_text
+                lines += 1
+                has_text = False
+                start = newline + 1
+            has_text = has_text or NON_SPACE.search(chunk, start) is not None
             last = chunk[-1:]
             if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
                 try:
@@ -146,4 +200,4 @@ def _sha256_and_lines(path: Path) -> tuple[str, int, bool]:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         utf8 = False
-    return hasher.hexdigest(), lines + (last != b"\n"), utf8
+    return hasher.hexdigest(), lines + (last != b"\n"), blank, utf8
