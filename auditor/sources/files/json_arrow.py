@@ -5,9 +5,9 @@ The common big inputs — `managedDevices` pages saved one per line, or all devi
 fields normalization reads are kept.
 
 Arrow matches member names exactly; the general reader matches them case-insensitively.
-So the schema uses the spelling the first page's records use, and also asks for the other
-common spellings (camelCase, PascalCase, lower case) of each member: a value under any of
-those sends the file to the general reader, which reads it the same way either path would.
+So the schema uses the spelling the first page's records use, and the first record of every
+page is checked for a member spelled another way (pages come from one writer each): any
+sends the file to the general reader, which reads it the same way either path would.
 Anything else falls back to the general reader (`json_lines`) too, whose errors name the
 line and field: a line of another collection, a field of an unexpected JSON type, bytes that
 are not UTF-8 (Arrow does not check), blank lines or two pages on one line (either would
@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -51,9 +52,9 @@ def read_device_pages(
     size = path.stat().st_size
     if one_document and size > _LARGEST_DOCUMENT:
         return None
-    schema, variants = _schema(keys)
+    schema, spelled = _schema(keys)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
-        digest = pool.submit(_sha256_and_lines, path)
+        digest = pool.submit(_sha256_and_lines, path, spelled, one_document)
         try:
             table = pajson.read_json(
                 path,
@@ -68,7 +69,7 @@ def read_device_pages(
             )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
-        sha256, lines, blank, utf8 = digest.result()
+        sha256, lines, blank, utf8, respelled = digest.result()
     pages = table.column("value").combine_chunks()
     contexts = table.column("@odata.context")
     if (
@@ -79,26 +80,25 @@ def read_device_pages(
         or pages.flatten().null_count  # a null record: the general reader rejects it
         or contexts.null_count
         or contexts.unique().to_pylist() != [context]
-        or _any_variant(pages, variants)  # a member spelled another way: case-insensitive
+        or respelled  # a member spelled another way: the general reader folds case
     ):
         return None
-    frame = _frame(pages, name, numbered=not one_document, variants=variants)
+    frame = _frame(pages, name, numbered=not one_document)
     return FileReading(path, [RawBatch(_KIND, name, frame)], _SHAPE, sha256)
 
 
 _SHAPE = "graph-managed-devices"
 
 
-def _schema(keys: Iterable[str]) -> tuple[pa.Schema, frozenset[str]]:
+def _schema(keys: Iterable[str]) -> tuple[pa.Schema, dict[str, str]]:
     """`@odata.context` and `value`: a list of devices with the fields normalization reads.
 
-    Each field is spelled as the first page spells it; its other common spellings are
-    asked for too (returned as `variants`) so that a value under them is noticed.
+    Each field is spelled as the first page spells it; returns the schema and the spelling
+    chosen for each (case-folded) member name.
     """
     seen = {k.casefold(): k for k in keys}
     top: dict[str, pa.DataType] = {}
     nested: dict[str, dict[str, pa.DataType]] = {}
-    variants: set[str] = set()
     for candidates in SOURCE_COLUMNS[_KIND].values():
         for spellings in candidates:
             field = spellings[0]
@@ -106,35 +106,15 @@ def _schema(keys: Iterable[str]) -> tuple[pa.Schema, frozenset[str]]:
             parent, _, member = field.partition(".")
             if member:
                 nested.setdefault(parent, {})[member] = kind
-                continue
-            chosen = seen.get(field.casefold(), field)
-            top[chosen] = kind
-            for other in _spellings(field):
-                if other != chosen:
-                    top[other] = kind
-                    variants.add(other)
+            else:
+                top[seen.get(field.casefold(), field)] = kind
     members = [pa.field(k, t) for k, t in top.items()]
     members += [pa.field(p, pa.struct(list(m.items()))) for p, m in nested.items()]
     schema = pa.schema([("@odata.context", pa.string()), ("value", pa.list_(pa.struct(members)))])
-    return schema, frozenset(variants)
+    return schema, {k.casefold(): k for k in [*top, *nested]}
 
 
-def _spellings(field: str) -> set[str]:
-    return {field, field[:1].upper() + field[1:], field.casefold(), field.upper()}
-
-
-def _any_variant(pages: pa.ListArray, variants: frozenset[str]) -> bool:
-    devices = pages.flatten()
-    return any(
-        devices.field(i).null_count != len(devices)
-        for i, field in enumerate(devices.type)
-        if field.name in variants
-    )
-
-
-def _frame(
-    pages: pa.ListArray, name: str, *, numbered: bool, variants: frozenset[str]
-) -> pd.DataFrame:
+def _frame(pages: pa.ListArray, name: str, *, numbered: bool) -> pd.DataFrame:
     """One row per device: top-level fields, nested ones as `parent.member`, and lineage.
 
     Each record's `source_record` is `name:line N value[i]` (`name:value[i]` for a single
@@ -143,8 +123,6 @@ def _frame(
     devices = pages.flatten()
     columns: dict[str, Any] = {}
     for index, field in enumerate(devices.type):
-        if field.name in variants:
-            continue  # all null (checked): the general reader takes files that use them
         values = devices.field(index)
         if pa.types.is_struct(field.type):
             for sub_index, member in enumerate(field.type):
@@ -173,12 +151,20 @@ def _series(values: pa.Array) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(values))
 
 
-def _sha256_and_lines(path: Path) -> tuple[str, int, int, bool]:
-    """The file's SHA-256, its lines, how many are blank, and whether it is all valid UTF-8."""
+def _sha256_and_lines(
+    path: Path, spelled: dict[str, str], one_document: bool
+) -> tuple[str, int, int, bool, bool]:
+    """The file's SHA-256, lines, blank lines, whether it is valid UTF-8, and any respelling.
+
+    The last is whether the first record of some page spells a member otherwise than
+    `spelled` says (the schema's spelling).
+    """
     hasher = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     lines, blank, last, utf8 = 0, 0, b"\n", True
     has_text = False  # the current line holds something besides white space
+    starts = [0]
+    offset = 0
     with path.open("rb") as handle:
         while chunk := handle.read(2**22):
             hasher.update(chunk)
@@ -189,15 +175,42 @@ def _sha256_and_lines(path: Path) -> tuple[str, int, int, bool]:
                 lines += 1
                 has_text = False
                 start = newline + 1
+                if not one_document:
+                    starts.append(offset + start)
             has_text = has_text or NON_SPACE.search(chunk, start) is not None
             last = chunk[-1:]
+            offset += len(chunk)
             if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
                     utf8 = False
+        respelled = any(_respelled(_first_record(handle, at), spelled) for at in starts)
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         utf8 = False
-    return hasher.hexdigest(), lines + (last != b"\n"), blank, utf8
+    return hasher.hexdigest(), lines + (last != b"\n"), blank, utf8, respelled
+
+
+_VALUE_START = re.compile(rb'"value"\s*:\s*\[\s*\{')
+_KEY = re.compile(rb'"([^"\\]+)"\s*:')
+_WINDOW = 2**14  # the first record of a Graph device page is a few kilobytes
+
+
+def _first_record(handle: BinaryIO, at: int) -> bytes:
+    """The bytes of the page starting at `at` from its first record on (a window of them)."""
+    handle.seek(at)
+    window = handle.read(_WINDOW * 4)
+    match = _VALUE_START.search(window)
+    return window[match.end() : match.end() + _WINDOW] if match else b""
+
+
+def _respelled(record: bytes, spelled: dict[str, str]) -> bool:
+    """Whether a member here is one of `spelled` under another spelling (nested ones too)."""
+    for key in _KEY.findall(record):
+        name = key.decode("utf-8", "replace")
+        chosen = spelled.get(name.casefold())
+        if chosen is not None and chosen != name:
+            return True
+    return False
