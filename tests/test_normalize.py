@@ -58,7 +58,7 @@ def notes(inventory, field: str, problem: str):
 @pytest.fixture(scope="module")
 def tenant():
     """Every fixture file at once: a small tenant seen through eleven inputs."""
-    readings = read_files(sorted(FIXTURES.iterdir()))
+    readings = read_files(sorted(p for p in FIXTURES.iterdir() if p.is_file()))
     batches, inputs = readings.batches, readings.inputs
     return normalize(batches, inputs=inputs)
 
@@ -82,7 +82,7 @@ def test_frames_have_exactly_the_schema(tenant):
 def test_every_mac_record_is_a_row_or_a_recorded_merge(tenant):
     per_row = tenant.devices["source_record"].str.count("; ") + 1
     device_kinds = {"graph_devices", "graph_device_details", "admin_center_csv", "export_devices"}
-    batches = read_files(sorted(FIXTURES.iterdir())).batches
+    batches = read_files(sorted(p for p in FIXTURES.iterdir() if p.is_file())).batches
     mac_records = sum(len(b.records) for b in batches if b.kind in device_kinds)
     ignored = sum(n.count for n in tenant.quality if n.problem == "not_macos")
     assert per_row.sum() == mac_records - ignored

@@ -678,3 +678,66 @@ def test_one_big_value_document_read_by_arrow_matches_the_general_reader(tmp_pat
     general, _ = read_inputs([path])
     as_read = [RawBatch(b.kind, b.source, b.records) for b in batches]
     pandas.testing.assert_frame_equal(normalize(as_read).devices, normalize(general).devices)
+
+
+# ---------------------------------------------------------------- records that are not devices
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"@odata.context": "https://graph.microsoft.com/beta/$metadata#deviceManagement/'
+        b'managedDevices", "value": null}',
+        b'{"@odata.nextLink": "https://graph.microsoft.com/beta/deviceManagement/'
+        b'managedDevices?$skiptoken=page9"}',
+    ],
+    ids=["value null", "nextLink alone"],
+)
+def test_a_line_without_a_value_list_adds_no_device(tmp_path, line):
+    lines = (FIXTURES / "graph_devices_beta_pages.jsonl").read_bytes().splitlines()
+    path = tmp_path / "pages.jsonl"
+    path.write_bytes(lines[0] + b"\n" + line + b"\n" + lines[1] + b"\n")
+    records = read_one(path)[0]["graph_devices"].records
+    assert len(records) == 4
+    assert records["id"].notna().all()
+    assert records["source_record"].tolist()[2:] == [
+        "pages.jsonl:line 3 value[0]",
+        "pages.jsonl:line 3 value[1]",
+    ]
+
+
+def test_each_value_decides_whether_it_is_nested(tmp_path):
+    """An object under a member in one record neither erases the others' values nor hides
+    the members of objects past the first records."""
+    records = [
+        {"id": f"id-{i}", "serialNumber": f"C02X{i:08d}", "bootstrapTokenEscrowed": True,
+         "hardwareInformation": None}
+        for i in range(80)
+    ]  # fmt: skip
+    records[0]["serialNumber"] = {"value": "C02X00000000"}  # an object where a value belongs
+    records[70]["hardwareInformation"] = {"productName": "Mac15,12", "serialNumber": "C02H70"}
+    path = tmp_path / "details.json"
+    path.write_bytes(orjson.dumps(records))  # a bare array of detail records: single GETs
+    batches, _ = read_one(path)
+    read = batches["graph_device_details"].records
+    assert read["serialNumber"].tolist()[:3] == [None, "C02X00000001", "C02X00000002"]
+    assert read["hardwareInformation.productName"].iloc[70] == "Mac15,12"
+    notes = read_file(path).notes
+    [odd] = [n for n in notes if n.problem == "not_a_value"]
+    assert (odd.field, odd.count, odd.examples) == (
+        "serialNumber",
+        1,
+        ("details.json:[0]: an object or array where a value belongs; not read",),
+    )
+
+
+def test_unused_columns_are_listed_once_per_file():
+    for fixture, listed in [
+        (  # list defaults are not read from a list
+            "graph_devices_v1_page.json",
+            "columns not used: manufacturer, enrollmentProfileName, udid, bootstrapTokenEscrowed",
+        ),
+        ("admin_center_devices.csv", None),
+    ]:
+        notes = [n for n in read_file(FIXTURES / fixture).notes if n.problem == "unmapped_columns"]
+        assert [n.examples[0] for n in notes] == ([listed] if listed else [])

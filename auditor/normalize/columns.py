@@ -33,6 +33,9 @@ Spellings = tuple[str, ...]
 Candidates = tuple[Spellings, ...]
 """A canonical field's source columns in order: the first non-empty value per row wins."""
 
+LOG_TIME_COLUMN = "time"
+"""When Intune wrote a diagnostic record: a later record of the same Mac is the newer state."""
+
 CONTEXT_COLUMN = "@odata.context"
 """Kept on single-GET records: its `$select` list says which members the GET really carried."""
 
@@ -145,6 +148,8 @@ def _spelling_keys(kind: BatchKind) -> dict[str, str]:
     candidates = [*SOURCE_COLUMNS[kind].values(), DATE_WITNESSES]
     if kind == BatchKind.GRAPH_DEVICE_DETAILS:
         candidates.append(_columns(CONTEXT_COLUMN))
+    if kind == BatchKind.DEVICES_LOG:
+        candidates.append(_columns(LOG_TIME_COLUMN))
     for spellings_list in candidates:
         for spellings in spellings_list:
             for spelling in spellings:

@@ -16,6 +16,7 @@ from auditor.models import BatchKind, QualityNote, RawBatch
 from auditor.normalize.columns import (
     CONTEXT_COLUMN,
     DATE_WITNESSES,
+    LOG_TIME_COLUMN,
     SELECTED_ONLY,
     SOURCE_COLUMNS,
     Candidates,
@@ -134,14 +135,15 @@ def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFr
     The frame also holds the work columns `enrollment_type`, `_rank`, `_id_key`,
     `_serial_key` and `_profile_carried` (see `schema.WORK_COLUMNS`).
     """
-    source = _Columns(batch.kind, batch.records)
+    source = _Columns(batch.kind, _newest_first(batch))
     other_ids = pd.Series([], dtype="string")
     system = text_column(source.field("operating_system"), distinct=True)
     is_mac = _is_macos(system)
     if not is_mac.all():
-        notes += _other_platform_notes(batch, system, is_mac)
-        other_ids = text_column(_Columns(batch.kind, batch.records[~is_mac]).field("device_id"))
-        source = _Columns(batch.kind, batch.records[is_mac])
+        ordered = source.records
+        notes += _other_platform_notes(batch, ordered, system, is_mac)
+        other_ids = text_column(_Columns(batch.kind, ordered[~is_mac]).field("device_id"))
+        source = _Columns(batch.kind, ordered[is_mac])
         system = system[is_mac]
     records = source.records
     whole_entity = (source.field("device_name").notna() | system.notna()).to_numpy(dtype=bool)
@@ -200,6 +202,24 @@ def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFr
         if result.failed.any()
     ]
     return _identified(out, notes), other_ids
+
+
+def _newest_first(batch: RawBatch) -> pd.DataFrame:
+    """Diagnostic records newest first: where a log holds a Mac twice, its latest state wins.
+
+    Intune streams the whole Devices report at every export, so a storage folder of several
+    exports holds each Mac several times; merging keeps the first record of a kind.
+    """
+    records = batch.records
+    if batch.kind != BatchKind.DEVICES_LOG:
+        return records
+    column = _Columns(batch.kind, records).column((LOG_TIME_COLUMN,))
+    if column is None:
+        return records
+    times = datetime_column(column).values
+    ticks = times.to_numpy(dtype="datetime64[us]").astype("int64")
+    key = np.where(times.isna().to_numpy(), np.iinfo(np.int64).max, -ticks)  # NaT last
+    return records.iloc[np.argsort(key, kind="stable")]
 
 
 def _profile_carried(
@@ -274,12 +294,12 @@ def sources_of(rows: pd.DataFrame) -> str:
 
 
 def _other_platform_notes(
-    batch: RawBatch, system: pd.Series, is_mac: npt.NDArray[np.bool_]
+    batch: RawBatch, records: pd.DataFrame, system: pd.Series, is_mac: npt.NDArray[np.bool_]
 ) -> list[QualityNote]:
     """Per input file, how many records of which other platforms were set aside."""
     files = (
-        batch.records[SOURCE_FILE]
-        if SOURCE_FILE in batch.records.columns
+        records[SOURCE_FILE]
+        if SOURCE_FILE in records.columns
         else pd.Series(batch.source, index=system.index)
     )
     notes = []

@@ -30,9 +30,10 @@ import pyarrow as pa
 import pyarrow.json as pajson
 
 from auditor.models import BatchKind, RawBatch
-from auditor.normalize.columns import SOURCE_COLUMNS
+from auditor.normalize.columns import SOURCE_COLUMNS, wanted_columns
 from auditor.sources.files.encoding import NON_SPACE
 from auditor.sources.files.reading import FileReading
+from auditor.sources.files.records import unmapped_note
 
 _KIND = BatchKind.GRAPH_DEVICES
 _BOOLEANS = frozenset({"issupervised", "isencrypted"})
@@ -84,7 +85,14 @@ def read_device_pages(
     ):
         return None
     frame = _frame(pages, name, numbered=not one_document)
-    return FileReading(path, [RawBatch(_KIND, name, frame)], _SHAPE, sha256)
+    wanted = wanted_columns(_KIND) or frozenset()
+    unused = [
+        k for k in dict.fromkeys(keys)
+        if not k.startswith("@") and k.casefold() not in wanted
+        and not any(w.startswith(k.casefold() + ".") for w in wanted)
+    ]  # fmt: skip
+    notes = [n for n in (unmapped_note(name, unused),) if n is not None]
+    return FileReading(path, [RawBatch(_KIND, name, frame)], _SHAPE, sha256, notes=notes)
 
 
 _SHAPE = "graph-managed-devices"
