@@ -25,7 +25,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
 from auditor.models import BatchKind
+from auditor.normalize.values import coalesce, text_column
 
 Spellings = tuple[str, ...]
 """One source column by every name it is known under (matched case-insensitively)."""
@@ -240,3 +245,61 @@ def _is_export(columns: Sequence[str]) -> bool:
     requested = {"deviceid", "serialnumber", "devicename"}
     display = {"device id", "serial number", "device name"}
     return len(folded & requested) > len(folded & display)
+
+
+class BatchColumns:
+    """A batch's records with its source columns found by any of their spellings.
+
+    `masks` (member → rows that carried it, from `provenance`) blank the values of a member
+    the record could not have carried.
+    """
+
+    def __init__(self, kind: BatchKind, records: pd.DataFrame) -> None:
+        self.kind = kind
+        self.records = records
+        self.by_key: dict[str, list[object]] = {}
+        for column in records.columns:
+            key = spelling_key(kind, str(column))
+            if key is not None:
+                self.by_key.setdefault(key, []).append(column)
+        self.masks: dict[str, npt.NDArray[np.bool_]] = {}  # member → rows that carried it
+
+    def has(self, spellings: Spellings) -> bool:
+        """Whether the batch has this source column under any spelling."""
+        return spellings[0] in self.by_key
+
+    def column(self, spellings: Spellings) -> pd.Series | None:
+        """The source column (several copies under different spellings: first non-empty)."""
+        found = self.by_key.get(spellings[0])
+        if not found:
+            return None
+        values = self.records[found[0]]
+        if len(found) > 1:
+            values = coalesce([text_column(self.records[c]) for c in found])
+        member = spellings[0].split(".", 1)[0]
+        mask = self.masks.get(member)
+        if mask is not None and not mask.all():
+            values = values.where(mask)
+        return values
+
+    def raw(self, candidates: Candidates) -> pd.Series:
+        """The first candidate present; if several are, the first non-empty text per row.
+
+        Later columns are only read for the rows earlier ones leave empty.
+        """
+        found = [c for spellings in candidates if (c := self.column(spellings)) is not None]
+        if not found:
+            return pd.Series(pd.NA, index=self.records.index, dtype="string")  # cheap to parse
+        if len(found) == 1:
+            return found[0]
+        result = text_column(found[0])
+        for column in found[1:]:
+            missing = result.isna().to_numpy(dtype=bool)
+            if not missing.any():
+                break
+            result[missing] = text_column(column[missing])
+        return result
+
+    def field(self, name: str) -> pd.Series:
+        """The raw values of one canonical field."""
+        return self.raw(SOURCE_COLUMNS[self.kind].get(name, ()))

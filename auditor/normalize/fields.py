@@ -16,15 +16,16 @@ from auditor.models import BatchKind, QualityNote, RawBatch
 from auditor.normalize.columns import (
     CONTEXT_COLUMN,
     DATE_WITNESSES,
-    LOG_TIME_COLUMN,
-    SELECTED_ONLY,
     SOURCE_COLUMNS,
-    Candidates,
-    Spellings,
-    spelling_key,
+    BatchColumns,
 )
 from auditor.normalize.dates import datetime_column, slash_order
-from auditor.normalize.provenance import profile_carried, selected_members
+from auditor.normalize.provenance import (
+    newest_first,
+    profile_carried_column,
+    selected_members,
+    unselected_notes,
+)
 from auditor.normalize.values import (
     Parsed,
     boolean_column,
@@ -69,60 +70,6 @@ _EXAMPLES = 5
 _SOURCES_NAMED = 3
 
 
-class _Columns:
-    """A batch's records with its source columns found by any of their spellings."""
-
-    def __init__(self, kind: BatchKind, records: pd.DataFrame) -> None:
-        self.kind = kind
-        self.records = records
-        self.by_key: dict[str, list[object]] = {}
-        for column in records.columns:
-            key = spelling_key(kind, str(column))
-            if key is not None:
-                self.by_key.setdefault(key, []).append(column)
-        self.masks: dict[str, npt.NDArray[np.bool_]] = {}  # member → rows that carried it
-
-    def has(self, spellings: Spellings) -> bool:
-        """Whether the batch has this source column under any spelling."""
-        return spellings[0] in self.by_key
-
-    def column(self, spellings: Spellings) -> pd.Series | None:
-        """The source column (several copies under different spellings: first non-empty)."""
-        found = self.by_key.get(spellings[0])
-        if not found:
-            return None
-        values = self.records[found[0]]
-        if len(found) > 1:
-            values = coalesce([text_column(self.records[c]) for c in found])
-        member = spellings[0].split(".", 1)[0]
-        mask = self.masks.get(member)
-        if mask is not None and not mask.all():
-            values = values.where(mask)
-        return values
-
-    def raw(self, candidates: Candidates) -> pd.Series:
-        """The first candidate present; if several are, the first non-empty text per row.
-
-        Later columns are only read for the rows earlier ones leave empty.
-        """
-        found = [c for spellings in candidates if (c := self.column(spellings)) is not None]
-        if not found:
-            return _na(self.records.index)  # all NA text: cheap for every parser
-        if len(found) == 1:
-            return found[0]
-        result = text_column(found[0])
-        for column in found[1:]:
-            missing = result.isna().to_numpy(dtype=bool)
-            if not missing.any():
-                break
-            result[missing] = text_column(column[missing])
-        return result
-
-    def field(self, name: str) -> pd.Series:
-        """The raw values of one canonical field."""
-        return self.raw(SOURCE_COLUMNS[self.kind].get(name, ()))
-
-
 def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFrame, pd.Series]:
     """Canonical typed columns of the Macs in one device batch, and the ids of the others.
 
@@ -135,15 +82,15 @@ def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFr
     The frame also holds the work columns `enrollment_type`, `_rank`, `_id_key`,
     `_serial_key` and `_profile_carried` (see `schema.WORK_COLUMNS`).
     """
-    source = _Columns(batch.kind, _newest_first(batch))
+    source = BatchColumns(batch.kind, newest_first(batch))
     other_ids = pd.Series([], dtype="string")
     system = text_column(source.field("operating_system"), distinct=True)
     is_mac = _is_macos(system)
     if not is_mac.all():
         ordered = source.records
         notes += _other_platform_notes(batch, ordered, system, is_mac)
-        other_ids = text_column(_Columns(batch.kind, ordered[~is_mac]).field("device_id"))
-        source = _Columns(batch.kind, ordered[is_mac])
+        other_ids = text_column(BatchColumns(batch.kind, ordered[~is_mac]).field("device_id"))
+        source = BatchColumns(batch.kind, ordered[is_mac])
         system = system[is_mac]
     records = source.records
     whole_entity = (source.field("device_name").notna() | system.notna()).to_numpy(dtype=bool)
@@ -151,7 +98,7 @@ def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFr
     if context is None:
         context = _na(records.index)
     source.masks.update(selected_members(batch.kind, context, whole_entity))
-    notes += _unselected_notes(batch, source, context)
+    notes += unselected_notes(batch, source, context)
 
     out = pd.DataFrame(index=records.index)
     # matching keys, computed once: ids compare case-insensitively, serials upper-cased
@@ -164,7 +111,7 @@ def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFr
             out[field] = text_column(source.field(field))
     for field in _REPEATED:
         out[field] = text_column(source.field(field), distinct=True)
-    out["_profile_carried"] = _profile_carried(
+    out["_profile_carried"] = profile_carried_column(
         source, out["enrollment_profile"], context, whole_entity
     )
     out["operating_system"] = system
@@ -202,74 +149,6 @@ def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFr
         if result.failed.any()
     ]
     return _identified(out, notes), other_ids
-
-
-def _newest_first(batch: RawBatch) -> pd.DataFrame:
-    """Diagnostic records newest first: where a log holds a Mac twice, its latest state wins.
-
-    Intune streams the whole Devices report at every export, so a storage folder of several
-    exports holds each Mac several times; merging keeps the first record of a kind.
-    """
-    records = batch.records
-    if batch.kind != BatchKind.DEVICES_LOG:
-        return records
-    column = _Columns(batch.kind, records).column((LOG_TIME_COLUMN,))
-    if column is None:
-        return records
-    times = datetime_column(column).values
-    ticks = times.to_numpy(dtype="datetime64[us]").astype("int64")
-    key = np.where(times.isna().to_numpy(), np.iinfo(np.int64).max, -ticks)  # NaT last
-    return records.iloc[np.argsort(key, kind="stable")]
-
-
-def _profile_carried(
-    source: _Columns, profile: pd.Series, context: pd.Series, whole_entity: npt.NDArray[np.bool_]
-) -> pd.Series:
-    """True where the record carried an enrollment profile name (empty means none); else NA."""
-    candidates = SOURCE_COLUMNS[source.kind].get("enrollment_profile", ())
-    has_value = profile.notna().to_numpy(dtype=bool)
-    if not any(source.has(s) for s in candidates):
-        carried = np.zeros(len(profile), dtype=bool)
-    elif source.kind == BatchKind.GRAPH_DEVICE_DETAILS:
-        carried = profile_carried(source.kind, context, whole_entity, has_value)
-    else:
-        carried = np.ones(len(profile), dtype=bool)
-    flags = pd.Series(pd.NA, index=profile.index, dtype="boolean")
-    flags[carried] = True
-    return flags
-
-
-def _unselected_notes(batch: RawBatch, source: _Columns, context: pd.Series) -> list[QualityNote]:
-    """Single GETs whose `$select` left out a member that then arrived as a default."""
-    if batch.kind != BatchKind.GRAPH_DEVICE_DETAILS:
-        return []
-    notes = []
-    for member in sorted(SELECTED_ONLY):
-        present = [c for k, cols in source.by_key.items() if k.split(".", 1)[0] == member
-                   for c in cols]  # fmt: skip
-        if not present:
-            continue
-        has_value = source.records[present].notna().any(axis=1).to_numpy(dtype=bool)
-        dropped = has_value & ~source.masks[member]
-        if not dropped.any():
-            continue
-        records = source.records.get("source_record", pd.Series("?", index=source.records.index))
-        where = tuple(map(str, records[dropped].head(_EXAMPLES)))
-        field = "bootstrap_escrowed" if member == "bootstrapTokenEscrowed" else "model_identifier"
-        notes.append(
-            QualityNote(
-                field,
-                "default_not_read",
-                int(dropped.sum()),
-                tuple(
-                    f"{w}: a GET by id without $select={member} returns a default, not the "
-                    "device's value; not read"
-                    for w in where
-                ),
-                batch.source,
-            )
-        )
-    return notes
 
 
 def _is_macos(system: pd.Series) -> npt.NDArray[np.bool_]:
@@ -325,7 +204,7 @@ def describe_rows(frame: pd.DataFrame) -> pd.Series:
     return name.where(serial.isna(), name + " (" + serial.fillna("") + ")").astype(object)
 
 
-def _model_identifier(source: _Columns) -> pd.Series:
+def _model_identifier(source: BatchColumns) -> pd.Series:
     """The first candidate that is a model identifier; marketing names give NA."""
     found = []
     for spellings in SOURCE_COLUMNS[source.kind]["model_identifier"]:

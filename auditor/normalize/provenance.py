@@ -19,9 +19,17 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from auditor.models import BatchKind
-from auditor.normalize.columns import SELECTED_ONLY
+from auditor.models import BatchKind, QualityNote, RawBatch
+from auditor.normalize.columns import (
+    LOG_TIME_COLUMN,
+    SELECTED_ONLY,
+    SOURCE_COLUMNS,
+    BatchColumns,
+)
+from auditor.normalize.dates import datetime_column
 from auditor.normalize.values import factorize
+
+_EXAMPLES = 5
 
 Mask = npt.NDArray[np.bool_]
 
@@ -88,3 +96,76 @@ def is_unselected_entity(context: pd.Series) -> Mask:
     plain = [bool(_ENTITY.search(str(c))) and _SELECT.search(str(c)) is None for c in contexts]
     table = np.array([*plain, False], dtype=bool)
     return table.take(np.where(codes < 0, len(plain), codes))
+
+
+def newest_first(batch: RawBatch) -> pd.DataFrame:
+    """Diagnostic records newest first: where a log holds a Mac twice, its latest state wins.
+
+    Intune streams the whole Devices report at every export, so a storage folder of several
+    exports holds each Mac several times; merging keeps the first record of a kind.
+    """
+    records = batch.records
+    if batch.kind != BatchKind.DEVICES_LOG:
+        return records
+    column = BatchColumns(batch.kind, records).column((LOG_TIME_COLUMN,))
+    if column is None:
+        return records
+    times = datetime_column(column).values
+    ticks = times.to_numpy(dtype="datetime64[us]").astype("int64")
+    key = np.where(times.isna().to_numpy(), np.iinfo(np.int64).max, -ticks)  # NaT last
+    return records.iloc[np.argsort(key, kind="stable")]
+
+
+def profile_carried_column(
+    source: BatchColumns,
+    profile: pd.Series,
+    context: pd.Series,
+    whole_entity: npt.NDArray[np.bool_],
+) -> pd.Series:
+    """True where the record carried an enrollment profile name (empty means none); else NA."""
+    candidates = SOURCE_COLUMNS[source.kind].get("enrollment_profile", ())
+    has_value = profile.notna().to_numpy(dtype=bool)
+    if not any(source.has(s) for s in candidates):
+        carried = np.zeros(len(profile), dtype=bool)
+    elif source.kind == BatchKind.GRAPH_DEVICE_DETAILS:
+        carried = profile_carried(source.kind, context, whole_entity, has_value)
+    else:
+        carried = np.ones(len(profile), dtype=bool)
+    flags = pd.Series(pd.NA, index=profile.index, dtype="boolean")
+    flags[carried] = True
+    return flags
+
+
+def unselected_notes(
+    batch: RawBatch, source: BatchColumns, context: pd.Series
+) -> list[QualityNote]:
+    """Single GETs whose `$select` left out a member that then arrived as a default."""
+    if batch.kind != BatchKind.GRAPH_DEVICE_DETAILS:
+        return []
+    notes = []
+    for member in sorted(SELECTED_ONLY):
+        present = [c for k, cols in source.by_key.items() if k.split(".", 1)[0] == member
+                   for c in cols]  # fmt: skip
+        if not present:
+            continue
+        has_value = source.records[present].notna().any(axis=1).to_numpy(dtype=bool)
+        dropped = has_value & ~source.masks[member]
+        if not dropped.any():
+            continue
+        records = source.records.get("source_record", pd.Series("?", index=source.records.index))
+        where = tuple(map(str, records[dropped].head(_EXAMPLES)))
+        field = "bootstrap_escrowed" if member == "bootstrapTokenEscrowed" else "model_identifier"
+        notes.append(
+            QualityNote(
+                field,
+                "default_not_read",
+                int(dropped.sum()),
+                tuple(
+                    f"{w}: a GET by id without $select={member} returns a default, not the "
+                    "device's value; not read"
+                    for w in where
+                ),
+                batch.source,
+            )
+        )
+    return notes

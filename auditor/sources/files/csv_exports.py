@@ -20,9 +20,9 @@ import pyarrow.csv as pacsv
 from auditor.errors import SourceError
 from auditor.models import BatchKind, QualityNote, RawBatch
 from auditor.normalize.columns import classify, identifying_columns, wanted_columns
+from auditor.sources.files.copies import merge_copies, unmapped_note
 from auditor.sources.files.encoding import undecodable
 from auditor.sources.files.reading import Content, UnknownShapeError
-from auditor.sources.files.records import merge_copies, unmapped_note
 from auditor.sources.files.shapes import INPUT_KINDS, POWERSHELL
 
 _TYPE_LINE = re.compile(rb"\A#TYPE [^\r\n]*\r?\n")  # Windows PowerShell's Export-Csv

@@ -31,9 +31,9 @@ import pyarrow.json as pajson
 
 from auditor.models import BatchKind, RawBatch
 from auditor.normalize.columns import SOURCE_COLUMNS, wanted_columns
+from auditor.sources.files.copies import unmapped_note
 from auditor.sources.files.encoding import NON_SPACE
 from auditor.sources.files.reading import FileReading
-from auditor.sources.files.records import unmapped_note
 
 _KIND = BatchKind.GRAPH_DEVICES
 _BOOLEANS = frozenset({"issupervised", "isencrypted"})

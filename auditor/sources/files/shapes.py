@@ -2,10 +2,8 @@
 
 Documents: a Graph page (`value` list; a `value` that is one object, as Graph's documentation
 prints single responses, is that object), a single-object response, a bare array of records,
-Intune's report table (Schema/Values), Intune diagnostic records (category `Devices`, one per
-line with the columns under `properties`, or `{"records": [...]}` as Azure Monitor writes them
-to storage and Event Hubs; Elastic's microsoft_intune integration test data has them), and the
-tool's snapshot. Kinds come from `@odata.context`, then `@odata.type`, then the members the
+Intune's report table (Schema/Values), Intune diagnostic records (`diagnostic`), and the tool's
+snapshot. Kinds come from `@odata.context`, then `@odata.type`, then the members the
 records carry, matched case-insensitively (the PowerShell SDK writes Graph's members
 PascalCase). A line or page without records (`"value": null`, a nextLink alone) adds none.
 """
@@ -20,6 +18,7 @@ import pandas as pd
 from auditor.errors import SourceError
 from auditor.models import BatchKind, RawBatch, SourceGap
 from auditor.normalize.columns import classify
+from auditor.sources.files.diagnostic import add_diagnostic, is_diagnostic, member
 from auditor.sources.files.reading import UnknownShapeError
 from auditor.sources.files.records import Collector
 
@@ -39,7 +38,6 @@ POWERSHELL = "powershell-managed-devices"
 """Shape of `Get-MgDeviceManagementManagedDevice` output saved by Export-Csv or ConvertTo-Json."""
 
 _CONTEXT = re.compile(r"#deviceManagement/(\w+)(?:\('([^']*)'\))?(?:\([^)]*\))?(?:/(\w+))?")
-_DIAGNOSTIC_KEYS = frozenset({"properties", "category"})
 Kinds = list[BatchKind]
 
 
@@ -47,7 +45,7 @@ def add_document(collector: Collector, document: Any, where: str, is_stream: boo
     """Route one parsed document into the collector; returns the kinds it held."""
     name = collector.name
     if isinstance(document, dict):
-        value = _member(document, "value")
+        value = member(document, "value")
         if isinstance(value, list):
             return [_add_page(collector, document, value, where)]
         if isinstance(value, dict):  # {"value": {…}}: one object, as Graph's docs print it
@@ -57,11 +55,11 @@ def add_document(collector: Collector, document: Any, where: str, is_stream: boo
             return _empty_page(document, f"{name}:{where.strip() or '$'}")
         if _is_report_table(document):
             return [_add_report_table(collector, document, where)]
-        if isinstance(_member(document, "records"), list):
-            records = _member(document, "records")
-            return _add_diagnostic(collector, records, f"{where}records", f"{name}:{where}records")
-        if _is_diagnostic(document):
-            return _add_diagnostic(
+        if isinstance(member(document, "records"), list):
+            records = member(document, "records")
+            return add_diagnostic(collector, records, f"{where}records", f"{name}:{where}records")
+        if is_diagnostic(document):
+            return add_diagnostic(
                 collector, [document], where.strip(), f"{name}:{where}", single=True
             )
         context = str(document.get("@odata.context", ""))
@@ -76,8 +74,8 @@ def add_document(collector: Collector, document: Any, where: str, is_stream: boo
                 _add_page(collector, page, page["value"], f"{where}[{i}].")
                 for i, page in enumerate(pages)
             ]
-        if document and all(isinstance(r, dict) and _is_diagnostic(r) for r in document):
-            return _add_diagnostic(collector, document, where.strip(), f"{name}:{where}")
+        if document and all(isinstance(r, dict) and is_diagnostic(r) for r in document):
+            return add_diagnostic(collector, document, where.strip(), f"{name}:{where}")
         kind = _records_kind(document, "", f"{name}:{where.strip() or '$'}", in_page=False)
         collector.add(kind, document, where.strip(), {})
         return [kind]
@@ -85,16 +83,6 @@ def add_document(collector: Collector, document: Any, where: str, is_stream: boo
         f"{name}:{where.strip() or ' top level'}: not a known shape: expected a JSON object or "
         f"array, found {type(document).__name__}"
     )
-
-
-def _member(document: dict[str, Any], name: str) -> Any:
-    """A member by name, any case (`value`, `Value`)."""
-    if name in document:
-        return document[name]
-    for key, value in document.items():
-        if key.casefold() == name:
-            return value
-    return None
 
 
 def _is_empty_page(document: dict[str, Any]) -> bool:
@@ -151,34 +139,6 @@ def _add_report_table(collector: Collector, document: dict[str, Any], where: str
     kind = _records_kind(records, "", f"{collector.name}:{where}Values", in_page=True)
     collector.add(kind, records, f"{where}Values", {})
     return kind
-
-
-def _is_diagnostic(record: dict[str, Any]) -> bool:
-    keys = {k.casefold() for k in record}
-    return keys >= _DIAGNOSTIC_KEYS and isinstance(_member(record, "properties"), dict)
-
-
-def _add_diagnostic(
-    collector: Collector, records: list[Any], where: str, located: str, *, single: bool = False
-) -> Kinds:
-    """Diagnostic-settings records: the `Devices` category's columns are under `properties`."""
-    rows = []
-    for i, record in enumerate(records):
-        if not isinstance(record, dict) or not _is_diagnostic(record):
-            raise UnknownShapeError(f"{located}[{i}]: not a diagnostic record (no properties)")
-        category = str(_member(record, "category") or "")
-        if category.casefold() != "devices":
-            raise UnknownShapeError(
-                f"{located}: an Intune diagnostic record of category {category!r}; only the "
-                "Devices category carries inventory (AuditLogs, OperationalLogs and "
-                "DeviceComplianceOrg do not)"
-            )
-        rows.append({**_member(record, "properties"), "time": _member(record, "time")})
-    if single:
-        collector.add_object(BatchKind.DEVICES_LOG, rows[0], where)
-    else:
-        collector.add(BatchKind.DEVICES_LOG, rows, where, {})
-    return [BatchKind.DEVICES_LOG]
 
 
 def context_kind(context: str) -> BatchKind | None:
