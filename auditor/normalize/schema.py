@@ -14,12 +14,12 @@ DEVICE_SCHEMA: Schema = {
     "device_id": (STRING, "Intune device id (unique); `serial:<serial>` when no input had an id."),
     "device_name": (STRING, "Device name as Intune shows it."),
     "serial_number": (STRING, "Hardware serial number."),
-    "udid": (STRING, "UDID (Graph returns it on a single-device GET only)."),
+    "udid": (STRING, "UDID (Graph returns it on a single-device GET only; a list's is a default)."),
     "model": (STRING, "Model as reported: `MacBookPro18,3` or a marketing name (`MacBook Pro`)."),
     "model_identifier": (
         STRING,
-        "Model identifier from `hardwareInformation.productName` or `model`; "
-        "NA when only a marketing name is known.",
+        "Model identifier from `hardwareInformation.productName` (single GETs that selected "
+        "it) or `model`; NA when only a marketing name is known.",
     ),
     "chip": (
         STRING,
@@ -50,13 +50,18 @@ DEVICE_SCHEMA: Schema = {
     "enrollment_method": (
         STRING,
         "`ade`, `direct`, `dem`, `byod`, `user_enrollment` or `unknown`, from the enrollment "
-        "type, the enrollment profile name and the tenant's ADE profile names.",
+        "type, the enrollment profile name and the tenant's ADE profile names; NA for "
+        "appleBulkWithoutUser when no input carried the profile name (a Graph list never does).",
     ),
     "has_user_affinity": (
         BOOLEAN,
         "The enrollment binds a user (ADE with user, BYOD, User Enrollment); NA when unknown.",
     ),
-    "enrollment_profile": (STRING, "Enrollment profile name (ADE profiles)."),
+    "enrollment_profile": (
+        STRING,
+        "Enrollment profile name, from single GETs or an export column (a Graph list returns "
+        "null for every device).",
+    ),
     "is_supervised": (
         BOOLEAN,
         "Supervised (Graph `isSupervised`, CSV `Supervised`, export `SupervisedStatus`).",
@@ -67,8 +72,8 @@ DEVICE_SCHEMA: Schema = {
     ),
     "bootstrap_escrowed": (
         BOOLEAN,
-        "Bootstrap token escrowed; only from single-device GETs (a Graph list returns false "
-        "for every device).",
+        "Bootstrap token escrowed; only from single-device GETs that selected it (a Graph "
+        "list, or a GET without `$select`, returns false for every device).",
     ),
     "is_encrypted": (BOOLEAN, "FileVault on (Graph `isEncrypted`, CSV `Encrypted`)."),
     "compliance_state": (
