@@ -109,6 +109,12 @@ def test_devices_export_with_display_headers_maps_every_column():
     assert statuses[("MAC-ENR-004", ada)] == ("unknown", "missing: enrollment_method")
     assert status(statuses, "MAC-ENR-004", inventory, "CF-MAC-BOB") == "not_applicable"
     assert statuses[("MAC-FV-001", ada)] == ("unknown", "missing: is_encrypted")
+    # the data-quality report names what to add for what the rules missed
+    [bootstrap] = notes(inventory, "bootstrap_escrowed", "missing")
+    assert bootstrap.examples == (
+        "no input provides bootstrap_escrowed for any of the 3 Macs; add single-device GETs "
+        "with $select=bootstrapTokenEscrowed (auditor fetch collects them)",
+    )
 
 
 def test_display_header_export_and_a_graph_list_join_on_the_device_id():
@@ -392,3 +398,16 @@ def test_input_folder_without_inventory_or_with_a_damaged_file_stops(tmp_path):
     (tmp_path / "devices.json").write_text('{"value": [{"id": "a", "deviceName"')
     with pytest.raises(SourceError, match=r"devices\.json: line 1 column \d+: JSON ends early"):
         read_files([tmp_path])
+
+
+def test_gaps_name_the_input_to_add(tmp_path):
+    """A run on the export alone records the parts no input carried and what carries them."""
+    from auditor.pipeline import _uncovered_parts
+
+    readings = read_files([PUBLISHED / "devices_export_display_headers.csv"])
+    gaps = {g.part: g.reason for g in _uncovered_parts(readings.batches, readings.gaps)}
+    assert gaps["device_details"] == (
+        "no input carried it; add single-device GETs with $select (`auditor fetch` collects "
+        "them; docs/inputs.md)"
+    )
+    assert "managed_devices" not in gaps  # the export carries the Macs
