@@ -907,3 +907,25 @@ def test_every_quality_note_names_the_inputs_it_comes_from(tenant):
     for note in tenant.quality:
         named = set(re.sub(r" and \d+ more files$", "", note.source).split(", "))
         assert note.source and named <= files, note
+
+
+def test_conform_drops_exactly_the_declared_work_columns():
+    from auditor.normalize import device_rows
+    from auditor.normalize.schema import WORK_COLUMNS, conform
+
+    batches = read_files(sorted(p for p in FIXTURES.iterdir() if p.is_file())).batches
+    rows = device_rows(batches, [])
+    assert set(rows.columns) - set(DEVICE_SCHEMA) == set(WORK_COLUMNS)
+    with pytest.raises(ValueError, match="undeclared work columns: _stray"):
+        conform(rows.assign(_stray=1), DEVICE_SCHEMA, WORK_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    ("value", "failed"),
+    [("0000-01-01T00:00:00Z", True), ("0001-01-01T00:00:00Z", False),
+     ("1/1/0001 12:00:00 AM", False), ("0000-00-00 00:00:00", True)],
+)  # fmt: skip
+def test_year_one_is_never_but_year_zero_is_unparseable(value, failed):
+    result = datetime_column(pd.Series([value], dtype=object))
+    assert pd.isna(result.values.iloc[0])
+    assert bool(result.failed[0]) is failed

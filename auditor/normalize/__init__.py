@@ -82,12 +82,7 @@ def normalize(
         The typed frames (see `DEVICE_SCHEMA` and friends) plus quality notes.
     """
     notes = list(notes)
-    devices = _devices(batches, notes)
-    devices = add_hardware(devices, notes)
-    devices = add_enrollment(devices, ade_profile_names(batches), notes)
-    notes += missing_notes(devices)
-    notes += duplicate_serial_notes(devices)
-    devices = conform(devices, DEVICE_SCHEMA, WORK_COLUMNS)
+    devices = conform(device_rows(batches, notes), DEVICE_SCHEMA, WORK_COLUMNS)
     notes += [
         QualityNote(
             "inputs", "ignored_kind", len(b.records), (f"{b.kind} records are not used",), b.source
@@ -104,6 +99,20 @@ def normalize(
         quality=notes,
         gaps=list(gaps),
     )
+
+
+def device_rows(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.DataFrame:
+    """One row per Mac with every derived field, before `conform`; appends the notes.
+
+    The frame holds the schema's columns plus the work columns (`WORK_COLUMNS`) the steps
+    pass each other.
+    """
+    devices = _devices(batches, notes)
+    devices = add_hardware(devices, notes)
+    devices = add_enrollment(devices, ade_profile_names(batches), notes)
+    notes += missing_notes(devices)
+    notes += duplicate_serial_notes(devices)
+    return devices
 
 
 def _devices(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.DataFrame:

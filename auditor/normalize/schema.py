@@ -148,13 +148,16 @@ WORK_COLUMNS: Mapping[str, str] = {
     "_id_key": "written by fields.device_columns (case-folded id), read by merge",
     "_serial_key": "written by fields.device_columns (upper-cased serial), read by merge, "
     "derive.add_hardware and quality.duplicate_serial_notes",
-    "_rank": "written by fields.device_columns (the batch kind's precedence), read by merge",
     "_profile_carried": "written by fields.device_columns (the record carried an enrollment "
     "profile name), read by derive.add_enrollment",
     "_serial_shared": "written by derive.add_hardware, read by quality.duplicate_serial_notes",
     "operating_system": "written by fields.device_columns, read by normalize (other platforms)",
 }
-"""The private columns normalize passes between its steps; `conform` drops exactly these."""
+"""The private columns normalize passes between its steps; `conform` drops exactly these.
+
+(`_rank`, each record's kind precedence, and `_key`, its merge key, live and die inside
+`merge.merge_devices` and `normalize._devices`.)
+"""
 
 
 def empty_frame(schema: Schema) -> pd.DataFrame:
