@@ -62,3 +62,23 @@ def test_pull_with_a_display_header_export_joins_on_the_device_id(tmp_path: Path
         assert "snapshot.json.gz:export_devices" in row["source_record"]
     personal = [i for i, d in macs.items() if d["managedDeviceOwnerType"] == "personal"]
     assert set(devices.loc[personal, "ownership"]) <= {"personal"}
+
+
+def test_pull_decides_userless_macs_from_the_profile_names_its_gets_selected(
+    tmp_path: Path,
+) -> None:
+    """The pull's GETs by id select enrollmentProfileName: an empty one means no ADE profile
+    (Apple Configurator / direct), a named one an ADE profile; the list's is never read."""
+    with serve(40, page_size=9, export_polls=0) as graph:
+        snapshot = pull(graph)
+    path = tmp_path / "snapshot.json.gz"
+    write_snapshot(snapshot, path)
+    readings = read_files([path])
+    inventory = normalize(readings.batches, inputs=readings.inputs, gaps=readings.gaps)
+    devices = inventory.devices.set_index("device_id")
+    userless = [d for d in graph.macs if d["deviceEnrollmentType"] == "appleBulkWithoutUser"]
+    assert userless
+    for device in userless:
+        expected = "ade" if device["enrollmentProfileName"] else "direct"
+        assert devices.loc[device["id"], "enrollment_method"] == expected
+    assert not [n for n in inventory.quality if n.problem == "undecided"]
