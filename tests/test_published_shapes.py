@@ -411,3 +411,25 @@ def test_gaps_name_the_input_to_add(tmp_path):
         "them; docs/inputs.md)"
     )
     assert "managed_devices" not in gaps  # the export carries the Macs
+
+
+def test_a_run_on_a_folder_audits_its_exports_and_reports_the_other_files(tmp_path):
+    """`auditor run --input DIR` as admins keep a month's exports (JSON report read back)."""
+    from auditor.pipeline import RunOptions, run_audit
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for name in ("devices_export_display_headers.csv", "default_platform_restrictions.json"):
+        shutil.copy(PUBLISHED / name, folder / name)
+    (folder / "README.md").write_text("# exports of June 2024\n")
+    config = Config(source="files", inputs=(folder,), out_dir=tmp_path / "out", formats=("json",))
+    options = RunOptions(as_of=AS_OF, generated_at=dt.datetime(2024, 6, 14, tzinfo=dt.UTC))
+    run_audit(config, options)
+    findings = json.loads((tmp_path / "out" / "findings.json").read_text())
+    assert [Path(i["path"]).name for i in findings["run"]["inputs"]] == [
+        "default_platform_restrictions.json", "devices_export_display_headers.csv",
+    ]  # fmt: skip
+    notes = {(n["field"], n["problem"]): n for n in findings["data_quality"]["notes"]}
+    assert notes[("inputs", "unrecognised_file")]["examples"][0].startswith(
+        f"{folder / 'README.md'}: not inventory"
+    )
