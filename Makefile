@@ -5,8 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# fonts-droid-fallback covers CJK device and user names (7 MB; Noto CJK is 90 MB).
-WEASYPRINT_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-droid-fallback
+# WeasyPrint's Debian packages are listed once, in auditor/render/__init__.py (the PDF error names them).
+WEASYPRINT_DEBS := $(shell $(PYTHON) -c "from auditor.render import WEASYPRINT_DEBS; print(WEASYPRINT_DEBS)")
+ifeq ($(WEASYPRINT_DEBS),)
+$(error cannot read WEASYPRINT_DEBS from auditor/render/__init__.py with $(PYTHON))
+endif
 AS_OF ?=
 BENCH_DEVICES ?= 100000
 BENCH_FLAGS ?= --extras

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -79,7 +79,7 @@ def _parse_formats(value: str) -> tuple[str, ...]:
 
 def _load(config_path: Path | None) -> Config:
     """The configuration, with its shape and its rule settings checked in one pass."""
-    from auditor.pipeline import rule_problems
+    from auditor.rules.settings import rule_problems
 
     if config_path is None and Path("auditor.toml").is_file():
         config_path = Path("auditor.toml")
@@ -331,6 +331,7 @@ def refdata_import(feed: Path, to: Path | None) -> None:
 def refdata_show(as_of: dt.datetime | None, config_path: Path | None) -> None:
     """Show which catalogue a run would use and how old it is."""
     from auditor.pipeline import resolve_catalogue
+    from auditor.refdata.catalogue import STALE_AFTER_DAYS
 
     catalogue = resolve_catalogue(_load(config_path))
     day = as_of.date() if as_of else _today()
@@ -338,7 +339,8 @@ def refdata_show(as_of: dt.datetime | None, config_path: Path | None) -> None:
     click.echo(f"source: {catalogue.source}")
     click.echo(f"supported majors at {day}: {', '.join(catalogue.supported_majors(day))}")
     if catalogue.is_stale(day):
-        click.echo("WARNING: older than 45 days; run `auditor refdata import FEED`", err=True)
+        warning = f"WARNING: older than {STALE_AFTER_DAYS} days; run `auditor refdata import FEED`"
+        click.echo(warning, err=True)
 
 
 @cli.command()
@@ -372,7 +374,8 @@ def history_command(
     config_path: Path | None,
 ) -> None:
     """Recorded audits: list | show PERIOD | diff A B | prune --keep N."""
-    from auditor.history import format_changes, format_runs, open_history
+    from auditor.console import format_changes, format_runs
+    from auditor.history import open_history
 
     path = _history_path(history, False, _load(config_path)) or Path(DEFAULT_HISTORY).expanduser()
     expected = {"list": 0, "show": 1, "diff": 2, "prune": 0}[action]
@@ -402,10 +405,13 @@ def keygen(directory: Path, name: str) -> None:
         click.echo(str(path))
 
 
-def main() -> None:
-    """Entry point: run the CLI, turning AuditorError into its message and exit code."""
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: run the CLI on `argv` (default: the process's arguments).
+
+    An AuditorError becomes its message on stderr and its exit code.
+    """
     try:
-        cli.main(standalone_mode=False)
+        cli.main(args=argv, prog_name="auditor", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

@@ -1,7 +1,8 @@
 """One TOML configuration, layered: defaults < auditor.toml < environment (secrets) < flags.
 
 Shape and types are checked here and every problem is reported at once; rule ids and rule
-parameter names and values are checked against the catalogue by `pipeline.select_rules`.
+parameter names and values are checked against the catalogue by `rules.settings.rule_problems`
+(passed in as `check`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from auditor.errors import ConfigError
 from auditor.models import Param, Severity
@@ -33,6 +35,34 @@ class GraphConfig:
     client_id: str | None = None
     max_concurrency: int = 8
     allow_partial: bool = False
+    proxy: str | None = None  # credentials come from AUDITOR_GRAPH_PROXY_USER / _PASSWORD
+    export_timeout_s: float = 1800.0  # the Devices export job must complete within this
+
+
+EXPORT_TIMEOUT_RANGE_S = (1.0, 86_400.0)
+_PROXY_CREDENTIALS_HINT = (
+    'for an authenticating proxy set graph.proxy = "http://proxy.example:3128" and the '
+    "credentials in AUDITOR_GRAPH_PROXY_USER / AUDITOR_GRAPH_PROXY_PASSWORD, or set "
+    "HTTPS_PROXY=http://user:password@proxy.example:3128 in the environment"
+)
+
+
+def url_problems(value: str, label: str, *, is_proxy: bool = False) -> list[str]:
+    """What is wrong with a Graph v1.0 root (or a proxy URL): not http(s), credentials, its path."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return [f"{label}: not a valid URL"]
+    if parts.username is not None or parts.password is not None:
+        why = "" if is_proxy else " (httpx would send them to Graph in place of the token)"
+        return [f"{label}: must not carry a user name or password{why}; {_PROXY_CREDENTIALS_HINT}"]
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [f"{label}: '{value}' is not an http:// or https:// URL"]
+    path = parts.path.strip("/")
+    if (path if is_proxy else not path.endswith("v1.0")) or parts.query or parts.fragment:
+        shape = "scheme://host:port, without a path" if is_proxy else "the v1.0 root (…/v1.0)"
+        return [f"{label}: '{value}' must be {shape}"]
+    return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +100,15 @@ class Config:
         rest = {k: v for k, v in given.items() if k not in graph_keys}
         return replace(self, graph=graph, **rest)
 
-    def rule_params(self) -> dict[str, dict[str, Param]]:
-        """Per-rule parameters, with the policy-level settings mapped onto their rules."""
-        params = {rule_id: dict(values) for rule_id, values in self.params.items()}
-        vm = params.setdefault("MAC-VM-001", {})
-        vm.setdefault("approved_serials", self.approved_vm_serials)
-        vm.setdefault("approved_name_patterns", self.approved_vm_name_patterns)
-        params.setdefault("MAC-TEN-006", {}).setdefault(
-            "personal_allowed", self.personal_macs_allowed
-        )
-        return params
+    def group_params(self) -> dict[str, dict[str, Param]]:
+        """The policy-level settings, as parameters of the rules in each group (rules.GROUPS)."""
+        return {
+            "vms": {
+                "approved_serials": self.approved_vm_serials,
+                "approved_name_patterns": self.approved_vm_name_patterns,
+            },
+            "policy": {"personal_allowed": self.personal_macs_allowed},
+        }
 
 
 _TOP = {"organisation", "classification", "as_of", "source", "inputs", "output", "rules", "vms",
@@ -92,9 +121,11 @@ _SECTIONS = {
     "waivers": {"file"},
     "history": {"path", "enabled"},
     "catalogue": {"path"},
-    "graph": {"cloud", "graph_url", "tenant_id", "client_id", "max_concurrency", "allow_partial"},
-}
-_SECRET_KEYS = {"client_secret", "secret", "password", "token", "access_token"}
+    "graph": {"cloud", "graph_url", "tenant_id", "client_id", "max_concurrency", "allow_partial",
+              "proxy", "export_timeout_s"},
+}  # fmt: skip
+_SECRET_KEYS = {"client_secret", "secret", "password", "token", "access_token", "proxy_password",
+                "proxy_user", "proxy_credentials"}  # fmt: skip
 
 
 def load_config(path: Path | None, check: Callable[[Config], list[str]] | None = None) -> Config:
@@ -191,6 +222,17 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
         problems.append(f"output.pdf_devices_per_rule: must be 0 or more, got {devices_per_rule}")
     if not 1 <= concurrency <= 50:
         problems.append(f"graph.max_concurrency: must be between 1 and 50, got {concurrency}")
+    graph_url = get.text(graph, "graph.graph_url", "") or None
+    proxy = get.text(graph, "graph.proxy", "") or None
+    problems += url_problems(graph_url, "graph.graph_url") if graph_url else []
+    problems += url_problems(proxy, "graph.proxy", is_proxy=True) if proxy else []
+    export_timeout_s = get.number(graph, "graph.export_timeout_s", 1800.0)
+    low, high = EXPORT_TIMEOUT_RANGE_S
+    if not low <= export_timeout_s <= high:
+        problems.append(
+            f"graph.export_timeout_s: must be between {low:g} and {high:g} seconds, "
+            f"got {export_timeout_s:g}"
+        )
     return Config(
         organisation=get.text(data, "organisation", "Your organisation"),
         classification=get.text(data, "classification", "CONFIDENTIAL"),
@@ -213,11 +255,13 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
         catalogue_path=path_or_none(sections["catalogue"], "path", "catalogue.path"),
         graph=GraphConfig(
             cloud=cloud,
-            graph_url=get.text(graph, "graph.graph_url", "") or None,
+            graph_url=graph_url,
             tenant_id=get.text(graph, "graph.tenant_id", "") or None,
             client_id=get.text(graph, "graph.client_id", "") or None,
             max_concurrency=concurrency,
             allow_partial=get.flag(graph, "graph.allow_partial", False),
+            proxy=proxy,
+            export_timeout_s=export_timeout_s,
         ),
     )
 
@@ -258,6 +302,13 @@ class _Getter:
         value = self._get(table, label, int)
         return default if value is None else value
 
+    def number(self, table: Mapping[str, Any], label: str, default: float) -> float:
+        value = self._get(table, label, (int, float))
+        if isinstance(value, bool):
+            self.problems.append(f"{label}: expected a number, got {value!r}")
+            return default
+        return default if value is None else float(value)
+
     def flag(self, table: Mapping[str, Any], label: str, default: bool) -> bool:
         value = self._get(table, label, bool)
         return default if value is None else value
@@ -289,5 +340,5 @@ class _Getter:
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     names = {str: "a string", int: "an integer", bool: "true/false", list: "a list"}
     if isinstance(kind, tuple):
-        return "a date"
+        return "a number" if float in kind else "a date"
     return names.get(kind, kind.__name__)

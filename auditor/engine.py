@@ -14,18 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditor.models import Entity, Param, Severity, Status
+from auditor.models import SEVERITIES, STATUSES, Entity, Param, Status
 from auditor.refdata.catalogue import Catalogue
 from auditor.rules.base import Rule, RuleContext
 
-STATUSES = pd.CategoricalDtype([s.value for s in Status])
-SEVERITIES = pd.CategoricalDtype([s.value for s in Severity], ordered=True)
 ENTITIES = pd.CategoricalDtype([e.value for e in Entity])
 RESULT_COLUMNS = ("rule_id", "entity_type", "entity_id", "row", "severity", "status", "detail")
 
 _PASS, _FAIL, _UNKNOWN, _NA = (
-    list(STATUSES.categories).index(s.value)
-    for s in (Status.PASS, Status.FAIL, Status.UNKNOWN, Status.NOT_APPLICABLE)
+    s.code for s in (Status.PASS, Status.FAIL, Status.UNKNOWN, Status.NOT_APPLICABLE)
 )
 
 
@@ -243,4 +240,15 @@ def _with_categories(
 
 
 def _empty_results() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in RESULT_COLUMNS})
+    """No rule, no result: the columns of `evaluate`'s frame with their dtypes."""
+    return pd.DataFrame(
+        {
+            "rule_id": pd.Categorical([]),
+            "entity_type": pd.Categorical([], dtype=ENTITIES),
+            "entity_id": pd.Categorical([]),
+            "row": pd.Series([], dtype=np.int32),
+            "severity": pd.Categorical([], dtype=SEVERITIES),
+            "status": pd.Categorical([], dtype=STATUSES),
+            "detail": pd.Series([], dtype=object),
+        }
+    )

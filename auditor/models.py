@@ -10,7 +10,7 @@ import pandas as pd
 
 
 class Severity(StrEnum):
-    """How bad a failing rule is, most severe first."""
+    """How bad a failing rule is, most severe first (this order is `SEVERITIES`)."""
 
     CRITICAL = "critical"
     HIGH = "high"
@@ -25,13 +25,23 @@ class Severity(StrEnum):
 
 
 class Status(StrEnum):
-    """The one status a rule gives each in-scope entity."""
+    """The one status a rule gives each in-scope entity (this order is `STATUSES`)."""
 
     PASS = "pass"
     FAIL = "fail"
     UNKNOWN = "unknown"  # an input the rule needs is missing or unparseable: never a pass
     NOT_APPLICABLE = "not_applicable"  # outside the rule's scope
     WAIVED = "waived"  # fails, but an unexpired waiver covers it
+
+    @property
+    def code(self) -> int:
+        """This status's category code in every results frame (0 for pass … 4 for waived)."""
+        return list(Status).index(self)
+
+
+# The one status and severity order: the categories of every results frame's columns.
+STATUSES = pd.CategoricalDtype([s.value for s in Status])
+SEVERITIES = pd.CategoricalDtype([s.value for s in Severity], ordered=True)
 
 
 class Entity(StrEnum):
@@ -73,12 +83,35 @@ class InputFile:
     records: int
 
 
+class Problem(StrEnum):
+    """What a data-quality note says is wrong (findings.json `data_quality.notes[].problem`)."""
+
+    MISSING = "missing"  # no value where the field is expected
+    UNPARSEABLE = "unparseable"  # a value that is not a date, boolean or version
+    UNKNOWN_VALUE = "unknown_value"  # a value outside the field's known vocabulary
+    CONFLICT = "conflict"  # inputs disagree about one Mac's field
+    AMBIGUOUS = "ambiguous"  # the inputs allow more than one reading (enrollment method)
+    AMBIGUOUS_SERIAL = "ambiguous_serial"  # a serial that could join records of two Macs
+    DUPLICATE_SERIAL = "duplicate_serial"  # one serial on several device records
+    DUPLICATE_RECORD = "duplicate_record"  # one device id listed more than once
+    ABSENT_FROM_INPUT = "absent_from_input"  # a Mac one input lists and another lacks
+    NOT_MACOS = "not_macos"  # records of other platforms, left out
+    IGNORED_KIND = "ignored_kind"  # records of a kind the audit does not use
+    UNDECIDED = "undecided"  # the inputs carry too little to decide (userless enrollment)
+    NO_IDENTIFIER = "no_identifier"  # a record with no id, serial or name: not a Mac
+    DEFAULT_NOT_READ = "default_not_read"  # a value the source returns as a default, not read
+    NOT_A_VALUE = "not_a_value"  # an object or array where a value belongs
+    UNMAPPED_COLUMNS = "unmapped_columns"  # a file's columns that no rule reads
+    UNRECOGNISED_FILE = "unrecognised_file"  # a file of an input folder that is not inventory
+    NO_FINAL_LINE_BREAK = "no_final_line_break"  # a CSV whose last row may be cut short
+
+
 @dataclass(frozen=True, slots=True)
 class QualityNote:
     """One data-quality observation: a field, what is wrong with it, how often, examples."""
 
     field: str
-    problem: str  # missing | unparseable | unknown_value | conflict | duplicate_serial | ...
+    problem: str  # a Problem value (normalize still passes the plain text)
     count: int
     examples: tuple[str, ...] = ()
     source: str = ""
@@ -129,6 +162,8 @@ PART_FEEDS: dict[str, tuple[str, ...]] = {
         "personal_enrollment_blocked", "macos_enrollment_blocked"),
 }  # fmt: skip
 CORE_PARTS = frozenset({InventoryPart.MANAGED_DEVICES})
+# Statuses of a part the source tried to collect and did not get whole: its gap makes a run PARTIAL.
+INCOMPLETE_STATUSES = frozenset({"failed", "partial"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +174,12 @@ class SourceGap:
     reason: str
     fields: tuple[str, ...] = ()
     is_core: bool = False
+    status: str = ""  # how the source ended the part: denied, failed, partial, skipped ("": n/a)
+
+    @property
+    def makes_run_partial(self) -> bool:
+        """Whether this gap makes the run PARTIAL: a core part, or one tried and not got whole."""
+        return self.is_core or self.status in INCOMPLETE_STATUSES
 
 
 @dataclass(slots=True)
@@ -214,8 +255,8 @@ class Changes:
     - `per_rule`: rule_id, previous_fail, current_fail, new, resolved, persisting.
     - `trend`: period, as_of, devices, failing_devices, posture_pct and fail_<severity> counts,
       oldest first, at most 12 periods including the current one. `posture_pct` is the report's
-      posture: the share of Macs without a failing critical or high result (waived is not
-      failing); `failing_devices` counts Macs failing any rule.
+      posture (`auditor.posture`; NA without Macs); `failing_devices` counts Macs failing any
+      rule.
     """
 
     current_period: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import logging
 import shutil
@@ -24,19 +23,19 @@ from auditor.models import (
     BatchKind,
     Inventory,
     InventoryPart,
-    Param,
     RawBatch,
     RunMeta,
     Severity,
     SourceGap,
 )
 from auditor.normalize import normalize
-from auditor.refdata.catalogue import Catalogue, load_catalogue
+from auditor.refdata.catalogue import Catalogue
+from auditor.refdata.catalogue_file import load_catalogue
 from auditor.refdata.sofa import preferred_catalogue
 from auditor.render import OUTPUT_NAMES, RENDERERS, check_format_available
 from auditor.report import Report, build_report
 from auditor.rules import ALL_RULES
-from auditor.rules.base import Rule
+from auditor.rules.settings import rule_params, select_rules
 from auditor.sources.files import Readings, read_files
 from auditor.waivers import apply_waivers, load_waivers
 
@@ -64,67 +63,6 @@ class RunResult:
     manifest: Path
     failures_by_severity: dict[Severity, int]
     new_failures_by_severity: dict[Severity, int]
-
-
-def rule_problems(config: Config) -> list[str]:
-    """Everything wrong with the rule settings of `config`: ids, parameter names and values."""
-    known = {r.id: r for r in ALL_RULES}
-    problems = [
-        f"{where}: unknown rule id '{rule_id}'"
-        for where, ids in (
-            ("rules.select", config.select),
-            ("rules.exclude", config.exclude),
-            ("rules.severity", tuple(config.severity)),
-            ("rules.params", tuple(config.params)),
-        )
-        for rule_id in ids
-        if rule_id not in known
-    ]
-    for rule_id, values in config.params.items():
-        if rule_id not in known:
-            continue
-        defaults = known[rule_id].params
-        for name, value in values.items():
-            where = f"rules.params.{rule_id}.{name}"
-            if name not in defaults:
-                names = ", ".join(sorted(defaults)) or "none"
-                problems.append(f"{where}: unknown parameter (known: {names})")
-            elif (problem := _param_problem(defaults[name], value)) is not None:
-                problems.append(f"{where}: {problem}")
-    chosen = {r.id for r in ALL_RULES if not config.select or r.id in config.select}
-    if known and not chosen - set(config.exclude):
-        problems.append("rules: select/exclude leave no rule to evaluate")
-    return problems
-
-
-def _param_problem(default: Param, value: Param) -> str | None:
-    """Why `value` cannot stand in for a parameter whose default is `default`, if it cannot."""
-    kind = type(default)
-    if isinstance(default, bool) or isinstance(value, bool):
-        same = isinstance(default, bool) and isinstance(value, bool)
-    elif isinstance(default, int | float):
-        same = isinstance(value, int | float) and (kind is float or isinstance(value, int))
-        if same and value < 0:  # type: ignore[operator]
-            return f"must be 0 or more, got {value}"
-    else:
-        same = isinstance(value, kind)
-    names = {bool: "true/false", int: "a whole number", float: "a number", str: "a string",
-             tuple: "a list of strings"}  # fmt: skip
-    return None if same else f"expected {names.get(kind, kind.__name__)}, got {value!r}"
-
-
-def select_rules(config: Config) -> list[Rule]:
-    """The configured catalogue with severity overrides; bad rule settings are a ConfigError."""
-    problems = rule_problems(config)
-    if problems:
-        origin = config.config_file or "configuration"
-        raise ConfigError(f"{origin}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
-    chosen = [r for r in ALL_RULES if (not config.select or r.id in config.select)]
-    return [
-        dataclasses.replace(r, severity=config.severity.get(r.id, r.severity))
-        for r in chosen
-        if r.id not in config.exclude
-    ]
 
 
 def resolve_catalogue(config: Config) -> Catalogue:
@@ -234,14 +172,15 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         log.info(
             "normalized %d Macs from %d input(s)", len(inventory.devices), len(inventory.inputs)
         )
-        context = EvaluationContext(options.as_of, catalogue, config.rule_params())
+        params = rule_params(config)
+        context = EvaluationContext(options.as_of, catalogue, params)
         results = evaluate(rules, inventory.frames(), context)
         outcome = apply_waivers(
             results, inventory.frames(), waivers, options.as_of, digest=waivers_digest
         )
         meta = _meta(config, options, catalogue, inventory, waivers_digest)
-        changes = (
-            history.previous_changes(outcome.results, inventory.frames(), meta)
+        comparison = (
+            history.compare(outcome.results, inventory.frames(), meta)
             if history is not None
             else None
         )
@@ -251,9 +190,9 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             rules,
             outcome.uses,
             meta,
-            changes,
+            comparison.changes if comparison is not None else None,
             pdf_devices_per_rule=config.pdf_devices_per_rule,
-            params=config.rule_params(),
+            params=params,
         )
         inside = [Path(i.path) for i in inventory.inputs if _is_inside(Path(i.path), out_dir)]
         outputs = _render(report, config.formats, staging, out_dir, keep=[*fetched, *inside])
@@ -262,8 +201,8 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             build_manifest(out_dir, [*fetched, *outputs], inventory.inputs, meta),
             key=signing_key,
         )
-        if history is not None:
-            history.record(outcome.results, inventory.frames(), meta, inventory.inputs)
+        if history is not None and comparison is not None:
+            history.record(comparison, inventory.inputs)
     return RunResult(
         report=report,
         outputs=(*fetched, *outputs),

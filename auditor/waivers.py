@@ -13,6 +13,7 @@ import hashlib
 import tomllib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,20 @@ class Waiver:
         return "tenant" if self.selector == "tenant" else f"{self.selector} {self.value}"
 
 
+class WaiverState(StrEnum):
+    """What became of a waiver in one run, in the order reports list them."""
+
+    APPLIED = "applied"  # covers at least one failing result
+    EXPIRED = "expired"  # past its expiry date: covers nothing, listed so it gets renewed
+    UNMATCHED = "unmatched"  # unexpired, but no failing result of its rule matches it
+
+
 @dataclass(frozen=True, slots=True)
 class WaiverUse:
     """What became of one waiver in this run."""
 
     waiver: Waiver
-    state: str  # applied | expired | unmatched
+    state: WaiverState
     matched: int
 
 
@@ -153,12 +162,13 @@ def apply_waivers(
     uses: list[WaiverUse] = []
     for waiver in waivers:
         if waiver.expires < as_of:
-            uses.append(WaiverUse(waiver, "expired", 0))
+            uses.append(WaiverUse(waiver, WaiverState.EXPIRED, 0))
             continue
         hits = failing & _matches(results, frames, waiver) & pd.isna(waiver_ids)
         count = int(hits.sum())
         waiver_ids[hits] = waiver.id
-        uses.append(WaiverUse(waiver, "applied" if count else "unmatched", count))
+        state = WaiverState.APPLIED if count else WaiverState.UNMATCHED
+        uses.append(WaiverUse(waiver, state, count))
     status[pd.notna(waiver_ids)] = Status.WAIVED.value
     waived = results.assign(status=status, waiver_id=pd.array(waiver_ids, dtype="string"))
     return WaiverOutcome(results=waived, uses=uses, digest=digest)

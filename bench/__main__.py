@@ -26,9 +26,10 @@ def run_pipeline(devices: int, out: Path, *, pdf: bool = True) -> list[Stage]:
     from auditor.config import Config
     from auditor.engine import EvaluationContext, evaluate
     from auditor.normalize import normalize
-    from auditor.pipeline import resolve_catalogue, select_rules, tenant_files
+    from auditor.pipeline import resolve_catalogue, tenant_files
     from auditor.render import OUTPUT_NAMES, RENDERERS
     from auditor.report import build_report
+    from auditor.rules.settings import rule_params, select_rules
     from auditor.sample import generate_tenant, write_tenant
     from auditor.sources.files import read_files
     from auditor.waivers import apply_waivers
@@ -49,7 +50,7 @@ def run_pipeline(devices: int, out: Path, *, pdf: bool = True) -> list[Stage]:
     config = Config()
     rules = select_rules(config)
     catalogue = resolve_catalogue(config)
-    context = EvaluationContext(AS_OF, catalogue, config.rule_params())
+    context = EvaluationContext(AS_OF, catalogue, rule_params(config))
     with stage(f"evaluate ({len(rules)} rules)", stages, devices) as s:
         results = evaluate(rules, inventory.frames(), context)
         s.extra["results"] = f"{len(results):,}"
@@ -57,7 +58,7 @@ def run_pipeline(devices: int, out: Path, *, pdf: bool = True) -> list[Stage]:
         outcome = apply_waivers(results, inventory.frames(), [], AS_OF)
         meta = bench_meta(catalogue, AS_OF)
         report = build_report(
-            outcome.results, inventory, rules, outcome.uses, meta, params=config.rule_params()
+            outcome.results, inventory, rules, outcome.uses, meta, params=rule_params(config)
         )
     for fmt in ("json", "xlsx", "pdf") if pdf else ("json", "xlsx"):
         target = out / f"{devices}-{OUTPUT_NAMES[fmt]}"

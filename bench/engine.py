@@ -52,12 +52,13 @@ def run(devices: int, repeat: int = 3) -> dict[str, Any]:
     """Evaluate every rule `repeat` times over `devices` Macs; the best run and its memory."""
     from auditor.config import Config
     from auditor.engine import EvaluationContext, evaluate
-    from auditor.pipeline import resolve_catalogue, select_rules
+    from auditor.pipeline import resolve_catalogue
+    from auditor.rules.settings import rule_params, select_rules
 
     frames = inventory_frames(devices)
     config = Config()
     rules = select_rules(config)
-    context = EvaluationContext(AS_OF, resolve_catalogue(config), config.rule_params())
+    context = EvaluationContext(AS_OF, resolve_catalogue(config), rule_params(config))
     stages: list[Stage] = []
     for attempt in range(repeat):
         with stage(f"evaluate {len(rules)} rules #{attempt + 1}", stages, devices) as s:

@@ -153,7 +153,7 @@ def baseline_xlsx(report: Any, path: Path) -> None:
 def run(devices: int, *, baseline: bool = True, pdf: bool = True) -> dict[str, Any]:
     """Time the report model and every renderer (and the baseline) on `devices` Macs."""
     from auditor.engine import EvaluationContext, evaluate
-    from auditor.refdata.catalogue import load_catalogue
+    from auditor.refdata.catalogue_file import load_catalogue
     from auditor.render import RENDERERS
     from auditor.report import build_report
     from auditor.waivers import apply_waivers

@@ -20,12 +20,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture
-def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
-    """Compare text with tests/golden/<name>, or rewrite it under --update-golden."""
+def golden(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """Compare text with tests/golden/<name> (or `where`/<name>), or rewrite it under
+    --update-golden."""
     update = request.config.getoption("--update-golden")
 
-    def check(name: str, actual: str) -> None:
-        path = GOLDEN / name
+    def check(name: str, actual: str, *, where: Path = GOLDEN) -> None:
+        path = where / name
         if update:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(actual, encoding="utf-8")

@@ -21,7 +21,9 @@ Run standalone (for end-to-end or benchmark runs); prints the v1.0 root URL on i
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
+import http.client
 import io
 import json
 import math
@@ -184,6 +186,8 @@ class Fault:
 
     `times` is how many matching requests it answers (None: all). `delay_s` sleeps first, with
     status 0 meaning "then answer normally" (a slow response). `body` replaces the JSON error.
+    `cut_body` answers normally but drops the connection halfway through the body (HTTP level
+    only, not inside a $batch).
     """
 
     pattern: str
@@ -193,6 +197,21 @@ class Fault:
     body: bytes | None = None
     delay_s: float = 0.0
     hits: int = 0
+    cut_body: bool = False
+
+
+_CUT_BODY = "x-test-cut-body"  # internal marker from GraphServer.handle to the handler
+
+
+@dataclass(frozen=True)
+class Wire:
+    """One HTTP request as it arrived (a $batch is one), with every header."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    status: int
 
 
 @dataclass(frozen=True)
@@ -477,6 +496,7 @@ class GraphServer:
         self.export_headers = export_headers  # "requested" or "display" (as Intune may answer)
         self.rate_limit = rate_limit
         self.seen: list[Seen] = []
+        self.wire: list[Wire] = []  # HTTP requests as received (self.seen splits $batches)
         self.blob_authorizations: list[str | None] = []
         self.throttled = 0
         self._jobs: dict[str, dict[str, Any]] = {}
@@ -533,10 +553,24 @@ class GraphServer:
         path = re.sub("/{2,}", "/", parts.path)
         query = parts.query
         auth = headers.get("authorization")
+        cut = self._cut(f"{method} {path}?{query}")
         status, out_headers, out_body = self._answer(method, path, query, auth, body)
         with self._lock:
             self.seen.append(Seen(method, path, query, auth, status))
-        return status, out_headers, out_body
+            self.wire.append(Wire(method, path, query, dict(headers), status))
+        return status, {**out_headers, **({_CUT_BODY: "1"} if cut else {})}, out_body
+
+    def _cut(self, target: str) -> bool:
+        for fault in self.faults:
+            if (
+                fault.cut_body
+                and (fault.times is None or fault.hits < fault.times)
+                and re.search(fault.pattern, target)
+            ):
+                with self._lock:
+                    fault.hits += 1
+                return True
+        return False
 
     def _answer(self, method: str, path: str, query: str, auth: str | None, body: bytes) -> Answer:
         if path.startswith("/_blob/"):
@@ -577,8 +611,10 @@ class GraphServer:
 
     def _fault(self, target: str) -> Answer | None:
         for fault in self.faults:
-            if (fault.times is None or fault.hits < fault.times) and re.search(
-                fault.pattern, target
+            if (
+                not fault.cut_body
+                and (fault.times is None or fault.hits < fault.times)
+                and re.search(fault.pattern, target)
             ):
                 with self._lock:
                     fault.hits += 1
@@ -869,17 +905,26 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out in separate writes
     graph: GraphServer
 
+    def _answer(self, headers: dict[str, str], body: bytes) -> Answer:
+        return self.graph.handle(self.command, self.path, headers, body)
+
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        status, out_headers, answer = self.graph.handle(self.command, self.path, headers, body)
+        status, out_headers, answer = self._answer(headers, body)
         payload = orjson.dumps(answer) if isinstance(answer, dict) else answer
+        cut = out_headers.pop(_CUT_BODY, None) is not None
         self.send_response(status)
         for key, value in out_headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
+        if cut:  # half the body, then the connection drops: the client sees a short read
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
         self.wfile.write(payload)
 
     do_GET = do_POST = _serve
@@ -921,6 +966,84 @@ def serve(devices: int | list[dict[str, Any]] = 20, **options: Any) -> Iterator[
         yield server
     finally:
         server.stop()
+
+
+@dataclass(frozen=True)
+class Proxied:
+    """One request the forward proxy received."""
+
+    method: str
+    url: str
+    proxy_authorization: str | None
+    authorization: str | None
+    status: int
+
+
+class ForwardProxy:
+    """An HTTP forward proxy on 127.0.0.1 (absolute-form requests to http:// targets, no CONNECT).
+
+    With `user` and `password` it answers 407 unless `Proxy-Authorization` carries them (Basic);
+    it never forwards `Proxy-Authorization`. Every request is logged in `seen`.
+    """
+
+    _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authorization", "proxy-connection",
+                             "te", "trailer", "transfer-encoding", "upgrade"})  # fmt: skip
+
+    def __init__(self, user: str | None = None, password: str | None = None) -> None:
+        credentials = f"{user}:{password}".encode()
+        self.expected = None if user is None else "Basic " + base64.b64encode(credentials).decode()
+        self.seen: list[Proxied] = []
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        """http://127.0.0.1:PORT (no credentials)."""
+        assert self._httpd is not None, "proxy not started"
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def __enter__(self) -> ForwardProxy:
+        handler = type("ProxyHandler", (_ProxyHandler,), {"proxy": self})
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def forward(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Answer:
+        """Check the proxy credentials, then relay the request to its target."""
+        given = headers.get("proxy-authorization")
+        if self.expected is not None and given != self.expected:
+            status, out = 407, {"Proxy-Authenticate": 'Basic realm="test proxy"'}
+            payload = b"proxy authentication required"
+        else:
+            target = urlsplit(url)
+            connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+            relayed = {k: v for k, v in headers.items() if k not in self._HOP_BY_HOP}
+            path = target.path + (f"?{target.query}" if target.query else "")
+            try:
+                connection.request(method, path, body=body or None, headers=relayed)
+                answer = connection.getresponse()
+                payload = answer.read()
+                status = answer.status
+                out = {k: v for k, v in answer.getheaders() if k.lower() not in self._HOP_BY_HOP}
+            finally:
+                connection.close()
+        out.pop("Content-Length", None)
+        with self._lock:
+            self.seen.append(Proxied(method, url, given, headers.get("authorization"), status))
+        return status, out, payload
+
+
+class _ProxyHandler(_Handler):
+    proxy: ForwardProxy
+
+    def _answer(self, headers: dict[str, str], body: bytes) -> Answer:
+        return self.proxy.forward(self.command, self.path, headers, body)
 
 
 def main(argv: list[str] | None = None) -> None:

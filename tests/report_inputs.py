@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
@@ -17,7 +18,8 @@ from auditor.models import (
     RunMeta,
     SourceGap,
 )
-from auditor.refdata.catalogue import load_catalogue
+from auditor.normalize.schema import DEVICE_SCHEMA, conform
+from auditor.refdata.catalogue_file import load_catalogue
 from auditor.report import Report, build_report
 from auditor.rules import ALL_RULES
 from auditor.rules.base import Rule
@@ -27,39 +29,6 @@ AS_OF = dt.date(2026, 9, 1)
 GENERATED_AT = dt.datetime(2026, 9, 1, 7, 30, tzinfo=dt.UTC)
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("http://evil.example","click")'
-
-DTYPES = {
-    "device_id": "string",
-    "device_name": "string",
-    "serial_number": "string",
-    "udid": "string",
-    "model": "string",
-    "model_identifier": "string",
-    "chip": "string",
-    "processor_arch": "string",
-    "is_vm": "boolean",
-    "vm_evidence": "string",
-    "os_version": "string",
-    "os_major": "string",
-    "os_version_key": "Int64",
-    "os_build": "string",
-    "os_rsr": "string",
-    "ownership": "string",
-    "enrollment_method": "string",
-    "has_user_affinity": "boolean",
-    "enrollment_profile": "string",
-    "is_supervised": "boolean",
-    "user_approved": "boolean",
-    "bootstrap_escrowed": "boolean",
-    "is_encrypted": "boolean",
-    "compliance_state": "string",
-    "enrolled_at": "datetime64[us, UTC]",
-    "last_sync_at": "datetime64[us, UTC]",
-    "upn": "string",
-    "enrolled_by_upn": "string",
-    "source": "string",
-    "source_record": "string",
-}
 
 
 def _day(days_before: int | None) -> pd.Timestamp | None:
@@ -142,7 +111,7 @@ def devices_frame() -> pd.DataFrame:
         ),
     ]
     frame = pd.DataFrame(rows)
-    return frame.astype(DTYPES)
+    return conform(frame, DEVICE_SCHEMA)  # the canonical dtypes, not a copy of them
 
 
 def inventory(*, core_gap: bool = False) -> Inventory:
@@ -351,3 +320,9 @@ def make_report(
         pdf_devices_per_rule=cap,
         params=params,
     )
+
+
+def generated_at(report: Report, when: dt.datetime) -> Report:
+    """The same report, as if generated at `when` (everything else unchanged)."""
+    meta = dataclasses.replace(report.run.meta, generated_at=when)
+    return dataclasses.replace(report, run=dataclasses.replace(report.run, meta=meta))

@@ -56,7 +56,9 @@ file = "waivers.toml"
     assert config.out_dir == tmp_path / "out"
     assert config.severity == {"MAC-ENR-005": Severity.MEDIUM}
     assert config.waivers_file == tmp_path / "waivers.toml"
-    params = config.rule_params()
+    from auditor.rules.settings import rule_params
+
+    params = rule_params(config)  # [vms] and [policy] reach the rules of those groups
     assert params["MAC-SYN-001"] == {"max_days": 14}
     assert params["MAC-VM-001"]["approved_serials"] == ("Z4K614MYR0",)
     assert params["MAC-TEN-006"]["personal_allowed"] is False
@@ -117,7 +119,7 @@ def test_listing_inputs_means_auditing_them_never_the_sample(tmp_path):
 
 
 def test_rule_ids_parameter_names_and_values_are_checked_with_the_file(tmp_path):
-    from auditor.pipeline import rule_problems
+    from auditor.rules.settings import rule_problems
 
     path = write(
         tmp_path,
@@ -141,9 +143,25 @@ def test_rule_ids_parameter_names_and_values_are_checked_with_the_file(tmp_path)
 
 
 def test_excluding_every_rule_is_an_error(tmp_path):
-    from auditor.pipeline import rule_problems
     from auditor.rules import ALL_RULES
+    from auditor.rules.settings import rule_problems
 
     ids = ", ".join(f'"{r.id}"' for r in ALL_RULES)
     with pytest.raises(ConfigError, match="leave no rule"):
         load_config(write(tmp_path, f"[rules]\nexclude = [{ids}]\n"), check=rule_problems)
+
+
+def test_a_rules_own_parameter_wins_over_its_groups_policy_setting(tmp_path):
+    from auditor.rules.settings import rule_params
+
+    config = load_config(
+        write(
+            tmp_path,
+            '[vms]\napproved_serials = ["A"]\n'
+            '[rules.params."MAC-VM-001"]\napproved_serials = ["B"]\n',
+        )
+    )
+    params = rule_params(config)
+    assert params["MAC-VM-001"] == {"approved_serials": ("B",), "approved_name_patterns": ()}
+    assert params["MAC-TEN-006"] == {"personal_allowed": True}
+    assert "MAC-FV-001" not in params  # no group, no configured value

@@ -2,9 +2,9 @@ import datetime as dt
 
 import pandas as pd
 
-from auditor.engine import EvaluationContext, evaluate
+from auditor.engine import RESULT_COLUMNS, EvaluationContext, evaluate
 from auditor.models import Entity, Severity, Status
-from auditor.refdata.catalogue import load_catalogue
+from auditor.refdata.catalogue_file import load_catalogue
 from auditor.rules.base import Rule
 
 AS_OF = dt.date(2026, 9, 1)
@@ -107,3 +107,11 @@ def test_undecided_rows_name_the_values_the_check_saw():
     assert results.loc["no-supervision", "detail"] == (
         "could not decide from os_version_key=26000000, is_supervised=not reported"
     )
+
+
+def test_no_rule_gives_an_empty_frame_of_the_usual_dtypes():
+    from auditor.models import SEVERITIES, STATUSES
+
+    empty = evaluate([], {}, EvaluationContext(dt.date(2026, 9, 1), load_catalogue(), {}))
+    assert list(empty.columns) == list(RESULT_COLUMNS)
+    assert (empty["status"].dtype, empty["severity"].dtype) == (STATUSES, SEVERITIES)

@@ -7,9 +7,9 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 
 import pytest
+from cli_runner import auditor
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -266,12 +266,7 @@ def test_writing_leaves_no_temporary_files(evidence, keys):
 def test_the_verify_command_exits_7_naming_the_changed_file(evidence):
     seal(evidence)
     (evidence / "report.xlsx").write_bytes(b"PK\x03\x04 workbook bytez")
-    done = subprocess.run(
-        [sys.executable, "-m", "auditor", "verify", str(evidence)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = auditor("verify", str(evidence))
     assert done.returncode == 7, done.stderr
     assert "report.xlsx: changed" in done.stderr
 

@@ -8,6 +8,7 @@ from contextlib import closing
 import pandas as pd
 import pytest
 
+from auditor.console import format_changes, format_runs
 from auditor.engine import EvaluationContext, evaluate
 from auditor.errors import ConfigError, HistoryError
 from auditor.history import (
@@ -15,12 +16,10 @@ from auditor.history import (
     SCHEMA_VERSION,
     STATUS_CODES,
     default_history_path,
-    format_changes,
-    format_runs,
     open_history,
 )
 from auditor.models import InputFile, RunMeta, Status
-from auditor.refdata.catalogue import load_catalogue
+from auditor.refdata.catalogue_file import load_catalogue
 from auditor.rules import rule_by_id
 from auditor.waivers import Waiver, apply_waivers
 
@@ -94,12 +93,12 @@ AUGUST = {
 
 def record(history, as_of, encrypted, waived=()):
     results, frames = audit(as_of, encrypted, waived)
-    history.record(results, frames, meta(as_of), INPUTS)
+    history.record(history.compare(results, frames, meta(as_of)), INPUTS)
 
 
 def changes_in_august(history):
     results, frames = audit(AUG, AUGUST, waived=("mac-waived-now",))
-    return history.previous_changes(results, frames, meta(AUG))
+    return history.compare(results, frames, meta(AUG)).changes
 
 
 def names(frame: pd.DataFrame) -> list[str]:
@@ -157,7 +156,7 @@ def test_months_failing_counts_the_uninterrupted_streak(tmp_path):
         record(history, dt.date(2026, 6, 1), june)
         record(history, JUL, july)
         results, frames = audit(AUG, august)
-        changes = history.previous_changes(results, frames, meta(AUG))
+        changes = history.compare(results, frames, meta(AUG)).changes
     first_seen = changes.first_seen.set_index("entity_id")
     assert first_seen.loc["id-mac-still-broken", "first_seen"] == "2026-06"
     assert first_seen.loc["id-mac-still-broken", "months_failing"] == 3
@@ -171,7 +170,7 @@ def test_a_waived_month_interrupts_the_failing_streak(tmp_path):
         record(history, dt.date(2026, 6, 1), mac)
         record(history, JUL, mac, waived=("mac-waived-in-july",))
         results, frames = audit(AUG, mac)
-        changes = history.previous_changes(results, frames, meta(AUG))
+        changes = history.compare(results, frames, meta(AUG)).changes
     assert names(changes.new) == ["mac-waived-in-july"]
     assert changes.first_seen["first_seen"].tolist() == ["2026-08"]
 
@@ -179,7 +178,7 @@ def test_a_waived_month_interrupts_the_failing_streak(tmp_path):
 def test_the_first_recorded_period_has_nothing_to_compare(tmp_path):
     with open_history(tmp_path / "history.sqlite") as history:
         results, frames = audit(JUL, JULY)
-        changes = history.previous_changes(results, frames, meta(JUL))
+        changes = history.compare(results, frames, meta(JUL)).changes
     assert changes.previous_period is None
     assert changes.new.empty and changes.resolved.empty and changes.persisting.empty
     assert changes.first_seen["months_failing"].tolist() == [1] * 5
@@ -253,7 +252,7 @@ def test_prune_keeps_the_newest_periods_and_their_streaks(tmp_path):
             history.prune(keep=0)
         assert history.list_runs()["period"].tolist() == ["2026-06", "2026-07"]
         results, frames = audit(AUG, mac)
-        changes = history.previous_changes(results, frames, meta(AUG))
+        changes = history.compare(results, frames, meta(AUG)).changes
     assert changes.persisting["months_failing"].tolist() == [4]  # streak began in May
     with closing(sqlite3.connect(path)) as conn:
         left = conn.execute("SELECT count(*) FROM results WHERE period = '2026-05'").fetchone()
@@ -283,7 +282,7 @@ def test_the_findings_view_reads_like_the_results(tmp_path):
         )
     ]
     assert (version, app, journal) == (SCHEMA_VERSION, APPLICATION_ID, "wal")
-    assert set(STATUS_CODES) == {s.value for s in Status}
+    assert tuple(s.value for s in Status) == STATUS_CODES  # stored codes: frozen, in this order
 
 
 def test_list_is_formatted_one_line_per_period(tmp_path):
@@ -314,8 +313,8 @@ def test_non_device_entities_are_tracked_by_their_own_ids(tmp_path):
         )
 
     with open_history(tmp_path / "history.sqlite") as history:
-        history.record(tenant_results("fail"), {"tenant": tenant}, meta(JUL), [])
-        changes = history.previous_changes(tenant_results("pass"), {"tenant": tenant}, meta(AUG))
+        history.record(history.compare(tenant_results("fail"), {"tenant": tenant}, meta(JUL)), [])
+        changes = history.compare(tenant_results("pass"), {"tenant": tenant}, meta(AUG)).changes
     assert changes.resolved[["entity_type", "entity_id", "severity", "now"]].values.tolist() == [
         ["tenant", "tenant-1", "critical", "pass"]
     ]
@@ -469,8 +468,8 @@ POSTURE_OUTCOMES = {
 def test_posture_is_the_reports_headline_macs_without_a_critical_or_high_failure(tmp_path):
     results, frames = device_results(POSTURE_OUTCOMES)
     with open_history(tmp_path / "history.sqlite") as history:
-        history.record(results, frames, meta(JUL), [])
-        changes = history.previous_changes(results, frames, meta(AUG))
+        history.record(history.compare(results, frames, meta(JUL)), [])
+        changes = history.compare(results, frames, meta(AUG)).changes
         runs = history.list_runs()
     assert runs["devices"].tolist() == [8]
     assert runs["failing_devices"].tolist() == [5]
@@ -484,7 +483,7 @@ def test_a_schema_1_database_gets_posture_recomputed_from_its_results(tmp_path):
     path = tmp_path / "history.sqlite"
     results, frames = device_results(POSTURE_OUTCOMES)
     with open_history(path) as history:
-        history.record(results, frames, meta(JUL), [])
+        history.record(history.compare(results, frames, meta(JUL)), [])
     with closing(sqlite3.connect(path)) as conn:  # as auditor with schema 1 left it
         conn.execute("ALTER TABLE runs DROP COLUMN critical_high_devices")
         conn.execute("PRAGMA user_version = 1")
@@ -511,3 +510,49 @@ def test_diff_of_an_unrecorded_period_is_a_user_error_listing_the_recorded_ones(
         "(recorded: 2026-07, 2026-08)"
     )
     assert caught.value.exit_code == 2
+
+
+def test_the_report_the_history_and_the_v2_migration_agree_on_posture(tmp_path):
+    from auditor.models import SEVERITIES, STATUSES, Inventory
+    from auditor.normalize.schema import SCHEMAS, empty_frame
+    from auditor.posture import is_serious, posture_pct
+    from auditor.report import build_report
+
+    results, frames = device_results(POSTURE_OUTCOMES)
+    serious = [
+        n for n, (sev, status) in POSTURE_OUTCOMES.items() if status == "fail" and is_serious(sev)
+    ]
+    expected = posture_pct(len(POSTURE_OUTCOMES), len(serious))
+    assert (len(serious), expected) == (2, 75.0)
+    typed = results.astype({"status": STATUSES, "severity": SEVERITIES, "rule_id": "category",
+                            "entity_type": "category", "entity_id": "category"})  # fmt: skip
+    typed["waiver_id"] = pd.array([None] * len(typed), dtype="string")
+    inventory = Inventory(
+        frames["devices"],
+        *(empty_frame(SCHEMAS[name]) for name in ("tenant", "ade_tokens", "dem_accounts")),
+    )
+    posture = build_report(typed, inventory, [], [], meta(JUL)).summary.posture
+    assert (posture.count, posture.pct) == (len(POSTURE_OUTCOMES) - len(serious), expected)
+    path = tmp_path / "history.sqlite"
+    with open_history(path) as history:
+        history.record(history.compare(results, frames, meta(JUL)), [])
+        recorded = history.list_runs()[["critical_high_devices", "posture_pct"]].values.tolist()
+    with closing(sqlite3.connect(path)) as conn:  # schema 1, then the v2 migration's own SQL
+        conn.execute("ALTER TABLE runs DROP COLUMN critical_high_devices")
+        conn.execute("PRAGMA user_version = 1")
+    with open_history(path) as history:
+        migrated = history.list_runs()[["critical_high_devices", "posture_pct"]].values.tolist()
+    assert recorded == migrated == [[len(serious), expected]]
+
+
+def test_a_run_recorded_by_another_process_after_compare_is_taken_into_account(tmp_path):
+    path = tmp_path / "history.sqlite"
+    august = audit(AUG, AUGUST, waived=("mac-waived-now",))
+    with open_history(path) as history, open_history(path) as other:
+        comparison = history.compare(*august, meta(AUG))
+        assert comparison.changes.previous_period is None  # nothing recorded yet
+        record(other, JUL, JULY)  # meanwhile, another process records July
+        history.record(comparison, INPUTS)
+        streaks = history.diff("2026-07", "2026-08").persisting
+    still_broken = streaks[streaks["device_name"] == "mac-still-broken"]
+    assert still_broken["months_failing"].tolist() == [2]  # matched against July after all

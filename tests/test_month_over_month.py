@@ -2,25 +2,16 @@
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
+from cli_runner import auditor
 from pypdf import PdfReader
 
 from auditor.sample import generate_tenant, write_tenant
 
 FV = "MAC-FV-001"
-
-
-def auditor(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args], capture_output=True, text=True, timeout=300,
-        env=os.environ.copy(),
-    )  # fmt: skip
 
 
 def write_month(devices: list[dict], folder: Path) -> Path:
@@ -61,13 +52,13 @@ def two_months(tmp_path_factory) -> tuple[Path, dict[str, int]]:
     september.append(newcomer)
     history = base / "history.sqlite"
     out = base / "reports"
-    for as_of, devices, period in (
-        ("2026-08-01", august, "2026-08"),
-        ("2026-09-01", september, "2026-09"),
+    for as_of, devices, period, formats in (
+        ("2026-08-01", august, "2026-08", "json"),  # only September's reports are read
+        ("2026-09-01", september, "2026-09", "json,xlsx,pdf"),
     ):
         done = auditor(
             "run", "--input", str(write_month(devices, base / period)), "--as-of", as_of,
-            "--out", str(out / period), "--history", str(history),
+            "--out", str(out / period), "--history", str(history), "--format", formats,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
     expected = {"new": 4, "resolved": 3, "persisting": len(unencrypted) - 3}

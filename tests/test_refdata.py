@@ -7,12 +7,8 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import SourceError
-from auditor.refdata.catalogue import (
-    STALE_AFTER_DAYS,
-    catalogue_from_dict,
-    catalogue_to_dict,
-    load_catalogue,
-)
+from auditor.refdata.catalogue import STALE_AFTER_DAYS
+from auditor.refdata.catalogue_file import catalogue_from_dict, catalogue_to_dict, load_catalogue
 from auditor.refdata.hardware import chip_of_model
 from auditor.refdata.sofa import (
     default_catalogue_path,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import orjson
 import pytest
-from report_inputs import FORMULA, SCRIPT, golden_rules, make_report
+from report_inputs import FORMULA, SCRIPT, generated_at, golden_rules, make_report
 
 from auditor.render import OUTPUT_NAMES, RENDERERS
 from auditor.render.json import document_bytes
@@ -114,9 +113,7 @@ def test_chunked_serialization_gives_the_same_bytes(report, tmp_path):
 
 
 def test_same_inputs_give_the_same_document_apart_from_generated_at(report, tmp_path):
-    later = dataclasses.replace(
-        report, run=dataclasses.replace(report.run, generated_at=dt.datetime(2027, 1, 1))
-    )
+    later = generated_at(report, dt.datetime(2027, 1, 1))
     _, first = write(report, tmp_path, "a.json")
     _, second = write(later, tmp_path, "b.json")
     assert first["run"].pop("generated_at") != second["run"].pop("generated_at")

@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from report_inputs import golden_rules, make_report
 
 from auditor.errors import RenderError
+from auditor.refdata.catalogue import STALE_AFTER_DAYS
 from auditor.render import RENDERERS, check_format_available
 from auditor.render.pdf import chart_svgs, render_html
 
@@ -90,6 +91,8 @@ def test_html_warns_about_partial_data_and_a_stale_catalogue(html):
     assert "PARTIAL DATA" in bad
     assert "managed_devices: 500 failed" in bad
     assert "WARNING: the macOS release catalogue is 92 days old" in bad
+    limit = f"limit {STALE_AFTER_DAYS} days"  # the constant the run judged by, not a copy
+    assert limit in bad and f"older than {STALE_AFTER_DAYS} days" in bad
 
 
 def test_html_is_deterministic(report, html):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import openpyxl
 import pytest
-from report_inputs import FORMULA, SCRIPT, golden_rules, make_report
+from report_inputs import FORMULA, SCRIPT, generated_at, golden_rules, make_report
 
 from auditor.render import RENDERERS
 from auditor.render.xlsx import render
@@ -56,7 +55,7 @@ def test_the_workbook_has_every_sheet(workbook):
 
 def test_summary_shows_the_models_numbers(workbook, report):
     summary = workbook["Summary"]
-    assert column_of(summary, "Organisation") == report.run.organisation
+    assert column_of(summary, "Organisation") == report.run.meta.organisation
     assert column_of(summary, report.summary.posture.label) == report.summary.posture.count
     for kpi in report.summary.kpis:
         assert column_of(summary, kpi.label) == kpi.count
@@ -149,9 +148,7 @@ def test_the_workbook_without_history_has_no_changes_sheet(tmp_path):
 
 
 def test_same_inputs_give_the_same_cell_values_apart_from_generated_at(report, tmp_path):
-    later = dataclasses.replace(
-        report, run=dataclasses.replace(report.run, generated_at=dt.datetime(2027, 1, 1))
-    )
+    later = generated_at(report, dt.datetime(2027, 1, 1))
     values = []
     for name, model in (("a.xlsx", report), ("b.xlsx", later)):
         render(model, tmp_path / name)
@@ -180,7 +177,7 @@ def test_streamed_rows_escape_text_and_keep_types():
 
     import pandas as pd
 
-    from auditor.render.sheetdata import MAX_CELL_CHARS, Styles, rows_xml
+    from auditor.render.xlsx.stream import MAX_CELL_CHARS, Styles, rows_xml
 
     frame = pd.DataFrame(
         {
@@ -202,3 +199,35 @@ def test_streamed_rows_escape_text_and_keep_types():
     assert "A6" not in cells and "B3" not in cells  # missing values leave the cell empty
     assert (cells["C2"].get("t"), "".join(cells["C2"].itertext())) == ("b", "1")
     assert (cells["D2"].get("s"), "".join(cells["D2"].itertext())) == ("5", "46266.5")
+
+
+def test_a_stale_catalogue_warning_states_the_limit_the_run_used(tmp_path):
+    from auditor.refdata.catalogue import STALE_AFTER_DAYS
+
+    path = tmp_path / "stale.xlsx"
+    render(make_report(rules=golden_rules(), stale=True), path)
+    warning = column_of(openpyxl.load_workbook(path)["Summary"], "WARNING")
+    assert warning.startswith(f"release catalogue older than {STALE_AFTER_DAYS} days")
+
+
+def _cell_text(value) -> object:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def test_workbook_cell_values_golden(workbook, golden):
+    # Every sheet's cell values read back with openpyxl, row by row (empty trailing cells
+    # dropped): what a reader of the workbook sees, reviewed as a diff (`make golden`).
+    import json
+
+    sheets = {}
+    for sheet in workbook:
+        rows = []
+        for row in sheet.iter_rows(values_only=True):
+            values = [_cell_text(v) for v in row]
+            while values and values[-1] is None:
+                values.pop()
+            rows.append(values)
+        sheets[sheet.title] = rows
+    golden("report.xlsx.json", json.dumps(sheets, indent=1, ensure_ascii=False) + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+import pandas as pd
 import pytest
 from report_inputs import (
     FORMULA,
@@ -164,6 +165,10 @@ def test_rules_show_the_parameters_the_run_used_and_the_defaults_it_changed():
     stale = {r.rule_id: r for r in report.rules}
     assert stale["MAC-SYN-001"].params == (("max_days", "14"),)
     assert stale["MAC-SYN-001"].param_defaults == (("max_days", "30"),)
+    # the title states the limit the run used, everywhere it is shown
+    assert stale["MAC-SYN-001"].title == "Mac checked in within 14 days"
+    titles = report.findings.loc[report.findings["rule_id"] == "MAC-SYN-001", "title"]
+    assert set(titles) == {"Mac checked in within 14 days"}
     assert stale["MAC-SYN-002"].params == (("max_days", "90"),)
     assert stale["MAC-SYN-002"].param_defaults == ()
 
@@ -176,3 +181,17 @@ def test_page_one_lists_failing_critical_and_high_tenant_results_by_name():
     names = {r.entity_type: r.entity_name for r in report.tenant.results}
     assert names["ade_token"] == "Apple Business Manager"
     assert names["tenant"] == "tenant"
+
+
+def test_the_long_tables_follow_their_declared_schemas(report):
+    from auditor.report import DEVICE_TABLE_SCHEMA, FINDINGS_SCHEMA
+    from auditor.report.changes import CHANGE_ITEMS_SCHEMA
+    from auditor.report.findings import RULE_STATUS_COLUMN
+
+    def dtypes(schema):
+        return {name: pd.api.types.pandas_dtype(dtype) for name, (dtype, _) in schema.items()}
+
+    assert dict(report.findings.dtypes) == dtypes(FINDINGS_SCHEMA)
+    rule_columns = dict.fromkeys(report.device_rule_ids, RULE_STATUS_COLUMN[0])
+    assert dict(report.devices.dtypes) == {**dtypes(DEVICE_TABLE_SCHEMA), **rule_columns}
+    assert dict(report.changes.items.dtypes) == dtypes(CHANGE_ITEMS_SCHEMA)

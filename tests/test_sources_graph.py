@@ -16,12 +16,18 @@ from typing import Any
 import pytest
 from azure.core.credentials import AccessToken
 from azure.identity import CertificateCredential, ClientSecretCredential, DefaultAzureCredential
-from graph_server import Fault, GraphServer, serve
+from graph_server import Fault, ForwardProxy, GraphServer, serve
 
-from auditor.config import GraphConfig
+from auditor.config import GraphConfig, load_config
 from auditor.errors import ConfigError, PartialSourceError, SourceError
-from auditor.sources.graph import GraphSettings, fetch_snapshot, fetch_to_file
+from auditor.sources.graph import (
+    GraphSettings,
+    fetch_snapshot,
+    fetch_to_file,
+    settings_from_config,
+)
 from auditor.sources.graph_auth import CLOUDS, StaticTokenCredential, make_credential
+from auditor.sources.graph_network import GraphRoots, TokenDestinationError, scrub_userinfo
 from auditor.sources.graph_parts import LIST_FIELDS
 from auditor.sources.snapshot import load_snapshot, write_snapshot
 
@@ -48,6 +54,15 @@ def fast(graph: GraphServer, **overrides: Any) -> GraphSettings:
 
 def pull(graph: GraphServer, credential: Any = None, **overrides: Any) -> dict[str, Any]:
     return fetch_snapshot(fast(graph, **overrides), credential=credential or RotatingCredential())
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loopback servers are reached directly whatever the developer's shell says."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "AUDITOR_GRAPH_PROXY_USER",
+                 "AUDITOR_GRAPH_PROXY_PASSWORD"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
 
 
 @pytest.fixture
@@ -170,6 +185,59 @@ def test_a_slow_answer_times_out_and_is_retried() -> None:
         snapshot = pull(graph, request_timeout_s=0.3)
     assert snapshot["parts"]["apns"]["status"] == "ok"
     assert snapshot["stats"]["retries"] >= 1
+
+
+def test_a_body_cut_off_once_is_retried_and_the_pull_completes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="auditor")
+    cut = [Fault(r"GET /v1\.0/deviceManagement/managedDevices\?", 0, cut_body=True)]
+    with serve(30, page_size=10, faults=cut) as graph:
+        snapshot = pull(graph)
+    assert snapshot["complete"] is True
+    assert set(status_of(snapshot).values()) == {"ok"}
+    assert len(snapshot["parts"]["managed_devices"]["records"]) == 30
+    assert snapshot["stats"]["retries"] == 1
+    first_page = [
+        w for w in graph.wire if w.path.endswith("/managedDevices") and "page" not in w.query
+    ]
+    assert len(first_page) == 2  # cut, then answered whole
+    assert "RemoteProtocolError" in caplog.text
+    assert "retry 1 of 5" in caplog.text
+
+
+def test_a_cut_batch_answer_is_retried_too() -> None:
+    with serve(8, faults=[Fault(r"POST /beta/\$batch", 0, cut_body=True)]) as graph:
+        snapshot = pull(graph)
+    assert snapshot["parts"]["device_details"]["status"] == "ok"
+    assert len(snapshot["parts"]["device_details"]["records"]) == 8
+    assert [w.path for w in graph.wire].count("/beta/$batch") == 2
+
+
+def test_a_cut_answer_to_a_post_that_creates_a_job_is_not_sent_again() -> None:
+    cut = [Fault(r"POST /v1\.0/deviceManagement/reports/exportJobs", 0, cut_body=True)]
+    with serve(4, faults=cut) as graph:
+        snapshot = pull(graph)
+    export = snapshot["parts"]["export_devices"]
+    assert export["status"] == "failed"
+    assert export["error"].endswith("connection failed (RemoteProtocolError)")  # no "after retries"
+    assert len(graph.requests_to("/reports/exportJobs")) == 1
+
+
+def test_after_retries_is_said_only_when_retries_happened() -> None:
+    apns = r"GET /v1\.0/deviceManagement/applePushNotificationCertificate"
+    with serve(3, faults=[Fault(apns, 0, cut_body=True, times=None)]) as graph:
+        retried = pull(graph, max_retries=2)
+    assert retried["parts"]["apns"]["error"].endswith(
+        "connection failed (RemoteProtocolError, after 2 retries)"
+    )
+    with serve(3, faults=[Fault(apns, 429, times=None, headers={"Retry-After": "1"})]) as graph:
+        at_once = pull(graph, max_retries=0)
+    assert ": throttled (429)" in at_once["parts"]["apns"]["error"]
+    assert "retr" not in at_once["parts"]["apns"]["error"]
+    with serve(3, faults=[Fault(apns, 503, times=None)]) as graph:
+        unavailable = pull(graph, max_retries=1)
+    assert "HTTP 503 (after 1 retry)" in unavailable["parts"]["apns"]["error"]
 
 
 def test_persistent_unavailability_ends_in_a_named_failure() -> None:
@@ -299,9 +367,56 @@ def test_nextlink_to_a_foreign_host_gets_no_token() -> None:
     faults = [Fault(r"GET /v1\.0/deviceManagement/managedDevices", 200, body=page)]
     with (
         serve(4, faults=faults) as graph,
-        pytest.raises(PartialSourceError, match="refusing to send the Graph token"),
+        pytest.raises(TokenDestinationError, match="refusing to send the Graph token") as caught,
     ):
-        pull(graph)
+        pull(graph, allow_partial=True)
+    assert not isinstance(caught.value, PartialSourceError)  # allow_partial does not let it pass
+    assert caught.value.exit_code == 4
+
+
+def test_nextlink_of_an_optional_part_to_another_port_stops_the_pull() -> None:
+    with serve(2) as catcher:
+        link = f"{catcher.url}/deviceManagement/deviceEnrollmentConfigurations?$skiptoken=2"
+        page = f'{{"value": [], "@odata.nextLink": "{link}"}}'.encode()
+        faults = [
+            Fault(r"GET /beta/deviceManagement/deviceEnrollmentConfigurations", 200, body=page)
+        ]
+        with serve(4, faults=faults) as graph, pytest.raises(TokenDestinationError):
+            pull(graph)
+    assert catcher.wire == []
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [("http://127.0.0.1:8443/v1.0/deviceManagement", "not under a configured Graph root"),
+     ("https://127.0.0.1:8080/v1.0/deviceManagement", "not under a configured Graph root"),
+     ("http://127.0.0.1:8080/v2/deviceManagement", "not under a configured Graph root"),
+     ("http://127.0.0.1:8080/v1.0evil/x", "not under a configured Graph root"),
+     ("http://127.0.0.1:8080/v1.0/%2e%2e/admin", "climbs out"),
+     ("https://graph.microsoft.com:8443/v1.0/me", "not under a configured Graph root"),
+     ("https://graph.microsoft.us/v1.0/me", "not under a configured Graph root"),
+     ("http://u:p@127.0.0.1:8080/v1.0/x", "user name or password")],
+)  # fmt: skip
+def test_the_token_goes_only_under_a_configured_root_of_the_same_origin(url: str, why: str) -> None:
+    roots = GraphRoots.of("http://127.0.0.1:8080/v1.0", "https://graph.microsoft.com/v1.0")
+    allowed = (
+        "http://127.0.0.1:8080/beta/$batch",
+        "https://graph.microsoft.com:443/beta/x",
+        "https://GRAPH.microsoft.com/v1.0",
+        "http://127.0.0.1:8080/v1.0/a?b=/../",
+    )
+    for fine in allowed:
+        roots.check(fine)
+    with pytest.raises(TokenDestinationError, match=why) as caught:
+        roots.check(url)
+    assert "u:p" not in str(caught.value)
+
+
+def test_userinfo_is_scrubbed_from_text() -> None:
+    text = "GET http://svc:S3cret@proxy.example:3128/v1.0/x failed; see https://a@b.example/"
+    assert scrub_userinfo(text) == (
+        "GET http://proxy.example:3128/v1.0/x failed; see https://b.example/"
+    )
 
 
 # -- devices that come and go --------------------------------------------------------------------
@@ -474,12 +589,56 @@ def test_invalid_settings_are_reported_together() -> None:
     assert "max_concurrency" in message
 
 
-def test_plain_http_graph_url_off_loopback_gets_no_token() -> None:
-    settings = GraphSettings(
-        graph_url="http://graph.example.org/v1.0", progress=False, max_retries=0
+def test_plain_http_graph_url_off_loopback_is_refused_before_any_request() -> None:
+    with pytest.raises(ConfigError, match="plain http is only accepted for localhost"):
+        GraphSettings(graph_url="http://graph.example.org/v1.0", progress=False)
+
+
+def test_graph_settings_in_auditor_toml_are_validated_together(tmp_path: Path) -> None:
+    config = tmp_path / "auditor.toml"
+    config.write_text(
+        '[graph]\ngraph_url = "https://svc:S3cret@gw.example/v1.0"\n'
+        'proxy = "socks5://proxy.example:1080"\nexport_timeout_s = 0\nproxy_password = "x"\n'
     )
-    with pytest.raises(PartialSourceError, match="refusing to send the Graph token over http"):
-        fetch_snapshot(settings, credential=RotatingCredential())
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    message = str(caught.value)
+    assert "4 problem(s)" in message
+    assert "graph.graph_url: must not carry a user name or password" in message
+    assert "graph.proxy: 'socks5://proxy.example:1080' is not an http:// or https:// URL" in message
+    assert "graph.export_timeout_s: must be between 1 and 86400 seconds, got 0" in message
+    assert "'graph.proxy_password' (secrets belong in environment variables)" in message
+    assert "S3cret" not in message
+
+
+def test_graph_settings_from_auditor_toml_reach_the_pull(tmp_path: Path) -> None:
+    config = tmp_path / "auditor.toml"
+    config.write_text('[graph]\nproxy = "http://proxy.example:3128"\nexport_timeout_s = 90.5\n')
+    graph = load_config(config).graph
+    assert (graph.proxy, graph.export_timeout_s) == ("http://proxy.example:3128", 90.5)
+    settings = settings_from_config(graph)
+    assert (settings.proxy, settings.export_timeout_s) == ("http://proxy.example:3128", 90.5)
+
+
+def test_half_set_proxy_credentials_are_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITOR_GRAPH_PROXY_USER", "svc")
+    with serve(2) as graph, pytest.raises(ConfigError, match="AUDITOR_GRAPH_PROXY_PASSWORD"):
+        pull(graph, proxy="http://127.0.0.1:9")
+    assert graph.wire == []
+
+
+def test_a_proxy_that_refuses_the_credentials_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITOR_GRAPH_PROXY_USER", "svc")
+    monkeypatch.setenv("AUDITOR_GRAPH_PROXY_PASSWORD", "wrong-password")
+    with (
+        ForwardProxy("svc", "right-password") as proxy,
+        serve(2) as graph,
+        pytest.raises(PartialSourceError, match="407 Proxy Authentication Required") as caught,
+    ):
+        pull(graph, proxy=proxy.url)
+    assert "AUDITOR_GRAPH_PROXY_USER" in str(caught.value)
+    assert "wrong-password" not in str(caught.value)
+    assert graph.wire == []
 
 
 # -- progress and export job ---------------------------------------------------------------------
@@ -501,11 +660,30 @@ def test_failed_export_job_becomes_a_gap() -> None:
     assert snapshot["complete"] is True
 
 
-def test_export_job_timeout_becomes_a_gap() -> None:
+def test_export_job_timeout_becomes_a_gap_naming_the_job_and_the_setting(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="auditor")
     with serve(5, export_polls=10_000) as graph:
         snapshot = pull(graph, export_timeout_s=0.2)
-    assert snapshot["parts"]["export_devices"]["status"] == "failed"
-    assert "not completed after" in snapshot["parts"]["export_devices"]["error"]
+    export = snapshot["parts"]["export_devices"]
+    [job] = {w.path.rsplit("/", 1)[1] for w in graph.wire if "/reports/exportJobs/" in w.path}
+    assert export["status"] == "failed"
+    assert (
+        f"export job {job} (Devices) did not complete within the export timeout" in export["error"]
+    )
+    assert "graph.export_timeout_s" in export["error"]
+    [gap] = snapshot["gaps"]
+    assert (gap["part"], gap["status"], gap["is_core"]) == ("export_devices", "failed", False)
+    assert f"export job {job} (Devices): notStarted after 0 s; next poll in" in caplog.text
+    assert "Graph pull gap, export_devices (failed): export job" in caplog.text
+
+
+def test_a_hanging_poll_does_not_stretch_the_export_timeout() -> None:
+    slow = [Fault(r"GET /v1\.0/deviceManagement/reports/exportJobs/", 0, delay_s=3.0, times=None)]
+    with serve(3, faults=slow) as graph:
+        snapshot = pull(graph, export_timeout_s=1.0, request_timeout_s=10.0)
+    assert "export timeout of 1 s" in snapshot["parts"]["export_devices"]["error"]
 
 
 def test_snapshot_from_a_pull_round_trips_through_a_gz_file(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ import pytest
 
 from auditor.engine import EvaluationContext, evaluate
 from auditor.errors import ConfigError
-from auditor.refdata.catalogue import load_catalogue
+from auditor.refdata.catalogue_file import load_catalogue
 from auditor.rules import ALL_RULES
 from auditor.waivers import apply_waivers, load_waivers
 

@@ -23,20 +23,14 @@ import datetime as dt
 import gzip
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import SourceError
-from auditor.refdata.catalogue import (
-    Catalogue,
-    Major,
-    Model,
-    Release,
-    catalogue_text,
-    load_catalogue,
-)
+from auditor.fileops import write_atomic
+from auditor.refdata.catalogue import Catalogue, Major, Model, Release
+from auditor.refdata.catalogue_file import catalogue_text, load_catalogue
 from auditor.refdata.hardware import chip_of_model
 from auditor.refdata.versions import parse_macos_version, version_key
 
@@ -99,14 +93,7 @@ def write_catalogue(catalogue: Catalogue, path: Path) -> None:
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(catalogue_text(catalogue))
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, catalogue_text(catalogue).encode("utf-8"))
     except OSError as exc:
         raise SourceError(f"{path}: cannot write the catalogue: {exc}") from exc
 

@@ -1,20 +1,19 @@
 """The renderers: one report model in, one file out per format (json, xlsx, pdf).
 
-`RENDERERS[fmt](report, path)` writes the file atomically (a temporary name in the same
-folder, then `os.replace`), so a failed render never leaves a half-written report.
+`RENDERERS[fmt](report, path)` writes the file through `report_path` (`fileops.atomic_path`),
+so a failed render never leaves a half-written report.
 `check_format_available(fmt)` fails fast, before any work, when a format cannot be produced.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.errors import RenderError
+from auditor.fileops import atomic_path
 
 if TYPE_CHECKING:
     from auditor.report import Report
@@ -22,7 +21,11 @@ if TYPE_CHECKING:
 Renderer = Callable[["Report", Path], None]
 
 OUTPUT_NAMES = {"json": "findings.json", "xlsx": "report.xlsx", "pdf": "report.pdf"}
-WEASYPRINT_DEBS = "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"
+# Debian packages WeasyPrint needs (the Makefile installs these); fonts-droid-fallback covers
+# CJK device and user names (7 MB; Noto CJK is 90 MB).
+WEASYPRINT_DEBS = (
+    "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-droid-fallback"
+)
 
 
 def _render_json(report: Report, path: Path) -> None:
@@ -72,28 +75,12 @@ def check_format_available(fmt: str) -> None:
             raise RenderError(f"Excel output needs openpyxl ({exc})") from exc
 
 
-def _umask() -> int:
-    """The process umask (reading it means setting it; it is put back at once)."""
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
-
-
 @contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; move it into place only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    temporary = Path(name)
+def report_path(path: Path) -> Iterator[Path]:
+    """`fileops.atomic_path` for a report: an I/O failure is a RenderError naming the file."""
     try:
-        yield temporary
-        # mkstemp creates 0600; reports get the same mode as manifest.json (0644 less umask).
-        os.chmod(temporary, 0o644 & ~_umask())
-        os.replace(temporary, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as temporary:
+            yield temporary
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise RenderError(f"{path}: cannot write report: {exc}") from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 
-from auditor.rules.base import Example, Rule
+from auditor.rules.base import GROUPS, Example, Rule
+from auditor.rules.display import OWN_MAPPING_MARK, controls_text, param_text
 
-OWN_MARK = "†"
 _INTRO = (
     "Every rule gives each entity one status: `pass`, `fail`, `unknown` (an input the rule "
     "needs is missing or unparseable; never a pass), `not_applicable` (outside the rule's "
     "scope) or `waived` (fails, covered by an unexpired waiver). Rule ids are a public "
     "contract: they are never reused. Control mappings marked "
-    f"{OWN_MARK} are this project's own mapping, not a published one. Source keys refer to "
+    f"{OWN_MAPPING_MARK} are this project's own mapping, not a published one. Source keys refer to "
     "the project's research notes (Microsoft Learn, Apple, SOFA, mSCP pages)."
 )
 
@@ -40,8 +40,14 @@ def catalogue_markdown(rules: Iterable[Rule]) -> str:
         "|---|---|---|---|",
     ]
     lines += [
-        f"| [{r.id}](#{r.id.lower()}) | {_cell(r.title)} | {r.severity.value} | {r.entity.value} |"
+        f"| [{r.id}](#{r.id.lower()}) | {_cell(r.stated_title())} | {r.severity.value} "
+        f"| {r.entity.value} |"
         for r in ordered
+    ]
+    lines += ["", "Groups tie rules to what the report and the configuration know about them:", ""]
+    lines += [
+        f"- `{name}` ({', '.join(r.id for r in ordered if name in r.groups) or 'no rule'}): {text}"
+        for name, text in GROUPS.items()
     ]
     for rule in ordered:
         lines += ["", *_rule_section(rule)]
@@ -52,7 +58,8 @@ def catalogue_table(rules: Iterable[Rule]) -> str:
     """A plain-text table: id, severity, entity and title of every rule."""
     header = ("ID", "SEVERITY", "ENTITY", "TITLE")
     rows = [
-        (r.id, r.severity.value, r.entity.value, r.title) for r in sorted(rules, key=lambda r: r.id)
+        (r.id, r.severity.value, r.entity.value, r.stated_title())
+        for r in sorted(rules, key=lambda r: r.id)
     ]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(3)]
     return "\n".join(
@@ -66,7 +73,7 @@ def catalogue_table(rules: Iterable[Rule]) -> str:
 def _rule_dict(rule: Rule) -> dict[str, Any]:
     return {
         "id": rule.id,
-        "title": rule.title,
+        "title": rule.stated_title(),
         "severity": rule.severity.value,
         "entity": rule.entity.value,
         "scope": rule.scope_text,
@@ -80,6 +87,7 @@ def _rule_dict(rule: Rule) -> dict[str, Any]:
         "sources": list(rule.sources),
         "controls": {framework: list(ids) for framework, ids in rule.controls.items()},
         "own_mappings": list(rule.own_mappings),
+        "groups": list(rule.groups),
         "examples": [_example_dict(example) for example in rule.examples],
     }
 
@@ -110,7 +118,7 @@ def _rule_section(rule: Rule) -> list[str]:
     lines = [
         f'<a id="{rule.id.lower()}"></a>',
         "",
-        f"## {rule.id}: {rule.title}",
+        f"## {rule.id}: {rule.stated_title()}",
         "",
         f"- **Severity:** {rule.severity.value}; **entity:** {rule.entity.value}",
         f"- **Scope:** {rule.scope_text}",
@@ -118,11 +126,12 @@ def _rule_section(rule: Rule) -> list[str]:
         f"- **Inputs:** {_inputs(rule)}",
     ]
     if rule.params:
-        params = ", ".join(f"`{k}` = `{_param_text(v)}`" for k, v in rule.params.items())
+        params = ", ".join(f"`{k}` = {_code(param_text(v))}" for k, v in rule.params.items())
         lines.append(f"- **Parameters:** {params}")
     lines += [
-        f"- **Controls:** {_controls(rule.controls, rule.own_mappings)}",
+        f"- **Controls:** {controls_text(rule.controls, rule.own_mappings)}",
         f"- **Sources:** {', '.join(rule.sources)}",
+        *([f"- **Groups:** {', '.join(rule.groups)}"] if rule.groups else []),
         "",
         f"**Why it matters.** {rule.rationale}",
         "",
@@ -152,25 +161,14 @@ def _inputs(rule: Rule) -> str:
     return text
 
 
-def _controls(controls: Mapping[str, tuple[str, ...]], own: tuple[str, ...]) -> str:
-    return "; ".join(
-        f"{framework}{OWN_MARK if framework in own else ''} {', '.join(ids)}"
-        for framework, ids in controls.items()
-    )
-
-
-def _param_text(value: object) -> str:
-    plain = _plain(value)
-    if isinstance(plain, list):
-        return "[" + ", ".join(repr(v) for v in plain) + "]"
-    if isinstance(plain, bool):
-        return "true" if plain else "false"
-    return repr(plain) if isinstance(plain, str) else str(plain)
+def _code(text: str) -> str:
+    """Inline code, or `(empty)` for an empty value (Markdown cannot show empty code)."""
+    return f"`{text}`" if text else "(empty)"
 
 
 def _example_inputs(example: Example) -> str:
     parts = [f"{k}={_value_text(v)}" for k, v in example.row.items()]
-    parts += [f"param {k}={_param_text(v)}" for k, v in example.params.items()]
+    parts += [f"param {k}={param_text(v)}" for k, v in example.params.items()]
     return ", ".join(parts) or "(none)"
 
 

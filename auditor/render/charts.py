@@ -8,11 +8,12 @@ byte-identical SVG.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from auditor.report import Report
-from auditor.report_sections import TrendPoint
+from auditor.report.model import TrendPoint
 
 SEVERITY_COLOURS = {
     "critical": "#7f1d1d",
@@ -119,7 +120,11 @@ def trend_chart(trend: Sequence[TrendPoint]) -> str:
             axes.spines[side].set_visible(False)
         posture = axes.twinx()
         posture.plot(
-            periods, [p.posture_pct for p in trend], color="#15803d", marker="o", label="posture %"
+            periods,
+            [math.nan if p.posture_pct is None else p.posture_pct for p in trend],  # no Macs
+            color="#15803d",
+            marker="o",
+            label="posture %",
         )
         posture.set_ylim(0, 100)
         posture.set_ylabel("posture %")

@@ -6,13 +6,14 @@ written with bounded memory, byte-for-byte as one `orjson.dumps(..., OPT_INDENT_
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from auditor.render import atomic_path
+from auditor.render import report_path
 from auditor.report import Report
 
 SCHEMA_VERSION = 1
@@ -50,24 +51,24 @@ def _iso(value: Any) -> Any:
 
 def run_block(report: Report) -> dict[str, Any]:
     """The `run` object: what, when, from which inputs, how complete."""
-    run = report.run
+    run, meta = report.run, report.run.meta
     return {
-        "as_of": run.as_of.isoformat(),
-        "generated_at": run.generated_at.replace(microsecond=0).isoformat(),
-        "tool_version": run.tool_version,
-        "organisation": run.organisation,
-        "classification": run.classification,
-        "tenant_id": run.tenant_id,
-        "source": run.source,
+        "as_of": meta.as_of.isoformat(),
+        "generated_at": meta.generated_at.replace(microsecond=0).isoformat(),
+        "tool_version": meta.tool_version,
+        "organisation": meta.organisation,
+        "classification": meta.classification,
+        "tenant_id": meta.tenant_id,
+        "source": meta.source,
         "inputs": [
             {"path": i.path, "kind": i.kind, "sha256": i.sha256, "records": i.records}
             for i in run.inputs
         ],
         "catalogue": {
-            "as_of": run.catalogue_as_of.isoformat(),
-            "source": run.catalogue_source,
-            "age_days": run.catalogue_age_days,
-            "stale": run.catalogue_is_stale,
+            "as_of": meta.catalogue_as_of.isoformat(),
+            "source": meta.catalogue_source,
+            "age_days": meta.catalogue_age_days,
+            "stale": meta.catalogue_is_stale,
         },
         "complete": run.is_complete,
         "gaps": [
@@ -154,16 +155,7 @@ def quality_block(report: Report) -> dict[str, Any]:
     quality = report.quality
     return {
         "never_synced_devices": quality.never_synced,
-        "notes": [
-            {
-                "field": n.field,
-                "problem": n.problem,
-                "count": n.count,
-                "examples": list(n.examples),
-                "source": n.source,
-            }
-            for n in quality.notes
-        ],
+        "notes": [{**dataclasses.asdict(n), "examples": list(n.examples)} for n in quality.notes],
         "unknown_by_rule": [
             {
                 "rule_id": u.rule_id,
@@ -261,6 +253,6 @@ def document_bytes(report: Report, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[
 
 def render(report: Report, path: Path) -> None:
     """Write findings.json to `path`."""
-    with atomic_path(path) as temporary, temporary.open("wb") as out:
+    with report_path(path) as temporary, temporary.open("wb") as out:
         for chunk in document_bytes(report):
             out.write(chunk)

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
 import jinja2
 
 from auditor.errors import RenderError
-from auditor.render import atomic_path, charts
+from auditor.render import charts, report_path
 from auditor.report import Report
-from auditor.report_sections import ControlRef, param_list
+from auditor.rules.display import OWN_MAPPING_MARK
 
 DASH = "—"
 
@@ -73,12 +72,6 @@ def _signed(value: int) -> str:
     return f"{value:+,}"
 
 
-def _controls(refs: Sequence[ControlRef]) -> str:
-    return "; ".join(
-        f"{ref.framework}{' (m)' if ref.is_own else ''}: {', '.join(ref.ids)}" for ref in refs
-    )
-
-
 def _svg_uri(svg: str) -> str:
     """An SVG as a data: URI for <img>: the markup never meets the HTML parser."""
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
@@ -104,10 +97,9 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
         dash=_dash,
         days=_days,
         signed=_signed,
-        controls=_controls,
-        params=param_list,
         svg_uri=_svg_uri,
     )
+    env.globals["own_mapping_mark"] = OWN_MAPPING_MARK
     return env
 
 
@@ -136,5 +128,5 @@ def render(report: Report, path: Path) -> None:
     from weasyprint import HTML
 
     html = render_html(report)
-    with atomic_path(path) as temporary:
+    with report_path(path) as temporary:
         HTML(string=html, base_url=str(template_dir())).write_pdf(temporary)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from auditor.rules import (
     bootstrap,
+    dem,
     enrollment,
     hardware,
     inventory,
@@ -15,7 +16,7 @@ from auditor.rules import (
 )
 from auditor.rules.base import Rule
 
-FAMILIES = (enrollment, bootstrap, os, hardware, vm, inventory, sync, protection, tenant)
+FAMILIES = (enrollment, dem, bootstrap, os, hardware, vm, inventory, sync, protection, tenant)
 
 ALL_RULES: tuple[Rule, ...] = tuple(
     sorted(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,11 +15,23 @@ import pandas as pd
 from auditor.errors import ConfigError
 from auditor.models import Entity, Param, Severity, Status
 from auditor.refdata.versions import version_key
+from auditor.rules.display import param_text
 
 if TYPE_CHECKING:
     from auditor.refdata.catalogue import Catalogue
 
 _ID = re.compile(r"^MAC-[A-Z]{2,4}-\d{3}$")
+
+# What a rule can belong to besides its family (sqlfluff's `groups`): knowledge keyed by rule
+# lives on the rule, so the report and the configuration never name rule ids.
+GROUPS: Mapping[str, str] = {
+    "patch": "OS rules that together say a Mac runs a supported, fully patched macOS "
+    "(the report's 'On a supported and patched macOS' key number).",
+    "vms": "Takes the [vms] approved lists of auditor.toml as its approved_serials and "
+    "approved_name_patterns parameters.",
+    "policy": "Takes [policy] personal_macs_allowed of auditor.toml as its personal_allowed "
+    "parameter.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +109,8 @@ class Rule:
     scope False → not_applicable, NA → unknown; check True → pass, False → fail, NA → unknown.
     The engine hands `check` only in-scope rows whose `requires` columns (minus `nullable`)
     are all present, so a check only handles the values it declares it can handle.
+    `title` states the passing condition; a `{name}` in it stands for parameter `name`, so
+    every output states the threshold the run used (`stated_title`), not the default.
     """
 
     id: str
@@ -115,6 +130,7 @@ class Rule:
     sources: tuple[str, ...] = ()  # keys of the research notes, e.g. "MS-ENR", "AP-TOKEN"
     controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     own_mappings: tuple[str, ...] = ()  # frameworks mapped by this project, not published
+    groups: tuple[str, ...] = ()  # keys of GROUPS
     params: Mapping[str, Param] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()
 
@@ -126,6 +142,16 @@ class Rule:
         unknown = set(self.nullable) - set(self.requires)
         if unknown:
             raise ValueError(f"{self.id}: nullable columns not in requires: {sorted(unknown)}")
+        named = {field for _, field, _, _ in string.Formatter().parse(self.title) if field}
+        if named - set(self.params):
+            raise ValueError(f"{self.id}: title names unknown parameters {sorted(named)}")
+        if set(self.groups) - set(GROUPS):
+            raise ValueError(f"{self.id}: unknown groups {sorted(set(self.groups) - set(GROUPS))}")
+
+    def stated_title(self, params: Mapping[str, Param] | None = None) -> str:
+        """The title with the parameters it names: the defaults laid over by `params`."""
+        values = {**self.params, **(params or {})}
+        return self.title.format_map({name: param_text(v) for name, v in values.items()})
 
 
 def rule(**meta: Any) -> Callable[[Check], Rule]:

@@ -8,7 +8,7 @@ from auditor.models import Entity, Severity, Status
 from auditor.refdata.versions import version_key
 from auditor.rules import references as ref
 from auditor.rules.base import Example, RuleContext, at_least, is_one_of, per_row, rule
-from auditor.rules.enrollment import method_words
+from auditor.rules.phrases import method_words
 
 _SWU_ADE_FROM = "11.1"
 _SWU_SUPERVISED_FROM = "11.2"

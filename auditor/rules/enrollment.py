@@ -1,4 +1,4 @@
-"""MAC-ENR and MAC-DEM: how each Mac is enrolled, approved and supervised, and DEM limits."""
+"""MAC-ENR: how each Mac is enrolled, approved and supervised."""
 
 from __future__ import annotations
 
@@ -7,30 +7,10 @@ import pandas as pd
 from auditor.models import Entity, Severity, Status
 from auditor.rules import references as ref
 from auditor.rules.base import Example, RuleContext, at_least, is_one_of, per_row, per_value, rule
-
-METHOD_WORDS = {
-    "ade": "Automated Device Enrollment",
-    "direct": "direct enrollment (Apple Configurator)",
-    "dem": "a device enrollment manager account",
-    "byod": "Company Portal (BYOD)",
-    "user_enrollment": "Apple User Enrollment",
-}
+from auditor.rules.phrases import method_words
 
 _BYOD_CUTOFF = pd.Timestamp("2020-06-01", tz="UTC")
 _UTC = "UTC"
-
-
-def method_words(method: str | None) -> str:
-    """`ade` → 'Automated Device Enrollment'; missing or odd values are named as such."""
-    if method is None or method == "unknown":
-        return "an unknown method"
-    return METHOD_WORDS.get(method, method)
-
-
-def _approved_or_ade(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    return devices["user_approved"].astype("boolean") | is_one_of(
-        devices["enrollment_method"], "ade"
-    )
 
 
 def _not_approved_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
@@ -101,7 +81,9 @@ def _not_approved_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     ),
 )
 def enrollment_user_approved(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    return _approved_or_ade(devices, ctx)
+    return devices["user_approved"].astype("boolean") | is_one_of(
+        devices["enrollment_method"], "ade"
+    )
 
 
 def _personal_or_byod(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
@@ -112,11 +94,6 @@ def _personal_or_byod(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     # either way, so it is left out of scope rather than reported unknown.
     recent = (devices["enrolled_at"] >= _BYOD_CUTOFF).astype("boolean").fillna(False)
     return in_scope.mask(in_scope.isna() & recent, False)
-
-
-def _legacy_byod_approved(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    recent = devices["enrolled_at"] >= _BYOD_CUTOFF
-    return recent | devices["user_approved"].astype("boolean").fillna(False)
 
 
 def _legacy_byod_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
@@ -251,7 +228,8 @@ def _legacy_byod_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     ),
 )
 def legacy_byod_user_approved(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    return _legacy_byod_approved(devices, ctx)
+    recent = devices["enrolled_at"] >= _BYOD_CUTOFF
+    return recent | devices["user_approved"].astype("boolean").fillna(False)
 
 
 @rule(
@@ -461,42 +439,3 @@ def not_enrolled_by_dem(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 )
 def compliance_evaluated(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     return devices["has_user_affinity"]
-
-
-@rule(
-    id="MAC-DEM-001",
-    title="Each DEM account stays below its 1,000-device limit",
-    severity=Severity.LOW,
-    entity=Entity.DEM_ACCOUNT,
-    requires=("device_count",),
-    scope_text="one entity per device enrollment manager account that enrolled Macs",
-    fails_when="the Macs enrolled by the account number `warn_at` (default 900) or more",
-    params={"warn_at": 900},
-    detail=lambda accounts, ctx: (
-        accounts["device_count"].astype(str)
-        + f" Macs enrolled (Intune's limit is 1,000 devices per DEM account; warning at "
-        f"{ctx.int_param('warn_at')})"
-    ),
-    rationale=(
-        "A device enrollment manager account can enroll up to 1,000 devices (fewer when the "
-        "Entra device limit is lower); at the limit enrollment stops, typically in the middle "
-        "of a rollout. The count here covers Macs only, so the account may be closer still."
-    ),
-    remediation=(
-        "Spread enrollments over another DEM account (Devices > Enrollment > Device "
-        "enrollment managers > Add), or better, move company Macs to Automated Device "
-        "Enrollment. Retire devices that left; do not delete a DEM account that still has "
-        "enrolled devices."
-    ),
-    references=(ref.MS_DEM,),
-    sources=("MS-DEM",),
-    controls={"NIST 800-53": ("CM-8",), "ISO/IEC 27001:2022": ("A.5.9",)},
-    own_mappings=("NIST 800-53", "ISO/IEC 27001:2022"),
-    examples=(
-        Example("pass-899-macs", {"device_count": 899}, Status.PASS),
-        Example("fail-900-macs", {"device_count": 900}, Status.FAIL),
-        Example("unknown-count-missing", {"device_count": None}, Status.UNKNOWN),
-    ),
-)
-def dem_below_limit(accounts: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    return accounts["device_count"] < ctx.int_param("warn_at")

@@ -81,6 +81,7 @@ def _intune_floor(ctx: RuleContext) -> tuple[str, str]:
 
 @rule(
     id="MAC-OS-001",
+    groups=("patch",),
     title="macOS version is supported by Intune",
     severity=Severity.HIGH,
     entity=Entity.DEVICE,
@@ -148,6 +149,7 @@ def _unsupported_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-OS-002",
+    groups=("patch",),
     title="macOS major still receives Apple security updates",
     severity=Severity.CRITICAL,
     entity=Entity.DEVICE,
@@ -212,6 +214,7 @@ def _exploited_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-OS-003",
+    groups=("patch",),
     title="Mac has every fix for actively exploited vulnerabilities",
     severity=Severity.CRITICAL,
     entity=Entity.DEVICE,
@@ -277,6 +280,7 @@ def _latest_patch_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-OS-004",
+    groups=("patch",),
     title="Mac runs the latest patch of its macOS major",
     severity=Severity.MEDIUM,
     entity=Entity.DEVICE,

@@ -43,10 +43,7 @@ _COMPLIANCE_WORDS = {
         "Encryption report (Devices > Monitor > Encryption report). On the Mac, "
         "`fdesetup status` shows the state."
     ),
-    references=(
-        "https://learn.microsoft.com/intune/intune-service/protect/encrypt-devices-filevault",
-        "https://github.com/usnistgov/macos_security/blob/main/rules/system_settings/system_settings_filevault_enforce.yaml",
-    ),
+    references=(ref.MS_FV, ref.MSCP_FILEVAULT_ENFORCE),
     sources=("MS-FV", "MSCP"),
     controls={
         "NIST 800-53": ("SC-28", "SC-28(1)"),

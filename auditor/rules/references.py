@@ -17,6 +17,11 @@ MS_RESTR = f"{_ENROLL}/create-platform-restrictions"
 MS_APNS = f"{_ENROLL}/apple/create-mdm-push-certificate"
 MS_SUPP = f"{_LEARN}/intune-service/fundamentals/supported-devices-browsers"
 MS_COMPL = f"{_LEARN}/device-security/compliance/ref-macos-settings"
+MS_CLEAN = (
+    f"{_LEARN}/intune-service/remote-actions/devices-wipe"
+    "#automatically-delete-devices-with-cleanup-rules"
+)
+MS_FV = f"{_LEARN}/intune-service/protect/encrypt-devices-filevault"
 MS_GRAPH_DEVICE = "https://learn.microsoft.com/graph/api/resources/intune-devices-manageddevice?view=graph-rest-beta"
 
 # Apple
@@ -32,4 +37,5 @@ AP_SECURITY_RELEASES = "https://support.apple.com/en-us/100100"
 SOFA = "https://sofa.macadmins.io/"
 MSCP_MDM_REQUIRE = f"{_MSCP}/os/os_mdm_require.yaml"
 MSCP_SUPPORTED_OS = f"{_MSCP}/os/os_supported_operating_system.yaml"
+MSCP_FILEVAULT_ENFORCE = f"{_MSCP}/system_settings/system_settings_filevault_enforce.yaml"
 MSCP_SOFTWAREUPDATE_CURRENT = f"{_MSCP}/system_settings/system_settings_softwareupdate_current.yaml"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from auditor.models import Entity, Severity, Status
+from auditor.rules import references as ref
 from auditor.rules.base import Example, RuleContext, days_between, per_unique, rule
 
 _CHECK_IN = (
@@ -38,7 +39,7 @@ def _stale_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-SYN-001",
-    title="Mac checked in within 30 days",
+    title="Mac checked in within {max_days} days",
     severity=Severity.MEDIUM,
     entity=Entity.DEVICE,
     requires=("last_sync_at",),
@@ -51,9 +52,7 @@ def _stale_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
         "8 hours."
     ),
     remediation=_CHECK_IN,
-    references=(
-        "https://learn.microsoft.com/intune/intune-service/remote-actions/devices-wipe#automatically-delete-devices-with-cleanup-rules",
-    ),
+    references=(ref.MS_CLEAN,),
     sources=("MS-CLEAN", "MS-FV"),
     controls={"NIST 800-53": ("CM-8", "CA-7"), "ISO/IEC 27001:2022": ("A.5.9",)},
     own_mappings=("NIST 800-53", "ISO/IEC 27001:2022"),
@@ -82,7 +81,7 @@ def checked_in_within_30_days(devices: pd.DataFrame, ctx: RuleContext) -> pd.Ser
 
 @rule(
     id="MAC-SYN-002",
-    title="Mac checked in within 90 days",
+    title="Mac checked in within {max_days} days",
     severity=Severity.HIGH,
     entity=Entity.DEVICE,
     requires=("last_sync_at",),
@@ -94,9 +93,7 @@ def checked_in_within_30_days(devices: pd.DataFrame, ctx: RuleContext) -> pd.Ser
         "distorts every other count; Intune cleanup rules exist for 30–270 days."
     ),
     remediation=_CHECK_IN,
-    references=(
-        "https://learn.microsoft.com/intune/intune-service/remote-actions/devices-wipe#automatically-delete-devices-with-cleanup-rules",
-    ),
+    references=(ref.MS_CLEAN,),
     sources=("MS-CLEAN",),
     controls={"NIST 800-53": ("CM-8",), "ISO/IEC 27001:2022": ("A.5.9",)},
     own_mappings=("NIST 800-53", "ISO/IEC 27001:2022"),

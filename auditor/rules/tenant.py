@@ -100,7 +100,7 @@ def apns_not_expired(tenant: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-TEN-002",
-    title="Apple MDM push certificate is valid for more than 30 days",
+    title="Apple MDM push certificate is valid for more than {min_days} days",
     severity=Severity.HIGH,
     entity=Entity.TENANT,
     requires=("apns_expires_at", "apns_apple_id"),
@@ -175,7 +175,7 @@ def ade_token_not_expired(tokens: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-TEN-004",
-    title="ADE token is valid for more than 30 days",
+    title="ADE token is valid for more than {min_days} days",
     severity=Severity.HIGH,
     entity=Entity.ADE_TOKEN,
     requires=("token_expires_at", "token_name"),
@@ -242,7 +242,7 @@ def _sync_detail(tokens: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-TEN-005",
-    title="ADE token synced in the last 7 days without error",
+    title="ADE token synced in the last {max_days} days without error",
     severity=Severity.MEDIUM,
     entity=Entity.ADE_TOKEN,
     requires=("last_successful_sync_at", "last_sync_error_code", "token_name"),
@@ -318,6 +318,7 @@ def _personal_policy_kept(tenant: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-TEN-006",
+    groups=("policy",),
     title="Personal Mac enrollment matches the organisation's policy",
     severity=Severity.MEDIUM,
     entity=Entity.TENANT,

@@ -55,6 +55,7 @@ def _not_listed_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-VM-001",
+    groups=("vms",),
     title="Virtual Mac is on the approved test list",
     severity=Severity.MEDIUM,
     entity=Entity.DEVICE,

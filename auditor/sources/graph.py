@@ -11,6 +11,7 @@ Everything runs inside one `asyncio.run()`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,8 +23,9 @@ import httpx
 from kiota_abstractions.api_error import APIError
 
 from auditor import __version__
-from auditor.config import GraphConfig
+from auditor.config import GraphConfig, url_problems
 from auditor.errors import ConfigError, PartialSourceError
+from auditor.models import INCOMPLETE_STATUSES
 from auditor.sources.graph_auth import (
     CLOUDS,
     GraphFault,
@@ -34,10 +36,13 @@ from auditor.sources.graph_auth import (
 )
 from auditor.sources.graph_devices import collect_devices, reconcile
 from auditor.sources.graph_export import export_devices
+from auditor.sources.graph_network import Proxies, is_loopback, public_url
 from auditor.sources.graph_parts import Part, Progress, tenant_parts
 from auditor.sources.graph_throttle import RateLimiter, RetryPolicy
 from auditor.sources.graph_transport import GraphSession
 from auditor.sources.snapshot import write_snapshot
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +50,8 @@ class GraphSettings:
     """How to pull from Graph; built by config/CLI from explicit values (secrets stay in env)."""
 
     cloud: str = "global"  # global | usgov | usgov-dod | china
-    graph_url: str | None = None  # v1.0 root override (proxy, test server); beta is derived
+    graph_url: str | None = None  # v1.0 root override (Graph front, test server); beta derived
+    proxy: str | None = None  # else the environment's (HTTPS_PROXY …); credentials from the env
     tenant_id: str | None = None
     client_id: str | None = None
     allow_partial: bool = False
@@ -68,11 +74,15 @@ class GraphSettings:
         if self.cloud not in CLOUDS:
             problems.append(f"cloud '{self.cloud}' is not one of {', '.join(CLOUDS)}")
         if self.graph_url is not None:
-            parts = urlsplit(self.graph_url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                problems.append(f"graph_url '{self.graph_url}' is not an http(s) URL")
-            elif not parts.path.rstrip("/").endswith("/v1.0") or parts.query:
-                problems.append(f"graph_url '{self.graph_url}' must be the v1.0 root (…/v1.0)")
+            root_problems = url_problems(self.graph_url, "graph_url")
+            is_plain = not root_problems and self.graph_url.startswith("http:")
+            if is_plain and not is_loopback(urlsplit(self.graph_url).hostname or ""):
+                root_problems.append(
+                    f"graph_url '{self.graph_url}': plain http is only accepted for localhost "
+                    "(the token would travel unencrypted); use https"
+                )
+            problems += root_problems
+        problems += url_problems(self.proxy, "proxy", is_proxy=True) if self.proxy else []
         positive = ("max_concurrency", "rate_limit_requests", "rate_limit_window_s",
                     "request_timeout_s", "export_poll_s", "export_timeout_s")  # fmt: skip
         problems += [
@@ -102,6 +112,8 @@ def settings_from_config(graph: GraphConfig, *, progress: bool = False) -> Graph
         client_id=graph.client_id,
         allow_partial=graph.allow_partial,
         max_concurrency=graph.max_concurrency,
+        proxy=graph.proxy,
+        export_timeout_s=graph.export_timeout_s,
         progress=progress,
     )
 
@@ -136,7 +148,11 @@ def summarise(snapshot: dict[str, Any], name: str) -> str:
         f"{len(parts[p]['records']):,} {label}" for p, label in labels.items() if p in parts
     )
     gaps = "; ".join(f"{g['part']} ({parts[g['part']]['status']})" for g in snapshot["gaps"])
-    state = "complete" if snapshot["complete"] else "INCOMPLETE (partial data allowed)"
+    if not snapshot["complete"]:
+        state = "INCOMPLETE (partial data allowed)"
+    else:
+        failed = any(g.get("status") in INCOMPLETE_STATUSES for g in snapshot["gaps"])
+        state = "PARTIAL (a part could not be collected)" if failed else "complete"
     return f"{name}: {counts}; {state}" + (f"; gaps: {gaps}" if gaps else "")
 
 
@@ -170,17 +186,20 @@ def fetch_snapshot(
         described = f"the supplied credential ({type(credential).__name__})"
     when = fetched_at or datetime.now(UTC)
     tokens = TokenSource(credential, CLOUDS[settings.cloud].scope, described)
-    return asyncio.run(_pull(settings, tokens, when))
+    snapshot = asyncio.run(_pull(settings, tokens, when))
+    for gap in snapshot["gaps"]:
+        log.warning("Graph pull gap, %s (%s): %s", gap["part"], gap["status"], gap["reason"])
+    return snapshot
 
 
 def _session(settings: GraphSettings, tokens: TokenSource) -> GraphSession:
-    cloud_root = CLOUDS[settings.cloud].graph_root
-    hosts = frozenset(urlsplit(url).hostname or "" for url in (settings.v1_root, cloud_root))
+    proxies = Proxies.from_environment(settings.proxy)
+    log.info("Graph requests to %s go %s", settings.v1_root, proxies.describe(settings.v1_root))
     return GraphSession(
         settings.v1_root,
-        cloud_root,
+        CLOUDS[settings.cloud].graph_root,
         tokens,
-        hosts,
+        proxies,
         RateLimiter(settings.rate_limit_requests, settings.rate_limit_window_s),
         RetryPolicy(settings.max_retries, settings.backoff_base_s, settings.max_retry_after_s),
         settings.request_timeout_s,
@@ -230,7 +249,7 @@ async def _pull(settings: GraphSettings, tokens: TokenSource, when: datetime) ->
         "auditor_snapshot": 1,
         "tool_version": __version__,
         "fetched_at": when.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "graph_url": _public_url(settings.v1_root),
+        "graph_url": public_url(settings.v1_root),
         "cloud": settings.cloud,
         "tenant_id": settings.tenant_id or tenant_of(tokens.current),
         "complete": listing.status == "ok",
@@ -257,11 +276,3 @@ async def _export(
         )
     except (APIError, httpx.HTTPError, GraphFault) as exc:
         export.fail(exc, f"POST {export.endpoint} (report Devices)")
-
-
-def _public_url(url: str) -> str:
-    """The URL without user info (a proxy URL may carry credentials)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"

@@ -1,7 +1,8 @@
 """Credentials and national clouds for Microsoft Graph: which identity, which authority, which host.
 
-Secrets are read from the environment here and nowhere else, and never leave the credential
-objects: messages name the variable that supplied a secret, not its value.
+Secrets are read from the environment here (proxy credentials: graph_network.py) and nowhere else,
+and never leave the credential objects: messages name the variable that supplied a secret, not
+its value.
 """
 
 from __future__ import annotations
@@ -10,14 +11,12 @@ import asyncio
 import base64
 import binascii
 import inspect
-import ipaddress
 import json
 import os
 import re
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
@@ -31,6 +30,7 @@ from kiota_abstractions.authentication import AuthenticationProvider
 from kiota_abstractions.request_information import RequestInformation
 
 from auditor.errors import ConfigError, SourceError
+from auditor.sources.graph_network import GraphRoots
 
 TOKEN_ENV = "AUDITOR_GRAPH_TOKEN"
 _REFRESH_MARGIN_S = 120.0  # renew a cached token this long before it expires
@@ -211,38 +211,12 @@ def tenant_of(token: str) -> str | None:
     return tid if isinstance(tid, str) and _GUID.fullmatch(tid) else None
 
 
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses (where plain http is acceptable)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_token_destination(url: str, allowed_hosts: frozenset[str]) -> None:
-    """Refuse to attach the token to a host we did not choose, or to plain http off loopback.
-
-    Raises:
-        GraphFault: `url` points elsewhere (e.g. a nextLink to a foreign host).
-    """
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if host not in allowed_hosts:
-        raise GraphFault(
-            f"refusing to send the Graph token to {parts.scheme}://{host}: not a Graph host"
-        )
-    if parts.scheme != "https" and not is_loopback(host):
-        raise GraphFault(f"refusing to send the Graph token over {parts.scheme} to {host}")
-
-
 class BearerAuthProvider(AuthenticationProvider):
     """Puts the current token on every request (replacing a stale one on a retry)."""
 
-    def __init__(self, tokens: TokenSource, allowed_hosts: frozenset[str]) -> None:
+    def __init__(self, tokens: TokenSource, roots: GraphRoots) -> None:
         self._tokens = tokens
-        self._allowed_hosts = allowed_hosts
+        self._roots = roots
 
     async def authenticate_request(
         self,
@@ -250,7 +224,7 @@ class BearerAuthProvider(AuthenticationProvider):
         additional_authentication_context: dict[str, Any] | None = None,
     ) -> None:
         """Set `Authorization: Bearer …` after checking where the request goes."""
-        check_token_destination(str(request.url), self._allowed_hosts)
+        self._roots.check(str(request.url))
         token = await self._tokens.token()
         if request.headers.contains("Authorization"):
             request.headers.remove("Authorization")

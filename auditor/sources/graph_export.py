@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 import time
 import zipfile
 from collections.abc import Callable
@@ -33,6 +34,8 @@ COLUMNS = (
 )  # fmt: skip
 _MAC_OS = frozenset({"macos", "mac os", "mac", "macmdm", "os x"})
 _MAC_DEVICE_TYPES = frozenset({"mac", "macmdm", "5", "14"})  # Data Warehouse ids: 5 Mac, 14 MacMDM
+_QUIET_POLLS_S = 60.0  # an unchanged status is logged (at -v) at most this often
+log = logging.getLogger(__name__)
 
 
 async def export_devices(
@@ -46,15 +49,16 @@ async def export_devices(
     Args:
         session: The pull's Graph session.
         poll_s: Longest wait between status polls (they start at 0.5 s and double).
-        timeout_s: Give up when the job is not completed after this long.
+        timeout_s: Give up when the job is not completed this long after it was created.
         on_status: Called with each job status seen (for the progress display).
 
     Returns:
         One dict per CSV row, keyed by the CSV header.
 
     Raises:
-        GraphFault: The job failed, timed out, or its file is unreadable. APIError and
-            httpx errors from the calls propagate for the caller to classify.
+        GraphFault: The job failed, did not complete within `timeout_s` (the message names the
+            job id and the graph.export_timeout_s setting), or its file is unreadable. APIError
+            and httpx errors from the calls propagate for the caller to classify.
     """
     jobs = session.client.device_management.reports.export_jobs
     body = DeviceManagementExportJob(
@@ -68,23 +72,39 @@ async def export_devices(
             f"POST {session.v1}/deviceManagement/reports/exportJobs: no job id returned"
         )
     poll = jobs.by_device_management_export_job_id(job_id)
-    deadline = time.monotonic() + timeout_s
-    wait_s = min(poll_s, 0.5)
+    started = time.monotonic()
     status = str(job.get("status") or "unknown")
-    on_status(status)
-    while status != "completed":
-        if status == "failed":
-            raise GraphFault(f"export job {job_id} ({REPORT}) failed on the Intune side")
-        if time.monotonic() > deadline:
-            raise GraphFault(
-                f"export job {job_id} ({REPORT}) not completed after {timeout_s:.0f} s "
-                f"(last status {status})"
-            )
-        await asyncio.sleep(wait_s)
-        wait_s = min(poll_s, wait_s * 2)  # small jobs finish in seconds, big ones in minutes
-        job = await session.call_json(poll.to_get_request_information())
-        status = str(job.get("status") or "unknown")
-        on_status(status)
+    try:
+        async with asyncio.timeout(timeout_s):  # a hanging poll counts against it too
+            wait_s, logged_at, logged = min(poll_s, 0.5), started, ""
+            while True:
+                on_status(status)
+                if status == "completed":
+                    break
+                if status == "failed":
+                    raise GraphFault(f"export job {job_id} ({REPORT}) failed on the Intune side")
+                now = time.monotonic()
+                quiet = status == logged and now - logged_at < _QUIET_POLLS_S
+                log.log(
+                    logging.DEBUG if quiet else logging.INFO,
+                    "export job %s (%s): %s after %.0f s; next poll in %.1f s (gives up after "
+                    "%.0f s, graph.export_timeout_s)", job_id, REPORT, status, now - started,
+                    wait_s, timeout_s,
+                )  # fmt: skip
+                if not quiet:
+                    logged_at, logged = now, status
+                await asyncio.sleep(wait_s)
+                wait_s = min(poll_s, wait_s * 2)  # small jobs finish in seconds, big in minutes
+                job = await session.call_json(poll.to_get_request_information())
+                status = str(job.get("status") or "unknown")
+    except TimeoutError as exc:
+        raise GraphFault(
+            f"export job {job_id} ({REPORT}) did not complete within the export timeout of "
+            f"{timeout_s:g} s (graph.export_timeout_s; last status {status}); the export report "
+            "was not collected. Rerun later, or raise graph.export_timeout_s for a large tenant"
+        ) from exc
+    elapsed_s = time.monotonic() - started
+    log.info("export job %s (%s) completed after %.0f s", job_id, REPORT, elapsed_s)
     url = job.get("url")
     if not isinstance(url, str) or not url:
         raise GraphFault(f"export job {job_id} completed without a download URL")

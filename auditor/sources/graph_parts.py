@@ -23,6 +23,7 @@ from rich.progress import Progress as RichProgress
 
 from auditor.models import CORE_PARTS, PART_FEEDS
 from auditor.sources.graph_auth import GraphFault
+from auditor.sources.graph_network import public_url, scrub_userinfo
 from auditor.sources.graph_throttle import Stats
 from auditor.sources.graph_transport import GraphSession, describe_error
 
@@ -93,11 +94,11 @@ class Part:
         """The part as written into the snapshot."""
         out: dict[str, Any] = {
             "status": self.status,
-            "endpoint": self.endpoint,
+            "endpoint": public_url(self.endpoint),
             "records": self.records,
         }
         for key, value in (
-            ("error", self.reason),
+            ("error", scrub_userinfo(self.reason)),
             ("note", self.note),
             ("failures", self.failures),
         ):
@@ -111,7 +112,8 @@ class Part:
             return None
         return {
             "part": self.name,
-            "reason": self.reason or self.status,
+            "status": self.status,
+            "reason": scrub_userinfo(self.reason or self.status),
             "fields": list(PART_FEEDS[self.name]),
             "is_core": self.name in CORE_PARTS,
         }

@@ -3,7 +3,9 @@
 `GuardMiddleware` sits in the msgraph-sdk's httpx pipeline in place of kiota's RetryHandler, so
 every request (and each request inside a `$batch`) waits for the limiter: Intune allows 2,000
 requests per 20 s per app per tenant. 429/503/504 are retried after Retry-After (else backoff
-with jitter), timeouts and dropped connections with backoff, and a 401 renews the token once.
+with jitter), timeouts and dropped connections with backoff, and a 401 renews the token once. The
+body is read here too, so an answer cut off mid-body is retried like a dropped connection when
+the request may be repeated (GET, or a $batch of GETs), within the same budget.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import logging
 import random
 import time
 from collections import deque
@@ -21,9 +24,16 @@ from kiota_abstractions.request_option import RequestOption
 from kiota_http.middleware import BaseMiddleware
 
 from auditor.sources.graph_auth import TokenSource
+from auditor.sources.graph_network import public_url, scrub_userinfo
 
 RETRY_STATUSES = frozenset({429, 503, 504})
+RETRIES_HEADER = "X-Auditor-Retries"  # set on a final answer: how often it was retried
+_RETRIES_ATTRIBUTE = "auditor_retries"  # set on a final exception: how often it was retried
 _OPTIONS_KEY = "kiota_request_options"  # where kiota-http puts request options on httpx requests
+_REPEATABLE_METHODS = frozenset({"GET", "HEAD"})
+# What goes wrong on the wire: no answer in time, the connection dropped or cut mid-answer.
+_WIRE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -101,6 +111,26 @@ class Weight(RequestOption):
         return Weight.KEY
 
 
+class Repeatable(RequestOption):
+    """Marks a request other than GET that may be sent again (a $batch of GETs)."""
+
+    KEY = "auditor.graph.repeatable"
+
+    @staticmethod
+    def get_key() -> str:
+        """Option key."""
+        return Repeatable.KEY
+
+
+def retries_of(error: BaseException) -> int:
+    """How often the request that ended in `error` was retried before giving up (0: never)."""
+    headers = getattr(error, "response_headers", None)
+    if isinstance(headers, httpx.Headers) and headers.get(RETRIES_HEADER, "").isdigit():
+        return int(headers[RETRIES_HEADER])
+    count = getattr(error, _RETRIES_ATTRIBUTE, 0)
+    return count if isinstance(count, int) else 0
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How hard to retry one request."""
@@ -145,47 +175,90 @@ class GuardMiddleware(BaseMiddleware):
     async def send(
         self, request: httpx.Request, transport: httpx.AsyncBaseTransport
     ) -> httpx.Response:
-        """Send `request`, retrying what is worth retrying; return the final response."""
+        """Send `request`, retrying what is worth retrying; return the final response, body read.
+
+        Raises:
+            httpx.TransportError: Still failing on the wire after the retries (or a cut body
+                of a request that may not be repeated); `retries_of` tells how often it was tried.
+        """
         options = request.extensions.get(_OPTIONS_KEY) or {}
         weight = getattr(options.get(Weight.KEY), "units", 1)
+        repeatable = request.method in _REPEATABLE_METHODS or Repeatable.KEY in options
         attempt, renewed = 0, False
         while True:
             units = await self._limiter.acquire(weight)
             self._stats.requests += weight
-            response: httpx.Response | None = None
+            outcome: httpx.Response | httpx.TransportError
             try:
-                response = await super().send(request, transport)
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
-                if attempt >= self._policy.max_retries:
-                    raise
+                outcome = await super().send(request, transport)
+            except _WIRE_ERRORS as exc:
+                outcome = exc
             finally:  # answered, failed or cancelled: from now on it counts in the window
                 self._limiter.release(units)
-            if response is None:
-                attempt += 1
-                self._stats.retries += 1
-                await asyncio.sleep(self._policy.backoff(attempt))
-                continue
-            status = response.status_code
-            if status in RETRY_STATUSES and attempt < self._policy.max_retries:
-                delay = retry_after_s(response.headers) or self._policy.backoff(attempt + 1)
-                if delay > self._policy.max_retry_after_s:
-                    return response
-                if status == 429:
-                    self._stats.throttled += 1
-                    self._limiter.pause(delay)
-                await response.aclose()
-                attempt += 1
-                self._stats.retries += 1
-                request.headers["Retry-Attempt"] = str(attempt)
-                await asyncio.sleep(delay)
-                continue
-            if status == 401 and not renewed and request.headers.get("Authorization"):
-                rejected = request.headers["Authorization"].removeprefix("Bearer ")
-                fresh = await self._tokens.refresh(rejected)
-                if fresh:
-                    await response.aclose()
-                    renewed = True
-                    self._stats.token_renewals += 1
-                    request.headers["Authorization"] = f"Bearer {fresh}"
+            if isinstance(outcome, httpx.Response):
+                delay = self._status_delay(outcome, attempt)
+                if delay is not None:
+                    await outcome.aclose()
+                    why = f"HTTP {outcome.status_code}"
+                    attempt = await self._pause(request, attempt, delay, why)
                     continue
-            return response
+                if outcome.status_code == 401 and not renewed and await self._renew(request):
+                    await outcome.aclose()
+                    renewed = True
+                    continue
+                try:  # inside the loop: a body cut off mid-answer is retried like a dropped line
+                    await outcome.aread()
+                except _WIRE_ERRORS as exc:
+                    await outcome.aclose()
+                    if not repeatable:
+                        raise _counted(exc, attempt) from None
+                    outcome = exc
+                else:
+                    outcome.headers[RETRIES_HEADER] = str(attempt)
+                    return outcome
+            if attempt >= self._policy.max_retries:
+                raise _counted(outcome, attempt)
+            why = scrub_userinfo(f"{type(outcome).__name__} {str(outcome)[:120]}".strip())
+            attempt = await self._pause(request, attempt, self._policy.backoff(attempt + 1), why)
+
+    def _status_delay(self, response: httpx.Response, attempt: int) -> float | None:
+        """Seconds to wait before retrying a 429/503/504 answer, or None to keep the answer."""
+        if response.status_code not in RETRY_STATUSES or attempt >= self._policy.max_retries:
+            return None
+        delay = retry_after_s(response.headers) or self._policy.backoff(attempt + 1)
+        if delay > self._policy.max_retry_after_s:
+            return None
+        if response.status_code == 429:
+            self._stats.throttled += 1
+            self._limiter.pause(delay)
+        return delay
+
+    async def _renew(self, request: httpx.Request) -> bool:
+        """Put a renewed token on `request` after a 401; False when there is none."""
+        if not request.headers.get("Authorization"):
+            return False
+        rejected = request.headers["Authorization"].removeprefix("Bearer ")
+        fresh = await self._tokens.refresh(rejected)
+        if not fresh:
+            return False
+        self._stats.token_renewals += 1
+        request.headers["Authorization"] = f"Bearer {fresh}"
+        return True
+
+    async def _pause(self, request: httpx.Request, attempt: int, delay: float, why: str) -> int:
+        """Log and wait before retry `attempt + 1`; returns the new attempt count."""
+        attempt += 1
+        self._stats.retries += 1
+        log.info(
+            "%s %s: %s; retry %d of %d in %.1f s", request.method, public_url(request.url),
+            why, attempt, self._policy.max_retries, delay,
+        )  # fmt: skip
+        request.headers["Retry-Attempt"] = str(attempt)
+        await asyncio.sleep(delay)
+        return attempt
+
+
+def _counted(error: httpx.TransportError, attempt: int) -> httpx.TransportError:
+    """`error`, marked with the number of retries made before it was given up."""
+    setattr(error, _RETRIES_ATTRIBUTE, attempt)
+    return error

@@ -26,14 +26,24 @@ from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory
 from msgraph_core.middleware import GraphTelemetryHandler
 
-from auditor.sources.graph_auth import BearerAuthProvider, GraphFault, TokenSource, is_loopback
+from auditor.sources.graph_auth import BearerAuthProvider, GraphFault, TokenSource
+from auditor.sources.graph_network import (
+    GraphRoots,
+    GraphTransport,
+    Proxies,
+    is_loopback,
+    public_url,
+    scrub_userinfo,
+)
 from auditor.sources.graph_throttle import (
     RETRY_STATUSES,
     GuardMiddleware,
     RateLimiter,
+    Repeatable,
     RetryPolicy,
     Stats,
     Weight,
+    retries_of,
 )
 
 BATCH_LIMIT = 20  # Graph JSON batching: at most 20 requests per $batch
@@ -58,7 +68,7 @@ class GraphSession:
         v1_root: str,
         cloud_root: str,
         tokens: TokenSource,
-        allowed_hosts: frozenset[str],
+        proxies: Proxies,
         limiter: RateLimiter,
         policy: RetryPolicy,
         timeout_s: float,
@@ -75,9 +85,13 @@ class GraphSession:
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
-        # Owned here: the SDK's AsyncGraphTransport wrapper does not close what it wraps.
-        self._transport = httpx.AsyncHTTPTransport(verify=_tls(), http2=True, limits=limits)
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), transport=self._transport)
+        self.roots = GraphRoots.of(v1_root, f"{cloud_root}/v1.0")
+        # Owned here: the SDK's AsyncGraphTransport wrapper does not close what it wraps. Proxies
+        # are the transport's business, so the client must not read them from the environment.
+        self._transport = GraphTransport(self.roots, proxies, _tls(), limits)
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s), transport=self._transport, trust_env=False
+        )
         middleware = [
             GuardMiddleware(limiter, tokens, policy, self.stats)
             if isinstance(m, RetryHandler)
@@ -86,7 +100,7 @@ class GraphSession:
         ]
         middleware.append(GraphTelemetryHandler())
         http = GraphClientFactory.create_with_custom_middleware(middleware, client=self._http)
-        self.adapter = GraphRequestAdapter(BearerAuthProvider(tokens, allowed_hosts), http)
+        self.adapter = GraphRequestAdapter(BearerAuthProvider(tokens, self.roots), http)
         self.adapter.base_url = v1_root  # without trailing slash: no `//` in request URLs
         self.client = GraphServiceClient(request_adapter=self.adapter)
 
@@ -132,7 +146,7 @@ class GraphSession:
         request.headers.try_add("Accept", "application/json")
         request.headers.try_add("Content-Type", "application/json")
         request.content = orjson.dumps(body)
-        request.add_request_options([Weight(len(requests))])
+        request.add_request_options([Weight(len(requests)), Repeatable()])
         raw = await self.adapter.send_primitive_async(request, "bytes", _ERROR_MAP)
         payload = _json_object(raw, request.url)
         answers = payload.get("responses")
@@ -156,17 +170,20 @@ class GraphSession:
     async def download(self, url: str) -> bytes:
         """GET a pre-signed URL (export ZIP) WITHOUT the Graph token, with retries.
 
-        Sent through a bare transport so the signed URL is never logged.
+        Sent through the pull's transport (its proxy) without the middleware, so the signed URL
+        is never logged.
 
         Raises:
             GraphFault: Not https (off loopback), or still failing after the retries.
         """
         parts = urlsplit(url)
-        where = f"{parts.scheme}://{parts.hostname}{parts.path}"  # no query: it holds the signature
+        where = public_url(url)  # no query: it holds the signature
         if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
             raise GraphFault(f"export download URL {where} is not https")
+        if parts.username or parts.password:
+            raise GraphFault(f"export download URL {where} carries a user name or password")
         timeout = httpx.Timeout(self._timeout_s).as_dict()
-        problem = ""
+        problem, attempt = "", 0
         for attempt in range(self.policy.max_retries + 1):
             if attempt:
                 await asyncio.sleep(self.policy.backoff(attempt))
@@ -185,7 +202,8 @@ class GraphSession:
             problem = f"HTTP {response.status_code}"
             if response.status_code not in RETRY_STATUSES and response.status_code < 500:
                 break
-        raise GraphFault(f"export download from {where} failed: {problem}")
+        after = f", {_after(attempt)}" if attempt else ""
+        raise GraphFault(f"export download from {where} failed ({problem}{after})")
 
 
 @functools.cache
@@ -198,17 +216,17 @@ def _json_object(raw: bytes | None, url: object) -> dict[str, Any]:
     try:
         value = orjson.loads(raw or b"")
     except orjson.JSONDecodeError as exc:
-        raise GraphFault(f"GET {_no_query(url)}: malformed JSON in the answer ({exc})") from exc
+        where = public_url(str(url))
+        raise GraphFault(f"GET {where}: malformed JSON in the answer ({exc})") from exc
     if not isinstance(value, dict):
         raise GraphFault(
-            f"GET {_no_query(url)}: answer is {type(value).__name__}, not a JSON object"
+            f"GET {public_url(str(url))}: answer is {type(value).__name__}, not a JSON object"
         )
     return value
 
 
-def _no_query(url: object) -> str:
-    parts = urlsplit(str(url))
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+def _after(retries: int) -> str:
+    return f"after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
 
 
 def describe_error(
@@ -219,21 +237,29 @@ def describe_error(
     The reason names the call and, when access was refused, the permission the app needs.
     """
     if isinstance(exc, GraphFault):
-        return "failed", None, str(exc)
+        return "failed", None, scrub_userinfo(str(exc))
+    after = _after(retries_of(exc))
     if isinstance(exc, httpx.TimeoutException):
-        return "failed", None, f"{what}: timed out (after retries)"
+        return "failed", None, f"{what}: timed out" + (f" ({after})" if after else "")
     if isinstance(exc, httpx.HTTPError):
-        return "failed", None, f"{what}: connection failed ({type(exc).__name__}, after retries)"
+        cause = type(exc).__name__ + (f": {exc}" if isinstance(exc, httpx.ProxyError) else "")
+        detail = f"{cause}, {after}" if after else cause
+        return "failed", None, scrub_userinfo(f"{what}: connection failed ({detail})")
     code = exc.response_status_code
     detail = getattr(getattr(exc, "error", None), "code", None) or ""
     message = (exc.primary_message or "").strip()
     said = f" — Graph said {detail + ': ' if detail else ''}{message}" if message or detail else ""
+    said = scrub_userinfo(said)
     if code == 403:
         needs = f"the app needs the {permission} permission (application, admin-consented)"
         return "denied", code, f"{what}: 403 Forbidden; {needs}{said}"
     if code == 401:
         why = f"expired, wrong tenant or audience, or not allowed for {permission}"
         return "denied", code, f"{what}: 401 Unauthorized; the token was rejected ({why}){said}"
+    if code == 407:
+        who = "AUDITOR_GRAPH_PROXY_USER / _PASSWORD, or those in the proxy URL"
+        return "failed", code, f"{what}: 407 Proxy Authentication Required; check {who}"
     if code == 429:
-        return "failed", code, f"{what}: still throttled (429) after retries{said}"
-    return "failed", code, f"{what}: HTTP {code}{said}"
+        still = f"still throttled (429) {after}" if after else "throttled (429)"
+        return "failed", code, f"{what}: {still}{said}"
+    return "failed", code, f"{what}: HTTP {code}" + (f" ({after})" if after else "") + said

@@ -7,7 +7,7 @@ Format (version 1)::
      "parts": {name: {"status": "ok|partial|denied|failed|skipped", "endpoint", "records": [...],
                       "error"?: str, "note"?: str, "failures"?: [{"id", "status", "reason"}]}},
      "reconciliation": {"listed", "exported", "only_in_list", "only_in_export", "recovered"},
-     "gaps": [{"part", "reason", "fields", "is_core"}], "notes": [str], "stats": {...}}
+     "gaps": [{"part", "status", "reason", "fields", "is_core"}], "notes": [str], "stats": {...}}
 
 It never holds a secret: no token, no client secret, no pre-signed export URL.
 """
@@ -15,8 +15,6 @@ It never holds a secret: no token, no client secret, no pre-signed export URL.
 from __future__ import annotations
 
 import gzip
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ import orjson
 import pandas as pd
 
 from auditor.errors import SourceError
+from auditor.fileops import write_atomic
 from auditor.models import BatchKind, InventoryPart, RawBatch, SourceGap
 
 SNAPSHOT_VERSION = 1
@@ -50,24 +49,11 @@ def write_snapshot(snapshot: dict[str, Any], path: Path) -> None:
     except TypeError as exc:
         raise SourceError(f"{path}: snapshot is not JSON-serialisable ({exc})") from exc
     if path.name.endswith(".gz"):
-        payload = gzip.compress(
-            payload, compresslevel=6, mtime=0
-        )  # mtime 0: same input, same bytes
+        payload = gzip.compress(payload, compresslevel=6, mtime=0)  # same input, same bytes
     try:
-        handle, temp_name = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path(".")
-        )
+        # Owner-only, as the pull has always been written: it names every Mac's user.
+        write_atomic(path, payload, mode=0o600)
     except OSError as exc:
-        raise SourceError(f"{path}: cannot write the snapshot ({exc.strerror})") from exc
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(payload)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
         raise SourceError(f"{path}: cannot write the snapshot ({exc.strerror})") from exc
 
 
@@ -189,6 +175,7 @@ def _gaps(raw: Any, source: str) -> list[SourceGap]:
                 str(gap.get("reason", "")),
                 tuple(map(str, fields)),
                 bool(gap.get("is_core")),
+                str(gap.get("status") or ""),
             )
         )
     return gaps

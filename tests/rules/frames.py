@@ -11,7 +11,8 @@ import pandas as pd
 from auditor.engine import evaluate_rule
 from auditor.models import Entity
 from auditor.normalize.schema import SCHEMAS, conform
-from auditor.refdata.catalogue import Catalogue, load_catalogue
+from auditor.refdata.catalogue import Catalogue
+from auditor.refdata.catalogue_file import load_catalogue
 from auditor.refdata.versions import parse_version_column
 from auditor.rules.base import Rule, RuleContext
 

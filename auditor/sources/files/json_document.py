@@ -20,10 +20,11 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from auditor.fileops import sha256_file
 from auditor.models import BatchKind
 from auditor.sources.files.encoding import GZIP, gc_paused
 from auditor.sources.files.json_arrow import read_device_pages
-from auditor.sources.files.reading import FileReading, ReadLimits, sha256_file
+from auditor.sources.files.reading import FileReading, ReadLimits
 from auditor.sources.files.records import Collector
 from auditor.sources.files.shapes import add_page_records, context_kind, shape_of
 

@@ -22,10 +22,11 @@ from typing import Any, BinaryIO
 import orjson
 
 from auditor.errors import SourceError
+from auditor.fileops import sha256_file
 from auditor.models import BatchKind
 from auditor.sources.files.encoding import GZIP, gc_paused, undecodable
 from auditor.sources.files.json_arrow import read_device_pages
-from auditor.sources.files.reading import FileReading, ReadLimits, sha256_file
+from auditor.sources.files.reading import FileReading, ReadLimits
 from auditor.sources.files.records import Collector, Exported
 from auditor.sources.files.shapes import add_document, context_kind, shape_of
 

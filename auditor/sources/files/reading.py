@@ -1,4 +1,8 @@
-"""What reading inputs returns (`FileReading`, `Readings`), the limits readers obey, digests."""
+"""What reading inputs returns (`FileReading`, `Readings`), the limits readers obey, digests.
+
+Whole files on disk are hashed by `fileops.sha256_file`, bytes in memory by `sha256_bytes`;
+the streaming readers hash as they read (`json_arrow`, the second process of `json_lines`).
+"""
 
 from __future__ import annotations
 
@@ -105,12 +109,6 @@ class Readings:
                 )
             )
         return notes
-
-
-def sha256_file(path: Path) -> str:
-    """The SHA-256 of a file, read in 4 MB chunks."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -1,13 +1,14 @@
 """The Excel workbook: the report model laid out as sheets (Summary, Findings, Devices, …).
 
-openpyxl builds every sheet, style, table, filter and chart; the long sheets (Findings,
-Devices) get their rows streamed in by `sheetdata.splice_rows`. Sheets longer than Excel's
-row limit are split ("Findings (2)") and Run info says so. Inventory text is always written
-as text, never as a formula.
+openpyxl builds every sheet, style, table, filter and chart (`sheets`, `cells`); the long
+sheets (Findings, Devices) get their rows streamed in by `stream.splice_rows`. Sheets longer
+than Excel's row limit are split ("Findings (2)") and Run info says so. Inventory text is
+always written as text, never as a formula.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -16,27 +17,33 @@ from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from auditor.render import atomic_path
-from auditor.render.sheetdata import SheetRows, Styles, splice_rows
-from auditor.render.xlsx_sheets import (
+from auditor.render import report_path
+from auditor.render.xlsx.cells import (
     DATETIME_FORMAT,
     SEVERITY_COLOURS,
     STATUS_COLOURS,
-    changes_sheet,
     colour_rules,
     excel_table,
     header,
+    widths,
+)
+from auditor.render.xlsx.sheets import (
+    changes_sheet,
     quality_sheet,
     rules_sheet,
     run_info_sheet,
     summary_sheet,
     tenant_sheet,
     waivers_sheet,
-    widths,
 )
-from auditor.report import Report
+from auditor.render.xlsx.stream import SheetRows, Styles, splice_rows
+from auditor.report import FINDINGS_SCHEMA, Report
 
 EXCEL_MAX_ROWS = 1_048_576  # per sheet, header included
+# The findings table as the sheet shows it: device_id equals entity_id for a Mac and is empty
+# for other entities; the streak columns only when the run has history.
+FINDINGS_SHEET = tuple(name for name in FINDINGS_SCHEMA if name != "device_id")
+HISTORY_ONLY = ("first_seen", "months_failing")
 
 
 def render(report: Report, path: Path, *, rows_per_sheet: int = EXCEL_MAX_ROWS - 1) -> None:
@@ -47,11 +54,12 @@ def render(report: Report, path: Path, *, rows_per_sheet: int = EXCEL_MAX_ROWS -
     assert summary is not None  # a new Workbook always has one sheet
     summary.title = "Summary"
     summary_sheet(summary, report)
-    findings = _finding_columns(report)
+    shown = [c for c in FINDINGS_SHEET if report.changes is not None or c not in HISTORY_ONLY]
     parts: list[SheetRows] = []
     splits: list[tuple[str, int, list[str]]] = []
-    for title, frame in (("Findings", findings), ("Devices", report.devices)):
-        names = _long_sheets(workbook, title, frame, rows_per_sheet, parts)
+    for title, frame in (("Findings", report.findings[shown]), ("Devices", report.devices)):
+        statuses = report.device_rule_ids if title == "Devices" else ()
+        names = _long_sheets(workbook, title, frame, statuses, rows_per_sheet, parts)
         splits.append((title, len(frame), names))
     rules_sheet(workbook.create_sheet("Rules"), report)
     tenant_sheet(workbook.create_sheet("Tenant"), report)
@@ -60,7 +68,7 @@ def render(report: Report, path: Path, *, rows_per_sheet: int = EXCEL_MAX_ROWS -
     if report.changes is not None:
         changes_sheet(workbook.create_sheet("Changes"), report)
     run_info_sheet(workbook.create_sheet("Run info"), report, splits, rows_per_sheet)
-    with atomic_path(path) as temporary:
+    with report_path(path) as temporary:
         staged = temporary.with_name(temporary.name + ".openpyxl")
         try:
             workbook.save(staged)
@@ -80,67 +88,55 @@ def _register_styles(workbook: Workbook) -> Styles:
     return Styles(date=date.style_id, quoted=quoted.style_id)
 
 
-# --- long sheets ------------------------------------------------------------------------
-
-
-def _finding_columns(report: Report) -> pd.DataFrame:
-    """The findings table as the sheet shows it (history columns only with history).
-
-    device_id is left out: for a Mac it equals entity_id, for other entities it is empty.
-    """
-    dropped = ["device_id"]
-    if report.changes is None:
-        dropped += ["first_seen", "months_failing"]
-    return report.findings.drop(columns=dropped)
-
-
 def _long_sheets(
     workbook: Workbook,
     title: str,
     frame: pd.DataFrame,
+    status_columns: Sequence[str],
     rows_per_sheet: int,
     parts: list[SheetRows],
 ) -> list[str]:
     """Header-only sheets for a long table (split at the row limit); rows come later."""
     count = max(1, -(-len(frame) // rows_per_sheet))
     names = [title if i == 0 else f"{title} ({i + 1})" for i in range(count)]
+    headers = [str(c) for c in frame.columns]
     column_widths = _data_widths(frame)
     for i, name in enumerate(names):
         part = frame.iloc[i * rows_per_sheet : (i + 1) * rows_per_sheet]
         sheet = workbook.create_sheet(name)
-        header(sheet, 1, [str(c) for c in frame.columns])
+        header(sheet, 1, headers)
         widths(sheet, column_widths)
         sheet.freeze_panes = "C2" if title == "Devices" else "A2"
         last = f"{get_column_letter(frame.shape[1])}{len(part) + 1}"
         if len(part):
             table_name = title if i == 0 else f"{title}_{i + 1}"
-            headers = [str(c) for c in frame.columns]
             sheet.add_table(excel_table(table_name, f"A1:{last}", headers, stripes=False))
         else:
             sheet.auto_filter.ref = f"A1:{get_column_letter(max(frame.shape[1], 1))}1"
-        _long_sheet_colours(sheet, frame, len(part))
+        _long_sheet_colours(sheet, headers, status_columns, len(part))
         parts.append(SheetRows(name, part))
     return names
 
 
-def _long_sheet_colours(sheet: Worksheet, frame: pd.DataFrame, rows: int) -> None:
+def _long_sheet_colours(
+    sheet: Worksheet, headers: Sequence[str], status_columns: Sequence[str], rows: int
+) -> None:
+    """Severity and status colours; the per-rule status columns leave `pass` plain."""
     if not rows:
         return
-    columns = list(frame.columns)
     for name, colours in (
         ("severity", SEVERITY_COLOURS),
         ("worst_severity", SEVERITY_COLOURS),
         ("status", STATUS_COLOURS),
     ):
-        if name in columns:
-            letter = get_column_letter(columns.index(name) + 1)
+        if name in headers:
+            letter = get_column_letter(headers.index(name) + 1)
             colour_rules(sheet, f"{letter}2:{letter}{rows + 1}", colours)
-    rule_columns = [i for i, c in enumerate(columns, 1) if str(c).startswith("MAC-")]
-    if rule_columns:
-        ref = (
-            f"{get_column_letter(rule_columns[0])}2:{get_column_letter(rule_columns[-1])}{rows + 1}"
-        )
-        colour_rules(sheet, ref, {k: v for k, v in STATUS_COLOURS.items() if k != "pass"})
+    positions = [headers.index(c) + 1 for c in status_columns]
+    if positions:
+        first, last = get_column_letter(min(positions)), get_column_letter(max(positions))
+        not_pass = {k: v for k, v in STATUS_COLOURS.items() if k != "pass"}
+        colour_rules(sheet, f"{first}2:{last}{rows + 1}", not_pass)
 
 
 def _data_widths(frame: pd.DataFrame, sample: int = 5_000) -> list[float]:

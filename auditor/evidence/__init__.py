@@ -6,29 +6,40 @@ a credential. With an Ed25519 private key (PEM) the exact manifest bytes are sig
 Inputs are recorded; `verify` re-hashes only those inside the folder (`folder_path`, e.g. the
 snapshot of a Graph pull): the others lie elsewhere and are reported as not checked. A report
 file in the folder that the manifest does not name (left by an earlier run?) fails `verify`.
+Keys are made and loaded in `evidence.keys`.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
-import os
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from auditor.errors import AuditorError, ConfigError, VerifyError
+from auditor.errors import AuditorError, VerifyError
+from auditor.evidence.keys import fingerprint, generate_keypair, load_private_key, load_public_key
+from auditor.fileops import sha256_and_size, write_atomic
 from auditor.models import InputFile, RunMeta
 
+__all__ = [
+    "MANIFEST",
+    "SIGNATURE",
+    "VerifyResult",
+    "build_manifest",
+    "check_evidence",
+    "generate_keypair",
+    "load_private_key",
+    "load_public_key",
+    "verify",
+    "write_manifest",
+]
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 FORMAT_VERSION = 1
@@ -36,7 +47,6 @@ FORMAT_VERSION = 1
 REPORT_NAMES = frozenset(
     {"findings.json", "report.xlsx", "report.pdf", "snapshot.json.gz", "snapshot.json"}
 )
-FILE_MODE = 0o644  # before the umask, as the reports get it: os.open applies the umask
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,15 +135,15 @@ def write_manifest(
     """
     signing_key = load_private_key(key) if isinstance(key, Path) else key
     if signing_key is not None:
-        fingerprint = _fingerprint(signing_key.public_key())
+        public_key_sha256 = fingerprint(signing_key.public_key())
         manifest = {**manifest, "signature": {"algorithm": "ed25519", "file": SIGNATURE,
-                                              "public_key_sha256": fingerprint}}  # fmt: skip
+                                              "public_key_sha256": public_key_sha256}}  # fmt: skip
     data = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     path = out_dir / MANIFEST
     try:
-        _write_atomic(path, data)
+        write_atomic(path, data)
         if signing_key is not None:
-            _write_atomic(out_dir / SIGNATURE, base64.b64encode(signing_key.sign(data)) + b"\n")
+            write_atomic(out_dir / SIGNATURE, base64.b64encode(signing_key.sign(data)) + b"\n")
         else:
             (out_dir / SIGNATURE).unlink(missing_ok=True)
     except OSError as exc:
@@ -200,88 +210,6 @@ def check_evidence(out_dir: Path, key: Path | None = None) -> VerifyResult:
     )
 
 
-def generate_keypair(directory: Path, name: str = "auditor-signing") -> tuple[Path, Path]:
-    """Write a new Ed25519 key pair: `<name>.key` (private, mode 0600) and `<name>.pub`.
-
-    Refuses to overwrite either file.
-    """
-    private = Ed25519PrivateKey.generate()
-    private_pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    public_pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    paths = (directory / f"{name}.key", directory / f"{name}.pub")
-    for path in paths:
-        if path.exists():
-            raise ConfigError(f"{path}: already exists; not overwriting a key")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        for path, pem, mode in ((paths[0], private_pem, 0o600), (paths[1], public_pem, 0o644)):
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(pem)
-    except OSError as exc:
-        raise ConfigError(f"{exc.filename or directory}: cannot write the key pair: {exc}") from exc
-    return paths
-
-
-def load_private_key(path: Path) -> Ed25519PrivateKey:
-    """An unencrypted Ed25519 private key from a PEM file, to sign manifests with.
-
-    Cheap: call it before any work so that a wrong `--sign-key` fails the run at once.
-
-    Raises:
-        ConfigError: the file is missing or unreadable, holds a public key, or is not an
-            unencrypted Ed25519 private key; the message names the file.
-    """
-    data = _read_key(path)
-    if b"PRIVATE KEY" not in data and (b"PUBLIC KEY" in data or data.startswith(b"ssh-")):
-        raise ConfigError(
-            f"{path} is a public key; --sign-key needs the private key "
-            "(the .key file `auditor keygen` wrote, not the .pub)"
-        )
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise ConfigError(
-            f"{path}: not an unencrypted PEM Ed25519 private key ({exc}); "
-            "create one with `auditor keygen` or `openssl genpkey -algorithm ed25519`"
-        ) from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigError(f"{path}: the signing key must be Ed25519, not {type(key).__name__}")
-    return key
-
-
-def load_public_key(path: Path) -> Ed25519PublicKey:
-    """An Ed25519 public key from a PEM file, or a ConfigError naming the file."""
-    data = _read_key(path)
-    if b"PRIVATE KEY" in data:
-        raise ConfigError(f"{path}: this is a private key; verify with the public key (.pub)")
-    try:
-        key = serialization.load_pem_public_key(data)
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise ConfigError(f"{path}: not a PEM Ed25519 public key ({exc})") from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise ConfigError(f"{path}: the public key must be Ed25519, not {type(key).__name__}")
-    return key
-
-
-def _read_key(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the key file: {exc.strerror or exc}") from exc
-
-
-def _fingerprint(key: Ed25519PublicKey) -> str:
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()
-
-
 def _describe(out_dir: Path, path: Path) -> dict[str, Any]:
     """Relative path, sha256 and size of one output."""
     try:
@@ -291,15 +219,10 @@ def _describe(out_dir: Path, path: Path) -> dict[str, Any]:
     if relative in (MANIFEST, SIGNATURE):
         raise ValueError(f"{path}: the manifest cannot list itself")
     try:
-        digest, size = _digest(path)
+        digest, size = sha256_and_size(path)
     except OSError as exc:
         raise AuditorError(f"{path}: cannot hash the report for the manifest: {exc}") from exc
     return {"path": relative, "sha256": digest, "bytes": size}
-
-
-def _digest(path: Path) -> tuple[str, int]:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest(), os.fstat(handle.fileno()).st_size
 
 
 def _location(path: str) -> str:
@@ -310,20 +233,6 @@ def _location(path: str) -> str:
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write beside `path`, fsync, then os.replace: readers see the old or the new file."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _read_manifest(out_dir: Path) -> tuple[bytes, dict[str, Any]]:
@@ -354,7 +263,7 @@ def _check_file(out_dir: Path, path: str, sha256: Any, size_bytes: Any) -> str |
     if relative.is_absolute() or ".." in relative.parts or not relative.parts:
         return "path leaves the evidence folder: not checked"
     try:
-        digest, size = _digest(out_dir.joinpath(*relative.parts))
+        digest, size = sha256_and_size(out_dir.joinpath(*relative.parts))
     except FileNotFoundError:
         return "missing"
     except OSError as exc:
@@ -418,7 +327,7 @@ def _check_signature(
         problems.append(f"{SIGNATURE}: not a base64 signature (changed or damaged)")
     except InvalidSignature:
         recorded = manifest.get("signature", {}).get("public_key_sha256", "?")
-        other_key = f" (signed by key {recorded[:16]}…)" if recorded != _fingerprint(public) else ""
+        other_key = f" (signed by key {recorded[:16]}…)" if recorded != fingerprint(public) else ""
         problems.append(
             f"{MANIFEST}: signature does not verify with {key.name}{other_key}: the manifest or "
             "its signature changed after signing, or the wrong key was given"

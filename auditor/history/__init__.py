@@ -1,0 +1,298 @@
+"""SQLite store of audit runs and the month-over-month deltas between them.
+
+A failure, for every delta, is status `fail`. `waived` is accepted risk: it is stored and counted
+per rule, but it is never a new or persisting failure, and a failure that became waived is
+resolved with `now = waived`. Only rules evaluated in the current run are compared. Each stored
+failure carries the first period of its uninterrupted failing streak, carried forward from the
+latest earlier period when it is recorded, so a streak needs one earlier period, not all of them
+(re-recording an old period therefore does not rewrite the streaks of later ones).
+
+Posture (`posture_pct`) is the report's headline, defined once in `auditor.posture`;
+`failing_devices` counts Macs with any failing result. A run is compared once
+(`History.compare`): the report shows that comparison and `History.record` stores it.
+
+`schema` holds the tables and migrations, `stored` a run's stored form, `compare` the pure
+matching of two stored runs, `sql` the reads and writes; `History` runs each in a transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from auditor.errors import ConfigError, HistoryError
+from auditor.history.compare import match_failures
+from auditor.history.schema import (
+    APPLICATION_ID,
+    FAIL,
+    MIGRATIONS,
+    RUN_COLUMNS,
+    SCHEMA_VERSION,
+    STATUS_CODES,
+)
+from auditor.history.sql import (
+    basis,
+    delete_periods,
+    frame_of,
+    header,
+    insert_results,
+    load_run,
+    posture_column,
+    require_periods,
+    table_rows,
+    trend,
+)
+from auditor.history.stored import StoredRun, stored_run
+from auditor.models import Changes, InputFile, RunMeta
+
+__all__ = [
+    "APPLICATION_ID",
+    "SCHEMA_VERSION",
+    "STATUS_CODES",
+    "Comparison",
+    "History",
+    "default_history_path",
+    "open_history",
+]
+
+
+def default_history_path(environ: Mapping[str, str] | None = None) -> Path:
+    """`$XDG_DATA_HOME/auditor/history.sqlite`, else `~/.local/share/auditor/history.sqlite`."""
+    base = (os.environ if environ is None else environ).get("XDG_DATA_HOME")
+    base = base or str(Path.home() / ".local" / "share")
+    return Path(base) / "auditor" / "history.sqlite"
+
+
+def open_history(path: Path, *, create: bool = True, busy_timeout_s: float = 30.0) -> History:
+    """Open the history database at `path`, creating or migrating it when `create` allows.
+
+    A second writer waits up to `busy_timeout_s` for the first, then fails with HistoryError.
+    A file that is not an auditor history, is corrupt, or has a newer schema is refused and left
+    untouched. Use it as a context manager: the connection closes on exit.
+    """
+    if not create and not path.is_file():
+        raise HistoryError(f"{path}: no history database here (nothing recorded yet)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise HistoryError(f"{path}: cannot open the history database: {exc}") from exc
+    history = History(path, conn)
+    try:
+        history._prepare()
+    except BaseException:
+        conn.close()
+        raise
+    return history
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Comparison:
+    """One run compared with the latest earlier period: what the report shows and record stores."""
+
+    meta: RunMeta
+    stored: StoredRun  # the run in stored form (its results' first_seen not yet filled)
+    changes: Changes
+    first_seen: np.ndarray  # first period of each failure's streak, in stored result order
+    basis: tuple[str | None, int]  # (previous period, PRAGMA data_version) compared against
+
+
+class History:
+    """An open history database; each public method is one transaction."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def compare(
+        self, results: pd.DataFrame, frames: Mapping[str, pd.DataFrame], meta: RunMeta
+    ) -> Comparison:
+        """This (not yet recorded) run against the latest period recorded before it.
+
+        The comparison's `changes` feed the report; `record` stores the same comparison.
+        """
+        current = stored_run(results, frames, meta)
+        with self._transaction("compare with the previous run") as conn:
+            compared_with = basis(conn, meta.period)
+            matched = match_failures(current, self._latest_before(conn, compared_with[0]))
+            changes = matched.changes(trend(conn, current))
+        return Comparison(meta, current, changes, matched.first_seen, compared_with)
+
+    def record(self, comparison: Comparison, inputs: Sequence[InputFile]) -> None:
+        """Store the compared run, replacing any run recorded for its period, in one transaction.
+
+        Keeps the run's metadata and inputs, counts per rule and status, every entity that
+        existed, and each non-passing result (passes are implied by the entity list) with the
+        first period of its failing streak. Only when another process recorded a run since
+        `compare` are the streaks matched again, against what is recorded now.
+        """
+        meta, snap = comparison.meta, comparison.stored
+        inputs_json = json.dumps([dataclasses.asdict(i) for i in inputs])
+        with self._transaction("record the run", write=True) as conn:
+            first_seen = comparison.first_seen
+            now = basis(conn, meta.period)
+            if now != comparison.basis:
+                first_seen = match_failures(snap, self._latest_before(conn, now[0])).first_seen
+            results = snap.results.copy()
+            results.loc[results["status"].to_numpy() == FAIL, "first_seen"] = first_seen
+            delete_periods(conn, [meta.period])
+            conn.execute(
+                f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(RUN_COLUMNS))})",
+                (meta.period, meta.as_of.isoformat(), meta.generated_at.isoformat(),
+                 meta.tool_version, meta.catalogue_as_of.isoformat(), meta.catalogue_source,
+                 meta.config_digest, meta.waivers_digest, meta.tenant_id, meta.source,
+                 snap.devices, snap.failing_devices, snap.critical_high_devices, inputs_json),
+            )  # fmt: skip
+            for table, frame in (("rules", snap.rules), ("entities", snap.entities)):
+                marks = ", ".join("?" * (frame.shape[1] + 2))
+                conn.executemany(
+                    f"INSERT INTO {table} VALUES ({marks})", table_rows(meta.period, frame)
+                )
+            insert_results(conn, meta.period, results)
+
+    def diff(self, a: str, b: str) -> Changes:
+        """Deltas of recorded period `b` against recorded period `a` (as `compare` gives them).
+
+        Raises:
+            ConfigError: `a` or `b` is not a recorded period (the message lists those that are).
+        """
+        with self._transaction(f"compare {a} with {b}") as conn:
+            require_periods(conn, self.path, a, b)
+            current = load_run(conn, b, self.path, fails_only=False)
+            comparison = match_failures(current, load_run(conn, a, self.path, fails_only=True))
+            is_fail = current.results["status"].to_numpy() == FAIL
+            # streaks as recorded for b: counted over every period before it, not only since a
+            comparison.first_seen = current.results["first_seen"].to_numpy(dtype=object)[is_fail]
+            return comparison.changes(trend(conn, current))
+
+    def list_runs(self) -> pd.DataFrame:
+        """One row per recorded period, oldest first, with totals per status."""
+        sums = ", ".join(f"coalesce(sum(u.{s}), 0) AS {s}" for s in STATUS_CODES)
+        query = f"""SELECT r.period, r.as_of, r.generated_at, r.tool_version, r.catalogue_as_of,
+            r.config_digest, r.devices, r.failing_devices, r.critical_high_devices, {sums}
+            FROM runs r
+            LEFT JOIN rules u USING (period) GROUP BY r.period ORDER BY r.period"""
+        with self._transaction("list runs") as conn:
+            runs = frame_of(conn.execute(query))
+        return runs.assign(posture_pct=posture_column(runs))
+
+    def show(self, period: str) -> dict[str, Any]:
+        """Everything recorded about one period: metadata, inputs, counts per rule, totals.
+
+        Raises:
+            ConfigError: `period` is not recorded (the message lists the periods that are).
+        """
+        with self._transaction(f"show {period}") as conn:
+            require_periods(conn, self.path, period)
+            cursor = conn.execute("SELECT * FROM runs WHERE period = ?", (period,))
+            row = cursor.fetchone()
+            run = dict(zip([d[0] for d in cursor.description], row, strict=True))
+            columns = ", ".join(("rule_id", "severity", *STATUS_CODES))
+            query = f"SELECT {columns} FROM rules WHERE period = ? ORDER BY rule_no"
+            rules = frame_of(conn.execute(query, (period,)))
+        run["inputs"] = json.loads(run["inputs"])
+        posture = posture_column(pd.DataFrame([run])).iloc[0]
+        run["posture_pct"] = None if pd.isna(posture) else float(posture)
+        run["rules"] = rules.to_dict("records")
+        run["totals"] = {s: int(rules[s].sum()) for s in STATUS_CODES}
+        return run
+
+    def prune(self, keep: int) -> int:
+        """Delete all but the newest `keep` periods; returns how many periods were deleted."""
+        if keep < 1:
+            raise ConfigError(f"history prune: keep must be at least 1, got {keep}")
+        with self._transaction("prune old runs", write=True) as conn:
+            query = "SELECT period FROM runs ORDER BY period DESC LIMIT -1 OFFSET ?"
+            old = [period for (period,) in conn.execute(query, (keep,)).fetchall()]
+            delete_periods(conn, old)
+        return len(old)
+
+    def _latest_before(self, conn: sqlite3.Connection, previous: str | None) -> StoredRun | None:
+        """The failures of period `previous` (the latest before the run), if there is one."""
+        return None if previous is None else load_run(conn, previous, self.path, fails_only=True)
+
+    def _prepare(self) -> None:
+        """Refuse files that are not ours or too new; create or migrate; switch to WAL."""
+        with self._guard("read the database header"):
+            # One read transaction: header and tables from the same snapshot, so a writer
+            # creating the schema meanwhile is never seen half-done as a foreign database.
+            self._conn.execute("BEGIN")
+            try:
+                app, version = header(self._conn)
+                tables = self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            finally:
+                self._conn.execute("COMMIT")
+            if app != APPLICATION_ID and (version or tables):
+                raise HistoryError(
+                    f"{self.path}: not an auditor history database (it holds other tables); "
+                    "left untouched: choose another history path"
+                )
+            if version > SCHEMA_VERSION:
+                raise HistoryError(
+                    f"{self.path}: written by a newer auditor (schema {version}, this version "
+                    f"reads up to {SCHEMA_VERSION}); left untouched: upgrade auditor"
+                )
+            if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+        if version < SCHEMA_VERSION:
+            with self._transaction("create or migrate the schema", write=True) as conn:
+                _, version = header(conn)  # another process may have migrated meanwhile
+                for statement in itertools.chain.from_iterable(MIGRATIONS[version:]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _transaction(self, action: str, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE for writes (waits for other writers), BEGIN for a consistent read."""
+        with self._guard(action):
+            self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.rollback()
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Turn sqlite3 errors into a HistoryError naming the file and what went wrong."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise HistoryError(
+                    f"{self.path}: cannot {action}: another auditor run is writing the history "
+                    f"({exc}); try again when it has finished"
+                ) from exc
+            raise HistoryError(f"{self.path}: cannot {action}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise HistoryError(
+                f"{self.path}: cannot {action}: not a readable SQLite history database ({exc}); "
+                "left untouched: restore it from a backup or move it aside to start a new history"
+            ) from exc

@@ -1,0 +1,104 @@
+"""Build the one report model every renderer formats: all counts, rollups, sorts and deltas.
+
+`build_report` turns the waived results frame, the inventory, the rules, the waivers' fates,
+the run's facts and (optionally) the month-over-month changes into a frozen `Report`
+(`report.model`); one builder module per section does the work. Renderers (PDF, workbook,
+findings.json) compute nothing; they only lay this model out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from auditor.models import Changes, Entity, Inventory, Param, RunMeta, Status
+from auditor.refdata.catalogue import STALE_AFTER_DAYS
+from auditor.report.changes import changes_view
+from auditor.report.findings import (
+    DEVICE_TABLE_SCHEMA,
+    FINDINGS_SCHEMA,
+    NON_PASSING,
+    device_table,
+    findings_table,
+)
+from auditor.report.frames import equals, sort_codes
+from auditor.report.model import Report, RunInfo
+from auditor.report.quality import data_quality, distribution, ordered_gaps
+from auditor.report.rules import own_mappings, rule_sections, rule_summaries
+from auditor.report.summary import summary
+from auditor.report.tenant import tenant_health
+from auditor.report.waivers import waiver_rows
+from auditor.rules.base import Rule
+from auditor.waivers import WaiverUse
+
+__all__ = ["DEVICE_TABLE_SCHEMA", "FINDINGS_SCHEMA", "NON_PASSING", "Report", "build_report"]
+
+
+def build_report(
+    results: pd.DataFrame,
+    inventory: Inventory,
+    rules: Sequence[Rule],
+    waiver_uses: Sequence[WaiverUse],
+    meta: RunMeta,
+    changes: Changes | None = None,
+    *,
+    pdf_devices_per_rule: int = 15,
+    params: Mapping[str, Mapping[str, Param]] | None = None,
+) -> Report:
+    """Build the report model of one run.
+
+    Args:
+        results: `engine.evaluate` output after `waivers.apply_waivers` (categorical status
+            and severity over `models.STATUSES` and `SEVERITIES`, and a `waiver_id` column).
+        inventory: the normalized frames with inputs, quality notes and gaps.
+        rules: the rules that were evaluated (their metadata feeds sections and appendix).
+        waiver_uses: what became of every waiver (applied, expired, unmatched).
+        meta: facts about the run (dates, organisation, catalogue age, digests).
+        changes: month-over-month deltas (`History.compare`), or None without history.
+        pdf_devices_per_rule: how many failing Macs the PDF lists under each rule.
+        params: the run's per-rule parameter overrides; the report shows each rule's
+            defaults with these laid over them. None: defaults only.
+
+    Returns:
+        The frozen report model.
+    """
+    summaries = rule_summaries(results, rules, params)
+    titles = {s.rule_id: s.title for s in summaries}
+    findings = findings_table(results, inventory, titles, changes)
+    fails = findings[equals(findings["status"], Status.FAIL.value)]
+    fails = fails.iloc[
+        np.lexsort(
+            (sort_codes(fails["entity_id"]), sort_codes(fails["device_name"]),
+             sort_codes(fails["rule_id"]))
+        )
+    ]  # fmt: skip
+    device_rule_ids = tuple(sorted(r.id for r in rules if r.entity == Entity.DEVICE))
+    devices, worst = device_table(inventory.devices, results, device_rule_ids)
+    tenant = tenant_health(inventory, results, titles, meta.as_of)
+    patch_rule_ids = tuple(sorted(r.id for r in rules if "patch" in r.groups))
+    return Report(
+        run=RunInfo(
+            meta=meta,
+            inputs=tuple(sorted(inventory.inputs, key=lambda i: (i.path, i.kind))),
+            gaps=ordered_gaps(inventory.gaps),
+            is_complete=not any(g.makes_run_partial for g in inventory.gaps),
+            catalogue_stale_after_days=STALE_AFTER_DAYS,
+        ),
+        summary=summary(
+            results, inventory.devices, summaries, worst, tenant.results, patch_rule_ids
+        ),
+        rules=summaries,
+        sections=rule_sections(fails, summaries, pdf_devices_per_rule),
+        tenant=tenant,
+        distribution=distribution(inventory.devices),
+        quality=data_quality(inventory, results, titles),
+        waivers=waiver_rows(waiver_uses),
+        changes=None if changes is None else changes_view(changes, titles, pdf_devices_per_rule),
+        own_mappings=own_mappings(rules),
+        findings=findings,
+        devices=devices,
+        device_rule_ids=device_rule_ids,
+        pdf_devices_per_rule=pdf_devices_per_rule,
+    )

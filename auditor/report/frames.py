@@ -1,0 +1,74 @@
+"""Frame helpers the report's builders share: safe columns, codes, sort keys, shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from auditor.refdata.versions import version_key
+from auditor.report.model import Share
+
+NOT_REPORTED = "not reported"
+TOP = 15  # rows of a distribution shown before the rest is folded into "other"
+
+
+def pct(count: int, total: int) -> float:
+    """count/total as a percentage with one decimal; 0.0 when the total is zero."""
+    return round(100.0 * count / total, 1) if total else 0.0
+
+
+def column(frame: pd.DataFrame, name: str, dtype: str = "string") -> pd.Series:
+    """A column of the frame, or an all-NA column when the source did not provide it."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series(pd.NA, index=frame.index, dtype=dtype)
+
+
+def codes(values: pd.Series) -> np.ndarray:
+    """Category codes of a categorical column (status or severity) as a numpy array."""
+    return np.asarray(values.cat.codes.to_numpy())
+
+
+def equals(values: pd.Series, value: str) -> np.ndarray:
+    """Elementwise `values == value` as numpy booleans (categoricals compare codes, no copies)."""
+    return np.asarray((values == value).to_numpy(dtype=bool, na_value=False))
+
+
+def sort_codes(values: pd.Series) -> np.ndarray:
+    """Integer ranks that sort like the values' text, missing last (for np.lexsort)."""
+    ranks, uniques = pd.factorize(values.astype("string"), sort=True)
+    return np.where(ranks < 0, len(uniques), ranks)
+
+
+def take(values: pd.Series, positions: np.ndarray) -> Any:
+    """values[positions] keeping the dtype; position -1 gives NA (non-device entities)."""
+    return values.array.take(positions, allow_fill=True)
+
+
+def shares(values: pd.Series, total: int, *, top: int | None = TOP) -> tuple[Share, ...]:
+    """Counts of each value (missing as 'not reported'), largest first, the tail as 'other'."""
+    counts = values.astype("string").fillna(NOT_REPORTED).value_counts(sort=False)
+    ordered = sorted(counts.items(), key=lambda item: (-int(item[1]), str(item[0])))
+    rows = [Share(str(label), int(n), pct(int(n), total)) for label, n in ordered]
+    if top is not None and len(rows) > top + 1:
+        rest = sum(r.count for r in rows[top:])
+        rows = [*rows[:top], Share("other", rest, pct(rest, total))]
+    return tuple(rows)
+
+
+def major_shares(majors: pd.Series, total: int) -> tuple[Share, ...]:
+    """Majors of macOS newest first (version order, not text order), missing last."""
+    counts = majors.astype("string").fillna(NOT_REPORTED).value_counts(sort=False)
+
+    def order(label: str) -> tuple[int, int]:
+        try:
+            return (0, -version_key(label))
+        except ValueError:
+            return (1, 0)
+
+    return tuple(
+        Share(str(label), int(n), pct(int(n), total))
+        for label, n in sorted(counts.items(), key=lambda item: (order(str(item[0])), item[0]))
+    )

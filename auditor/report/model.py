@@ -1,0 +1,334 @@
+"""The report model: frozen records every renderer lays out, and nothing else (no logic).
+
+The run's own records (`RunMeta`, `InputFile`, `SourceGap`, `QualityNote`) are held as they
+are, not copied field by field. Severities and statuses are the `models` enums' values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from auditor.models import InputFile, QualityNote, RunMeta, Severity, SourceGap
+from auditor.report.plain import plain
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """A labelled count and its share of a total, in percent (one decimal)."""
+
+    label: str
+    count: int
+    pct: float
+
+
+@dataclass(frozen=True, slots=True)
+class Kpi:
+    """One headline number: how many Macs have a property, and how many are not reported."""
+
+    key: str
+    label: str
+    count: int | None  # None: not assessed (the rules or the column are absent)
+    pct: float | None
+    unknown: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """What, when and from what this report was made, and how complete the inventory was."""
+
+    meta: RunMeta
+    inputs: tuple[InputFile, ...]  # by path, then kind
+    gaps: tuple[SourceGap, ...]  # core parts first
+    is_complete: bool  # False when a gap makes the run partial (SourceGap.makes_run_partial)
+    catalogue_stale_after_days: int  # the age past which every output warns
+
+
+@dataclass(frozen=True, slots=True)
+class ControlRef:
+    """A rule's control ids in one framework; `is_own` marks the project's own mapping."""
+
+    framework: str
+    ids: tuple[str, ...]
+    is_own: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSummary:
+    """A rule's metadata with its result counts in this run."""
+
+    rule_id: str
+    title: str  # the passing state, with the parameter values this run used
+    severity: str
+    entity_type: str
+    scope_text: str
+    fails_when: str
+    rationale: str
+    remediation: str
+    references: tuple[str, ...]
+    controls: tuple[ControlRef, ...]
+    controls_text: str  # `rules.display.controls_text`: one spelling in every output
+    params: tuple[tuple[str, str], ...]  # effective values this run used
+    param_defaults: tuple[tuple[str, str], ...]  # the defaults of the params the config changed
+    params_text: str  # `rules.display.params_text` of the two above
+    passed: int
+    failed: int
+    unknown: int
+    not_applicable: int
+    waived: int
+    fail_pct: float  # failing share of the entities the rule could judge (pass + fail + waived)
+
+
+@dataclass(frozen=True, slots=True)
+class FailingRow:
+    """One failing entity listed under its rule in the PDF."""
+
+    entity_id: str
+    entity_name: str | None  # Mac name, ADE token name, DEM UPN or "tenant"
+    device_name: str | None
+    serial_number: str | None
+    os_version: str | None
+    last_sync_at: dt.datetime | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSection:
+    """One failing rule: its summary, the first failing entities, and how many more there are."""
+
+    rule: RuleSummary
+    rows: tuple[FailingRow, ...]
+    more: int
+    is_device: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    """One ADE token's state at the as-of date."""
+
+    token_id: str
+    token_name: str | None
+    apple_id: str | None
+    token_type: str | None
+    expires_at: dt.datetime | None
+    days_left: int | None
+    last_sync_at: dt.datetime | None
+    days_since_sync: int | None
+    last_sync_error_code: int | None
+    synced_device_count: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntityResult:
+    """A tenant-level rule result (tenant, ADE token, DEM account)."""
+
+    rule_id: str
+    title: str
+    severity: str
+    entity_type: str
+    entity_id: str
+    entity_name: str  # ADE token name, DEM UPN or "tenant": what a reader recognises
+    status: str
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TenantHealth:
+    """APNs, ADE tokens, enrollment restrictions, DEM accounts and the tenant rules' results."""
+
+    tenant_id: str | None
+    apns_expires_at: dt.datetime | None
+    apns_days_left: int | None
+    apns_apple_id: str | None
+    personal_enrollment_blocked: bool | None
+    macos_enrollment_blocked: bool | None
+    tokens: tuple[TokenRow, ...]
+    dem_accounts: tuple[Share, ...]
+    results: tuple[EntityResult, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    """How the fleet is made up: OS, hardware, enrollment, ownership and compliance."""
+
+    os_majors: tuple[Share, ...]
+    os_versions: tuple[Share, ...]
+    chips: tuple[Share, ...]
+    models: tuple[Share, ...]
+    enrollment_methods: tuple[Share, ...]
+    ownership: tuple[Share, ...]
+    compliance_states: tuple[Share, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownRow:
+    """How often a rule could not decide, and the most common reason."""
+
+    rule_id: str
+    title: str
+    count: int
+    top_reason: str
+    top_reason_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class DataQuality:
+    """Normalization notes and undecidable results (collection gaps are `RunInfo.gaps`)."""
+
+    notes: tuple[QualityNote, ...]  # by field, problem, source
+    unknowns: tuple[UnknownRow, ...]
+    never_synced: int
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverRow:
+    """One waiver and what became of it in this run (applied, expired or unmatched)."""
+
+    waiver_id: str
+    rule_id: str
+    selector: str  # `serial C02…`, `name LAB-*`, `tenant`
+    reason: str
+    approver: str
+    ticket: str
+    expires: dt.date
+    state: str
+    matched: int
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    """One period of the history trend."""
+
+    period: str
+    devices: int
+    failing_devices: int
+    posture_pct: float | None  # None: no Macs that period
+    fail_by_severity: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDelta:
+    """A rule's failing count now and in the previous period."""
+
+    rule_id: str
+    title: str
+    severity: str
+    previous_fail: int
+    current_fail: int
+    new: int
+    resolved: int
+    persisting: int
+    delta: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeItem:
+    """One new or resolved finding listed in the PDF."""
+
+    rule_id: str
+    severity: str
+    entity_id: str
+    device_name: str | None
+    serial_number: str | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ChangesView:
+    """Month-over-month deltas against the previous recorded period.
+
+    `items` lists every new, persisting and resolved finding (`CHANGE_ITEMS_SCHEMA`), sorted
+    by change, severity rank, rule id and entity id; the PDF shows the first few of each.
+    """
+
+    current_period: str
+    previous_period: str | None
+    new: int
+    resolved: int
+    persisting: int
+    new_by_severity: tuple[tuple[str, int], ...]
+    per_rule: tuple[RuleDelta, ...]
+    trend: tuple[TrendPoint, ...]
+    new_items: tuple[ChangeItem, ...]
+    new_more: int
+    resolved_items: tuple[ChangeItem, ...]
+    resolved_more: int
+    items: pd.DataFrame
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityCount:
+    """Failing results of one severity, and the distinct Macs they concern."""
+
+    severity: str
+    results: int
+    devices: int
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Page one: the few numbers that matter."""
+
+    devices: int
+    posture: Share  # `auditor.posture`: Macs with no (unwaived) critical or high failure
+    kpis: tuple[Kpi, ...]
+    patch_rule_ids: tuple[str, ...]  # the rules of group "patch" behind the patched key number
+    status_counts: tuple[tuple[str, int], ...]
+    failing_by_severity: tuple[SeverityCount, ...]
+    devices_by_worst: tuple[Share, ...]  # Macs by their worst failing severity, then "none"
+    top_rules: tuple[RuleSummary, ...]  # device rules by severity, then failing Macs
+    attention: tuple[EntityResult, ...]  # failing critical/high tenant, ADE token, DEM results
+    newest_sync_at: dt.datetime | None
+    oldest_sync_at: dt.datetime | None
+    never_synced: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Report:
+    """Everything the PDF, the workbook and findings.json show, computed once.
+
+    `findings` (`FINDINGS_SCHEMA`) has one row per non-passing result (fail, unknown, waived),
+    sorted by severity rank, rule id and entity id. `devices` (`DEVICE_TABLE_SCHEMA`) has one
+    row per Mac: its normalized fields, the count of failing rules, its worst failing severity
+    and one status column per id of `device_rule_ids`.
+    """
+
+    run: RunInfo
+    summary: Summary
+    rules: tuple[RuleSummary, ...]
+    sections: tuple[RuleSection, ...]
+    tenant: TenantHealth
+    distribution: Distribution
+    quality: DataQuality
+    waivers: tuple[WaiverRow, ...]
+    changes: ChangesView | None
+    own_mappings: tuple[tuple[str, tuple[str, ...]], ...]  # framework → rule ids it maps
+    findings: pd.DataFrame
+    devices: pd.DataFrame
+    device_rule_ids: tuple[str, ...]
+    pdf_devices_per_rule: int
+
+    def failures_by_severity(self) -> dict[Severity, int]:
+        """Failing (unwaived) results per severity, every severity present: for --fail-on."""
+        counts = dict.fromkeys(Severity, 0)
+        for rule in self.rules:
+            counts[Severity(rule.severity)] += rule.failed
+        return counts
+
+    def new_failures_by_severity(self) -> dict[Severity, int]:
+        """Failures new since the previous period, per severity (zeros without history)."""
+        if self.changes is None:
+            return dict.fromkeys(Severity, 0)
+        return {Severity(s): n for s, n in self.changes.new_by_severity}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole model as JSON-able values (dates as ISO text, frames as row lists).
+
+        Meant for golden tests and debugging on small tenants: the findings and devices
+        tables become lists of dicts, which is large for big tenants.
+        """
+        return {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self)}

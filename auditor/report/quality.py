@@ -1,0 +1,61 @@
+"""What the data could not tell: normalization notes, unknowns per rule, the fleet's makeup."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from auditor.models import Inventory, SourceGap, Status
+from auditor.report.frames import column, equals, major_shares, shares
+from auditor.report.model import DataQuality, Distribution, UnknownRow
+
+
+def data_quality(
+    inventory: Inventory, results: pd.DataFrame, titles: Mapping[str, str]
+) -> DataQuality:
+    """Normalization notes, and per rule the count and commonest reason of `unknown`."""
+    notes = tuple(sorted(inventory.quality, key=lambda q: (q.field, q.problem, q.source)))
+    unknown = results.loc[
+        equals(results["status"], Status.UNKNOWN.value), ["rule_id", "detail"]
+    ].astype("string")
+    rows: list[UnknownRow] = []
+    if len(unknown):
+        reasons = unknown.fillna({"detail": ""}).value_counts(["rule_id", "detail"], sort=False)
+        frame = reasons.rename("n").reset_index().sort_values(["rule_id", "n", "detail"])
+        totals = frame.groupby("rule_id", sort=True)["n"].sum()
+        top = frame.sort_values(["n", "detail"], ascending=[False, True], kind="stable")
+        top = top.drop_duplicates("rule_id").set_index("rule_id")
+        top_reason = top["detail"].to_dict()
+        top_count = top["n"].to_dict()
+        for rule_id, count in totals.items():
+            rows.append(
+                UnknownRow(
+                    rule_id=str(rule_id),
+                    title=titles.get(str(rule_id), ""),
+                    count=int(count),
+                    top_reason=str(top_reason[rule_id]),
+                    top_reason_count=int(top_count[rule_id]),
+                )
+            )
+    never = int(column(inventory.devices, "last_sync_at", "datetime64[us, UTC]").isna().sum())
+    return DataQuality(notes=notes, unknowns=tuple(rows), never_synced=never)
+
+
+def ordered_gaps(gaps: list[SourceGap]) -> tuple[SourceGap, ...]:
+    """The collection gaps, core ones first, then by part."""
+    return tuple(sorted(gaps, key=lambda g: (not g.is_core, g.part)))
+
+
+def distribution(devices: pd.DataFrame) -> Distribution:
+    """Counts of the fleet's OS majors and versions, chips, models, enrollment, ownership."""
+    total = len(devices)
+    return Distribution(
+        os_majors=major_shares(column(devices, "os_major"), total),
+        os_versions=shares(column(devices, "os_version"), total),
+        chips=shares(column(devices, "chip"), total, top=None),
+        models=shares(column(devices, "model"), total),
+        enrollment_methods=shares(column(devices, "enrollment_method"), total, top=None),
+        ownership=shares(column(devices, "ownership"), total, top=None),
+        compliance_states=shares(column(devices, "compliance_state"), total, top=None),
+    )

@@ -1,0 +1,119 @@
+"""Page one: posture, key numbers, failures by severity, the top rules and what needs attention."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from auditor.models import Entity, Severity, Status
+from auditor.posture import LABEL, SERIOUS, is_serious, posture_pct
+from auditor.report.frames import codes, column, equals, pct
+from auditor.report.model import EntityResult, Kpi, RuleSummary, SeverityCount, Share, Summary
+from auditor.report.plain import scalar
+
+TOP_RULES = 5  # page one has room for five
+PATCHED_LABEL = "On a supported and patched macOS"
+
+
+def summary(
+    results: pd.DataFrame,
+    devices: pd.DataFrame,
+    summaries: Sequence[RuleSummary],
+    worst: np.ndarray,
+    entity_results: Sequence[EntityResult],
+    patch_rule_ids: Sequence[str],
+) -> Summary:
+    """The page-one numbers; `worst` is each Mac's worst failing severity rank (5 = none)."""
+    total = len(devices)
+    status = codes(results["status"])
+    fail = status == Status.FAIL.code
+    severity = codes(results["severity"])
+    is_device = equals(results["entity_type"], Entity.DEVICE.value)
+    rows = results["row"].to_numpy(dtype=np.int64)
+    by_severity = [
+        SeverityCount(s.value, int((fail & (severity == s.rank)).sum()),
+                      len(np.unique(rows[fail & (severity == s.rank) & is_device])))
+        for s in Severity
+    ]  # fmt: skip
+    worst_counts = np.bincount(worst, minlength=len(Severity) + 1)
+    serious = int(np.isin(worst, [s.rank for s in SERIOUS]).sum())
+    posture = posture_pct(total, serious)
+    status_counts = np.bincount(status, minlength=len(Status))
+    synced = column(devices, "last_sync_at", "datetime64[us, UTC]").dropna()
+    device_rules = [s for s in summaries if s.entity_type == Entity.DEVICE.value and s.failed]
+    return Summary(
+        devices=total,
+        posture=Share(LABEL, total - serious, 0.0 if posture is None else round(posture, 1)),
+        kpis=_kpis(results, devices, patch_rule_ids),
+        patch_rule_ids=tuple(patch_rule_ids),
+        status_counts=tuple((s.value, int(status_counts[s.code])) for s in Status),
+        failing_by_severity=tuple(by_severity),
+        devices_by_worst=tuple(
+            Share(name, int(worst_counts[i]), pct(int(worst_counts[i]), total))
+            for i, name in enumerate((*(s.value for s in Severity), "none"))
+        ),
+        top_rules=tuple(
+            sorted(device_rules, key=lambda s: (Severity(s.severity).rank, -s.failed, s.rule_id))[
+                :TOP_RULES
+            ]
+        ),
+        attention=tuple(
+            sorted(
+                (
+                    r
+                    for r in entity_results
+                    if r.status == Status.FAIL.value and is_serious(r.severity)
+                ),
+                key=lambda r: (Severity(r.severity).rank, r.rule_id, r.entity_name),
+            )
+        ),
+        newest_sync_at=scalar(synced.max()) if len(synced) else None,
+        oldest_sync_at=scalar(synced.min()) if len(synced) else None,
+        never_synced=total - len(synced),
+    )
+
+
+def _kpis(
+    results: pd.DataFrame, devices: pd.DataFrame, patch_rule_ids: Sequence[str]
+) -> tuple[Kpi, ...]:
+    total = len(devices)
+
+    def share(key: str, label: str, yes: pd.Series, missing: pd.Series) -> Kpi:
+        count = int(yes.fillna(False).astype(bool).sum())
+        return Kpi(key, label, count, pct(count, total), int(missing.sum()))
+
+    def flag(key: str, label: str, name: str) -> Kpi:
+        values = column(devices, name, "boolean").astype("boolean")
+        return share(key, label, values == True, values.isna())  # noqa: E712
+
+    method = column(devices, "enrollment_method").astype("string")
+    return (
+        Kpi("devices", "Macs", total, 100.0 if total else 0.0, 0),
+        share(
+            "ade",
+            "Enrolled through Automated Device Enrollment",
+            method == "ade",
+            method.isna() | (method == "unknown"),
+        ),
+        flag("supervised", "Supervised", "is_supervised"),
+        flag("user_approved", "MDM enrollment user-approved", "user_approved"),
+        flag("bootstrap_escrowed", "Bootstrap token escrowed", "bootstrap_escrowed"),
+        _patched_kpi(results, total, patch_rule_ids),
+        flag("filevault", "FileVault on", "is_encrypted"),
+    )
+
+
+def _patched_kpi(results: pd.DataFrame, total: int, patch_rule_ids: Sequence[str]) -> Kpi:
+    """Macs whose patch-group rules (supported, updated, fixes, latest patch) all pass or n/a."""
+    present = results["rule_id"].isin(patch_rule_ids).to_numpy(dtype=bool, na_value=False)
+    if not present.any():
+        return Kpi("patched", PATCHED_LABEL, None, None, 0)
+    status = codes(results["status"])
+    ok = np.isin(status, [Status.PASS.code, Status.NOT_APPLICABLE.code])
+    rows = results["row"].to_numpy(dtype=np.int64)
+    bad_rows = np.unique(rows[present & ~ok])
+    unknown_rows = np.unique(rows[present & (status == Status.UNKNOWN.code)])
+    count = total - len(bad_rows)
+    return Kpi("patched", PATCHED_LABEL, count, pct(count, total), len(unknown_rows))
