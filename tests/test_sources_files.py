@@ -16,7 +16,7 @@ import pandas.testing
 import pytest
 
 from auditor.errors import SourceError
-from auditor.sources.files import ReadLimits, read_file, read_files
+from auditor.sources.files import ReadLimits, UnknownShapeError, read_file, read_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "files"
 
@@ -334,7 +334,35 @@ def test_json_records_of_another_kind_name_their_fields(tmp_path):
 
 def test_array_of_non_objects(tmp_path):
     message = error_of(tmp_path, "ids.json", b'[{"DeviceId": "a"}, 7]')
-    assert message == "ids.json:[1]: expected an object, found int"
+    assert message == "ids.json:[1]: expected an object (a record), found the number 7"
+
+
+@pytest.mark.parametrize(
+    ("data", "holds"),
+    [
+        (b"null", "the file is JSON holding null"),
+        (b"  null\n", "the file is JSON holding null"),
+        (b"42", "the file is JSON holding the number 42"),
+        (b'"x"', 'the file is JSON holding the string "x"'),
+        (b"false", "the file is JSON holding the boolean false"),
+        (b"[]", "an empty array"),
+        (b"{}", "an empty JSON object"),
+        (b"[null, null]", "an array of nulls, not of records"),
+        (b'[1, "a"]', "an array of numbers, strings, not of records"),
+        (b"null\nnull\n", "line 1: not a known shape: expected a JSON object or array, found null"),
+        (gzip.compress(b"42"), "the file is JSON holding the number 42"),
+    ],
+)
+def test_json_that_holds_no_records_is_described_as_json(tmp_path, data, holds):
+    """Issue 15: a JSON `null` file was described as a CSV whose header is `null`."""
+    path = tmp_path / "x.json"
+    path.write_bytes(data)
+    with pytest.raises(UnknownShapeError) as caught:
+        read_files([path])
+    message = str(caught.value)
+    assert message.startswith("x.json") and "not a known shape" in message
+    assert holds in message
+    assert "header" not in message and "CSV" not in message
 
 
 def test_ragged_csv_row(tmp_path):
@@ -741,3 +769,12 @@ def test_unused_columns_are_listed_once_per_file():
     ]:
         notes = [n for n in read_file(FIXTURES / fixture).notes if n.problem == "unmapped_columns"]
         assert [n.examples[0] for n in notes] == ([listed] if listed else [])
+
+
+def test_one_column_quoted_csv_is_still_a_csv(tmp_path):
+    """Its lines parse as JSON strings: it must not be mistaken for JSON lines."""
+    path = tmp_path / "ids.csv"
+    path.write_bytes(b'"DeviceId"\n"abc"\n"def"\n')
+    reading = read_file(path)
+    assert reading.kind == "export-devices"
+    assert reading.batches[0].records["DeviceId"].tolist() == ["abc", "def"]

@@ -27,7 +27,7 @@ from auditor.sources.files.csv_exports import read_csv
 from auditor.sources.files.encoding import GZIP, NON_SPACE, ZIP, as_utf8, gunzip
 from auditor.sources.files.json_document import read_value_document
 from auditor.sources.files.json_lines import read_json_lines_file
-from auditor.sources.files.json_text import read_json
+from auditor.sources.files.json_text import is_json_without_bracket, read_json
 from auditor.sources.files.reading import (
     Content,
     FileReading,
@@ -125,7 +125,7 @@ def read_content(data: bytes, name: str) -> Content:
     start = NON_SPACE.search(text)
     if start is None:
         raise SourceError(f"{name}: the file is empty")
-    if text[start.start() : start.start() + 1] in (b"{", b"["):
+    if text[start.start() : start.start() + 1] in (b"{", b"[") or is_json_without_bracket(text):
         return read_json(text, name)
     return read_csv(text, name)
 

@@ -40,6 +40,27 @@ def read_json(text: bytes, name: str) -> Content:
     return Content([*snapshot, *collector.batches()], shape, gaps, collector.notes())
 
 
+def is_json_without_bracket(text: bytes) -> bool:
+    """JSON whose first value is not an object or array: `null`, `42`, `"x"`, or lines of them.
+
+    Such a file would otherwise be read as a CSV whose header is that value. A CSV never
+    parses as one JSON document, nor (its header naming columns) starts with a line that is
+    a JSON null, boolean or number, so trying costs only its first bytes.
+    """
+    try:
+        orjson.loads(text)
+        return True
+    except orjson.JSONDecodeError as exc:
+        if exc.msg != "unexpected content after document":
+            return False
+    newline = text.find(b"\n")
+    try:
+        first = orjson.loads(text[: newline if newline >= 0 else len(text)])
+    except orjson.JSONDecodeError:
+        return False
+    return not isinstance(first, str)  # `"DeviceId"` then rows is a one-column CSV
+
+
 def _json_documents(text: bytes, name: str) -> Iterator[tuple[str, Any, bool]]:
     """(location prefix, parsed document, part of a stream?) for one or many documents."""
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
@@ -190,9 +191,9 @@ class Collector:
             del records[:_CHUNK]
             for i, record in enumerate(chunk):
                 if not isinstance(record, dict):
-                    found = type(record).__name__
                     raise SourceError(
-                        f"{self.name}:{where}[{offset + i}]: expected an object, found {found}"
+                        f"{self.name}:{where}[{offset + i}]: expected an object (a record), "
+                        f"found {json_words(record)}"
                     )
                 for column, value in extra.items():
                     record.setdefault(column, value)
@@ -287,3 +288,25 @@ def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if len(frames) == 1:
         return frames[0]
     return pd.concat(frames, ignore_index=True)
+
+
+JSON_TYPES = {
+    type(None): "nulls", bool: "booleans", int: "numbers", float: "numbers", str: "strings",
+    list: "arrays",
+}  # fmt: skip
+
+
+def json_words(value: Any) -> str:
+    """What a parsed JSON value is, in words: `null`, `the number 42`, `the string "x"`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {'true' if value else 'false'}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        return f"the string {json.dumps(shown, ensure_ascii=False)}"
+    if isinstance(value, list):
+        return f"an array of {len(value)} values" if value else "an empty array"
+    return "an object" if value else "an empty object"

@@ -20,7 +20,7 @@ from auditor.models import BatchKind, RawBatch, SourceGap
 from auditor.normalize.columns import classify
 from auditor.sources.files.diagnostic import add_diagnostic, is_diagnostic, member
 from auditor.sources.files.reading import UnknownShapeError
-from auditor.sources.files.records import Collector
+from auditor.sources.files.records import JSON_TYPES, Collector, json_words
 
 INPUT_KINDS = {
     BatchKind.GRAPH_DEVICES: "graph-managed-devices",
@@ -79,9 +79,14 @@ def add_document(collector: Collector, document: Any, where: str, is_stream: boo
         kind = _records_kind(document, "", f"{name}:{where.strip() or '$'}", in_page=False)
         collector.add(kind, document, where.strip(), {})
         return [kind]
+    if not where.strip():
+        raise UnknownShapeError(
+            f"{name}: not a known shape: the file is JSON holding {json_words(document)}, not "
+            "an object or array of records (docs/inputs.md lists the inputs read)"
+        )
     raise UnknownShapeError(
-        f"{name}:{where.strip() or ' top level'}: not a known shape: expected a JSON object or "
-        f"array, found {type(document).__name__}"
+        f"{name}:{where.strip()}: not a known shape: expected a JSON object or array, found "
+        f"{json_words(document)}"
     )
 
 
@@ -94,10 +99,12 @@ def _is_empty_page(document: dict[str, Any]) -> bool:
 def _empty_page(document: dict[str, Any], where: str) -> Kinds:
     kind = context_kind(str(document.get("@odata.context", "")))
     if kind is None and "@odata.nextLink" not in document:
-        raise UnknownShapeError(
-            f"{where}: not a known shape: a page without records whose @odata.context names "
-            "no known collection"
+        what = (
+            "an empty JSON object"
+            if not document
+            else "a page without records whose @odata.context names no known collection"
         )
+        raise UnknownShapeError(f"{where}: not a known shape: {what}")
     return [kind] if kind is not None else []
 
 
@@ -165,7 +172,13 @@ def _records_kind(records: list[Any], context: str, where: str, *, in_page: bool
             odata_type = odata_type or str(record.get("@odata.type", ""))
     if not records:
         raise UnknownShapeError(
-            f"{where}: an empty list whose @odata.context names no known collection"
+            f"{where}: not a known shape: an empty array, and no @odata.context names the "
+            "collection it would hold"
+        )
+    if not any(isinstance(r, dict) for r in records):
+        found = ", ".join(sorted({JSON_TYPES.get(type(r), "objects") for r in records}))
+        raise UnknownShapeError(
+            f"{where}: not a known shape: an array of {found}, not of records (objects)"
         )
     kind = _kind_of(list(keys), odata_type, single=False, where=where)
     if kind is None:
