@@ -561,6 +561,46 @@ def test_csv_rows_name_their_first_line_across_blank_lines_and_line_breaks(tmp_p
     assert records["source_record"].tolist() == ["devices.csv:line 2", "devices.csv:line 5"]
 
 
+_PHYSICAL = b'Device ID,Device name\n\nid-1,"two\nlines"\n\n\nid-2,"three\n\nlines"\nid-3,MAC-3%s\n'
+
+
+@pytest.mark.parametrize(
+    "tail", [b"", b'"'], ids=["Arrow reads it", "odd quotes: the csv module reads it"]
+)
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n", b"\r"], ids=["LF", "CRLF", "CR"])
+def test_csv_rows_cite_physical_lines_on_every_path(tmp_path, tail, line_end):
+    """Quoted line breaks and blank lines count as lines, whichever reader takes the file.
+
+    CR alone is how Excel's "CSV (Macintosh)" ends lines: such a file has no LF at all.
+    """
+    path = tmp_path / "devices.csv"
+    path.write_bytes((_PHYSICAL % tail).replace(b"\n", line_end))
+    records = read_one(path)[0]["admin_center_csv"].records
+    assert records["Device ID"].tolist() == ["id-1", "id-2", "id-3"]
+    lines = ["devices.csv:line 3", "devices.csv:line 7", "devices.csv:line 10"]
+    assert records["source_record"].tolist() == lines
+
+
+@pytest.mark.parametrize("tail", [b"", b'"'], ids=["Arrow first", "csv module"])
+def test_csv_errors_cite_physical_lines_after_line_breaks_and_blanks(tmp_path, tail):
+    data = _PHYSICAL % tail + b"\nid-4,MAC-4,extra\n"
+    message = error_of(tmp_path, "a.csv", data)
+    assert message == "a.csv: line 12: expected 2 fields (as in the header), found 3"
+
+
+def test_powershell_type_line_counts_as_a_line(tmp_path):
+    """Windows PowerShell's `#TYPE` line is line 1: the header is line 2."""
+    head = (
+        b'#TYPE Microsoft.Graph.PowerShell.Models.MicrosoftGraphManagedDevice\n"Id","DeviceName"\n'
+    )
+    path = tmp_path / "devices.csv"
+    path.write_bytes(head + b'"id-1","MAC-1"\n\n"id-2","MAC-2"\n')
+    records = read_one(path)[0]["graph_devices"].records
+    assert records["source_record"].tolist() == ["devices.csv:line 3", "devices.csv:line 5"]
+    message = error_of(tmp_path, "b.csv", head + b'"id-1","MAC-1"\n"id-2"\n')
+    assert message.startswith("b.csv: line 4: expected 2 fields")
+
+
 def test_a_column_present_twice_is_read_from_the_filled_copy(tmp_path):
     path = tmp_path / "devices.csv"
     path.write_bytes(b"Device ID,Serial number,Serial number\nid-1,,C02X\nid-2,C02Y,C02Y\n")

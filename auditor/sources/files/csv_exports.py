@@ -40,16 +40,20 @@ def read_csv(text: bytes, name: str) -> Content:
         SourceError: a short or long row, a quoted value never closed, copies of a column
             that disagree, bytes that are not UTF-8, or a header mixing two shapes.
     """
+    if b"\n" not in text and b"\r" in text:  # classic Mac line ends (Excel's "CSV (Macintosh)")
+        text = text.replace(b"\r", b"\n")
+    skipped = 0  # lines before the header: line numbers count them too
     powershell = _TYPE_LINE.match(text)
     if powershell:
         text = text[powershell.end() :]
-    raw_header, data_start, delimiter = _header(text, name)
+        skipped = 1
+    raw_header, data_start, delimiter = _header(text, name, skipped + 1)
     header = [h.strip() for h in raw_header]
     kind = _kind(header, text, name)
     wanted = wanted_columns(kind) or frozenset()
     keep = [i for i, h in enumerate(header) if h.casefold() in wanted]
     names = [f"{h}{_SEPARATOR}{i}" for i, h in enumerate(header)]
-    first_line = text.count(b"\n", 0, data_start) + 1
+    first_line = skipped + text.count(b"\n", 0, data_start) + 1
     frame = _read_with_arrow(text, data_start, delimiter, names, keep)
     if frame is None:
         frame = _read_with_csv(text, data_start, name, delimiter, names, keep, first_line)
@@ -71,10 +75,11 @@ def read_csv(text: bytes, name: str) -> Content:
     return Content([RawBatch(kind, name, frame)], shape, notes=notes)
 
 
-def _header(text: bytes, name: str) -> tuple[list[str], int, str]:
+def _header(text: bytes, name: str, line_number: int) -> tuple[list[str], int, str]:
     """The header's fields, where the data starts, and the delimiter.
 
     A header field may hold a quoted line break: lines are taken until the quotes close.
+    `line_number` is the header's line in the file, for the error.
     """
     end = 0
     while True:
@@ -87,7 +92,9 @@ def _header(text: bytes, name: str) -> tuple[list[str], int, str]:
     try:
         fields = next(csv.reader(io.StringIO(line, newline=""), delimiter=delimiter), [])
     except csv.Error as exc:
-        raise SourceError(f"{name}: line 1: the header is not readable CSV ({exc})") from exc
+        raise SourceError(
+            f"{name}: line {line_number}: the header is not readable CSV ({exc})"
+        ) from exc
     return fields, end, delimiter
 
 
