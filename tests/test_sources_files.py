@@ -818,3 +818,48 @@ def test_one_column_quoted_csv_is_still_a_csv(tmp_path):
     reading = read_file(path)
     assert reading.kind == "export-devices"
     assert reading.batches[0].records["DeviceId"].tolist() == ["abc", "def"]
+
+
+def _surrogate_page() -> dict:
+    page = orjson.loads((FIXTURES / "graph_devices_v1_page.json").read_bytes())
+    page["value"][1]["deviceName"] = "Ada\ud83d's Mac"  # an emoji's UTF-16 cut in half
+    return page
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["one document", "pretty documents", "JSON lines", "gzip JSON lines"],
+)
+def test_a_lone_surrogate_is_removed_and_noted_not_the_file_refused(tmp_path, layout):
+    """`"\\ud83d"` is valid JSON syntax orjson refuses; the device and its name stay, noted."""
+    page = _surrogate_page()
+    text = json.dumps(page)  # ensure_ascii: the lone surrogate is written as an escape
+    data = {
+        "one document": text,
+        "pretty documents": json.dumps(page, indent=2) + "\n" + json.dumps(page, indent=2),
+        "JSON lines": text + "\n" + text + "\n",
+        "gzip JSON lines": text + "\n" + text + "\n",
+    }[layout].encode()
+    path = tmp_path / "devices.json"
+    path.write_bytes(gzip.compress(data) if layout.startswith("gzip") else data)
+    reading = read_file(path)
+    records = reading.batches[0].records
+    copies = 1 if layout == "one document" else 2
+    assert len(records) == copies * len(page["value"])
+    assert records["deviceName"].tolist().count("Ada's Mac") == copies
+    [note] = [n for n in reading.notes if n.problem == "control_characters"]
+    assert (note.field, note.count, note.source) == ("deviceName", copies, "devices.json")
+    assert note.examples[0].startswith("devices.json:")
+    assert note.examples[0].endswith(
+        "value[1].deviceName: a lone UTF-16 surrogate (text no UTF-8 can hold) removed"
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b'{"value": [{"id": NaN}]}', b'{"value": [{"id": "a\\ud800", "x": NaN}]}'],
+    ids=["orjson", "json module after a surrogate"],
+)
+def test_nan_is_not_json_on_any_path(tmp_path, data):
+    message = error_of(tmp_path, "n.json", data)
+    assert message.startswith("n.json: line 1 column") and "invalid JSON" in message

@@ -19,8 +19,9 @@ from auditor.errors import SourceError
 from auditor.models import BatchKind, RawBatch, SourceGap
 from auditor.normalize.columns import classify
 from auditor.sources.files.diagnostic import add_diagnostic, is_diagnostic, member
+from auditor.sources.files.json_parse import JSON_TYPES, json_words
 from auditor.sources.files.reading import UnknownShapeError
-from auditor.sources.files.records import JSON_TYPES, Collector, json_words
+from auditor.sources.files.records import Collector
 
 INPUT_KINDS = {
     BatchKind.GRAPH_DEVICES: "graph-managed-devices",
