@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from auditor.models import RawBatch
 from auditor.normalize import DEVICE_SCHEMA, SCHEMAS, normalize, schema_markdown
 from auditor.normalize.dates import datetime_column
+from auditor.normalize.text import TEXT_LIMIT
 from auditor.normalize.values import (
     BOOLEAN_TOKENS,
     as_text,
@@ -691,6 +693,97 @@ def test_restriction_not_collected_is_na():
     )
     row = normalize([limit]).tenant.iloc[0]
     assert pd.isna(row["macos_enrollment_blocked"]) and pd.isna(row["personal_enrollment_blocked"])
+
+
+# ---------------------------------------------------------------- hostile text: controls, sizes
+
+
+def test_control_characters_are_removed_and_noted_once_per_field():
+    rows = [
+        mac(
+            "id-1", deviceName="Ada\x00's\x1b[31m Mac\x85", userPrincipalName="ada@\x07contoso.com"
+        ),
+        mac("id-2", deviceName="Bo\x01b", serialNumber="C02\x9fXYZ"),
+        mac("id-3", deviceName="Tab\tand\nnewline stay"),
+    ]
+    inventory = normalize([batch("graph_devices", rows)])
+    assert one(inventory, "id-1")["device_name"] == "Ada's[31m Mac"
+    assert one(inventory, "id-1")["upn"] == "ada@contoso.com"
+    assert one(inventory, "id-2")["serial_number"] == "C02XYZ"
+    assert one(inventory, "id-3")["device_name"] == "Tab\tand\nnewline stay"
+    [name] = notes(inventory, "device_name", "control_characters")
+    assert name.count == 2 and name.source == "test.json"
+    assert name.examples == (
+        "Ada's[31m Mac: U+0000, U+001B removed",
+        "Bob (C02XYZ): U+0001 removed",
+    )
+    assert notes(inventory, "serial_number", "control_characters")[0].examples == (
+        "Bob (C02XYZ): U+009F removed",
+    )
+    assert len(notes(inventory, "upn", "control_characters")) == 1
+
+
+def test_a_value_of_control_characters_only_is_missing_and_said_so():
+    inventory = normalize([batch("graph_devices", [mac("id-1", deviceName="\x00\x01")])])
+    assert pd.isna(one(inventory, "id-1")["device_name"])
+    assert notes(inventory, "device_name", "control_characters")[0].count == 1
+
+
+@pytest.mark.parametrize("length", [257, 16_000, 2**20])
+def test_long_text_is_cut_with_its_length_and_digest_in_the_value_and_the_note(length):
+    name = "N" * (length - 1) + "Z"
+    inventory = normalize([batch("graph_devices", [mac("id-1", deviceName=name)])])
+    shown = one(inventory, "id-1")["device_name"]
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    assert len(shown) == TEXT_LIMIT
+    assert shown.endswith(f"… [cut: {length:,} characters, sha256 {digest[:16]}]")
+    assert shown.startswith("NNNN")
+    [note] = notes(inventory, "device_name", "capped")
+    assert note.count == 1 and note.source == "test.json"
+    assert note.examples == (f"{shown}: {length:,} characters cut to 256; sha256 {digest}",)
+
+
+def test_256_characters_are_kept_whole():
+    name = "N" * TEXT_LIMIT
+    inventory = normalize([batch("graph_devices", [mac("id-1", deviceName=name)])])
+    assert one(inventory, "id-1")["device_name"] == name
+    assert not [n for n in inventory.quality if n.problem == "capped"]
+
+
+def test_long_ids_that_share_their_start_stay_two_macs_and_one_mac_still_merges():
+    """The digest in the cut value keeps different values apart and equal ones together."""
+    first, second = "x" * 500 + "1", "x" * 500 + "2"
+    graph = batch("graph_devices", [mac(first), mac(second)])
+    export = batch(
+        "export_devices",
+        [{"DeviceId": first.upper(), "UserApprovedEnrollment": "true", "OS": "macOS"}],
+        source="export.csv",
+    )
+    inventory = normalize([graph, export])
+    assert len(inventory.devices) == 2
+    merged = inventory.devices[inventory.devices["user_approved"].fillna(False)]
+    assert len(merged) == 1 and merged["source"].iloc[0] == "test.json; export.csv"
+    assert merged["device_id"].iloc[0].startswith("x" * 100)
+    assert sum(n.count for n in notes(inventory, "device_id", "capped")) == 3  # one per input
+
+
+def test_unparseable_hostile_values_are_quoted_cut():
+    inventory = normalize([batch("graph_devices", [mac("id-1", osVersion="1" * 100_000)])])
+    [note] = notes(inventory, "os_version", "unparseable")
+    assert len(note.examples[0]) < 400 and "[cut: 100,000 characters" in note.examples[0]
+
+
+def test_tenant_texts_are_made_safe_too():
+    apns = batch(
+        "apns", [{"appleIdentifier": "push@\x00contoso.com", "expirationDateTime": "2027-01-01"}]
+    )
+    tokens = batch("ade_tokens", [{"id": "t1", "tokenName": "T" * 5000, "appleIdentifier": "a@b"}])
+    inventory = normalize([apns, tokens])
+    assert inventory.tenant["apns_apple_id"].iloc[0] == "push@contoso.com"
+    assert len(inventory.ade_tokens["token_name"].iloc[0]) == TEXT_LIMIT
+    assert notes(inventory, "apns_apple_id", "control_characters")[0].count == 1
+    [cut] = notes(inventory, "token_name", "capped")
+    assert cut.examples[0].startswith("test.json:value[0]: 5,000 characters cut to 256; sha256 ")
 
 
 # ---------------------------------------------------------------- docs/schema.md

@@ -93,7 +93,7 @@ def normalize(
     return Inventory(
         devices=devices,
         tenant=tenant_frame(batches, notes),
-        ade_tokens=ade_token_frame(batches),
+        ade_tokens=ade_token_frame(batches, notes),
         dem_accounts=dem_account_frame(devices),
         inputs=list(inputs),
         quality=notes,
