@@ -104,6 +104,8 @@ class Problem(StrEnum):
     UNMAPPED_COLUMNS = "unmapped_columns"  # a file's columns that no rule reads
     UNRECOGNISED_FILE = "unrecognised_file"  # a file of an input folder that is not inventory
     NO_FINAL_LINE_BREAK = "no_final_line_break"  # a CSV whose last row may be cut short
+    CONTROL_CHARACTERS = "control_characters"  # control characters removed from a value
+    CAPPED = "capped"  # a value cut at normalize.text.TEXT_LIMIT; its length and SHA-256 kept
 
 
 @dataclass(frozen=True, slots=True)
