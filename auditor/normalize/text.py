@@ -92,6 +92,11 @@ def capped(text: str, limit: int = TEXT_LIMIT) -> str:
     return _cut(text, digest, limit)
 
 
+def quoted(text: str, limit: int = 80) -> str:
+    """Text from an input as a message or note quotes it: without controls, at most `limit`."""
+    return capped(without_controls(text), limit)
+
+
 def _cut(text: str, digest: str, limit: int) -> str:
     mark = f"… [cut: {len(text):,} characters, sha256 {digest[:_DIGEST_SHOWN]}]"
     return text[: max(limit - len(mark), 0)] + mark

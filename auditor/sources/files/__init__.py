@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from auditor.errors import SourceError
+from auditor.normalize.text import TEXT_LIMIT, quoted
 from auditor.sources.files.csv_exports import read_csv
 from auditor.sources.files.encoding import GZIP, NON_SPACE, ZIP, as_utf8, gunzip
 from auditor.sources.files.json_document import read_value_document
@@ -142,7 +143,8 @@ def _read_zip(data: bytes, name: str) -> Content:
             if not members:
                 raise UnknownShapeError(f"{name}: not a known shape: the ZIP archive is empty")
             for member in members:
-                contents.append(read_content(archive.read(member), f"{name}/{member.filename}"))
+                inner = f"{name}/{quoted(member.filename, TEXT_LIMIT)}"
+                contents.append(read_content(archive.read(member), inner))
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise SourceError(f"{name}: the ZIP archive is damaged or cut short ({exc})") from exc
     return Content(

@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 from auditor.errors import SourceError
 from auditor.models import BatchKind, QualityNote, RawBatch
 from auditor.normalize.columns import classify, identifying_columns, wanted_columns
+from auditor.normalize.text import quoted
 from auditor.sources.files.copies import merge_copies, unmapped_note
 from auditor.sources.files.encoding import undecodable
 from auditor.sources.files.reading import Content, UnknownShapeError
@@ -99,7 +100,7 @@ def _header(text: bytes, name: str, line_number: int) -> tuple[list[str], int, s
 
 
 def _kind(header: list[str], text: bytes, name: str) -> BatchKind:
-    have = ", ".join(header[:15]) + (" …" if len(header) > 15 else "")
+    have = ", ".join(map(quoted, header[:15])) + (" …" if len(header) > 15 else "")
     found = classify(header)
     if found.kind is None:
         raise UnknownShapeError(f"{name}: not a known shape: {_looks_like(text, have)}")

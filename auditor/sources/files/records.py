@@ -13,6 +13,7 @@ import pandas as pd
 from auditor.errors import SourceError
 from auditor.models import BatchKind, QualityNote, RawBatch
 from auditor.normalize.columns import wanted_columns
+from auditor.normalize.text import quoted
 from auditor.sources.files.copies import merge_copies, unmapped_note
 from auditor.sources.files.json_parse import json_words
 
@@ -271,7 +272,7 @@ class Collector:
                 if locations:
                     notes.append(
                         QualityNote(
-                            key,
+                            quoted(key),
                             "not_a_value",
                             len(locations),
                             tuple(
@@ -290,7 +291,7 @@ class Collector:
             by_member.setdefault(member, []).append(where)
         return [
             QualityNote(
-                member,
+                quoted(member),
                 "control_characters",
                 len(locations),
                 tuple(

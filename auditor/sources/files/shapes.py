@@ -18,6 +18,7 @@ import pandas as pd
 from auditor.errors import SourceError
 from auditor.models import BatchKind, RawBatch, SourceGap
 from auditor.normalize.columns import classify
+from auditor.normalize.text import quoted
 from auditor.sources.files.diagnostic import add_diagnostic, is_diagnostic, member
 from auditor.sources.files.json_parse import JSON_TYPES, json_words
 from auditor.sources.files.reading import UnknownShapeError
@@ -268,7 +269,7 @@ def _refuse_foreign(foreign: tuple[str, ...], where: str) -> None:
 
 
 def _unknown_shape(where: str, keys: set[str]) -> SourceError:
-    shown = ", ".join(sorted(keys)[:12]) + (" …" if len(keys) > 12 else "")
+    shown = ", ".join(quoted(k) for k in sorted(keys)[:12]) + (" …" if len(keys) > 12 else "")
     return UnknownShapeError(
         f"{where}: not a known shape (fields: {shown or 'none'}); expected Intune managed "
         "devices, a Devices export, Intune diagnostic Devices records, the APNs certificate, "
