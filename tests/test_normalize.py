@@ -277,6 +277,14 @@ def test_same_device_twice_in_one_input_is_merged_and_said_so():
     assert "says '14.5.0'" in conflict.examples[0] and "says '14.6.0'" in conflict.examples[0]
 
 
+def test_a_mac_listed_thousands_of_times_is_named_with_ten_records_and_a_count():
+    """A diagnostic-log folder holds each Mac once per export: the note stays short."""
+    inventory = normalize([batch("graph_devices", [mac("a")] * 3000)])
+    [duplicate] = notes(inventory, "device_id", "duplicate_record")
+    named = ", ".join(f"test.json:value[{i}]" for i in range(10))
+    assert duplicate.examples == (f"A: {named} and 2,990 more",)
+
+
 def test_values_fill_in_from_lower_precedence_inputs():
     graph = batch("graph_devices", [mac("a", osVersion=None, isEncrypted=True)], "g.json")
     export = batch(
