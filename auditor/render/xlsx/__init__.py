@@ -2,8 +2,9 @@
 
 openpyxl builds every sheet, style, table, filter and chart (`sheets`, `cells`); the long
 sheets (Findings, Devices) get their rows streamed in by `stream.splice_rows`. Sheets longer
-than Excel's row limit are split ("Findings (2)") and Run info says so. Inventory text is
-always written as text, never as a formula.
+than Excel's row limit are split ("Findings (2)") and Run info says so, as it names any cell
+Excel could not hold as given (`limits`). Inventory text is always written as text, never as
+a formula.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from auditor.render.xlsx.cells import (
     header,
     widths,
 )
+from auditor.render.xlsx.limits import adjustments_of, fit_frame
 from auditor.render.xlsx.sheets import (
     changes_sheet,
     quality_sheet,
@@ -61,13 +63,17 @@ def render(report: Report, path: Path, *, rows_per_sheet: int = EXCEL_MAX_ROWS -
         statuses = report.device_rule_ids if title == "Devices" else ()
         names = _long_sheets(workbook, title, frame, statuses, rows_per_sheet, parts)
         splits.append((title, len(frame), names))
+    adjustments = adjustments_of(workbook)
+    parts = [SheetRows(p.sheet, fit_frame(p.frame, p.sheet, adjustments)) for p in parts]
     rules_sheet(workbook.create_sheet("Rules"), report)
     tenant_sheet(workbook.create_sheet("Tenant"), report)
     quality_sheet(workbook.create_sheet("Data quality"), report)
     waivers_sheet(workbook.create_sheet("Waivers"), report)
     if report.changes is not None:
         changes_sheet(workbook.create_sheet("Changes"), report)
-    run_info_sheet(workbook.create_sheet("Run info"), report, splits, rows_per_sheet)
+    run_info_sheet(
+        workbook.create_sheet("Run info"), report, splits, rows_per_sheet, adjustments.lines()
+    )
     with report_path(path) as temporary:
         staged = temporary.with_name(temporary.name + ".openpyxl")
         try:

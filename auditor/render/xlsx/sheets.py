@@ -285,8 +285,9 @@ def run_info_sheet(
     report: Report,
     splits: Sequence[tuple[str, int, list[str]]],
     rows_per_sheet: int,
+    adjusted: Sequence[tuple[str, str]] = (),
 ) -> None:
-    """The Run info sheet: as-of date, versions, digests, inputs and sheet splits."""
+    """The Run info sheet: as-of date, versions, digests, sheet splits, adjusted cells, inputs."""
     run, meta = report.run, report.run.meta
     pairs: list[tuple[str, Any]] = [
         ("as_of", meta.as_of),
@@ -314,6 +315,7 @@ def run_info_sheet(
                 f"{rows_per_sheet:,} data rows per sheet"
             )
         pairs.append((f"{title.lower()}_rows", note))
+    pairs += adjusted
     row = facts(sheet, 1, pairs)
     inputs: tuple[Column[InputFile], ...] = (
         Column("input", lambda i: i.path),

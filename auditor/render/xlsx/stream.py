@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
+from auditor.render.xlsx.limits import MAX_CELL_CHARS, fit_text, iso_text, outside_excel
+
 CHUNK_ROWS = 20_000
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NEEDS_ESCAPE = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _RISKY_START = re.compile("\n[=+\\-@\t\r]")
-MAX_CELL_CHARS = 32_767  # Excel's limit per cell
 _EXCEL_EPOCH_US = int(pd.Timestamp("1899-12-30").value // 1_000)
 _US_PER_DAY = 86_400_000_000
 _NS = {
@@ -75,14 +76,11 @@ def _text_bodies(uniques: Any, quoted: int) -> np.ndarray:
     except TypeError:  # not all text (e.g. an object column of mixed values)
         values = np.asarray([str(v) for v in values], dtype=object)
         joined = "\n".join(values)
+    if max(map(len, values)) > MAX_CELL_CHARS:  # `limits.fit_frame` cut (and listed) them
+        values = np.asarray([fit_text(v) for v in values], dtype=object)  # before escaping
     # whole-column regex passes decide whether any value needs per-value work at all
     if _NEEDS_ESCAPE.search(joined):
         values = np.asarray([escape_text(v) for v in values], dtype=object)
-    if max(map(len, values)) > MAX_CELL_CHARS:
-        values = np.asarray(
-            [v if len(v) <= MAX_CELL_CHARS else v[: MAX_CELL_CHARS - 1] + "…" for v in values],
-            dtype=object,
-        )
     plain = '" t="inlineStr"><is><t xml:space="preserve">'
     if _RISKY_START.search("\n" + joined):
         prefixed = f'" s="{quoted}" t="inlineStr"><is><t xml:space="preserve">'
@@ -104,6 +102,11 @@ def _column_cells(series: pd.Series, refs: np.ndarray, styles: Styles) -> np.nda
         serial = ((micros - _EXCEL_EPOCH_US) / _US_PER_DAY).round(8).astype(str).astype(object)
         body = f'" s="{styles.date}"><v>'
         cells = refs + body + serial + "</v></c>"
+        outside = outside_excel(series)  # listed by `limits.fit_frame`: written as text
+        if outside.any():
+            texts = _text_bodies([iso_text(v) for v in series[outside]], styles.quoted)
+            cells = np.asarray(cells, dtype=object)
+            cells[outside] = refs[outside] + texts
     elif pd.api.types.is_bool_dtype(dtype):
         flags = series.fillna(False).to_numpy(dtype=bool)
         cells = refs + np.where(flags, '" t="b"><v>1</v></c>', '" t="b"><v>0</v></c>')
