@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 
 from auditor.errors import RenderError
+from auditor.normalize.text import without_controls
 from auditor.render import charts, report_path
 from auditor.report import Report
 from auditor.rules.display import OWN_MAPPING_MARK
@@ -124,9 +125,9 @@ def render_html(report: Report) -> str:
 
 
 def render(report: Report, path: Path) -> None:
-    """Write the PDF report to `path`."""
+    """Write the PDF report to `path`; control characters never reach WeasyPrint."""
     from weasyprint import HTML
 
-    html = render_html(report)
+    html = without_controls(render_html(report))  # a safety net: normalize removed them already
     with report_path(path) as temporary:
         HTML(string=html, base_url=str(template_dir())).write_pdf(temporary)
