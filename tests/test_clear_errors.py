@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import pytest
 
 from tests.cli_runner import auditor
@@ -27,3 +30,49 @@ def test_keygen_plain_name_writes_both_keys_in_the_folder(tmp_path):
         "audit.2026.key",
         "audit.2026.pub",
     ]
+
+
+PUBLISHED = Path(__file__).parent / "fixtures" / "files" / "published"
+
+
+def _admin_center_export_with_blank_and_multiline_rows() -> bytes:
+    """The published admin-center export (tests/test_published_shapes.py names its source),
+    with a blank line after the header and a device name holding a quoted line break."""
+    lines = (PUBLISHED / "devices_with_inventory.csv").read_bytes().split(b"\n")
+    header, first, *rest = lines
+    first = first.replace(b'"MBP-ADA-01"', b'"MBP-ADA-01\nsecond line"', 1)
+    return b"\n".join([header, b"", first, *rest])
+
+
+def test_csv_rows_name_their_physical_line_in_the_reports(tmp_path):
+    source = tmp_path / "devices.csv"
+    source.write_bytes(_admin_center_export_with_blank_and_multiline_rows())
+    done = auditor(
+        "run", "--input", str(source), "--out", str(tmp_path / "out"), "--as-of", "2026-09-01",
+        "--no-history", "--format", "json,parquet",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    devices = pd.read_parquet(tmp_path / "out" / "devices.parquet").set_index("serial_number")
+    assert devices.loc["C02Z71ABMD6T", "source_record"] == "devices.csv:line 3"
+    assert devices.loc["FVFH3KQ8Q6L4", "source_record"] == "devices.csv:line 5"
+
+
+def test_a_short_csv_row_is_refused_naming_its_physical_line(tmp_path):
+    source = tmp_path / "devices.csv"
+    data = _admin_center_export_with_blank_and_multiline_rows().rstrip(b"\n")
+    source.write_bytes(data + b'\n"short","row"\n')
+    lines = data.count(b"\n") + 2
+    done = auditor("run", "--input", str(source), "--out", str(tmp_path / "out"), "--no-history")
+    assert done.returncode == 4
+    assert f"devices.csv: line {lines}: expected" in done.stderr and "found 2" in done.stderr
+
+
+@pytest.mark.parametrize("content", [b"null", b"42\n", b'"devices"', b"[]"])
+def test_json_without_records_is_named_as_json(tmp_path, content):
+    source = tmp_path / "export.json"
+    source.write_bytes(content)
+    done = auditor("run", "--input", str(source), "--out", str(tmp_path / "out"), "--no-history")
+    assert done.returncode == 4, done.stderr
+    assert "export.json" in done.stderr and "not a known shape" in done.stderr
+    assert "header" not in done.stderr and "CSV" not in done.stderr
+    assert not (tmp_path / "out").exists()
