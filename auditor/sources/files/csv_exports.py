@@ -54,7 +54,7 @@ def read_csv(text: bytes, name: str) -> Content:
     wanted = wanted_columns(kind) or frozenset()
     keep = [i for i, h in enumerate(header) if h.casefold() in wanted]
     names = [f"{h}{_SEPARATOR}{i}" for i, h in enumerate(header)]
-    first_line = skipped + text.count(b"\n", 0, data_start) + 1
+    first_line = skipped + _line_ends(text, 0, data_start) + 1
     frame = _read_with_arrow(text, data_start, delimiter, names, keep)
     if frame is None:
         frame = _read_with_csv(text, data_start, name, delimiter, names, keep, first_line)
@@ -229,11 +229,29 @@ def _column_words(column: str) -> str:
     return f"column {int(position) + 1} '{header}'"
 
 
+def _line_ends(text: bytes, start: int, end: int) -> int:
+    """Line ends in `text[start:end]`: CRLF, LF or CR alone, as the csv module and Arrow see them.
+
+    A CR alone inside a quoted value counts too, as it does for the csv module's line
+    numbers (and for editors that show a line break there).
+    """
+    return (
+        text.count(b"\n", start, end)
+        + text.count(b"\r", start, end)
+        - text.count(b"\r\n", start, end)
+    )
+
+
 def _line_numbers(
     text: bytes, start: int, delimiter: str, frame: pd.DataFrame, first: int
 ) -> pd.Series:
-    """Each row's first line in the file (rows may span lines; blank lines are skipped)."""
-    lines = text.count(b"\n", start) + (1 if len(text) > start and text[-1:] != b"\n" else 0)
+    """Each row's first line in the file (rows may span lines; blank lines are skipped).
+
+    When the file has as many lines as rows, row *n* is on line *n*; else the csv module
+    counts them (it ends lines at CRLF, LF and CR alone, as `_line_ends` does).
+    """
+    unended = len(text) > start and text[-1:] not in (b"\n", b"\r")
+    lines = _line_ends(text, start, len(text)) + (1 if unended else 0)
     if lines == len(frame):
         return pd.Series(range(first, first + len(frame)), index=frame.index).astype(str)
     starts = []
