@@ -460,6 +460,22 @@ def test_two_processes_read_what_one_reads(tmp_path):
     assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def test_a_long_first_line_is_not_read_by_both_processes(tmp_path):
+    """The child's lines may start right after line 1: the parent then reads no more lines.
+
+    (Found by tests/test_reader_properties.py: line 2 was read twice, its Mac "listed twice".)
+    """
+    lines = (FIXTURES / "graph_devices_beta_pages.jsonl").read_bytes().splitlines()
+    first = orjson.loads(lines[0])
+    first["value"][0]["notes"] = "n" * 20_000  # most of the file: the split falls after it
+    first["value"][0]["isSupervised"] = "yes"  # a string: Arrow declines, the general reader reads
+    path = tmp_path / "pages.jsonl"
+    path.write_bytes(orjson.dumps(first) + b"\n" + lines[1] + b"\n" + lines[0] + b"\n")
+    records = read_one(path, TWO_PROCESSES)[0]["graph_devices"].records
+    assert records["source_record"].is_unique
+    assert len(records) == 2 * len(first["value"]) + len(orjson.loads(lines[1])["value"])
+
+
 def test_error_in_the_second_process_names_its_line(tmp_path):
     path = many_pages(tmp_path, 40)
     path.write_bytes(path.read_bytes()[:-100] + b"\n")

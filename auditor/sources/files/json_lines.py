@@ -108,7 +108,12 @@ def _parse_lines(
 
 
 def _lines_until(lines: Iterator[bytes], length: int) -> Iterator[bytes]:
-    """Lines until `length` bytes were read (the split point is a line start)."""
+    """Lines until `length` bytes were read (the split point is a line start).
+
+    Zero: none (the child's lines start right after the first line, already parsed).
+    """
+    if length <= 0:
+        return
     read = 0
     for line in lines:
         yield line
