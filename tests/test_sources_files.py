@@ -704,6 +704,25 @@ def test_arrow_and_general_readers_match_member_names_alike(tmp_path, change):
         pandas.testing.assert_series_equal(arrow[field], as_graph_wrote_it[field])
 
 
+@pytest.mark.parametrize("layout", ["JSON lines", "one document"])
+def test_a_member_respelled_deep_in_a_page_is_read_not_skipped(tmp_path, layout):
+    """Arrow skips a member it does not expect: a later record's PascalCase member must send
+    the file to the general reader. (Found by tests/test_reader_properties.py: the name came
+    out "missing" when the record sat beyond the first record of its page.)"""
+    data = _device_pages(tmp_path, 900)
+    pages = [orjson.loads(line) for line in data.splitlines()]
+    record = pages[1]["value"][300]
+    record["DeviceName"] = record.pop("deviceName")
+    path = tmp_path / "pages.json"
+    if layout == "JSON lines":
+        path.write_bytes(b"".join(orjson.dumps(page) + b"\n" for page in pages))
+    else:
+        values = [device for page in pages for device in page["value"]]
+        path.write_bytes(orjson.dumps({**pages[0], "value": values}))
+    devices = _normalized_devices(path).set_index("device_id")
+    assert devices.loc[record["id"], "device_name"] == record["DeviceName"]
+
+
 @pytest.mark.parametrize(
     "change",
     [
