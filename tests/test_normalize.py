@@ -703,6 +703,15 @@ def test_restriction_not_collected_is_na():
     assert pd.isna(row["macos_enrollment_blocked"]) and pd.isna(row["personal_enrollment_blocked"])
 
 
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(12.0, "12"), (2.0**53 - 1, "9007199254740991"), (1e23, "1e+23"), (-1e300, "-1e+300")],
+)
+def test_a_float_is_never_shown_with_invented_digits(value, text):
+    """A JSON integer past 2**64 arrives as a float: its text is the float's, not made-up digits."""
+    assert as_text(value) == text
+
+
 # ---------------------------------------------------------------- hostile text: controls, sizes
 
 
