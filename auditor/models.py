@@ -51,6 +51,9 @@ class Entity(StrEnum):
     TENANT = "tenant"
     ADE_TOKEN = "ade_token"
     DEM_ACCOUNT = "dem_account"
+    ADE_IDENTITY = "ade_identity"  # a serial assigned to an ADE token in Apple Business Manager
+    VPP_TOKEN = "vpp_token"
+    COMPLIANCE_POLICY = "compliance_policy"  # a macOS compliance policy
 
     @property
     def dataset(self) -> str:
@@ -68,6 +71,9 @@ _DATASETS = {
     Entity.TENANT: ("tenant", "tenant_id"),
     Entity.ADE_TOKEN: ("ade_tokens", "token_id"),
     Entity.DEM_ACCOUNT: ("dem_accounts", "dem_upn"),
+    Entity.ADE_IDENTITY: ("ade_identities", "identity_id"),
+    Entity.VPP_TOKEN: ("vpp_tokens", "vpp_token_id"),
+    Entity.COMPLIANCE_POLICY: ("compliance_policies", "policy_id"),
 }
 
 Param = int | float | str | bool | tuple[str, ...]
@@ -123,7 +129,20 @@ PART_FEEDS: dict[str, tuple[str, ...]] = {
                    "last_successful_sync_at", "last_sync_error_code", "synced_device_count"),
     "ade_profiles": ("enrollment_method", "enrollment_profile"),
     "enrollment_configurations": ("personal_enrollment_blocked", "macos_enrollment_blocked"),
+    "ade_identities": ("identity_id", "imported_at", "is_mac", "is_deleted", "is_enrolled",
+                       "is_abm_assigned"),
+    "vpp_tokens": ("vpp_token_id", "vpp_token_name", "vpp_expires_at", "vpp_last_sync_at",
+                   "vpp_last_sync_status", "vpp_state"),
+    "compliance_settings": ("secure_by_default", "compliance_validity_days"),
+    "compliance_policies": ("policy_id", "policy_name", "requires_filevault", "sets_os_minimum",
+                            "os_minimum_version", "macos_compliance_policies",
+                            "filevault_policy_assigned"),
+    "compliance_assignments": ("is_assigned", "macos_compliance_policies_assigned",
+                               "filevault_policy_assigned"),
 }  # fmt: skip
+# Fields another part's gap leaves missing too: a serial no managed Mac carries means "never
+# enrolled" only when the device list is whole.
+PART_FEEDS["managed_devices"] += ("is_enrolled",)
 CORE_PARTS = frozenset({"managed_devices"})
 # Statuses of a part the source tried to collect and did not get whole: its gap makes a run PARTIAL.
 INCOMPLETE_STATUSES = frozenset({"failed", "partial"})
@@ -156,6 +175,11 @@ class Inventory:
     inputs: list[InputFile] = field(default_factory=list)
     quality: list[QualityNote] = field(default_factory=list)
     gaps: list[SourceGap] = field(default_factory=list)
+    ade_identities: pd.DataFrame = field(default_factory=lambda: _none_of(Entity.ADE_IDENTITY))
+    vpp_tokens: pd.DataFrame = field(default_factory=lambda: _none_of(Entity.VPP_TOKEN))
+    compliance_policies: pd.DataFrame = field(
+        default_factory=lambda: _none_of(Entity.COMPLIANCE_POLICY)
+    )
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Every dataset by name, as rules address them."""
@@ -164,7 +188,15 @@ class Inventory:
             "tenant": self.tenant,
             "ade_tokens": self.ade_tokens,
             "dem_accounts": self.dem_accounts,
+            "ade_identities": self.ade_identities,
+            "vpp_tokens": self.vpp_tokens,
+            "compliance_policies": self.compliance_policies,
         }
+
+
+def _none_of(entity: Entity) -> pd.DataFrame:
+    """No entity of this kind (normalize builds the typed frame; this stands in elsewhere)."""
+    return pd.DataFrame({entity.id_column: pd.Series([], dtype="string")})
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from auditor import __version__
 from auditor.config import Config
-from auditor.engine import EvaluationContext, evaluate
+from auditor.engine import EvaluationContext, evaluate, gap_reasons
 from auditor.errors import ConfigError, PartialSourceError
 from auditor.evidence import build_manifest, load_private_key, write_manifest
 from auditor.history import open_history
@@ -156,7 +156,9 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         _refuse_partial(inventory, config)
         log.info("normalized %d Macs from %d input(s)", len(inventory.devices), len(inputs))
         params = rule_params(config)
-        context = EvaluationContext(options.as_of, catalogue, params)
+        context = EvaluationContext(
+            options.as_of, catalogue, params, uncollected=gap_reasons(inventory.gaps)
+        )
         results = evaluate(rules, inventory.frames(), context)
         outcome = apply_waivers(
             results, inventory.frames(), waivers, options.as_of, digest=waivers_digest
@@ -204,6 +206,11 @@ _CARRIERS = {
     "apns": ("apns",),
     "ade_tokens": ("ade_tokens",),
     "enrollment_configurations": ("enrollment_configurations",),
+    "ade_identities": ("ade_identities",),
+    "vpp_tokens": ("vpp_tokens",),
+    "compliance_settings": ("compliance_settings",),
+    "compliance_policies": ("compliance_policies",),
+    "compliance_assignments": ("compliance_assignments",),
 }
 
 

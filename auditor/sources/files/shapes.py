@@ -13,6 +13,7 @@ import pandas as pd
 
 from auditor.errors import SourceError
 from auditor.models import RawBatch, SourceGap
+from auditor.sources.files import population
 from auditor.sources.files.records import Collector
 
 INPUT_KINDS = {
@@ -25,6 +26,7 @@ INPUT_KINDS = {
     "ade_profiles": "graph-ade-profiles",
     "enrollment_configurations": "graph-enrollment-configurations",
     "tenant": "tenant",
+    **population.INPUT_KINDS,
 }
 
 
@@ -41,15 +43,24 @@ def add_document(collector: Collector, document: Any, where: str, is_stream: boo
     if isinstance(document, dict):
         context = str(document.get("@odata.context", ""))
         single = not is_stream or context.endswith("$entity")
-        kind = _object_kind(document, context, single, f"{name}:{where.strip() or '$'}")
+        located = f"{name}:{where.strip() or '$'}"
+        kind = _object_kind(document, context, single, located)
+        match = _CONTEXT.search(context)
+        document |= population.parent_extra(kind, match[2] if match else None, [document], located)
+        if kind == population.POLICIES:
+            population.add_embedded_assignments(collector, [document], where.strip())
         collector.add_object(kind, document, where.strip())
         return [kind]
     if isinstance(document, list):
         pages = [p for p in document if isinstance(p, dict) and isinstance(p.get("value"), list)]
         if document and len(pages) == len(document):
             return [_add_page(collector, page, f"{where}[{i}].") for i, page in enumerate(pages)]
-        kind = _records_kind(document, "", f"{name}:{where.strip() or '$'}", in_page=False)
-        collector.add(kind, document, where.strip(), {})
+        located = f"{name}:{where.strip() or '$'}"
+        kind = _records_kind(document, "", located, in_page=False)
+        extra = population.parent_extra(kind, None, document, located)
+        if kind == population.POLICIES:
+            population.add_embedded_assignments(collector, document, where.strip())
+        collector.add(kind, document, where.strip(), extra)
         return [kind]
     raise SourceError(
         f"{name}:{where.strip() or ' top level'}: not a known shape: expected a JSON object or "
@@ -70,6 +81,10 @@ def add_page_records(
     match = _CONTEXT.search(context)
     if kind == "ade_profiles" and match and match[2]:
         extra["tokenId"] = match[2]
+    parent = match[2] if match else None
+    extra |= population.parent_extra(kind, parent, records, f"{collector.name}:{where}value")
+    if kind == population.POLICIES:
+        population.add_embedded_assignments(collector, records, f"{where}value")
     collector.add(kind, records, f"{where}value", extra, start)
     return kind
 
@@ -98,7 +113,9 @@ def _add_report_table(collector: Collector, document: dict[str, Any], where: str
 def context_kind(context: str) -> str | None:
     """The batch kind an `@odata.context` names (a list of it), or None."""
     match = _CONTEXT.search(context)
-    return _CONTEXT_KINDS.get((match[1], match[3] or "")) if match else None
+    if match is None:
+        return population.app_context_kind(context)
+    return _CONTEXT_KINDS.get((match[1], match[3] or ""))
 
 
 def _records_kind(records: list[Any], context: str, where: str, *, in_page: bool) -> str:
@@ -145,6 +162,7 @@ _CONTEXT_KINDS = {
     ("depOnboardingSettings", ""): "ade_tokens",
     ("depOnboardingSettings", "enrollmentProfiles"): "ade_profiles",
     ("deviceEnrollmentConfigurations", ""): "enrollment_configurations",
+    **population.CONTEXT_KINDS,
 }
 
 
@@ -165,6 +183,8 @@ _PROFILE_KEYS = frozenset(
 
 def _kind_of(keys: set[str], odata_type: str, *, single: bool) -> str | None:
     """Classify by @odata.type, then by which fields are present (Graph is camelCase)."""
+    if (kind := population.population_kind(keys, odata_type)) is not None:
+        return kind
     folded = {k.casefold() for k in keys}
     type_name = odata_type.rsplit(".", 1)[-1].casefold()
     if type_name == "manageddevice" or ("id" in keys and len(keys & _GRAPH_DEVICE_KEYS) >= 2):
@@ -195,8 +215,9 @@ def _unknown_shape(where: str, keys: set[str]) -> SourceError:
     shown = ", ".join(sorted(keys)[:12]) + (" …" if len(keys) > 12 else "")
     return SourceError(
         f"{where}: not a known shape (fields: {shown or 'none'}); expected Intune managed "
-        "devices, a Devices export, the APNs certificate, ADE tokens or profiles, or "
-        "enrollment configurations"
+        "devices, a Devices export, the APNs certificate, ADE tokens, profiles or imported "
+        "device identities, enrollment configurations, VPP tokens, or compliance policies, "
+        "their assignments or settings"
     )
 
 
