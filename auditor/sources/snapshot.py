@@ -34,6 +34,11 @@ PART_KINDS = {  # snapshot part → RawBatch kind
     "ade_tokens": "ade_tokens",
     "ade_profiles": "ade_profiles",
     "enrollment_configurations": "enrollment_configurations",
+    "ade_identities": "ade_identities",
+    "vpp_tokens": "vpp_tokens",
+    "compliance_settings": "compliance_settings",
+    "compliance_policies": "compliance_policies",
+    "compliance_assignments": "compliance_assignments",
 }
 _USABLE = frozenset({"ok", "partial", "denied"})  # statuses whose records are worth reading
 
