@@ -106,10 +106,11 @@ def _flag(records: pd.DataFrame, name: str) -> pd.Series:
 
 def _macos_only(records: pd.DataFrame, notes: list[QualityNote]) -> pd.DataFrame:
     """The macOS policies: by @odata.type, else by a member only macOS policies have."""
-    odata_type = _member(records, "@odata.type").str.rsplit(".", n=1).str[-1].str.casefold()
+    type_name = _member(records, "@odata.type").str.rsplit(".", n=1).str[-1]
+    odata_type = type_name.str.casefold()
     sip = _member(records, "systemIntegrityProtectionEnabled")
     is_mac = (odata_type == _MACOS_TYPE).fillna(False) | (odata_type.isna() & sip.notna())
-    others = odata_type[~is_mac.to_numpy(dtype=bool)]
+    others = type_name[~is_mac.to_numpy(dtype=bool)]
     if len(others):
         counts = others.fillna("no @odata.type").value_counts()
         notes.append(
