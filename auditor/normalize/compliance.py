@@ -9,6 +9,7 @@ assignments were not collected is NA for `is_assigned`, never "unassigned".
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -73,10 +74,10 @@ def compliance_policy_frame(
 
 def compliance_columns(
     batches: Sequence[RawBatch], policies: pd.DataFrame, gaps: Sequence[SourceGap]
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """The tenant row's compliance facts: settings, policy counts, FileVault coverage."""
     missing = {g.part for g in gaps}
-    row: dict[str, object] = {}
+    row: dict[str, Any] = {}
     settings = _records(batches, SETTINGS)
     if len(settings):
         secure = _column(settings, "settings.secureByDefault", "secureByDefault")

@@ -177,8 +177,9 @@ def _matched(rows: pd.DataFrame, devices: pd.DataFrame, *, device_list_whole: bo
     carried = out["device_id"].notna()
     out["is_enrolled"] = carried.astype("boolean")
     if not device_list_whole:
-        out["is_enrolled"] = out["is_enrolled"].where(carried, pd.NA)
+        out["is_enrolled"] = out["is_enrolled"].mask(~carried)
     is_macos = (out["platform"].str.casefold() == _MACOS).astype("boolean")
-    out["is_mac"] = (is_macos | carried).where(is_macos | carried, pd.NA).astype("boolean")
+    known = is_macos | carried
+    out["is_mac"] = known.mask(~known.fillna(False)).astype("boolean")  # False is unknown: NA
     out["devices_without_serial"] = int(key.isna().sum())
     return out

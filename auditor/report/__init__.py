@@ -26,7 +26,7 @@ from auditor.report.findings import (
 )
 from auditor.report.frames import equals, sort_codes
 from auditor.report.model import Report, RunInfo
-from auditor.report.policies import compliance_coverage, vpp_rows
+from auditor.report.policies import compliance_coverage, gap_texts, vpp_rows
 from auditor.report.population import IDENTITY_TABLE_SCHEMA, population
 from auditor.report.quality import data_quality, distribution, ordered_gaps
 from auditor.report.rules import own_mappings, rule_sections, rule_summaries
@@ -92,6 +92,7 @@ def build_report(
     tenant = dataclasses.replace(
         tenant_health(inventory, results, titles, meta.as_of),
         vpp_tokens=vpp_rows(inventory, meta.as_of),
+        vpp_gap="; ".join(gap_texts(inventory.gaps, ("vpp_tokens",))) or None,
         compliance=compliance_coverage(inventory),
     )
     identity_rule_ids = tuple(sorted(r.id for r in rules if r.entity == Entity.ADE_IDENTITY))

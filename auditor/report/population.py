@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.models import STATUSES, Entity, Inventory
-from auditor.normalize.schema import ADE_IDENTITY_SCHEMA, NOT_COLLECTED
-from auditor.report.findings import Columns
+from auditor.normalize.schema import ADE_IDENTITY_SCHEMA, NOT_COLLECTED, Schema
 from auditor.report.frames import codes, column, equals, sort_codes
 from auditor.report.model_population import Population, PopulationToken
 from auditor.report.policies import gap_texts
@@ -24,7 +23,7 @@ IDENTITY_FIELDS = (
     "device_name", "enrollment_method", "platform", "is_deleted", "last_contacted_at",
     "device_id", "token_id", "identity_id",
 )  # fmt: skip
-IDENTITY_TABLE_SCHEMA: Columns = {name: ADE_IDENTITY_SCHEMA[name] for name in IDENTITY_FIELDS}
+IDENTITY_TABLE_SCHEMA: Schema = {name: ADE_IDENTITY_SCHEMA[name] for name in IDENTITY_FIELDS}
 _PARTS = ("ade_tokens", "ade_identities", "managed_devices")  # what the numbers rest on
 
 
@@ -35,8 +34,8 @@ def population(inventory: Inventory, results: pd.DataFrame, rule_ids: Sequence[s
     is_mac = column(real, "is_mac", "boolean").astype("boolean")
     deleted = column(real, "is_deleted", "boolean").astype("boolean")
     assigned = real[(is_mac & ~deleted.fillna(False)).fillna(False).to_numpy(dtype=bool)]
-    enrolled = assigned["is_enrolled"].astype("boolean")
-    method = assigned["enrollment_method"].astype("string")
+    enrolled = column(assigned, "is_enrolled", "boolean").astype("boolean")
+    method = column(assigned, "enrollment_method").astype("string")
     matched = enrolled.to_numpy(dtype=bool, na_value=False)
     via_ade = matched & (method == "ade").to_numpy(dtype=bool, na_value=False)
     unknown_method = matched & (method.fillna("unknown") == "unknown").to_numpy(dtype=bool)
@@ -75,7 +74,7 @@ def _per_token(
     assigned: pd.DataFrame, via_ade: np.ndarray, matched: np.ndarray
 ) -> tuple[PopulationToken, ...]:
     """Assigned, enrolled (via ADE or otherwise) and not enrolled per token, by token name."""
-    names = assigned["token_name"].astype("string").fillna("token not named").to_numpy()
+    names = column(assigned, "token_name").astype("string").fillna("token not named").to_numpy()
     rows = []
     for name in sorted(set(names.tolist())):
         mine = names == name

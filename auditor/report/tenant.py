@@ -134,11 +134,13 @@ def entity_names(inventory: Inventory, types: pd.Series, ids: pd.Series) -> pd.S
         mine = (kind == entity.value).to_numpy(dtype=bool, na_value=False)
         if mine.any():
             lookup = pd.Series(
-                column(frame, name_column).to_numpy(),
+                column(frame, name_column).astype("string").to_numpy(dtype=object),
                 index=column(frame, entity.id_column).astype("string"),
+                dtype=object,
             )
             lookup = lookup[~lookup.index.duplicated()].dropna()
-            names[mine] = ids[mine].map(lookup).fillna(ids[mine]).astype("string")
+            found = ids[mine].astype(object).map(lookup)
+            names[mine] = pd.Series(found, dtype="string").fillna(ids[mine].astype("string"))
     return names
 
 

@@ -163,8 +163,8 @@ def _population_cases(placed: pd.DataFrame, tenant: Json, population: Population
     }  # fmt: skip
     return {
         "MAC-ADE-001": [
-            _case("pass", serial(placed.loc["healthy-ade", "serialNumber"])),
-            _case("pass", serial(placed.loc["direct", "serialNumber"])),
+            _case("pass", serial(str(placed.loc["healthy-ade", "serialNumber"]))),
+            _case("pass", serial(str(placed.loc["direct", "serialNumber"]))),
             _case("fail", serial(identities.never_enrolled)),
             _case("not_applicable", serial(identities.recent)),
             _case("not_applicable", serial(identities.deleted)),
