@@ -1,7 +1,7 @@
 """The population test end to end: ABM serials read, matched with the Macs, judged and counted.
 
 Inputs are the sample tenant's files (sample_data/, Graph shapes per auditor/sample/population.py)
-and the Graph reference's own examples (tests/fixtures/files/population/README.md names each
+and the Graph reference's own examples (tests/fixtures/population/README.md names each
 page). The counts must reconcile, and a serial no collected Mac carries is "never enrolled"
 only when the device list is whole.
 """
@@ -30,7 +30,7 @@ from auditor.sources.files import read_file, read_files
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_data"
-PUBLISHED = REPO / "tests" / "fixtures" / "files" / "population"
+PUBLISHED = REPO / "tests" / "fixtures" / "population"
 AS_OF = dt.date(2026, 9, 1)
 DENIED = (
     "GET https://graph.microsoft.com/beta/deviceManagement/depOnboardingSettings/t1/"
