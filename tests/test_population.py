@@ -101,8 +101,8 @@ def test_a_partial_device_list_never_counts_a_serial_as_never_enrolled(tmp_path:
         is_core=True,
         status="partial",
     )
-    batches, inputs, _ = read_files(tenant_files(SAMPLE))
-    inventory = normalize(batches, inputs=inputs, gaps=[cut])
+    readings = read_files(tenant_files(SAMPLE))
+    inventory = normalize(readings.batches, inputs=readings.inputs, gaps=[cut])
     identities = inventory.ade_identities
     unmatched = identities[identities["device_id"].isna()]
     assert len(unmatched) and unmatched["is_enrolled"].isna().all()
@@ -132,8 +132,8 @@ def _unmatched(identities: pd.DataFrame) -> int:
 
 def test_the_population_says_partial_when_the_device_list_is(tmp_path: Path) -> None:
     cut = SourceGap("managed_devices", "cut short", ("device_id",), is_core=True, status="partial")
-    batches, inputs, _ = read_files(tenant_files(SAMPLE))
-    inventory = normalize(batches, inputs=inputs, gaps=[cut])
+    readings = read_files(tenant_files(SAMPLE))
+    inventory = normalize(readings.batches, inputs=readings.inputs, gaps=[cut])
     results = evaluate([], inventory.frames(), EvaluationContext(AS_OF, load_catalogue(), {}))
     p = population(inventory, results, ())
     assert p.is_collected and not p.is_complete
@@ -149,18 +149,20 @@ def test_without_the_identities_the_rules_are_unknown_and_the_counts_absent(tmp_
     report = audit(without("ade_imported_identities.json"), tmp_path)
     p = report.population
     assert not p.is_collected and p.assigned is None and p.never_enrolled is None
-    assert p.gaps == ("ade_identities not collected: no input carried it",)
+    [gap] = p.gaps
+    assert gap.startswith("ade_identities not collected: no input carried it; add GET ")
     [row] = p.identities.to_dict("records")
     assert row["identity_id"] == "(not collected)" and row["MAC-ADE-001"] == "unknown"
     assert set(report.devices["MAC-ADE-002"].astype(str)) == {"unknown"}
     ade = report.findings[report.findings["rule_id"].str.startswith("MAC-ADE")]
     assert ade["detail"].str.contains("ade_identities not collected: no input carried it").all()
+    assert ade["detail"].str.contains("importedAppleDeviceIdentities").all()  # what to add
 
 
 def test_a_denied_part_names_the_permission_in_every_unknown(tmp_path: Path) -> None:
     denied = SourceGap("ade_identities", DENIED, status="denied")
-    batches, inputs, _ = read_files(without("ade_imported_identities.json"))
-    inventory = normalize(batches, inputs=inputs, gaps=[denied])
+    readings = read_files(without("ade_imported_identities.json"))
+    inventory = normalize(readings.batches, inputs=readings.inputs, gaps=[denied])
     ctx = EvaluationContext(AS_OF, load_catalogue(), {}, gap_reasons([denied]))
     rules = [rule_by_id("MAC-ADE-001"), rule_by_id("MAC-ADE-002")]
     results = evaluate(rules, inventory.frames(), ctx)
@@ -181,7 +183,9 @@ def test_vpp_rules_are_unknown_not_passing_when_the_tokens_were_not_collected(
     outcome = {r.rule_id: r.outcome for r in report.rules}
     assert outcome["MAC-TEN-007"] == outcome["MAC-TEN-008"] == "not_assessed"
     assert report.tenant.vpp_tokens == ()
-    assert report.tenant.vpp_gap == "vpp_tokens not collected: no input carried it"
+    assert report.tenant.vpp_gap == (
+        "vpp_tokens not collected: no input carried it; add GET deviceAppManagement/vppTokens"
+    )
 
 
 def test_policies_without_their_assignments_are_neither_assigned_nor_unassigned(
@@ -214,11 +218,11 @@ def test_identity_pages_name_their_token_and_other_platforms_are_left_out(tmp_pa
     )
     path = tmp_path / "identities.json"
     path.write_text(json.dumps(page))
-    batches, record, _ = read_file(path)
-    assert record.kind == "graph-ade-identities"
-    [batch] = batches
+    reading = read_file(path)
+    assert reading.kind == "graph-ade-identities"
+    [batch] = reading.batches
     assert batch.records["tokenId"].tolist() == ["tok-1"]
-    inventory = normalize(batches)
+    inventory = normalize(reading.batches)
     assert len(inventory.ade_identities) == 0  # the example is an iPhone
     [note] = [n for n in inventory.quality if n.field == "ade_identities.platform"]
     assert (note.problem, note.count, note.examples) == ("not_macos", 1, ("1 ios",))
@@ -247,8 +251,7 @@ def test_one_serial_under_two_tokens_is_one_entity_naming_both(tmp_path: Path) -
     path = tmp_path / "identities.json"
     path.write_text(json.dumps([page("a", "5"), page("b", "3")]))
     (tmp_path / "tokens.json").write_text(json.dumps(tokens))
-    batches, _, _ = read_files([path, tmp_path / "tokens.json"])
-    inventory = normalize(batches)
+    inventory = normalize(read_files([path, tmp_path / "tokens.json"]).batches)
     [row] = inventory.ade_identities.to_dict("records")
     assert row["identity_id"] == "C02DUP0001"
     assert (row["token_id"], row["token_name"]) == ("a; b", "Main; Old")
@@ -260,9 +263,9 @@ def test_one_serial_under_two_tokens_is_one_entity_naming_both(tmp_path: Path) -
 def test_vpp_tokens_as_graph_documents_them_and_the_token_string_is_never_kept(
     tmp_path: Path,
 ) -> None:
-    batches, record, _ = read_file(PUBLISHED / "graph_docs_vpp_tokens.json")
-    assert record.kind == "graph-vpp-tokens"
-    inventory = normalize(batches)
+    reading = read_file(PUBLISHED / "graph_docs_vpp_tokens.json")
+    assert reading.kind == "graph-vpp-tokens"
+    inventory = normalize(reading.batches)
     [token] = inventory.vpp_tokens.to_dict("records")
     assert token["vpp_token_name"] == "Organization Name value"
     assert token["vpp_expires_at"] == pd.Timestamp("2017-01-01 07:57:57.248123", tz="UTC")
@@ -280,9 +283,10 @@ def test_the_compliance_policy_example_reads_and_its_placeholder_minimum_is_unkn
     )
     assignments = tmp_path / "assignments.json"
     assignments.write_text(json.dumps(page))
-    batches, inputs, _ = read_files([policies, assignments])
-    assert [i.kind for i in inputs] == ["graph-compliance-policies", "graph-compliance-assignments"]
-    inventory = normalize(batches, inputs=inputs)
+    readings = read_files([policies, assignments])
+    kinds = [i.kind for i in readings.inputs]
+    assert kinds == ["graph-compliance-policies", "graph-compliance-assignments"]
+    inventory = normalize(readings.batches, inputs=readings.inputs)
     [policy] = inventory.compliance_policies.to_dict("records")
     assert policy["is_assigned"] is True and policy["requires_filevault"] is True
     assert policy["assignment_targets"] == "Configuration Manager collection Collection Id value"
@@ -310,7 +314,7 @@ def test_policies_saved_with_expanded_assignments_carry_them(tmp_path: Path) -> 
     page["value"].append(second)
     path = tmp_path / "policies.json"
     path.write_text(json.dumps(page))
-    batches, _, _ = read_files([path])
+    batches = read_files([path]).batches
     assert sorted(b.kind for b in batches) == ["compliance_assignments", "compliance_policies"]
     inventory = normalize(batches)
     frame = inventory.compliance_policies.set_index("policy_id")
@@ -323,13 +327,15 @@ def test_policies_saved_with_expanded_assignments_carry_them(tmp_path: Path) -> 
     assert inventory.tenant.loc[0, "filevault_policy_assigned"] == False  # noqa: E712
 
 
-def test_the_compliance_settings_as_one_object(tmp_path: Path) -> None:
+@pytest.mark.parametrize("wrapped", [True, False], ids=["as-documented", "the-object"])
+def test_the_compliance_settings_as_one_object(tmp_path: Path, wrapped: bool) -> None:
+    # Graph's documentation prints the single object inside "value"; Graph answers the object.
     document = json.loads((PUBLISHED / "graph_docs_device_management.json").read_text())
     path = tmp_path / "device_management.json"
-    path.write_text(json.dumps(document["value"]))  # the object itself, as Graph answers
-    batches, record, _ = read_file(path)
-    assert record.kind == "graph-compliance-settings"
-    tenant = normalize(batches).tenant
+    path.write_text(json.dumps(document if wrapped else document["value"]))
+    reading = read_file(path)
+    assert reading.kind == "graph-compliance-settings"
+    tenant = normalize(reading.batches).tenant
     assert tenant.loc[0, "secure_by_default"] == True  # noqa: E712
     assert tenant.loc[0, "compliance_validity_days"] == 4
 

@@ -10,14 +10,16 @@ snapshot writes them). Policies saved with `$expand=assignments` carry their ass
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from auditor.errors import SourceError
+from auditor.models import BatchKind
 from auditor.sources.files.records import Collector
 
-IDENTITIES, VPP_TOKENS = "ade_identities", "vpp_tokens"
+IDENTITIES, VPP_TOKENS = BatchKind.ADE_IDENTITIES, BatchKind.VPP_TOKENS
 SETTINGS, POLICIES, ASSIGNMENTS = (
-    "compliance_settings", "compliance_policies", "compliance_assignments"
+    BatchKind.COMPLIANCE_SETTINGS, BatchKind.COMPLIANCE_POLICIES, BatchKind.COMPLIANCE_ASSIGNMENTS
 )  # fmt: skip
 INPUT_KINDS = {
     IDENTITIES: "graph-ade-identities",
@@ -39,12 +41,12 @@ _POLICY_KEYS = frozenset({"storagerequireencryption", "systemintegrityprotection
 _MANAGEMENT_KEYS = frozenset({"intuneaccountid", "subscriptionstate"})
 
 
-def app_context_kind(context: str) -> str | None:
+def app_context_kind(context: str) -> BatchKind | None:
     """The kind a `deviceAppManagement` @odata.context names (only VPP tokens are read)."""
     return VPP_TOKENS if _APP_CONTEXT.search(context) else None
 
 
-def population_kind(keys: set[str], odata_type: str) -> str | None:
+def population_kind(keys: Iterable[str], odata_type: str) -> BatchKind | None:
     """The kind of records with these members (any case) and @odata.type, or None.
 
     Asked before the device shapes: an identity carries `serialNumber` and `isSupervised`
@@ -68,7 +70,7 @@ def population_kind(keys: set[str], odata_type: str) -> str | None:
 
 
 def parent_extra(
-    kind: str, parent_id: str | None, records: list[Any], where: str
+    kind: BatchKind, parent_id: str | None, records: list[Any], where: str
 ) -> dict[str, str]:
     """`{"tokenId": …}` / `{"policyId": …}` for records of a child collection.
 
