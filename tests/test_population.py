@@ -355,3 +355,26 @@ def test_a_sample_folder_copy_without_population_files_still_audits(tmp_path: Pa
     new_rules = [r for r in report.rules if r.rule_id.startswith(("MAC-ADE", "MAC-POL"))]
     assert {r.outcome for r in new_rules} == {"not_assessed"}
     assert report.run.is_complete  # gaps of optional parts do not make the run PARTIAL
+
+
+def test_powershell_sdk_identities_with_the_token_added_as_docs_inputs_says(
+    tmp_path: Path,
+) -> None:
+    # Get-MgBetaDeviceManagementDepOnboardingSettingImportedAppleDeviceIdentity | Select-Object
+    # *, @{n='tokenId'; e={$id}} | ConvertTo-Json: PascalCase members, the token added.
+    records = [
+        {"Id": "i-1", "SerialNumber": "C02PSHELL01", "Platform": "macOS",
+         "EnrollmentState": "notContacted", "DiscoverySource": "deviceEnrollmentProgram",
+         "IsDeleted": False, "CreatedDateTime": "2026-02-10T08:00:00Z", "tokenId": "tok-9"},
+    ]  # fmt: skip
+    path = tmp_path / "identities.json"
+    path.write_text(json.dumps(records))
+    reading = read_file(path)
+    assert reading.kind == "graph-ade-identities"
+    [row] = normalize(reading.batches).ade_identities.to_dict("records")
+    assert (row["identity_id"], row["token_id"], row["platform"]) == (
+        "C02PSHELL01",
+        "tok-9",
+        "macOS",
+    )
+    assert row["is_enrolled"] is False  # given no gap, the (empty) device list counts as whole
