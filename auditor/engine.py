@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from auditor.models import SEVERITIES, STATUSES, Entity, Param, Status
+from auditor.models import PART_FEEDS, SEVERITIES, STATUSES, Entity, Param, SourceGap, Status
 from auditor.refdata.catalogue import Catalogue
 from auditor.rules.base import Rule, RuleContext
 
@@ -33,6 +33,7 @@ class EvaluationContext:
     as_of: dt.date
     catalogue: Catalogue
     params: Mapping[str, Mapping[str, Param]]
+    uncollected: Mapping[str, str] = field(default_factory=dict)  # column → why (`gap_reasons`)
 
     def for_rule(self, rule: Rule) -> RuleContext:
         """The context one rule sees: its defaults overlaid with configured values."""
@@ -42,6 +43,20 @@ class EvaluationContext:
             catalogue=self.catalogue,
             rule_id=rule.id,
         )
+
+
+def gap_reasons(gaps: Iterable[SourceGap]) -> dict[str, str]:
+    """Why each column a collection gap left empty is missing, naming the part and its reason.
+
+    An unknown result then says which part was not collected and why (for a denied Graph part,
+    the permission the app lacks), not only which column is missing.
+    """
+    reasons: dict[str, str] = {}
+    for gap in gaps:
+        why = f"{gap.part} {gap.status or 'not collected'}: {gap.reason}"
+        for column in (*PART_FEEDS.get(gap.part, ()), *gap.fields):
+            reasons.setdefault(column, why)
+    return reasons
 
 
 def evaluate(
@@ -61,7 +76,8 @@ def evaluate(
     rule_ids = pd.CategoricalDtype(sorted({r.id for r in rules}))
     status_codes, details = [], []
     for rule in rules:
-        codes, detail = _statuses(rule, frames[rule.entity.dataset], ctx.for_rule(rule))
+        frame = frames[rule.entity.dataset]
+        codes, detail = _statuses(rule, frame, ctx.for_rule(rule), ctx.uncollected)
         status_codes.append(codes)
         details.append(detail)
     entity_ids = _entity_ids(frames, rules)
@@ -114,14 +130,17 @@ def evaluate_rule(
     )
 
 
-def _statuses(rule: Rule, frame: pd.DataFrame, ctx: RuleContext) -> tuple[np.ndarray, np.ndarray]:
+def _statuses(
+    rule: Rule, frame: pd.DataFrame, ctx: RuleContext, uncollected: Mapping[str, str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Status codes and details of every row of `frame` for one rule."""
     size = len(frame)
     codes = np.full(size, _UNKNOWN, dtype=np.int8)
     detail = np.full(size, None, dtype=object)
+    uncollected = uncollected or {}
     absent = [c for c in rule.requires if c not in frame.columns]
     if absent:
-        detail[:] = "not collected: " + ", ".join(absent)
+        detail[:] = "not collected: " + ", ".join(absent) + _why(absent, uncollected)
         return codes, detail
     inputs = frame[list(rule.requires)]
     scope = _as_bool(rule.scope(inputs, ctx) if rule.scope else True, size)
@@ -138,8 +157,16 @@ def _statuses(rule: Rule, frame: pd.DataFrame, ctx: RuleContext) -> tuple[np.nda
             detail[failed] = rule.detail(inputs.iloc[failed], ctx).to_numpy(dtype=object)
     unknown = np.flatnonzero(codes == _UNKNOWN)
     if unknown.size:
-        detail[unknown] = _missing_detail(inputs.iloc[unknown], scope.iloc[unknown], rule)
+        detail[unknown] = _missing_detail(
+            inputs.iloc[unknown], scope.iloc[unknown], rule, uncollected
+        )
     return codes, detail
+
+
+def _why(columns: Iterable[str], uncollected: Mapping[str, str]) -> str:
+    """`; <part> denied: <reason>` for each gap behind the missing columns (once each)."""
+    reasons = dict.fromkeys(uncollected[c] for c in columns if c in uncollected)
+    return "".join(f"; {reason}" for reason in reasons)
 
 
 def _repeat(values: list[str], sizes: list[int], dtype: pd.CategoricalDtype) -> pd.Categorical:
@@ -155,7 +182,9 @@ def _constant(value: str, size: int, dtype: pd.CategoricalDtype) -> pd.Categoric
     return pd.Categorical.from_codes(np.full(size, code, dtype=np.int16), dtype=dtype)
 
 
-def _missing_detail(inputs: pd.DataFrame, scope: pd.Series, rule: Rule) -> np.ndarray:
+def _missing_detail(
+    inputs: pd.DataFrame, scope: pd.Series, rule: Rule, uncollected: Mapping[str, str]
+) -> np.ndarray:
     """Why each row is unknown: the required inputs it lacks, or the values it could not judge.
 
     Rows are grouped by which inputs are missing (a bit per column), and undecided rows by
@@ -171,7 +200,7 @@ def _missing_detail(inputs: pd.DataFrame, scope: pd.Series, rule: Rule) -> np.nd
     for combined in uniques:
         missing = [c for bit, c in enumerate(strict) if (int(combined) >> 1) >> bit & 1]
         prefix = "scope undecidable, missing: " if int(combined) & 1 else "missing: "
-        texts.append(prefix + ", ".join(missing) if missing else "")
+        texts.append(prefix + ", ".join(missing) + _why(missing, uncollected) if missing else "")
     detail = np.asarray(texts, dtype=object)[codes]
     undecided = np.flatnonzero(detail == "")
     if undecided.size:

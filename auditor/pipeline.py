@@ -13,7 +13,7 @@ from pathlib import Path
 
 from auditor import __version__
 from auditor.config import Config
-from auditor.engine import EvaluationContext, evaluate
+from auditor.engine import EvaluationContext, evaluate, gap_reasons
 from auditor.errors import ConfigError, PartialSourceError
 from auditor.evidence import build_manifest, load_private_key, write_manifest
 from auditor.history import open_history
@@ -173,7 +173,9 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             "normalized %d Macs from %d input(s)", len(inventory.devices), len(inventory.inputs)
         )
         params = rule_params(config)
-        context = EvaluationContext(options.as_of, catalogue, params)
+        context = EvaluationContext(
+            options.as_of, catalogue, params, uncollected=gap_reasons(inventory.gaps)
+        )
         results = evaluate(rules, inventory.frames(), context)
         outcome = apply_waivers(
             results, inventory.frames(), waivers, options.as_of, digest=waivers_digest
@@ -233,6 +235,20 @@ _CARRIERS: dict[InventoryPart, tuple[tuple[BatchKind, ...], str]] = {
     InventoryPart.ENROLLMENT_CONFIGURATIONS: (
         (BatchKind.ENROLLMENT_CONFIGURATIONS,),
         "add GET deviceEnrollmentConfigurations",
+    ),
+    InventoryPart.ADE_IDENTITIES: (
+        (BatchKind.ADE_IDENTITIES,),
+        "add GET depOnboardingSettings/{id}/importedAppleDeviceIdentities for every token "
+        "(docs/inputs.md)",
+    ),
+    InventoryPart.VPP_TOKENS: ((BatchKind.VPP_TOKENS,), "add GET deviceAppManagement/vppTokens"),
+    InventoryPart.COMPLIANCE_SETTINGS: (
+        (BatchKind.COMPLIANCE_SETTINGS,), "add GET deviceManagement (its settings)"),
+    InventoryPart.COMPLIANCE_POLICIES: (
+        (BatchKind.COMPLIANCE_POLICIES,), "add GET deviceManagement/deviceCompliancePolicies"),
+    InventoryPart.COMPLIANCE_ASSIGNMENTS: (
+        (BatchKind.COMPLIANCE_ASSIGNMENTS,),
+        "add the macOS policies' assignments, or the policies with $expand=assignments",
     ),
 }  # fmt: skip
 

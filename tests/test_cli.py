@@ -258,4 +258,7 @@ def test_missing_input_kinds_are_reported_as_gaps_not_as_a_clean_tenant(tmp_path
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     gaps = {g["part"] for g in json.loads((tmp_path / "findings.json").read_text())["run"]["gaps"]}
-    assert gaps == {"device_details", "apns", "ade_tokens", "enrollment_configurations"}
+    assert gaps == {
+        "device_details", "apns", "ade_tokens", "enrollment_configurations", "ade_identities",
+        "vpp_tokens", "compliance_settings", "compliance_policies", "compliance_assignments",
+    }  # fmt: skip

@@ -8,6 +8,7 @@ findings.json) compute nothing; they only lay this model out.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -25,6 +26,8 @@ from auditor.report.findings import (
 )
 from auditor.report.frames import equals, sort_codes
 from auditor.report.model import Report, RunInfo
+from auditor.report.policies import compliance_coverage, gap_texts, vpp_rows
+from auditor.report.population import IDENTITY_TABLE_SCHEMA, population
 from auditor.report.quality import data_quality, distribution, ordered_gaps
 from auditor.report.rules import own_mappings, rule_sections, rule_summaries
 from auditor.report.summary import summary
@@ -34,7 +37,14 @@ from auditor.report.waivers import waiver_rows
 from auditor.rules.base import Rule
 from auditor.waivers import WaiverUse
 
-__all__ = ["DEVICE_TABLE_SCHEMA", "FINDINGS_SCHEMA", "NON_PASSING", "Report", "build_report"]
+__all__ = [
+    "DEVICE_TABLE_SCHEMA",
+    "FINDINGS_SCHEMA",
+    "IDENTITY_TABLE_SCHEMA",
+    "NON_PASSING",
+    "Report",
+    "build_report",
+]
 
 
 def build_report(
@@ -79,7 +89,13 @@ def build_report(
     ]  # fmt: skip
     device_rule_ids = tuple(sorted(r.id for r in rules if r.entity == Entity.DEVICE))
     devices, worst = device_table(inventory.devices, results, device_rule_ids)
-    tenant = tenant_health(inventory, results, titles, meta.as_of)
+    tenant = dataclasses.replace(
+        tenant_health(inventory, results, titles, meta.as_of),
+        vpp_tokens=vpp_rows(inventory, meta.as_of),
+        vpp_gap="; ".join(gap_texts(inventory.gaps, ("vpp_tokens",))) or None,
+        compliance=compliance_coverage(inventory),
+    )
+    identity_rule_ids = tuple(sorted(r.id for r in rules if r.entity == Entity.ADE_IDENTITY))
     patch_rule_ids = tuple(sorted(r.id for r in rules if "patch" in r.groups))
     change_view = None if changes is None else changes_view(changes, titles, pdf_devices_per_rule)
     views = build_views(
@@ -117,4 +133,5 @@ def build_report(
         device_rule_ids=device_rule_ids,
         pdf_devices_per_rule=pdf_devices_per_rule,
         views=views,
+        population=population(inventory, results, identity_rule_ids),
     )

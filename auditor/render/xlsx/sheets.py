@@ -25,6 +25,7 @@ from auditor.render.xlsx.cells import (
     table,
     widths,
 )
+from auditor.render.xlsx.population import tenant_policy_tables
 from auditor.report import Report
 from auditor.report.model import (
     EntityResult,
@@ -237,7 +238,8 @@ def tenant_sheet(sheet: Worksheet, report: Report) -> None:
     )
     row = table(sheet, "AdeTokens", row + 1, TOKENS, tenant.tokens)
     row = table(sheet, "DemAccounts", row, DEM_ACCOUNTS, tenant.dem_accounts)
-    table(sheet, "TenantResults", row, TENANT_RESULTS, tenant.results)
+    row = table(sheet, "TenantResults", row, TENANT_RESULTS, tenant.results)
+    tenant_policy_tables(sheet, report, row)
     widths(sheet, [32, 40, 26, 12, 18, 10, 18, 12, 12, 12])
 
 
