@@ -752,8 +752,9 @@ def test_long_text_is_cut_with_its_length_and_digest_in_the_value_and_the_note(l
     inventory = normalize([batch("graph_devices", [mac("id-1", deviceName=name)])])
     shown = one(inventory, "id-1")["device_name"]
     digest = hashlib.sha256(name.encode()).hexdigest()
+    reference = hashlib.sha256(name.casefold().encode()).hexdigest()[:16]
     assert len(shown) == TEXT_LIMIT
-    assert shown.endswith(f"… [cut: {length:,} characters, sha256 {digest[:16]}]")
+    assert shown.endswith(f"… [cut: {length:,} characters, ref {reference}]")
     assert shown.startswith("NNNN")
     [note] = notes(inventory, "device_name", "capped")
     assert note.count == 1 and note.source == "test.json"
@@ -801,6 +802,29 @@ def test_tenant_texts_are_made_safe_too():
     assert notes(inventory, "apns_apple_id", "control_characters")[0].count == 1
     [cut] = notes(inventory, "token_name", "capped")
     assert cut.examples[0].startswith("test.json:value[0]: 5,000 characters cut to 256; sha256 ")
+
+
+def test_population_texts_are_cut_before_serials_are_matched():
+    """A hostile serial cut on the Mac and on its ABM identity alike still matches."""
+    serial = "C02" + "X" * 400
+    devices = batch("graph_devices", [mac("id-1", serialNumber=serial)])
+    tokens = batch("ade_tokens", [{"id": "t1", "tokenName": "T" * 5000, "appleIdentifier": "a@b"}])
+    identities = batch(
+        "ade_identities",
+        [{"serialNumber": serial.lower(), "tokenId": "t1", "platform": "macOS",
+          "description": "\x00" + "d" * 300}],
+        source="identities.json",
+    )  # fmt: skip
+    inventory = normalize([devices, tokens, identities])
+    [identity] = inventory.ade_identities.to_dict("records")
+    assert identity["is_enrolled"] is True
+    assert len(identity["serial_number"]) == TEXT_LIMIT
+    assert len(identity["token_name"]) == TEXT_LIMIT
+    cut = notes(inventory, "serialNumber", "capped")
+    assert cut[0].source == "identities.json" and cut[0].examples[0].startswith(
+        "identities.json:value[0]: 403 characters cut to 256"
+    )
+    assert len(notes(inventory, "token_name", "capped")) == 1  # said once, by the tenant frame
 
 
 # ---------------------------------------------------------------- docs/schema.md

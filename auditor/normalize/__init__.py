@@ -50,6 +50,7 @@ from auditor.normalize.tenant import (
     dem_account_frame,
     tenant_frame,
 )
+from auditor.normalize.text import safe_raw, text_notes
 from auditor.normalize.vpp import VPP_TOKENS, vpp_token_frame
 
 __all__ = [
@@ -101,10 +102,16 @@ def normalize(
         for b in batches
         if b.kind not in DEVICE_KINDS and b.kind not in TENANT_KINDS | POPULATION_KINDS
     ]
-    identities = identity_frame(batches, devices, gaps, notes)
-    policies = compliance_policy_frame(batches, gaps, notes)
+    population = [  # ADE token names reach the identities too; ade_token_frame notes them
+        _safe_batch(b, notes if b.kind in POPULATION_KINDS else [])
+        if b.kind in POPULATION_KINDS | {BatchKind.ADE_TOKENS}
+        else b
+        for b in batches
+    ]
+    identities = identity_frame(population, devices, gaps, notes)
+    policies = compliance_policy_frame(population, gaps, notes)
     tenant = tenant_frame(batches, notes)
-    compliance = compliance_columns(batches, policies, gaps)
+    compliance = compliance_columns(population, policies, gaps)
     return Inventory(
         devices=add_abm_assignment(devices, identities, gaps),
         tenant=conform(tenant.assign(**{k: [v] for k, v in compliance.items()}), TENANT_SCHEMA),
@@ -114,9 +121,34 @@ def normalize(
         quality=notes,
         gaps=list(gaps),
         ade_identities=identities,
-        vpp_tokens=vpp_token_frame(batches, gaps),
+        vpp_tokens=vpp_token_frame(population, gaps),
         compliance_policies=policies,
     )
+
+
+def _safe_batch(batch: RawBatch, notes: list[QualityNote]) -> RawBatch:
+    """A population batch's texts without control characters and cut (`text`), with notes.
+
+    Done on the records, before the frames are built, so that a serial cut here matches a
+    Mac's serial cut the same way.
+    """
+    records = batch.records
+    handles = (
+        records["source_record"].astype(object).fillna("?")
+        if "source_record" in records.columns
+        else pd.Series(batch.source, index=records.index, dtype=object)
+    )
+    changed = {}
+    for column in records.columns:
+        if column == "source_record" or records[column].dtype != object:
+            continue
+        safe = safe_raw(records[column])
+        if safe.removed or safe.cuts:
+            changed[column] = safe.values
+            notes += text_notes(str(column), safe, handles, lambda _: batch.source)
+    if not changed:
+        return batch
+    return RawBatch(batch.kind, batch.source, records.assign(**changed))
 
 
 def device_rows(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.DataFrame:

@@ -7,16 +7,19 @@ never meet a value that stalls or breaks them:
   are removed (XML, and so the workbook and WeasyPrint, cannot carry most of them; in a
   name they only hide text). Each field that lost some gets one `control_characters` note.
 - **Length**: a value longer than `TEXT_LIMIT` (256) characters keeps its first characters
-  and ends with a mark that says it was cut, how long it was and the start of its SHA-256:
-  `ABC… [cut: 1,048,576 characters, sha256 3f2a…]`. The `capped` note per field gives each
-  cut value's Mac, length and full SHA-256 (of its UTF-8 text, white space around it
-  trimmed and control characters removed). 256 is the longest name Intune's setDeviceName
-  takes (255 for iOS, 250 for macOS, as the MEMShell module's Update-DeviceManagedDeviceName
-  enforces it) plus one; an Entra UPN is at most 113 characters. WeasyPrint needs minutes
-  to break a 16,000-character word into lines; 256 lays out in milliseconds.
+  and ends with a mark that says it was cut, how long it was, and a reference that tells it
+  apart from other cut values: `ABC… [cut: 1,048,576 characters, ref 3f2a…]`. The `capped`
+  note per field gives each cut value's Mac, length and SHA-256 (of its UTF-8 text, white
+  space around it trimmed and control characters removed). 256 is the longest name
+  Intune's setDeviceName takes (255 for iOS, 250 for macOS, as the PowerShell Gallery
+  module MEMShell 0.1.2 enforces it in Update-DeviceManagedDeviceName.ps1) plus one; an
+  Entra UPN is at most 113 characters (64 + @ + 48; Specops' Entra provisioning guidelines,
+  specopssoft.com/support/authentication-o365/provisioning-guidelines.htm). WeasyPrint
+  needs minutes to break a 16,000-character word into lines; 256 lays out in milliseconds.
 
-Two values that differ keep differing after the cut (the digest is part of the mark), so ids
-and serial numbers still match and merge as they would uncut.
+The reference is the start of the SHA-256 of the value case-folded: two values that differ
+keep differing after the cut, and two that differ only in case (an id, a serial number,
+which match in any case) still match, as they would uncut.
 
 `without_controls` is the same removal for any text; the PDF and HTML renderers apply it to
 what they render as a safety net for text that does not come from the inventory.
@@ -43,7 +46,7 @@ TEXT_LIMIT = 256
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROL_RE2 = r"[\x00-\x08\x0b-\x1f\x7f-\x{9f}]"  # Arrow text is UTF-8: no surrogates in it
-_DIGEST_SHOWN = 16  # hex digits of the SHA-256 in the mark: 64 bits tell values apart
+_DIGEST_SHOWN = 16  # hex digits of the reference in the mark: 64 bits tell values apart
 
 _EXAMPLES = 5
 
@@ -85,11 +88,10 @@ def without_controls(text: str) -> str:
 
 
 def capped(text: str, limit: int = TEXT_LIMIT) -> str:
-    """`text` at most `limit` characters: the start, then a mark with its length and digest."""
+    """`text` at most `limit` characters: the start, then a mark with its length and reference."""
     if len(text) <= limit:
         return text
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-    return _cut(text, digest, limit)
+    return _cut(text, limit)
 
 
 def quoted(text: str, limit: int = 80) -> str:
@@ -97,8 +99,11 @@ def quoted(text: str, limit: int = 80) -> str:
     return capped(without_controls(text), limit)
 
 
-def _cut(text: str, digest: str, limit: int) -> str:
-    mark = f"… [cut: {len(text):,} characters, sha256 {digest[:_DIGEST_SHOWN]}]"
+def _cut(text: str, limit: int) -> str:
+    """The start of `text`, then the mark: its length and a case-blind reference to it."""
+    folded = text.casefold().encode("utf-8", "surrogatepass")
+    reference = hashlib.sha256(folded).hexdigest()[:_DIGEST_SHOWN]
+    mark = f"… [cut: {len(text):,} characters, ref {reference}]"
     return text[: max(limit - len(mark), 0)] + mark
 
 
@@ -120,15 +125,38 @@ def safe_text(text: pd.Series) -> SafeText:
         found = _CONTROL.findall(value)
         if found:
             removed[row] = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(found))
-            value = _CONTROL.sub("", value).strip()
+            value = _CONTROL.sub("", value)
+        value = value.strip()  # as `values.text_column` trims every value
         if len(value) > TEXT_LIMIT:
             digest = hashlib.sha256(value.encode("utf-8")).hexdigest()
             cuts.append(Cut(row, len(value), digest))
-            value = _cut(value, digest, TEXT_LIMIT)
+            value = _cut(value, TEXT_LIMIT)
         fixed.append(value or None)
     result = text.copy()
     result.iloc[rows] = fixed
     return SafeText(result, removed, cuts)
+
+
+def safe_raw(column: pd.Series) -> SafeText:
+    """`safe_text` for a raw column as a reader made it: only its text values change.
+
+    Numbers, booleans and nested values stay as they are (the typed steps read them).
+    """
+    values = column.to_numpy(dtype=object)
+    texts = [v for v in values if v.__class__ is str]
+    if not texts or (
+        max(map(len, texts)) <= TEXT_LIMIT and _CONTROL.search("\n".join(texts)) is None
+    ):
+        return SafeText(column, {}, [])
+    rows = [i for i, v in enumerate(values) if v.__class__ is str]
+    safe = safe_text(pd.Series([values[i] for i in rows], dtype=object))
+    fixed = values.copy()
+    fixed[rows] = safe.values.to_numpy(dtype=object)
+    return SafeText(
+        pd.Series(fixed, index=column.index, dtype=object),
+        {rows[r]: chars for r, chars in safe.removed.items()},
+        [Cut(rows[c.row], c.length, c.sha256) for c in safe.cuts],
+    )
 
 
 def _rows_to_check(text: pd.Series) -> npt.NDArray[np.intp]:
