@@ -76,3 +76,19 @@ def test_json_without_records_is_named_as_json(tmp_path, content):
     assert "export.json" in done.stderr and "not a known shape" in done.stderr
     assert "header" not in done.stderr and "CSV" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_export_job_csv_errors_name_the_line_a_row_starts_on():
+    """The reports export CSV fetched from Graph counts physical lines too."""
+    import io
+    import zipfile
+
+    from auditor.sources.graph_auth import GraphFault
+    from auditor.sources.graph_export import read_export_zip
+
+    body = 'DeviceId,DeviceName\n\n"id-1","two\nlines"\n"id-2\nshort"\n'
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("Devices.csv", body)
+    with pytest.raises(GraphFault, match="line 5 of the report has 1 fields"):
+        read_export_zip(archive.getvalue(), "job-1")
