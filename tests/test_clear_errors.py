@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -92,3 +93,28 @@ def test_export_job_csv_errors_name_the_line_a_row_starts_on():
         zipped.writestr("Devices.csv", body)
     with pytest.raises(GraphFault, match="line 5 of the report has 1 fields"):
         read_export_zip(archive.getvalue(), "job-1")
+
+
+def test_a_file_name_that_is_not_utf8_is_cited_with_a_replacement_character(tmp_path):
+    """Linux file names are bytes: one that is not UTF-8 reaches Python as lone surrogates,
+    which no report can write. Reports cite it with U+FFFD; the file is read all the same."""
+    import os
+    import shutil
+
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    name = os.fsdecode(b"devices-\xff.json")
+    shutil.copy(Path(__file__).parent / "fixtures/files/graph_devices_v1_page.json", folder / name)
+    (folder / os.fsdecode(b"read-\xfe.txt")).write_text("not inventory")
+    out = tmp_path / "out"
+    done = auditor(
+        "run", "--input", str(folder), "--out", str(out), "--as-of", "2026-09-01",
+        "--no-history", "--format", "json,xlsx,pdf,html,csv,parquet",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    document = json.loads((out / "findings.json").read_text())
+    assert [i["path"] for i in document["run"]["inputs"]] == [f"{folder}/devices-\ufffd.json"]
+    devices = pd.read_parquet(out / "devices.parquet")
+    assert set(devices["source"]) == {"devices-\ufffd.json"}
+    [unread] = [n for n in document["data_quality"]["notes"] if n["problem"] == "unrecognised_file"]
+    assert unread["source"] == f"{folder}/read-\ufffd.txt"

@@ -36,6 +36,7 @@ from auditor.sources.files.reading import (
     ReadLimits,
     UnknownShapeError,
     sha256_bytes,
+    shown_name,
 )
 from auditor.sources.files.shapes import INPUT_KINDS
 
@@ -85,7 +86,8 @@ def _read_folder(folder: Path, limits: ReadLimits) -> tuple[list[FileReading], l
             readings.append(read_file(path, limits))
         except UnknownShapeError as exc:
             reason = str(exc).split(": not a known shape", 1)[-1].lstrip(": ")
-            unrecognised.append(f"{folder / path.name}: not inventory ({reason[:160]})")
+            shown = shown_name(str(folder / path.name))
+            unrecognised.append(f"{shown}: not inventory ({reason[:160]})")
     if not readings:
         listed = "; ".join(unrecognised[:5]) or "it is empty"
         raise SourceError(f"{folder}: no inventory file in the folder ({listed})")
@@ -99,7 +101,7 @@ def read_file(path: Path, limits: ReadLimits | None = None) -> FileReading:
     streamed, so a 500k-device file never sits in memory whole; everything else is read at
     once. The SHA-256 of the file is computed alongside (hashlib releases the GIL).
     """
-    name, limits = path.name, limits or ReadLimits()
+    name, limits = shown_name(path.name), limits or ReadLimits()
     try:
         streamed = read_json_lines_file(path, name, limits) or read_value_document(
             path, name, limits

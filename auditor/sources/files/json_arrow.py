@@ -55,6 +55,11 @@ def read_device_pages(
     size = path.stat().st_size
     if one_document and size > _LARGEST_DOCUMENT:
         return None
+    if not str(path).isascii():
+        try:  # Arrow opens paths as UTF-8: a name in another encoding goes to the general reader
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:
+            return None
     schema, spelled = _schema(keys)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
         digest = pool.submit(_sha256_and_lines, path, spelled, one_document)
