@@ -1063,3 +1063,16 @@ def test_year_one_is_never_but_year_zero_is_unparseable(value, failed):
     result = datetime_column(pd.Series([value], dtype=object))
     assert pd.isna(result.values.iloc[0])
     assert bool(result.failed[0]) is failed
+
+
+@pytest.mark.parametrize(
+    ("value", "year"),
+    [("/Date(253402214400000)/", 9999), ("/Date(-5000000000000)/", 1811),
+     ("/Date(300000000000000)/", None), ("/Date(99999999999999999999)/", None)],
+)  # fmt: skip
+def test_a_date_past_9999_is_unparseable_and_a_date_before_1900_is_kept(value, year):
+    """A .NET millisecond count can name year 11476, which no report can hold as a date."""
+    result = datetime_column(pd.Series([value], dtype=object))
+    parsed = result.values.iloc[0]
+    assert (None if pd.isna(parsed) else parsed.year) == year
+    assert bool(result.failed[0]) is (year is None)
