@@ -72,6 +72,14 @@ def run(tmp_path_factory):
             enrolledDateTime="1850-01-01T00:00:00Z",
         )
     )
+    records.append(
+        _record(
+            8,
+            deviceName="FUTURE-8",
+            enrolledDateTime="9999-12-31T23:59:59.9999999Z",  # past Excel's last millisecond
+            lastSyncDateTime="/Date(300000000000000)/",  # year 11476: no report can hold it
+        )
+    )
     source = folder / "devices.json"
     source.write_text(json.dumps({"@odata.context": CONTEXT, "value": records}))
     out = folder / "out"
@@ -112,6 +120,9 @@ def test_findings_json_shows_the_cut_names_and_keeps_length_and_digest(run):
         "Bell and NEL (C02HOSTILE07): U+0007, U+0085, U+0000 removed"
     ]
     assert notes[("upn", "control_characters")]["count"] == 1
+    assert notes[("last_sync_at", "unparseable")]["examples"] == [
+        "FUTURE-8 (C02HOSTILE08): '/Date(300000000000000)/'"
+    ]
     for finding in document["findings"]:
         assert len(finding["device_id"] or "") <= TEXT_LIMIT
 
@@ -139,10 +150,11 @@ def test_the_workbook_shows_the_cut_names_and_the_old_date_as_text(run):
     devices = {r[header.index("serial_number")]: r for r in rows[1:]}
     names = {serial: row[header.index("device_name")] for serial, row in devices.items()}
     assert names == _expected(records)
-    enrolled = devices["C02HOSTILE07"][header.index("enrolled_at")]
-    assert enrolled == "1850-01-01 00:00:00 UTC"  # text: Excel has no date before 1900
+    enrolled = header.index("enrolled_at")
+    assert devices["C02HOSTILE07"][enrolled] == "1850-01-01 00:00:00 UTC"  # no date before 1900
+    assert devices["C02HOSTILE08"][enrolled] == "9999-12-31 23:59:59 UTC"
     info = {r[0]: r[1] for r in workbook["Run info"].iter_rows(values_only=True) if r[0]}
-    assert info["dates_as_text"].startswith("1 dates Excel cannot show")
+    assert info["dates_as_text"].startswith("2 dates Excel cannot show")
 
 
 def test_the_html_page_shows_the_cut_names(run):

@@ -24,7 +24,7 @@ from openpyxl.workbook.workbook import Workbook
 
 MAX_CELL_CHARS = 32_767  # Excel's limit per cell
 FIRST_DAY = dt.datetime(1900, 3, 1)
-END = dt.datetime(9999, 12, 31, 23, 59, 59, 999999)
+END = dt.datetime(9999, 12, 31, 23, 59, 59, 999000)  # Excel keeps milliseconds
 _FIRST_US = int(np.datetime64(FIRST_DAY, "us").astype(np.int64))
 _LAST_US = int(np.datetime64(END, "us").astype(np.int64))
 _LISTED = 20  # cells named per kind on Run info; the rest are counted
