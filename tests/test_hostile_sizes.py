@@ -154,7 +154,7 @@ def test_the_workbook_shows_the_cut_names_and_the_old_date_as_text(run):
     assert devices["C02HOSTILE07"][enrolled] == "1850-01-01 00:00:00 UTC"  # no date before 1900
     assert devices["C02HOSTILE08"][enrolled] == "9999-12-31 23:59:59 UTC"
     info = {r[0]: r[1] for r in workbook["Run info"].iter_rows(values_only=True) if r[0]}
-    assert info["dates_as_text"].startswith("2 dates Excel cannot show")
+    assert info["dates_as_text"].startswith("2 dates Excel cannot show (before 1900-03-01")
 
 
 def test_the_html_page_shows_the_cut_names(run):
@@ -176,3 +176,29 @@ def test_the_pdf_shows_the_cut_names(run):
         assert f"[cut:{size:,}characters,ref" in flat
         assert letter.lower() * 300 not in flat
     assert "BellandNEL" in flat
+
+
+def test_a_cell_over_excels_limit_is_cut_with_a_mark_and_named_on_run_info(tmp_path):
+    """A Mac listed 3,000 times (a folder of diagnostic exports does that) has 3,000 source
+    records: 58,000 characters, more than a cell holds. The workbook says so; Parquet keeps
+    them all."""
+    records = [_record(1, deviceName="LISTED-OFTEN") for _ in range(3_000)]
+    source = tmp_path / "devices.json"
+    source.write_text(json.dumps({"@odata.context": CONTEXT, "value": records}))
+    out = tmp_path / "out"
+    done = auditor(
+        "run", "--input", str(source), "--out", str(out), "--as-of", "2026-09-01",
+        "--no-history", "--format", "xlsx,parquet",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    whole = pd.read_parquet(out / "devices.parquet")["source_record"].iloc[0]
+    assert len(whole) > 32_767 and whole.count("; ") == 2_999
+    workbook = openpyxl.load_workbook(out / "report.xlsx", read_only=True)
+    rows = list(workbook["Devices"].iter_rows(values_only=True))
+    cell = rows[1][rows[0].index("source_record")]
+    assert len(cell) == 32_767
+    assert cell.endswith(f"… [cut at Excel's 32,767-character limit; {len(whole):,} in all]")
+    assert whole.startswith(cell.split("…")[0])
+    info = [r[:2] for r in workbook["Run info"].iter_rows(values_only=True)]
+    at = info.index(("cells_cut", "1 text over Excel's 32,767 characters per cell, cut"))
+    assert info[at + 1][1].startswith("Devices!") and "(source_record)" in info[at + 1][1]

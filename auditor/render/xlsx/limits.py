@@ -33,8 +33,8 @@ Mask = npt.NDArray[np.bool_]
 
 
 def cut_mark(length: int) -> str:
-    """The end of a cut cell: how long the value was and where it is whole."""
-    return f"… [cut at Excel's {MAX_CELL_CHARS:,} characters; {length:,} in findings.json]"
+    """The end of a cut cell: that Excel's limit cut it, and how long the value was."""
+    return f"… [cut at Excel's {MAX_CELL_CHARS:,}-character limit; {length:,} in all]"
 
 
 def fit_text(text: str) -> str:
@@ -86,13 +86,15 @@ class Adjustments:
     def lines(self) -> list[tuple[str, str]]:
         """Run info rows: a count line per kind, then the first cells named."""
         rows = []
-        for kind, label, why in (
-            ("cut", "cells_cut", f"texts over Excel's {MAX_CELL_CHARS:,} characters per cell"),
-            ("dates", "dates_as_text", "dates Excel cannot show (before 1900-03-01 or after "
-             "9999-12-31), written as ISO text"),
+        for kind, label, what, why in (
+            ("cut", "cells_cut", "text", f"over Excel's {MAX_CELL_CHARS:,} characters per "
+             "cell, cut"),
+            ("dates", "dates_as_text", "date", "Excel cannot show (before 1900-03-01 or after "
+             "9999-12-31 23:59:59.999), written as ISO text"),
         ):  # fmt: skip
-            if self.counts.get(kind):
-                rows.append((label, f"{self.counts[kind]:,} {why}"))
+            count = self.counts.get(kind, 0)
+            if count:
+                rows.append((label, f"{count:,} {what}{'' if count == 1 else 's'} {why}"))
                 rows += [("", cell) for cell in self.named[kind]]
         return rows
 
