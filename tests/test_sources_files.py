@@ -350,7 +350,7 @@ def test_array_of_non_objects(tmp_path):
         (b"[null, null]", "an array of nulls, not of records"),
         (b'[1, "a"]', "an array of numbers, strings, not of records"),
         (b"null\nnull\n", "line 1: not a known shape: expected a JSON object or array, found null"),
-        (gzip.compress(b"42"), "the file is JSON holding the number 42"),
+        (gzip.compress(b"42", mtime=0), "the file is JSON holding the number 42"),
     ],
 )
 def test_json_that_holds_no_records_is_described_as_json(tmp_path, data, holds):
