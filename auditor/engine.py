@@ -1,8 +1,9 @@
 """Evaluate rules over the normalized frames into one long, typed results frame.
 
 The engine does the plumbing so that checks hold only logic: out-of-scope rows become
-`not_applicable`, rows whose inputs are missing become `unknown` (never a pass), and every
-non-passing row gets a human `detail`.
+`not_applicable`, rows whose inputs are missing become `unknown` (never a pass), and so do rows
+whose past-event date (a check-in, an enrollment) lies after the as-of date; every non-passing
+row gets a human `detail` that names fields in words, not column names.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditor.models import SEVERITIES, STATUSES, Entity, Param, Status
+from auditor.models import PAST_EVENT_FIELDS, SEVERITIES, STATUSES, Entity, Param, Status
 from auditor.refdata.catalogue import Catalogue
+from auditor.refdata.versions import key_text
 from auditor.rules.base import Rule, RuleContext
+from auditor.rules.phrases import field_words, words_list
 
 ENTITIES = pd.CategoricalDtype([e.value for e in Entity])
 RESULT_COLUMNS = ("rule_id", "entity_type", "entity_id", "row", "severity", "status", "detail")
@@ -121,14 +124,16 @@ def _statuses(rule: Rule, frame: pd.DataFrame, ctx: RuleContext) -> tuple[np.nda
     detail = np.full(size, None, dtype=object)
     absent = [c for c in rule.requires if c not in frame.columns]
     if absent:
-        detail[:] = "not collected: " + ", ".join(absent)
+        detail[:] = words_list([field_words(c) for c in absent]) + " not collected"
         return codes, detail
     inputs = frame[list(rule.requires)]
     scope = _as_bool(rule.scope(inputs, ctx) if rule.scope else True, size)
     codes[(scope == False).to_numpy(dtype=bool, na_value=False)] = _NA  # noqa: E712
     strict = [c for c in rule.requires if c not in rule.nullable]
     complete = inputs[strict].notna().all(axis=1).to_numpy() if strict else np.ones(size, bool)
-    positions = np.flatnonzero(scope.to_numpy(dtype=bool, na_value=False) & complete)
+    later, later_detail = _after_as_of(inputs, ctx)
+    in_scope = scope.to_numpy(dtype=bool, na_value=False)
+    positions = np.flatnonzero(in_scope & complete & ~later)
     if positions.size:
         verdict = _as_bool(rule.check(inputs.iloc[positions], ctx), positions.size)
         codes[positions[verdict.to_numpy(dtype=bool, na_value=False)]] = _PASS
@@ -139,7 +144,26 @@ def _statuses(rule: Rule, frame: pd.DataFrame, ctx: RuleContext) -> tuple[np.nda
     unknown = np.flatnonzero(codes == _UNKNOWN)
     if unknown.size:
         detail[unknown] = _missing_detail(inputs.iloc[unknown], scope.iloc[unknown], rule)
+    dated_later = np.flatnonzero(in_scope & complete & later)
+    if dated_later.size:
+        detail[dated_later] = later_detail[dated_later]
     return codes, detail
+
+
+def _after_as_of(inputs: pd.DataFrame, ctx: RuleContext) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with a past-event date after the as-of date (cannot be judged), and why."""
+    later = np.zeros(len(inputs), dtype=bool)
+    detail = np.full(len(inputs), None, dtype=object)
+    for column in sorted(PAST_EVENT_FIELDS & set(inputs.columns), reverse=True):
+        values = inputs[column]
+        rows = (values > ctx.as_of_ts).to_numpy(dtype=bool, na_value=False) & ~later
+        if rows.any():
+            days = values[rows].dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+            detail[rows] = (
+                f"{field_words(column)} " + days + f" is after the as-of date {ctx.as_of}"
+            )
+            later |= rows
+    return later, detail
 
 
 def _repeat(values: list[str], sizes: list[int], dtype: pd.CategoricalDtype) -> pd.Categorical:
@@ -169,9 +193,11 @@ def _missing_detail(inputs: pd.DataFrame, scope: pd.Series, rule: Rule) -> np.nd
     codes, uniques = pd.factorize(pattern)
     texts = []
     for combined in uniques:
-        missing = [c for bit, c in enumerate(strict) if (int(combined) >> 1) >> bit & 1]
-        prefix = "scope undecidable, missing: " if int(combined) & 1 else "missing: "
-        texts.append(prefix + ", ".join(missing) if missing else "")
+        missing = [
+            field_words(c) for bit, c in enumerate(strict) if (int(combined) >> 1) >> bit & 1
+        ]
+        prefix = "cannot tell whether the rule applies: " if int(combined) & 1 else ""
+        texts.append(prefix + words_list(missing) + " not reported" if missing else "")
     detail = np.asarray(texts, dtype=object)[codes]
     undecided = np.flatnonzero(detail == "")
     if undecided.size:
@@ -180,18 +206,36 @@ def _missing_detail(inputs: pd.DataFrame, scope: pd.Series, rule: Rule) -> np.nd
 
 
 def _undecided_detail(inputs: pd.DataFrame, rule: Rule) -> np.ndarray:
-    """'could not decide from compliance_state=unknown, …' naming the values the check saw."""
+    """'could not decide from compliance state unknown; …' naming the values the check saw."""
     combos = pd.MultiIndex.from_frame(inputs[list(rule.requires)].astype(object))
     codes, uniques = pd.factorize(combos)
     texts = [
         "could not decide from "
-        + ", ".join(
-            f"{c}={'not reported' if pd.isna(v) else v}"
+        + "; ".join(
+            f"{field_words(c)} {_value_words(c, v)}"
             for c, v in zip(rule.requires, values, strict=True)
         )
         for values in uniques
     ]
     return np.asarray(texts, dtype=object)[codes]
+
+
+def _value_words(column: str, value: object) -> str:
+    """A value as a reader reads it: yes/no, a version, a date, or 'not reported'."""
+    if (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and np.isnan(value))
+    ):
+        return "not reported"
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if column == "os_version_key" and isinstance(value, int | np.integer):
+        return key_text(int(value))
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}"
+    return str(value)
 
 
 def _as_bool(values: pd.Series | bool, size: int) -> pd.Series:

@@ -97,6 +97,9 @@ class Problem(StrEnum):
     ABSENT_FROM_INPUT = "absent_from_input"  # a Mac one input lists and another lacks
     NOT_MACOS = "not_macos"  # records of other platforms, left out
     IGNORED_KIND = "ignored_kind"  # records of a kind the audit does not use
+    AFTER_AS_OF = (
+        "after_as_of"  # a past event (check-in, enrollment, sync) dated after the as-of date
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +128,29 @@ PART_FEEDS: dict[str, tuple[str, ...]] = {
     "enrollment_configurations": ("personal_enrollment_blocked", "macos_enrollment_blocked"),
 }  # fmt: skip
 CORE_PARTS = frozenset({"managed_devices"})
-# Statuses of a part the source tried to collect and did not get whole: its gap makes a run PARTIAL.
+# What each part is called in every output (PART_FEEDS order is the order reports list parts in).
+PART_LABELS: dict[str, str] = {
+    "managed_devices": "device list",
+    "device_details": "per-device details",
+    "export_devices": "Devices export report",
+    "apns": "Apple push (APNs) certificate",
+    "ade_tokens": "ADE tokens",
+    "ade_profiles": "ADE enrollment profiles",
+    "enrollment_configurations": "enrollment configurations",
+}
+# Statuses of a part the source tried to collect and did not get whole.
 INCOMPLETE_STATUSES = frozenset({"failed", "partial"})
+# Fields that record an event that happened: a value after the as-of date is not a usable fact.
+PAST_EVENT_FIELDS = frozenset({"last_sync_at", "enrolled_at", "last_successful_sync_at"})
+
+
+class PartState(StrEnum):
+    """How one part of the inventory ended (findings.json `run.parts[].state`)."""
+
+    COLLECTED = "collected"  # every record of the part was read
+    DENIED = "denied"  # Graph refused: a permission is missing
+    FAILED = "failed"  # tried, and it failed or was cut short (only part of it was read)
+    NOT_SUPPLIED = "not_supplied"  # no input carried it, or the pull skipped it
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +164,22 @@ class SourceGap:
     status: str = ""  # how the source ended the part: denied, failed, partial, skipped ("": n/a)
 
     @property
+    def state(self) -> PartState:
+        """The part's end state: denied, failed (or read only in part), or not supplied."""
+        if self.status == "denied":
+            return PartState.DENIED
+        if self.status in INCOMPLETE_STATUSES:
+            return PartState.FAILED
+        return PartState.NOT_SUPPLIED
+
+    @property
     def makes_run_partial(self) -> bool:
-        """Whether this gap makes the run PARTIAL: a core part, or one tried and not got whole."""
-        return self.is_core or self.status in INCOMPLETE_STATUSES
+        """Whether this gap makes the run PARTIAL: every part not collected whole does.
+
+        A part that was never supplied silences the rules it feeds as surely as one that
+        failed, so fewer inputs never read as a complete, cleaner tenant.
+        """
+        return self.state is not PartState.COLLECTED
 
 
 @dataclass(slots=True)
@@ -200,6 +237,7 @@ class RunMeta:
     catalogue_is_stale: bool
     config_digest: str = ""
     waivers_digest: str = ""
+    signing_key_sha256: str = ""  # the public key's fingerprint when the manifest is signed
 
     @property
     def period(self) -> str:

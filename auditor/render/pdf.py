@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import tempfile
 from functools import cache
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -72,6 +75,18 @@ def _signed(value: int) -> str:
     return f"{value:+,}"
 
 
+def _words(value: str) -> str:
+    """A model keyword as words: `not_collected` → 'not collected'."""
+    return str(value).replace("_", " ")
+
+
+def _days_left(value: int) -> str:
+    """Days from the as-of date to an expiry: 'in 12 days', 'today', '3 days ago'."""
+    if value == 0:
+        return "expires on the as-of date"
+    return f"in {_days(value)}" if value > 0 else f"{_days(-value)} ago"
+
+
 def _svg_uri(svg: str) -> str:
     """An SVG as a data: URI for <img>: the markup never meets the HTML parser."""
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
@@ -98,6 +113,8 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
         days=_days,
         signed=_signed,
         svg_uri=_svg_uri,
+        words=_words,
+        days_left=_days_left,
     )
     env.globals["own_mapping_mark"] = OWN_MAPPING_MARK
     return env
@@ -123,10 +140,50 @@ def render_html(report: Report) -> str:
         raise RenderError(f"report template: {exc}") from exc
 
 
+PDF_VARIANT = "pdf/a-3a"  # PDF/A-3: archival, and it may carry findings.json as an attachment
+ATTACHMENT_NAME = "findings.json"
+
+
 def render(report: Report, path: Path) -> None:
-    """Write the PDF report to `path`."""
-    from weasyprint import HTML
+    """Write the PDF report to `path`: PDF/A-3b with findings.json attached.
+
+    The attachment is the same document `auditor run` writes as findings.json (rendered from
+    the same model), so the filed PDF alone carries the machine-readable result.
+    """
+    from weasyprint import HTML, Attachment
+
+    from auditor.render.json import render as render_json
 
     html = render_html(report)
-    with report_path(path) as temporary:
-        HTML(string=html, base_url=str(template_dir())).write_pdf(temporary)
+    with tempfile.TemporaryDirectory(prefix="auditor-pdf-") as scratch:
+        findings = Path(scratch) / ATTACHMENT_NAME
+        render_json(report, findings)
+        attachment = Attachment(
+            filename=str(findings),
+            name=ATTACHMENT_NAME,
+            description="The machine-readable result of this audit (docs/findings-json.md)",
+            relationship="Data",
+        )
+        with report_path(path) as temporary:
+            HTML(string=html, base_url=str(template_dir())).write_pdf(
+                temporary,
+                pdf_variant=PDF_VARIANT,
+                attachments=[attachment],
+                output_intent=_OUTPUT_INTENT,
+                color_profiles={_OUTPUT_INTENT: _srgb_profile()},
+            )
+
+
+_OUTPUT_INTENT = "auditor-srgb"
+
+
+def _srgb_profile() -> Any:
+    """WeasyPrint's own sRGB profile, read through a closed file.
+
+    PDF/A needs an output intent; WeasyPrint's default ('srgb') opens its ICC file and never
+    closes it, so the same profile is handed over under another name.
+    """
+    from weasyprint.css import ColorProfile
+
+    with (resources.files("weasyprint.pdf") / "sRGB2014.icc").open("rb") as icc:
+        return ColorProfile(icc, "sRGB2014.icc", "relative-colorimetric", (["r"], ["g"], ["b"]))

@@ -1,8 +1,14 @@
-"""One audit run: load → normalize → evaluate → waive → compare → report → render → manifest."""
+"""One audit run: load → normalize → evaluate → waive → compare → report → render → manifest.
+
+A run with no Mac stops (exit 4) unless allowed; reports name inputs by file name; a run whose
+tenant is unknown is neither compared with nor recorded in the history (whose runs are keyed
+by tenant); with `bundle_inputs` every input is copied into the evidence folder.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import shutil
@@ -14,32 +20,43 @@ from pathlib import Path
 from auditor import __version__
 from auditor.config import Config
 from auditor.engine import EvaluationContext, evaluate
-from auditor.errors import ConfigError, PartialSourceError
+from auditor.errors import ConfigError, PartialSourceError, SourceError
 from auditor.evidence import build_manifest, load_private_key, write_manifest
-from auditor.history import open_history
-from auditor.models import (
-    CORE_PARTS,
-    PART_FEEDS,
-    InputFile,
-    Inventory,
-    RawBatch,
-    RunMeta,
-    Severity,
-    SourceGap,
-)
+from auditor.evidence.bundle import RUN_FILE, Bundle, remove_bundle, write_bundle
+from auditor.evidence.keys import fingerprint
+from auditor.history import History, open_history
+from auditor.models import InputFile, Inventory, RunMeta, Severity
 from auditor.normalize import normalize
+from auditor.pipeline.inputs import (
+    SNAPSHOT_NAME,
+    bundled_sample_files,
+    input_name,
+    is_sample_input,
+    load_batches,
+    resolve_catalogue,
+    tenant_files,
+    uncovered_parts,
+)
 from auditor.refdata.catalogue import Catalogue
-from auditor.refdata.catalogue_file import load_catalogue
-from auditor.refdata.sofa import preferred_catalogue
 from auditor.render import OUTPUT_NAMES, RENDERERS, check_format_available
-from auditor.report import Report, build_report
+from auditor.report import Report, RunWarning, SignOff, build_report
+from auditor.report.population import what_was_read
 from auditor.rules import ALL_RULES
 from auditor.rules.settings import rule_params, select_rules
-from auditor.sources.files import read_files
-from auditor.waivers import apply_waivers, load_waivers
+from auditor.waivers import WaiverRules, apply_waivers, load_waivers
 
+__all__ = [
+    "SNAPSHOT_NAME",
+    "RunOptions",
+    "RunResult",
+    "bundled_sample_files",
+    "input_name",
+    "resolve_catalogue",
+    "run_audit",
+    "tenant_files",
+]
 log = logging.getLogger(__name__)
-SNAPSHOT_NAME = "snapshot.json.gz"
+SAMPLE_CLASSIFICATION = "SAMPLE DATA"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +68,11 @@ class RunOptions:
     history_path: Path | None = None  # None: no history
     signing_key: Path | None = None
     progress: bool = False
+    operator: str = ""  # who runs the audit: waivers may need another approver
+    allow_empty: bool = False  # write reports even when the inventory holds no Mac
+    bundle_inputs: bool = False  # copy every input, the config, waivers and catalogue into out
+    record_paths: bool = False  # the manifest keeps inputs' paths as given, not only names
+    recorded_source: str | None = None  # `verify --rerun`: the source the recorded run named
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,57 +84,6 @@ class RunResult:
     manifest: Path
     failures_by_severity: dict[Severity, int]
     new_failures_by_severity: dict[Severity, int]
-
-
-def resolve_catalogue(config: Config) -> Catalogue:
-    """The configured catalogue file, else the newer of the user's imported and the bundled."""
-    if config.catalogue_path is not None:
-        if not config.catalogue_path.exists():
-            raise ConfigError(f"catalogue.path: {config.catalogue_path} does not exist")
-        return load_catalogue(config.catalogue_path)
-    return preferred_catalogue()
-
-
-def load_batches(
-    config: Config, options: RunOptions
-) -> tuple[list[RawBatch], list[InputFile], list[SourceGap], list[Path]]:
-    """Read the configured source into raw batches, their inputs and recorded gaps.
-
-    A Graph pull is saved first as `snapshot.json.gz` in the output folder (the evidence of
-    what Graph said), then read like any snapshot; it is returned as an extra output.
-    """
-    if config.source == "graph":
-        from auditor.sources.graph import fetch_to_file
-
-        config.out_dir.mkdir(parents=True, exist_ok=True)
-        snapshot = config.out_dir / SNAPSHOT_NAME
-        log.info(fetch_to_file(config.graph, snapshot, progress=options.progress))
-        return (*read_files([snapshot]), [snapshot])
-    if config.source == "files" and not config.inputs:
-        raise ConfigError("source is 'files' but no input was given: pass --input FILE")
-    paths = list(config.inputs) if config.source == "files" else bundled_sample_files()
-    return (*read_files(paths), [])
-
-
-def bundled_sample_files() -> list[Path]:
-    """The files of the bundled sample tenant (inside the wheel, or at the repo's top level)."""
-    here = Path(__file__).resolve().parent
-    for folder in (here / "_sample_data", here.parent / "sample_data"):
-        if folder.is_dir():
-            return tenant_files(folder)
-    raise ConfigError("the bundled sample tenant is missing; pass --input FILE")
-
-
-def tenant_files(folder: Path) -> list[Path]:
-    """Inventory files of a folder written by `auditor sample`.
-
-    `expected.json` beside them is the sample's answer key for tests, not inventory.
-    """
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.suffix in (".json", ".csv", ".gz", ".zip") and p.name != "expected.json"
-    )
 
 
 def run_audit(config: Config, options: RunOptions) -> RunResult:
@@ -129,12 +100,14 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
     catalogue = resolve_catalogue(config)
     if catalogue.is_stale(options.as_of):
         log.warning("%s", catalogue.staleness_warning(options.as_of))
-    known = {r.id for r in ALL_RULES}
+    severities = {r.id: config.severity.get(r.id, r.severity) for r in ALL_RULES}
+    waiver_rules = WaiverRules(severities, config.waiver_policy, options.as_of, options.operator)
     waivers, waivers_digest = (
-        load_waivers(config.waivers_file, known) if config.waivers_file else ([], "")
+        load_waivers(config.waivers_file, waiver_rules) if config.waivers_file else ([], "")
     )
     # A wrong key fails now, not after the reports are written.
     signing_key = load_private_key(options.signing_key) if options.signing_key else None
+    key_sha256 = fingerprint(signing_key.public_key()) if signing_key is not None else ""
     out_dir = config.out_dir
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"--out {out_dir}: exists and is not a directory")
@@ -149,11 +122,13 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         )
         staging = Path(tempfile.mkdtemp(prefix=".auditor-", dir=out_dir))
         stack.callback(shutil.rmtree, staging, ignore_errors=True)
-        batches, inputs, gaps, fetched = load_batches(config, options)
-        gaps = [*gaps, *_uncovered_parts(batches, gaps)]
-        inventory = normalize(batches, inputs=inputs, gaps=gaps)
+        batches, inputs, gaps, fetched = load_batches(config, progress=options.progress)
+        gaps = [*gaps, *uncovered_parts(batches, gaps)]
+        named = [dataclasses.replace(i, path=input_name(i.path)) for i in inputs]
+        inventory = normalize(batches, inputs=named, gaps=gaps)
         del batches
         _refuse_partial(inventory, config)
+        _refuse_empty(inventory, options)
         log.info("normalized %d Macs from %d input(s)", len(inventory.devices), len(inputs))
         params = rule_params(config)
         context = EvaluationContext(options.as_of, catalogue, params)
@@ -161,10 +136,14 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         outcome = apply_waivers(
             results, inventory.frames(), waivers, options.as_of, digest=waivers_digest
         )
-        meta = _meta(config, options, catalogue, inventory, waivers_digest)
+        is_sample = (options.recorded_source or config.source) == "sample" or is_sample_input(
+            inputs
+        )
+        meta = _meta(config, options, catalogue, inventory, waivers_digest, key_sha256, is_sample)
+        notices = _notices(meta, is_sample, history)
         comparison = (
             history.compare(outcome.results, inventory.frames(), meta)
-            if history is not None
+            if history is not None and not notices_block_history(notices)
             else None
         )
         report = build_report(
@@ -176,12 +155,29 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             comparison.changes if comparison is not None else None,
             pdf_devices_per_rule=config.pdf_devices_per_rule,
             params=params,
+            sign_off=SignOff(config.prepared_by, config.reviewed_by),
+            notices=notices,
         )
-        inside = [Path(i.path) for i in inventory.inputs if _is_inside(Path(i.path), out_dir)]
+        for warning in report.run.warnings:
+            log.warning("%s", warning.message)
+        inside = [Path(i.path) for i in inputs if _is_inside(Path(i.path), out_dir)]
         outputs = _render(report, config.formats, staging, out_dir, keep=[*fetched, *inside])
+        bundle = (
+            _bundle(config, options, catalogue, inputs, out_dir) if options.bundle_inputs else None
+        )
+        if bundle is None and remove_bundle(out_dir):
+            log.info("removed the input bundle an earlier run left in %s", out_dir)
         manifest = write_manifest(
             out_dir,
-            build_manifest(out_dir, [*fetched, *outputs], inventory.inputs, meta),
+            build_manifest(
+                out_dir,
+                [*fetched, *outputs, *(bundle.files if bundle else ())],
+                inputs,
+                meta,
+                record_paths=options.record_paths,
+                input_copies=bundle.input_copies if bundle else None,
+                bundle=RUN_FILE if bundle else None,
+            ),
             key=signing_key,
         )
         if history is not None and comparison is not None:
@@ -195,28 +191,6 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
     )
 
 
-# Which raw kinds carry each part of the inventory when it comes from files.
-_CARRIERS = {
-    "managed_devices": ("graph_devices", "admin_center_csv", "export_devices"),
-    "device_details": ("graph_device_details",),
-    "export_devices": ("export_devices",),
-    "apns": ("apns",),
-    "ade_tokens": ("ade_tokens",),
-    "enrollment_configurations": ("enrollment_configurations",),
-}
-
-
-def _uncovered_parts(batches: Sequence[RawBatch], gaps: Sequence[SourceGap]) -> list[SourceGap]:
-    """Gaps for the parts no input carried, so fewer inputs never read as a cleaner tenant."""
-    kinds = {b.kind for b in batches}
-    recorded = {g.part for g in gaps}
-    return [
-        SourceGap(part, "no input carried it", PART_FEEDS[part], part in CORE_PARTS)
-        for part, carriers in _CARRIERS.items()
-        if part not in recorded and not kinds & set(carriers)
-    ]
-
-
 def _is_inside(path: Path, folder: Path) -> bool:
     """True when `path` lies in `folder` (an input re-audited in place must not be removed)."""
     return path.resolve().parent == folder.resolve()
@@ -226,6 +200,73 @@ def _remove_if_empty(folder: Path) -> None:
     """Undo creating the output folder when a failed run left nothing in it."""
     with contextlib.suppress(OSError):
         folder.rmdir()
+
+
+def notices_block_history(notices: Sequence[RunWarning]) -> bool:
+    """True when a notice says the run cannot be compared with (or recorded in) the history."""
+    return any(n.code == HISTORY_NOT_COMPARED for n in notices)
+
+
+HISTORY_NOT_COMPARED = "history_not_compared"
+
+
+def _notices(meta: RunMeta, is_sample: bool, history: History | None) -> list[RunWarning]:
+    """What the run itself must tell page one: sample data, a history it could not use."""
+    notices = []
+    if is_sample:
+        notices.append(
+            RunWarning(
+                "sample_data",
+                "SAMPLE DATA: this report audits a fictional sample tenant, not your Macs; "
+                "pass --input FILE or --source graph to audit your own.",
+            )
+        )
+    if history is not None and meta.tenant_id == "unknown":
+        notices.append(
+            RunWarning(
+                HISTORY_NOT_COMPARED,
+                "The tenant is unknown (no input names it): this run cannot be compared with "
+                f"earlier ones and was not recorded in the history ({history.path}).",
+            )
+        )
+    return notices
+
+
+def _bundle(
+    config: Config,
+    options: RunOptions,
+    catalogue: Catalogue,
+    inputs: Sequence[InputFile],
+    out_dir: Path,
+) -> Bundle:
+    """Copy what the run read into the evidence folder, with what `verify --rerun` needs."""
+    if any("://" in i.path for i in inputs):
+        raise ConfigError("--bundle-inputs copies input files; an input is a URL")
+    return write_bundle(
+        out_dir,
+        [Path(i.path) for i in inputs],
+        config_file=config.config_file,
+        waivers_file=config.waivers_file,
+        catalogue=catalogue,
+        run={
+            "as_of": options.as_of.isoformat(),
+            "generated_at": options.generated_at.isoformat(),
+            "source": options.recorded_source or config.source,
+            "operator": options.operator,
+            "allow_empty": options.allow_empty,
+            "allow_partial": config.graph.allow_partial,
+            "tool_version": __version__,
+        },
+    )
+
+
+def _refuse_empty(inventory: Inventory, options: RunOptions) -> None:
+    """No Mac is not a clean audit: stop (exit 4) saying what was read, unless allowed."""
+    if inventory.devices.empty and not options.allow_empty:
+        raise SourceError(
+            f"no Mac to audit: {what_was_read(inventory)}; pass the Intune macOS inventory, "
+            "or --allow-empty to write reports that say the inventory was empty"
+        )
 
 
 def _refuse_partial(inventory: Inventory, config: Config) -> None:
@@ -241,22 +282,28 @@ def _meta(
     catalogue: Catalogue,
     inventory: Inventory,
     waivers_digest: str,
+    signing_key_sha256: str,
+    is_sample: bool,
 ) -> RunMeta:
     tenant_ids = inventory.tenant["tenant_id"].dropna()
+    classification = config.classification
+    if is_sample and SAMPLE_CLASSIFICATION not in classification.upper():
+        classification = SAMPLE_CLASSIFICATION  # fictional Macs never pass for an organisation's
     return RunMeta(
         as_of=options.as_of,
         generated_at=options.generated_at,
         tool_version=__version__,
         organisation=config.organisation,
-        classification=config.classification,
+        classification=classification,
         tenant_id=str(tenant_ids.iloc[0]) if len(tenant_ids) else "unknown",
-        source=config.source,
+        source=options.recorded_source or config.source,
         catalogue_as_of=catalogue.as_of,
         catalogue_source=catalogue.source,
         catalogue_age_days=catalogue.age_days(options.as_of),
         catalogue_is_stale=catalogue.is_stale(options.as_of),
         config_digest=config.digest,
         waivers_digest=waivers_digest,
+        signing_key_sha256=signing_key_sha256,
     )
 
 

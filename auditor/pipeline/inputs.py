@@ -1,0 +1,115 @@
+"""Where a run's inventory comes from: the configured files, a Graph pull, or the bundled sample.
+
+Also the catalogue the run judges against, the parts no input carried, and how reports name an
+input (by file name).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from auditor.config import Config
+from auditor.errors import ConfigError
+from auditor.fileops import sha256_and_size
+from auditor.models import CORE_PARTS, PART_FEEDS, InputFile, RawBatch, SourceGap
+from auditor.refdata.catalogue import Catalogue
+from auditor.refdata.catalogue_file import load_catalogue
+from auditor.refdata.sofa import preferred_catalogue
+from auditor.sources.files import read_files
+
+log = logging.getLogger(__name__)
+SNAPSHOT_NAME = "snapshot.json.gz"
+
+
+def resolve_catalogue(config: Config) -> Catalogue:
+    """The configured catalogue file, else the newer of the user's imported and the bundled."""
+    if config.catalogue_path is not None:
+        if not config.catalogue_path.exists():
+            raise ConfigError(f"catalogue.path: {config.catalogue_path} does not exist")
+        return load_catalogue(config.catalogue_path)
+    return preferred_catalogue()
+
+
+def load_batches(
+    config: Config, *, progress: bool = False
+) -> tuple[list[RawBatch], list[InputFile], list[SourceGap], list[Path]]:
+    """Read the configured source into raw batches, their inputs and recorded gaps.
+
+    A Graph pull is saved first as `snapshot.json.gz` in the output folder (the evidence of
+    what Graph said), then read like any snapshot; it is returned as an extra output.
+    """
+    if config.source == "graph":
+        from auditor.sources.graph import fetch_to_file
+
+        config.out_dir.mkdir(parents=True, exist_ok=True)
+        snapshot = config.out_dir / SNAPSHOT_NAME
+        log.info(fetch_to_file(config.graph, snapshot, progress=progress))
+        return (*read_files([snapshot]), [snapshot])
+    if config.source == "files" and not config.inputs:
+        raise ConfigError("source is 'files' but no input was given: pass --input FILE")
+    paths = list(config.inputs) if config.source == "files" else bundled_sample_files()
+    return (*read_files(paths), [])
+
+
+def bundled_sample_files() -> list[Path]:
+    """The files of the bundled sample tenant (inside the wheel, or at the repo's top level)."""
+    here = Path(__file__).resolve().parents[1]  # the auditor package
+    for folder in (here / "_sample_data", here.parent / "sample_data"):
+        if folder.is_dir():
+            return tenant_files(folder)
+    raise ConfigError("the bundled sample tenant is missing; pass --input FILE")
+
+
+def tenant_files(folder: Path) -> list[Path]:
+    """Inventory files of a folder written by `auditor sample`.
+
+    `expected.json` beside them is the sample's answer key for tests, not inventory.
+    """
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix in (".json", ".csv", ".gz", ".zip") and p.name != "expected.json"
+    )
+
+
+# Which raw kinds carry each part of the inventory when it comes from files.
+_CARRIERS = {
+    "managed_devices": ("graph_devices", "admin_center_csv", "export_devices"),
+    "device_details": ("graph_device_details",),
+    "export_devices": ("export_devices",),
+    "apns": ("apns",),
+    "ade_tokens": ("ade_tokens",),
+    "ade_profiles": ("ade_profiles",),
+    "enrollment_configurations": ("enrollment_configurations",),
+}
+
+
+def uncovered_parts(batches: Sequence[RawBatch], gaps: Sequence[SourceGap]) -> list[SourceGap]:
+    """Gaps for the parts no input carried, so fewer inputs never read as a cleaner tenant."""
+    kinds = {b.kind for b in batches}
+    recorded = {g.part for g in gaps}
+    return [
+        SourceGap(part, "no input carried it", PART_FEEDS[part], part in CORE_PARTS)
+        for part, carriers in _CARRIERS.items()
+        if part not in recorded and not kinds & set(carriers)
+    ]
+
+
+def input_name(path: str) -> str:
+    """How reports name an input: its file name (never the folders of the auditing machine)."""
+    return Path(path.split("?", 1)[0]).name or path
+
+
+def is_sample_input(inputs: Sequence[InputFile]) -> bool:
+    """True when an input is a file of the bundled sample tenant (audited through --input)."""
+    try:
+        sample = {p.name: p for p in bundled_sample_files()}
+    except ConfigError:
+        return False
+    for item in inputs:
+        twin = sample.get(input_name(item.path))
+        if twin is not None and sha256_and_size(twin)[0] == item.sha256:
+            return True
+    return False
