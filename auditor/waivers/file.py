@@ -30,7 +30,7 @@ SELECTORS = ("device_id", "serial", "name", "token_id", "dem_upn", "tenant")
 _REQUIRED = ("rule", "reason", "approver", "ticket", "expires")
 _OPTIONAL = ("id", "approved")
 _GLOB = re.compile(r"[*?\[]")
-_TOML_TABLE = re.compile(r"^\s*\[\[\s*waiver\s*\]\]", re.MULTILINE)
+_TOML_TABLE = re.compile(r"^[ \t]*\[\[[ \t]*waiver[ \t]*\]\]", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
