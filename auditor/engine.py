@@ -19,7 +19,7 @@ from auditor.models import PAST_EVENT_FIELDS, SEVERITIES, STATUSES, Entity, Para
 from auditor.refdata.catalogue import Catalogue
 from auditor.refdata.versions import key_text
 from auditor.rules.base import Rule, RuleContext
-from auditor.rules.phrases import field_words, words_list
+from auditor.rules.phrases import CHIP_WORDS, field_words, method_words, words_list
 
 ENTITIES = pd.CategoricalDtype([e.value for e in Entity])
 RESULT_COLUMNS = ("rule_id", "entity_type", "entity_id", "row", "severity", "status", "detail")
@@ -211,9 +211,11 @@ def _undecided_detail(inputs: pd.DataFrame, rule: Rule) -> np.ndarray:
     codes, uniques = pd.factorize(combos)
     texts = [
         "could not decide from "
-        + "; ".join(
-            f"{field_words(c)} {_value_words(c, v)}"
-            for c, v in zip(rule.requires, values, strict=True)
+        + "; ".join(  # dict: os_version and os_version_key read the same, say it once
+            dict.fromkeys(
+                f"{field_words(c)} {_value_words(c, v)}"
+                for c, v in zip(rule.requires, values, strict=True)
+            )
         )
         for values in uniques
     ]
@@ -233,6 +235,10 @@ def _value_words(column: str, value: object) -> str:
         return "yes" if value else "no"
     if column == "os_version_key" and isinstance(value, int | np.integer):
         return key_text(int(value))
+    if column == "enrollment_method":
+        return method_words(str(value))
+    if column == "chip":
+        return CHIP_WORDS.get(str(value), str(value))
     if isinstance(value, pd.Timestamp):
         return f"{value:%Y-%m-%d}"
     return str(value)

@@ -28,9 +28,13 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True, slots=True)
 class Bundle:
-    """What `write_bundle` wrote: every file, and where each input's copy lies (relative)."""
+    """What `write_bundle` wrote: where each input's copy lies, and the bundle's other files.
 
-    files: tuple[Path, ...]
+    The manifest lists the copies among its inputs (`folder_path`) and `files` among its
+    outputs, so `verify` re-hashes each once.
+    """
+
+    files: tuple[Path, ...]  # config, waivers, catalogue and run.json
     input_copies: Mapping[str, str]  # input path as read → its copy, relative to the folder
 
 
@@ -66,7 +70,6 @@ def write_bundle(
             target = root / "inputs" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             _copy(path, target)
-            written.append(target)
             copies[str(path)] = target.relative_to(out_dir).as_posix()
         recorded: dict[str, Any] = {"auditor_bundle": FORMAT_VERSION, **run}
         for key, source in (("config", config_file), ("waivers", waivers_file)):

@@ -11,6 +11,9 @@ METHOD_WORDS = {
 }
 
 
+CHIP_WORDS = {"apple_silicon": "Apple silicon", "intel": "Intel", "virtual": "virtual (hypervisor)"}
+
+
 def method_words(method: str | None) -> str:
     """`ade` → 'Automated Device Enrollment'; missing or odd values are named as such."""
     if method is None or method == "unknown":
