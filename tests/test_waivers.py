@@ -119,7 +119,7 @@ def test_every_bad_waiver_is_named(tmp_path):
     message = str(caught.value)
     assert "line 1, waiver 1: missing expires" in message
     assert "line 1, waiver 1: give exactly one selector" in message
-    assert "line 8, waiver 2: expires: 'soon' is not a date" in message
+    assert "line 9, waiver 2: expires: 'soon' is not a date" in message
     assert message.count("waiver 2") == 1  # one problem, one message
 
 
@@ -133,7 +133,7 @@ def test_unknown_rule_ids_are_reported_with_the_other_problems(tmp_path):
         load_waivers(path, governed())
     message = str(caught.value)
     assert "line 1, waiver 1 (W001): unknown rule id 'MAC-XX-001'" in message
-    assert "line 8, waiver 2: missing reason, approver, ticket, expires" in message
+    assert "line 9, waiver 2: missing reason, approver, ticket, expires" in message
 
 
 def test_tenant_false_selects_nothing_and_ids_match_case_insensitively(tmp_path):
@@ -154,3 +154,14 @@ def test_tenant_false_selects_nothing_and_ids_match_case_insensitively(tmp_path)
     frame = devices()
     outcome = apply_waivers(results(frame), {"devices": frame}, waivers, AS_OF)
     assert (outcome.results["status"] == "waived").sum() == 1
+
+
+def test_the_readme_waiver_example_passes_the_default_policy(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("Waivers (`waivers.toml`")[1].split("```toml\n")[1].split("```")[0]
+    waivers, _ = load_waivers(write(tmp_path, example), governed())
+    assert [(w.id, w.rule_id, w.approved) for w in waivers] == [
+        ("W-LAB-VMS", "MAC-VM-001", dt.date(2026, 9, 1))
+    ]
