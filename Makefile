@@ -10,16 +10,21 @@ WEASYPRINT_DEBS := $(shell $(PYTHON) -c "from auditor.render import WEASYPRINT_D
 ifeq ($(WEASYPRINT_DEBS),)
 $(error cannot read WEASYPRINT_DEBS from auditor/render/__init__.py with $(PYTHON))
 endif
+# The browser the HTML report's tests, bench and screenshot drive, listed once in tests/browser.py.
+BROWSER_DEBS := $(shell $(PYTHON) tests/browser.py debs)
+ifeq ($(BROWSER_DEBS),)
+$(error cannot read BROWSER_DEBS from tests/browser.py with $(PYTHON))
+endif
 AS_OF ?=
 BENCH_DEVICES ?= 100000
 BENCH_FLAGS ?= --extras
 
-.PHONY: help install system-deps run test lint typecheck contracts pytest bench golden sample docs clean
+.PHONY: help install system-deps run test lint typecheck contracts pytest bench bench-html golden sample docs dist wheel-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n",$$1,$$2}'
 
-install: $(STAMP) ## Create .venv with auditor and its dev tools (and WeasyPrint's system libraries)
+install: $(STAMP) ## Create .venv with auditor and its dev tools (and WeasyPrint's libraries, Chromium)
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
@@ -28,7 +33,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-system-deps: ## Install WeasyPrint's Debian libraries when missing (needs root), else say what to install
+system-deps: ## Install WeasyPrint's libraries and Chromium when missing (needs root), else say what to install
 	@missing=""; \
 	for lib in libpango-1.0.so.0 libpangoft2-1.0.so.0 libharfbuzz-subset.so.0; do \
 	  /sbin/ldconfig -p 2>/dev/null | grep -q "$$lib" || missing="$$missing $$lib"; done; \
@@ -41,6 +46,14 @@ system-deps: ## Install WeasyPrint's Debian libraries when missing (needs root),
 	else \
 	  echo "WeasyPrint needs system libraries that are missing:$$missing"; \
 	  echo "Install them with: sudo apt-get install -y $(WEASYPRINT_DEBS)"; exit 1; \
+	fi
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Chromium and ChromeDriver for the HTML report tests: $(BROWSER_DEBS)"; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $(BROWSER_DEBS) >/dev/null; \
+	else \
+	  echo "The HTML report tests need Chromium and ChromeDriver, which are missing."; \
+	  echo "Install them with: sudo apt-get install -y $(BROWSER_DEBS)"; exit 1; \
 	fi
 
 run: install ## Audit the bundled sample tenant; reports land in reports/
@@ -61,8 +74,18 @@ contracts: install ## Import-layer contract (import-linter)
 pytest: install ## The pytest suite (2 workers)
 	$(BIN)/pytest -n 2 -q
 
+dist: install ## Build the sdist and the wheel into dist/ (what `pip install` and the Dockerfile take)
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+
+wheel-check: dist ## The Dockerfile's steps on the wheel: fresh venv, sample audit outside the repo, verify
+	sh docker/check-wheel.sh dist/auditor-*-py3-none-any.whl
+
 bench: install ## Benchmarks: BENCH_DEVICES="10000 100000 500000" (default 100000)
 	$(BIN)/python -m bench $(foreach n,$(BENCH_DEVICES),--devices $(n)) $(BENCH_FLAGS)
+
+bench-html: install ## report.html at scale in headless Chromium: size, time to interactive, filters
+	$(BIN)/python -m bench.html $(foreach n,$(BENCH_DEVICES),--devices $(n))
 
 golden: install ## Regenerate golden files after an intended change; review the diff
 	$(BIN)/pytest -q -p no:xdist tests -k golden --update-golden
@@ -70,11 +93,12 @@ golden: install ## Regenerate golden files after an intended change; review the 
 sample: install ## Regenerate sample_data/ with the deterministic generator
 	$(BIN)/auditor sample --devices 300 --seed 7 --out sample_data --as-of 2026-09-01
 
-docs: install ## Regenerate docs/rules.md, docs/schema.md and the README's page-1 picture
+docs: install ## Regenerate docs/rules.md, docs/schema.md and the README's pictures (PDF page 1, HTML report)
 	$(BIN)/auditor rules --format markdown > docs/rules.md
 	$(BIN)/python -m auditor.normalize > docs/schema.md
-	$(BIN)/auditor run --out build/docs --as-of 2026-09-01 --no-history --format pdf
+	$(BIN)/auditor run --out build/docs --as-of 2026-09-01 --no-history --format pdf,html
 	$(BIN)/python -c "import pypdfium2 as p; p.PdfDocument('build/docs/report.pdf')[0].render(scale=1.4).to_pil().save('docs/sample-report-page1.png')"
+	$(BIN)/python tests/browser.py screenshot build/docs/report.html docs/sample-report-html.png
 
 clean: ## Remove the venv, caches and outputs
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis reports build dist bench/out

@@ -7,6 +7,7 @@ failure is an AuditorError whose exit code is documented in auditor/errors.py an
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import sys
@@ -25,8 +26,14 @@ from auditor.cli_evidence import (
     load_config_file,
     verify,
 )
-from auditor.config import CLOUDS, FORMATS
-from auditor.errors import FAIL_ON_EXIT_CODE, AuditorError, ConfigError, SourceError
+from auditor.config import CLOUDS, DEFAULT_FORMATS, FORMATS, Config
+from auditor.errors import (
+    FAIL_ON_EXIT_CODE,
+    AuditorError,
+    ConfigError,
+    NotifyError,
+    SourceError,
+)
 from auditor.models import Severity
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -156,7 +163,8 @@ def cli(verbose: int, log_format: str) -> None:
     "inputs",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Inventory file (Graph JSON, admin-center CSV, export CSV/ZIP, snapshot); repeatable.",
+    help="Inventory file or folder of files (Graph JSON, admin-center or Devices export, "
+    "PowerShell export, diagnostic log, snapshot; docs/inputs.md); repeatable.",
 )
 @click.option(
     "--source",
@@ -164,7 +172,11 @@ def cli(verbose: int, log_format: str) -> None:
     help="Where the inventory comes from.",
 )
 @click.option("--as-of", type=_DATE, help="Audit date (default: today, UTC).")
-@click.option("--format", "formats", help="Comma-separated: json,xlsx,pdf (default: all).")
+@click.option(
+    "--format",
+    "formats",
+    help=f"Comma-separated, from {','.join(FORMATS)} (default: {','.join(DEFAULT_FORMATS)}).",
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -188,6 +200,12 @@ def cli(verbose: int, log_format: str) -> None:
     "--sign-key",
     type=click.Path(path_type=Path),
     help="Ed25519 private key (PEM) to sign manifest.json.",
+)
+@click.option("--no-notify", is_flag=True, help="Send no notification for this run.")
+@click.option(
+    "--notify-required",
+    is_flag=True,
+    help="Exit 8 when a notification channel fails (by default only logged and summarised).",
 )
 @click.option(
     "--require-complete",
@@ -224,6 +242,8 @@ def run(
     fail_on: str | None,
     only_new: bool,
     sign_key: Path | None,
+    no_notify: bool,
+    notify_required: bool,
     require_complete: bool,
     allow_empty: bool,
     bundle_inputs: bool,
@@ -233,7 +253,10 @@ def run(
     allow_partial: bool | None,
 ) -> None:
     """Audit the Macs and write findings.json, report.xlsx, report.pdf and manifest.json."""
+    from auditor.notify import after_failure, after_run
     from auditor.pipeline import RunOptions, run_audit
+    from auditor.render import OUTPUT_NAMES
+    from auditor.render.json import document_bytes
 
     if config_path is None and not inputs and source in (None, "sample"):
         config_path = _sample_config()
@@ -273,9 +296,27 @@ def run(
         raise click.UsageError("--only-new qualifies --fail-on SEVERITY; give both")
     if only_new and options.history_path is None:
         raise click.UsageError("--only-new needs history to know what is new; drop --no-history")
-    result = run_audit(config, options)
+    if notify_required and no_notify:
+        raise click.UsageError("--notify-required and --no-notify contradict each other")
+    if notify_required:
+        _require_channels(config)
+    try:
+        result = run_audit(config, options)
+    except AuditorError as exc:
+        _summarise(functools.partial(after_failure, config, exc, as_of_date.isoformat()), no_notify)
+        raise
     for path in (*result.outputs, result.manifest):
         click.echo(str(path))
+    if "json" in config.formats:
+        findings: Path | Any = config.out_dir / OUTPUT_NAMES["json"]
+    else:  # the same document, rendered in memory: the message still says what it would say
+        findings = document_bytes(result.report)
+    outputs = (*result.outputs, result.manifest)
+    notify = functools.partial(after_run, config, config.out_dir, outputs, findings)
+    failed = _summarise(notify, no_notify)
+    if failed and notify_required:
+        names = ", ".join(failed)
+        raise NotifyError(f"notification failed for {names} (reports are written; see above)")
     if require_complete and not result.report.run.is_complete:
         missing = "; ".join(
             f"{p.label} ({p.state.replace('_', ' ')})"
@@ -292,6 +333,36 @@ def run(
             scope = "new failures" if only_new else "failures"
             click.echo(f"{hits} {scope} at or above {threshold.value}", err=True)
             sys.exit(FAIL_ON_EXIT_CODE)
+
+
+def _require_channels(config: Config) -> None:
+    """--notify-required: fail before the audit when a channel cannot possibly deliver."""
+    from auditor.notify import preflight
+    from auditor.notify.settings import notify_settings
+
+    if not notify_settings(config).channels:
+        raise ConfigError("--notify-required: no [notify.channels.NAME] in the configuration")
+    problems = preflight(config)
+    if problems:
+        raise ConfigError("--notify-required: " + "; ".join(problems))
+
+
+def _summarise(notify: Callable[[bool, str], Any], no_notify: bool) -> list[str]:
+    """Notify, print the outcome summary on stderr; the names of the channels that failed.
+
+    Whatever goes wrong here is logged and summarised, never raised: the reports are written
+    and the audit's exit code stands (unless --notify-required makes a failed channel count).
+    """
+    note = "off (--no-notify)" if no_notify else ""
+    try:
+        outcome = notify(not no_notify, note)
+    except Exception as exc:  # the CLI boundary: a notification bug must not cost the audit
+        logging.getLogger("auditor.notify").error("notification failed unexpectedly: %r", exc)
+        click.echo(f"auditor: notifications failed unexpectedly ({type(exc).__name__})", err=True)
+        return ["(all channels)"]
+    for line in outcome.lines:
+        click.echo(line, err=True)
+    return [d.channel for d in outcome.failed]
 
 
 @cli.command()
@@ -386,6 +457,39 @@ def refdata_show(as_of: dt.datetime | None, config_path: Path | None) -> None:
     if catalogue.is_stale(day):
         warning = f"WARNING: older than {STALE_AFTER_DAYS} days; run `auditor refdata import FEED`"
         click.echo(warning, err=True)
+
+
+@cli.command("notify")
+@click.argument(
+    "directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option("--test", "is_test", is_flag=True, help="Send a test message to each channel.")
+@click.option("--channel", "channels", multiple=True, help="Only this channel; repeatable.")
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), help="auditor.toml to use."
+)
+def notify_command(
+    directory: Path | None, is_test: bool, channels: tuple[str, ...], config_path: Path | None
+) -> None:
+    """Send notifications: --test to each channel, or DIR's message (a finished evidence folder).
+
+    Exits 0 when every channel answered, 8 naming each channel that did not.
+    """
+    from auditor.notify import from_folder, test_channels
+
+    if is_test == (directory is not None):
+        raise click.UsageError("give either --test or an evidence DIRECTORY")
+    config = load_config_file(config_path)
+    if is_test:
+        sent_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+        outcome = test_channels(config, sent_at, channels)
+    else:
+        outcome = from_folder(config, directory or Path("."), channels)
+    for line in outcome.lines:
+        click.echo(line)
+    if outcome.failed:
+        names = ", ".join(d.channel for d in outcome.failed)
+        raise NotifyError(f"{len(outcome.failed)} channel(s) failed: {names}")
 
 
 cli.add_command(verify)

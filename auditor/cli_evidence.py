@@ -17,12 +17,13 @@ DEFAULT_HISTORY = "~/.local/share/auditor/history.sqlite"
 
 
 def load_config_file(config_path: Path | None) -> Config:
-    """The configuration, with its shape and its rule settings checked in one pass."""
+    """The configuration, with its shape, rule and [notify] settings checked in one pass."""
+    from auditor.notify import notify_problems
     from auditor.rules.settings import rule_problems
 
     if config_path is None and Path("auditor.toml").is_file():
         config_path = Path("auditor.toml")
-    return load_config(config_path, check=rule_problems)
+    return load_config(config_path, check=lambda c: rule_problems(c) + notify_problems(c))
 
 
 def history_path(history: str | None, no_history: bool, config: Config) -> Path | None:

@@ -21,7 +21,10 @@ from auditor.errors import ConfigError
 from auditor.models import Param, Severity
 from auditor.typed_table import TableReader
 
-FORMATS = ("json", "xlsx", "pdf")
+# Every --format choice (render.OUTPUT_NAMES names each file); a run without --format or
+# output.formats writes the first three.
+FORMATS = ("json", "xlsx", "pdf", "html", "csv", "ndjson", "ocsf", "junit", "parquet")
+DEFAULT_FORMATS = FORMATS[:3]
 CLOUDS = ("global", "usgov", "usgov-dod", "china")
 SOURCES = ("sample", "files", "graph")
 
@@ -90,7 +93,7 @@ class Config:
     source: str = "sample"
     inputs: tuple[Path, ...] = ()
     out_dir: Path = Path("reports")
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = DEFAULT_FORMATS
     pdf_devices_per_rule: int = 15  # ~8.6 s and 35 pages at 100k Macs; the workbook lists all
     select: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -107,6 +110,8 @@ class Config:
     history_enabled: bool = True
     catalogue_path: Path | None = None
     graph: GraphConfig = field(default_factory=GraphConfig)
+    # The [notify] table as written; auditor.notify.settings checks and reads it.
+    notify: Mapping[str, Any] = field(default_factory=dict)
     config_file: Path | None = None
     digest: str = ""
 
@@ -130,7 +135,7 @@ class Config:
 
 
 _TOP = {"organisation", "classification", "as_of", "source", "inputs", "output", "rules", "vms",
-        "policy", "waivers", "history", "catalogue", "graph", "report"}  # fmt: skip
+        "policy", "waivers", "history", "catalogue", "graph", "notify", "report"}  # fmt: skip
 _SECTIONS = {
     "output": {"dir", "formats", "pdf_devices_per_rule"},
     "rules": {"select", "exclude", "severity", "params"},
@@ -202,7 +207,7 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
         sections[name] = section
     get = TableReader(problems)
     output, rules, graph = sections["output"], sections["rules"], sections["graph"]
-    formats = get.strings(output, "output.formats", FORMATS)
+    formats = get.strings(output, "output.formats", DEFAULT_FORMATS)
     for fmt in formats:
         if fmt not in FORMATS:
             choices = ", ".join(FORMATS)
@@ -214,6 +219,10 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
     cloud = get.text(graph, "graph.cloud", "global")
     if cloud not in CLOUDS:
         problems.append(f"graph.cloud: '{cloud}' is not one of {', '.join(CLOUDS)}")
+    notify = data.get("notify", {})
+    if not isinstance(notify, Mapping):
+        problems.append("[notify] must be a table")
+        notify = {}
     if "inputs" in data and source != "files":
         problems.append(f'inputs: only read with source = "files" (source is "{source}")')
     severity: dict[str, Severity] = {}
@@ -285,6 +294,7 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
             proxy=proxy,
             export_timeout_s=export_timeout_s,
         ),
+        notify=notify,
     )
 
 

@@ -193,9 +193,11 @@ def _missing_detail(inputs: pd.DataFrame, scope: pd.Series, rule: Rule) -> np.nd
     codes, uniques = pd.factorize(pattern)
     texts = []
     for combined in uniques:
-        missing = [
-            field_words(c) for bit, c in enumerate(strict) if (int(combined) >> 1) >> bit & 1
-        ]
+        missing = list(  # dict: os_version and os_version_key read the same, say it once
+            dict.fromkeys(
+                field_words(c) for bit, c in enumerate(strict) if (int(combined) >> 1) >> bit & 1
+            )
+        )
         prefix = "cannot tell whether the rule applies: " if int(combined) & 1 else ""
         texts.append(prefix + words_list(missing) + " not reported" if missing else "")
     detail = np.asarray(texts, dtype=object)[codes]

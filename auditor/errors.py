@@ -6,7 +6,9 @@
     │   └── PartialSourceError   exit 4  a core Graph part failed (see --allow-partial)
     ├── HistoryError             exit 6  the history database
     ├── RenderError              exit 5  a report format could not be produced
-    └── VerifyError              exit 7  `auditor verify` found a changed or missing file
+    ├── VerifyError              exit 7  `auditor verify` found a changed or missing file
+    └── NotifyError              exit 8  a notification channel failed (only with
+                                         `--notify-required`, and `auditor notify`)
 
 Exit code 3 is reserved for `--fail-on`: the audit ran and found failures at or above the
 given severity. Missing inventory data is never an exception: it becomes `unknown`.
@@ -55,6 +57,12 @@ class VerifyError(AuditorError):
     """An evidence directory does not match its manifest."""
 
     exit_code: ClassVar[int] = 7
+
+
+class NotifyError(AuditorError):
+    """A notification could not be delivered where delivery was required."""
+
+    exit_code: ClassVar[int] = 8
 
 
 FAIL_ON_EXIT_CODE = 3

@@ -98,7 +98,8 @@ def test_reasons_are_words_never_internal_field_names(tmp_path):
     # the Data quality pages: what could not be collected, inventory notes, unknown reasons
     pages = pdf_pages(tmp_path)
     start = next(i for i, page in enumerate(pages) if page.startswith("Data quality"))
-    quality = " ".join(pages[start : start + 2]).split("Waivers")[0]
+    end = next(i for i, page in enumerate(pages) if page.startswith("Waivers"))
+    quality = " ".join(pages[start:end])
     assert "primary user missing" in quality  # a normalization note's field, in words
     reasons = quality.split("Undecided results (unknown)")[1]
     assert not INTERNAL_NAMES.search(reasons), INTERNAL_NAMES.search(reasons)

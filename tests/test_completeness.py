@@ -15,8 +15,8 @@ from outputs import findings, pdf_pages, sheet_text
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_data"
 NOT_COLLECTED = {
-    "device_details": ["MAC-BST-001", "MAC-HW-001", "MAC-HW-002", "MAC-KXT-001", "MAC-SWU-001",
-                       "MAC-VM-001", "MAC-VM-002"],
+    "device_details": ["MAC-BST-001", "MAC-ENR-005", "MAC-HW-001", "MAC-HW-002", "MAC-KXT-001",
+                       "MAC-SWU-001", "MAC-VM-001", "MAC-VM-002"],
     "export_devices": ["MAC-ENR-001"],
     "apns": ["MAC-TEN-001", "MAC-TEN-002"],
     "ade_tokens": ["MAC-TEN-003", "MAC-TEN-004", "MAC-TEN-005"],
@@ -66,8 +66,10 @@ def test_page_one_says_partial_naming_the_parts_and_the_rules_they_silence(devic
     assert "Data PARTIAL: 1 of 7 parts collected" in page_one
     assert "complete" not in page_one.replace("PARTIAL", "")
     for line in (
-        "per-device details: not supplied (no input carried it); silences MAC-BST-001",
-        "ADE tokens: not supplied (no input carried it); silences MAC-TEN-003",
+        "per-device details: not supplied (no input carried it; add single-device GETs",
+        "inputs.md)); silences MAC-BST-001, MAC-ENR-005",
+        "ADE tokens: not supplied (no input carried it; add GET depOnboardingSettings); "
+        "silences MAC-TEN-003",
     ):
         assert line in page_one
     assert "300 Macs had an unknown on a critical or high rule" in page_one
@@ -77,7 +79,8 @@ def test_the_workbook_says_partial_on_its_summary_and_lists_every_part(device_li
     summary = sheet_text(device_list_only, "Summary")
     assert "PARTIAL: per-device details not supplied; Devices export report not supplied" in summary
     quality = sheet_text(device_list_only, "Data quality")
-    assert "per-device details not supplied no input carried it MAC-BST-001" in quality
+    assert "per-device details not supplied no input carried it; add single-device GETs" in quality
+    assert "MAC-BST-001, MAC-ENR-005" in quality
 
 
 def test_the_full_sample_is_complete(tmp_path):

@@ -13,7 +13,8 @@ from auditor.render import OUTPUT_NAMES, RENDERERS
 from auditor.render.json import document_bytes
 from auditor.report import Report
 
-TOP_KEYS = ["schema_version", "run", "summary", "findings", "data_quality", "waivers", "changes"]
+TOP_KEYS = ["schema_version", "run", "summary", "findings", "data_quality", "waivers", "changes",
+            "tenant"]  # fmt: skip
 
 
 def write(report: Report, tmp_path, name: str = "findings.json") -> tuple[bytes, dict]:

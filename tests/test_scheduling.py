@@ -15,7 +15,7 @@ EXAMPLES = DOCS / "examples"
 # Used when auditor/cli.py is absent: the flags `auditor run` is documented to take.
 RUN_FLAGS = {"--input", "--source", "--as-of", "--format", "--out", "--config", "--waivers",
              "--history", "--no-history", "--fail-on", "--only-new", "--sign-key", "--cloud",
-             "--graph-url", "--allow-partial"}  # fmt: skip
+             "--graph-url", "--allow-partial", "--no-notify", "--notify-required"}  # fmt: skip
 SHELL_EXPANSION = re.compile(r'^"?\$\{?\w+(\[@\])?\}?"?$')  # "${sign[@]}": filled in at run time
 
 
@@ -147,3 +147,74 @@ def test_every_complete_command_in_the_guide_is_valid():
     for command in commands:
         if "…" not in command:
             check_command(command)
+
+
+REPO = DOCS.parent
+DOCKER_UID = 10001  # the Dockerfile's `USER 10001:10001`
+SECRET_NAME = re.compile(r"(URL|PASSWORD|SECRET|TOKEN|KEY)$")
+
+
+def image_version() -> str:
+    import tomllib
+
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+
+
+def test_the_container_apps_job_runs_the_image_monthly_with_secrets_by_reference():
+    job = yaml.safe_load((EXAMPLES / "container-apps-job.yaml").read_text())
+    assert job["identity"]["type"] == "UserAssigned"
+    configuration = job["properties"]["configuration"]
+    assert configuration["triggerType"] == "Schedule"
+    schedule = configuration["scheduleTriggerConfig"]
+    minute, hour, day, month, weekday = schedule["cronExpression"].split()
+    assert (day, month, weekday) == ("1", "*", "*") and minute.isdigit() and hour.isdigit()
+    assert schedule["parallelism"] == 1 and configuration["replicaRetryLimit"] == 0
+    secrets = {s["name"]: s for s in configuration["secrets"]}
+    assert all("keyVaultUrl" in s and "value" not in s for s in secrets.values())
+    template = job["properties"]["template"]
+    (container,) = template["containers"]
+    assert container["image"].endswith(f"/auditor:{image_version()}")
+    for variable in container["env"]:
+        assert ("value" in variable) != ("secretRef" in variable), variable
+        if SECRET_NAME.search(variable["name"]):
+            assert variable["secretRef"] in secrets, variable
+    mounts = {m["mountPath"]: m["volumeName"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in template["volumes"]}
+    assert volumes[mounts["/data"]]["storageType"] == "AzureFile"
+    assert all(s["secretRef"] in secrets for s in volumes[mounts["/secrets"]]["secrets"])
+    check_command(["run", *container["args"]])  # the image's entrypoint runs `auditor run ARGS`
+
+
+def test_the_kubernetes_cronjob_runs_the_image_as_non_root_monthly():
+    cronjob = yaml.safe_load((EXAMPLES / "kubernetes-cronjob.yaml").read_text())
+    assert (cronjob["apiVersion"], cronjob["kind"]) == ("batch/v1", "CronJob")
+    spec = cronjob["spec"]
+    minute, hour, day, month, weekday = spec["schedule"].split()
+    assert (day, month, weekday) == ("1", "*", "*") and minute.isdigit() and hour.isdigit()
+    assert (
+        spec["concurrencyPolicy"] == "Forbid" and spec["jobTemplate"]["spec"]["backoffLimit"] == 0
+    )
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    security = pod["securityContext"]
+    assert security["runAsNonRoot"] is True and security["runAsUser"] == DOCKER_UID
+    (container,) = pod["containers"]
+    assert container["image"].endswith(f"/auditor:{image_version()}")
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    for variable in container["env"]:
+        if SECRET_NAME.search(variable["name"]):
+            assert "secretKeyRef" in variable["valueFrom"], variable
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert "persistentVolumeClaim" in volumes[mounts["/data"]]
+    assert "emptyDir" in volumes[mounts["/tmp"]], "a read-only root needs a writable /tmp"
+    assert "secret" in volumes[mounts["/secrets"]]
+    check_command(["run", *container["args"]])
+
+
+def test_the_dockerfile_user_and_volume_match_the_recipes():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert f"USER {DOCKER_UID}:{DOCKER_UID}" in dockerfile
+    assert 'VOLUME ["/data"]' in dockerfile
+    entrypoint = (REPO / "docker" / "auditor-monthly").read_text()
+    assert '--out "$data/reports/{period}"' in entrypoint

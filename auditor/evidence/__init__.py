@@ -15,10 +15,17 @@ from __future__ import annotations
 
 from auditor.evidence.check import VerifyResult, check_evidence, verify
 from auditor.evidence.keys import generate_keypair, load_private_key, load_public_key
-from auditor.evidence.manifest import MANIFEST, SIGNATURE, build_manifest, write_manifest
+from auditor.evidence.manifest import (
+    MANIFEST,
+    REPORT_NAMES,
+    SIGNATURE,
+    build_manifest,
+    write_manifest,
+)
 
 __all__ = [
     "MANIFEST",
+    "REPORT_NAMES",
     "SIGNATURE",
     "VerifyResult",
     "build_manifest",

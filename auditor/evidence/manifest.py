@@ -21,8 +21,12 @@ SIGNATURE = "manifest.sig"
 FORMAT_VERSION = 1
 # Files auditor writes: one the manifest does not name is a stale report, not a harmless extra.
 REPORT_NAMES = frozenset(
-    {"findings.json", "report.xlsx", "report.pdf", "snapshot.json.gz", "snapshot.json"}
-)
+    {
+        "findings.json", "report.xlsx", "report.pdf", "report.html", "findings.csv",
+        "findings.ndjson", "findings.ocsf.json", "junit.xml", "devices.parquet",
+        "snapshot.json.gz", "snapshot.json",
+    }
+)  # fmt: skip
 
 
 def build_manifest(

@@ -26,6 +26,7 @@ import itertools
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ def open_history(path: Path, *, create: bool = True, busy_timeout_s: float = 30.
         raise HistoryError(f"{path}: cannot open the history database: {exc}") from exc
     history = History(path, conn)
     try:
-        history._prepare()
+        history._prepare(busy_timeout_s)
     except BaseException:
         conn.close()
         raise
@@ -270,7 +271,7 @@ class History:
             return None
         return load_run(conn, tenant, previous, self.path, fails_only=True)
 
-    def _prepare(self) -> None:
+    def _prepare(self, busy_timeout_s: float) -> None:
         """Refuse files that are not ours or too new; create or migrate; switch to WAL."""
         with self._guard("read the database header"):
             # One read transaction: header and tables from the same snapshot, so a writer
@@ -291,8 +292,7 @@ class History:
                     f"{self.path}: written by a newer auditor (schema {version}, this version "
                     f"reads up to {SCHEMA_VERSION}); left untouched: upgrade auditor"
                 )
-            if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                self._conn.execute("PRAGMA journal_mode = WAL")
+            self._use_wal(time.monotonic() + busy_timeout_s)
         if version < SCHEMA_VERSION:
             with self._transaction("create or migrate the schema", write=True) as conn:
                 _, version = header(conn)  # another process may have migrated meanwhile
@@ -300,6 +300,20 @@ class History:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _use_wal(self, deadline: float) -> None:
+        """Switch the file to WAL, waiting for other connections until `deadline`.
+
+        SQLite takes the exclusive lock this switch needs without calling its busy handler, so
+        two first runs opening a new file at once would otherwise fail at once ("locked").
+        """
+        while self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     @contextmanager
     def _transaction(self, action: str, *, write: bool = False) -> Iterator[sqlite3.Connection]:

@@ -122,11 +122,13 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         )
         staging = Path(tempfile.mkdtemp(prefix=".auditor-", dir=out_dir))
         stack.callback(shutil.rmtree, staging, ignore_errors=True)
-        batches, inputs, gaps, fetched = load_batches(config, progress=options.progress)
-        gaps = [*gaps, *uncovered_parts(batches, gaps)]
+        loaded = load_batches(config, progress=options.progress)
+        readings, fetched = loaded.readings, list(loaded.fetched)
+        inputs = readings.inputs  # as read (paths as given): the manifest and the bundle
+        gaps = [*readings.gaps, *uncovered_parts(readings.batches, readings.gaps)]
         named = [dataclasses.replace(i, path=input_name(i.path)) for i in inputs]
-        inventory = normalize(batches, inputs=named, gaps=gaps)
-        del batches
+        inventory = normalize(readings.batches, inputs=named, gaps=gaps, notes=readings.notes)
+        del loaded, readings
         _refuse_partial(inventory, config)
         _refuse_empty(inventory, options)
         log.info("normalized %d Macs from %d input(s)", len(inventory.devices), len(inputs))
@@ -155,6 +157,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             comparison.changes if comparison is not None else None,
             pdf_devices_per_rule=config.pdf_devices_per_rule,
             params=params,
+            cloud=config.graph.cloud,
             sign_off=SignOff(config.prepared_by, config.reviewed_by),
             notices=notices,
         )

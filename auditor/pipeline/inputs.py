@@ -8,16 +8,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.fileops import sha256_and_size
-from auditor.models import CORE_PARTS, PART_FEEDS, InputFile, RawBatch, SourceGap
+from auditor.models import (
+    CORE_PARTS,
+    PART_FEEDS,
+    BatchKind,
+    InputFile,
+    InventoryPart,
+    RawBatch,
+    SourceGap,
+)
 from auditor.refdata.catalogue import Catalogue
 from auditor.refdata.catalogue_file import load_catalogue
 from auditor.refdata.sofa import preferred_catalogue
-from auditor.sources.files import read_files
+from auditor.sources.files import Readings, read_files
 
 log = logging.getLogger(__name__)
 SNAPSHOT_NAME = "snapshot.json.gz"
@@ -32,13 +41,21 @@ def resolve_catalogue(config: Config) -> Catalogue:
     return preferred_catalogue()
 
 
-def load_batches(
-    config: Config, *, progress: bool = False
-) -> tuple[list[RawBatch], list[InputFile], list[SourceGap], list[Path]]:
-    """Read the configured source into raw batches, their inputs and recorded gaps.
+@dataclass(frozen=True, slots=True)
+class LoadedInputs:
+    """The configured source, read: every file's batches, evidence, gaps and reader notes."""
+
+    readings: Readings
+    fetched: tuple[Path, ...] = ()  # files this run wrote (the Graph snapshot)
+
+
+def load_batches(config: Config, *, progress: bool = False) -> LoadedInputs:
+    """Read the configured source into raw batches, their inputs, recorded gaps and notes.
 
     A Graph pull is saved first as `snapshot.json.gz` in the output folder (the evidence of
-    what Graph said), then read like any snapshot; it is returned as an extra output.
+    what Graph said), then read like any snapshot; it is returned as `fetched`. Inputs may
+    be folders: their files are read (not subfolders) and the ones of no known shape are
+    listed in the data-quality notes.
     """
     if config.source == "graph":
         from auditor.sources.graph import fetch_to_file
@@ -46,11 +63,14 @@ def load_batches(
         config.out_dir.mkdir(parents=True, exist_ok=True)
         snapshot = config.out_dir / SNAPSHOT_NAME
         log.info(fetch_to_file(config.graph, snapshot, progress=progress))
-        return (*read_files([snapshot]), [snapshot])
+        return LoadedInputs(read_files([snapshot]), (snapshot,))
     if config.source == "files" and not config.inputs:
-        raise ConfigError("source is 'files' but no input was given: pass --input FILE")
+        raise ConfigError("source is 'files' but no input was given: pass --input FILE or DIR")
     paths = list(config.inputs) if config.source == "files" else bundled_sample_files()
-    return (*read_files(paths), [])
+    readings = read_files(paths)
+    for unread in readings.unrecognised:
+        log.warning("not read: %s", unread)
+    return LoadedInputs(readings)
 
 
 def bundled_sample_files() -> list[Path]:
@@ -74,25 +94,44 @@ def tenant_files(folder: Path) -> list[Path]:
     )
 
 
-# Which raw kinds carry each part of the inventory when it comes from files.
-_CARRIERS = {
-    "managed_devices": ("graph_devices", "admin_center_csv", "export_devices"),
-    "device_details": ("graph_device_details",),
-    "export_devices": ("export_devices",),
-    "apns": ("apns",),
-    "ade_tokens": ("ade_tokens",),
-    "ade_profiles": ("ade_profiles",),
-    "enrollment_configurations": ("enrollment_configurations",),
-}
+# Which raw kinds carry each part of the inventory when it comes from files, and what to add.
+_CARRIERS: dict[InventoryPart, tuple[tuple[BatchKind, ...], str]] = {
+    InventoryPart.MANAGED_DEVICES: (
+        (BatchKind.GRAPH_DEVICES, BatchKind.ADMIN_CENTER_CSV, BatchKind.EXPORT_DEVICES,
+         BatchKind.DEVICES_LOG),
+        "add the Macs: a Graph managedDevices list, a Devices export or the admin-center export",
+    ),
+    InventoryPart.DEVICE_DETAILS: (
+        (BatchKind.GRAPH_DEVICE_DETAILS,),
+        "add single-device GETs with $select (`auditor fetch` collects them; docs/inputs.md)",
+    ),
+    InventoryPart.EXPORT_DEVICES: (
+        (BatchKind.EXPORT_DEVICES,),
+        "add the reports-export Devices report (docs/inputs.md)",
+    ),
+    InventoryPart.APNS: ((BatchKind.APNS,), "add GET applePushNotificationCertificate"),
+    InventoryPart.ADE_TOKENS: ((BatchKind.ADE_TOKENS,), "add GET depOnboardingSettings"),
+    InventoryPart.ADE_PROFILES: (
+        (BatchKind.ADE_PROFILES,),
+        "add GET depOnboardingSettings/{id}/enrollmentProfiles",
+    ),
+    InventoryPart.ENROLLMENT_CONFIGURATIONS: (
+        (BatchKind.ENROLLMENT_CONFIGURATIONS,),
+        "add GET deviceEnrollmentConfigurations",
+    ),
+}  # fmt: skip
 
 
 def uncovered_parts(batches: Sequence[RawBatch], gaps: Sequence[SourceGap]) -> list[SourceGap]:
-    """Gaps for the parts no input carried, so fewer inputs never read as a cleaner tenant."""
+    """Gaps for the parts no input carried, so fewer inputs never read as a cleaner tenant.
+
+    Each names the input that would carry the part.
+    """
     kinds = {b.kind for b in batches}
     recorded = {g.part for g in gaps}
     return [
-        SourceGap(part, "no input carried it", PART_FEEDS[part], part in CORE_PARTS)
-        for part, carriers in _CARRIERS.items()
+        SourceGap(part, f"no input carried it; {add}", PART_FEEDS[part], part in CORE_PARTS)
+        for part, (carriers, add) in _CARRIERS.items()
         if part not in recorded and not kinds & set(carriers)
     ]
 

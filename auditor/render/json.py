@@ -7,6 +7,7 @@ written with bounded memory, byte-for-byte as one `orjson.dumps(..., OPT_INDENT_
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -150,7 +151,7 @@ def summary_block(report: Report) -> dict[str, Any]:
     }
 
 
-def _finding_records(report: Report, chunk_rows: int) -> Iterator[list[dict[str, Any]]]:
+def finding_records(report: Report, chunk_rows: int) -> Iterator[list[dict[str, Any]]]:
     """Chunks of finding objects in the documented key order."""
     has_history = report.changes is not None
     keys = [k for k in FINDING_KEYS if has_history or k not in ("first_seen", "months_failing")]
@@ -182,7 +183,7 @@ def _finding_records(report: Report, chunk_rows: int) -> Iterator[list[dict[str,
 def _findings_bytes(report: Report, chunk_rows: int) -> Iterator[bytes]:
     """The findings array's items, each chunk serialized by one orjson call."""
     written = False
-    for records in _finding_records(report, chunk_rows):
+    for records in finding_records(report, chunk_rows):
         if not records:
             continue
         # '[\n    {...},\n    {...}\n  ]' at depth 1: drop the brackets, keep the items
@@ -275,6 +276,34 @@ def changes_block(report: Report) -> dict[str, Any] | None:
     }
 
 
+def _stamp(value: Any) -> str | None:
+    """A timestamp as `YYYY-MM-DDTHH:MM:SSZ` (UTC), or None."""
+    if value is None:
+        return None
+    return f"{value.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def tenant_block(report: Report) -> dict[str, Any]:
+    """The `tenant` object: the expiry dates of the APNs certificate and the ADE tokens."""
+    tenant = report.tenant
+    apns = None
+    if tenant.apns_expires_at is not None:
+        apns = {"expires_at": _stamp(tenant.apns_expires_at), "apple_id": tenant.apns_apple_id}
+    return {
+        "apns_certificate": apns,
+        "ade_tokens": [
+            {
+                "token_id": t.token_id,
+                "name": t.token_name,
+                "apple_id": t.apple_id,
+                "expires_at": _stamp(t.expires_at),
+                "last_sync_at": _stamp(t.last_sync_at),
+            }
+            for t in tenant.tokens
+        ],
+    }
+
+
 def document_bytes(report: Report, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[bytes]:
     """findings.json as byte chunks (findings serialized `chunk_rows` at a time)."""
     blocks: list[tuple[str, Any]] = [
@@ -285,6 +314,7 @@ def document_bytes(report: Report, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[
         ("data_quality", quality_block(report)),
         ("waivers", waivers_block(report)),
         ("changes", changes_block(report)),
+        ("tenant", tenant_block(report)),  # added after the first release: last
     ]
     for i, (key, value) in enumerate(blocks):
         yield (b"{\n  " if i == 0 else b",\n  ") + _dumps(key, 1) + b": "

@@ -15,7 +15,7 @@ import pandas as pd
 
 from auditor.models import Changes, Entity, Inventory, Param, RunMeta, Status
 from auditor.refdata.catalogue import STALE_AFTER_DAYS
-from auditor.report.changes import changes_view
+from auditor.report.changes import CHANGE_ITEMS_SCHEMA, changes_view
 from auditor.report.completeness import gap_fields, part_statuses
 from auditor.report.findings import (
     DEVICE_TABLE_SCHEMA,
@@ -33,6 +33,7 @@ from auditor.report.run_model import RunInfo, RunWarning, SignOff
 from auditor.report.sanity import after_as_of_notes, date_warnings
 from auditor.report.summary import summary
 from auditor.report.tenant import tenant_health
+from auditor.report.views import build_views
 from auditor.report.waivers import waiver_overview, waiver_rows
 from auditor.rules.base import Rule
 from auditor.waivers import WaiverUse
@@ -58,6 +59,7 @@ def build_report(
     *,
     pdf_devices_per_rule: int = 15,
     params: Mapping[str, Mapping[str, Param]] | None = None,
+    cloud: str = "global",
     sign_off: SignOff | None = None,
     notices: Sequence[RunWarning] = (),
 ) -> Report:
@@ -74,6 +76,7 @@ def build_report(
         pdf_devices_per_rule: how many failing Macs the PDF lists under each rule.
         params: the run's per-rule parameter overrides; the report shows each rule's
             defaults with these laid over them. None: defaults only.
+        cloud: the Graph cloud (`graph.cloud`): which admin center the Macs' links open.
         sign_off: the prepared-by / reviewed-by names.
         notices: warnings the pipeline knows of (history not compared, sample data); the
             report adds those about dates and an empty inventory.
@@ -101,6 +104,18 @@ def build_report(
         warnings.insert(0, RunWarning("no_macs", f"No Mac was audited: {what_was_read(inventory)}. "
                                       "This is not a clean audit."))  # fmt: skip
     waivers = waiver_rows(waiver_uses, {s.rule_id: s.severity for s in summaries}, meta.as_of)
+    change_view = None if changes is None else changes_view(changes, titles, pdf_devices_per_rule)
+    views = build_views(
+        findings,
+        devices,
+        FINDINGS_SCHEMA,
+        DEVICE_TABLE_SCHEMA,
+        titles,
+        device_rule_ids,
+        None if change_view is None else (change_view.items, CHANGE_ITEMS_SCHEMA),
+        cloud=cloud,
+        tenant_id=meta.tenant_id,
+    )
     return Report(
         run=RunInfo(
             meta=meta,
@@ -129,10 +144,11 @@ def build_report(
         distribution=distribution(inventory.devices),
         quality=data_quality(inventory, results, titles, after_as_of),
         waivers=waivers,
-        changes=None if changes is None else changes_view(changes, titles, pdf_devices_per_rule),
+        changes=change_view,
         own_mappings=own_mappings(rules),
         findings=findings,
         devices=devices,
         device_rule_ids=device_rule_ids,
         pdf_devices_per_rule=pdf_devices_per_rule,
+        views=views,
     )

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from auditor.models import QualityNote, Severity
@@ -73,6 +74,9 @@ class RuleSummary:
     not_applicable: int
     waived: int
     fail_pct: float  # failing share of the entities the rule could judge (pass + fail + waived)
+    # failing (a fail) | not_assessed (no fail, some unknown) | not_applicable (nothing in
+    # scope) | passing (only pass and waived): a rule is never "passing" while it could not judge.
+    outcome: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +302,56 @@ class Summary:
     waivers: WaiverOverview
 
 
+@dataclass(frozen=True, slots=True)
+class FacetValue:
+    """One value a table column can be filtered to, with how many rows hold it."""
+
+    value: Any  # the cell's value (text, number, yes/no); None: not reported
+    label: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    """How an interactive table shows and filters one column (`report.views`)."""
+
+    key: str  # the column's name in its frame
+    label: str
+    description: str  # the schema's meaning
+    kind: str  # text | number | date | bool | severity | status
+    filter: str  # select (pick from `values`) | text (contains)
+    is_searched: bool  # matched by the table's search box
+    is_visible: bool  # shown until the reader hides it (every column can be shown)
+    source: str  # row: the table's own column; device: the finding's Mac's, in `devices`
+    link: str | None  # device: the cell links to the Mac's admin-center page
+    values: tuple[FacetValue, ...]  # select filters: every value in display order
+
+
+@dataclass(frozen=True, slots=True)
+class TableView:
+    """The columns of one interactive table (findings, devices or changes), in order."""
+
+    name: str
+    columns: tuple[ColumnSpec, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Views:
+    """What the interactive tables need beyond the frames: column specs and the Macs' links.
+
+    `finding_device_rows[i]` is the position in `Report.devices` of finding i's Mac (-1 for
+    tenant, token and DEM findings); `device_links` is each Mac's page in the Intune admin
+    center (NA without an Intune device id), in `Report.devices` order.
+    """
+
+    findings: TableView
+    devices: TableView
+    changes: TableView | None
+    finding_device_rows: np.ndarray
+    device_links: pd.Series
+    admin_center_url: str
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Report:
     """Everything the PDF, the workbook and findings.json show, computed once.
@@ -322,6 +376,7 @@ class Report:
     devices: pd.DataFrame
     device_rule_ids: tuple[str, ...]
     pdf_devices_per_rule: int
+    views: Views  # added for the interactive tables: column specs, filter values, links
 
     def failures_by_severity(self) -> dict[Severity, int]:
         """Failing (unwaived) results per severity, every severity present: for --fail-on."""

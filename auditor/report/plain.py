@@ -43,6 +43,8 @@ def plain(value: Any) -> Any:
             {k: plain(scalar(v)) for k, v in row.items()}
             for row in value.astype(object).to_dict("records")
         ]
+    if isinstance(value, pd.Series | np.ndarray):
+        return [plain(scalar(v)) for v in value.tolist()]
     if isinstance(value, tuple | list):
         return [plain(v) for v in value]
     if isinstance(value, dict):

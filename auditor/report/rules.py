@@ -69,9 +69,21 @@ def rule_summaries(
                 not_applicable=n(Status.NOT_APPLICABLE),
                 waived=n(Status.WAIVED),
                 fail_pct=pct(n(Status.FAIL), judged),
+                outcome=rule_outcome(row),
             )
         )
     return tuple(summaries)
+
+
+def rule_outcome(counts: np.ndarray) -> str:
+    """A rule's verdict over all its entities, from its count per status code."""
+    if counts[Status.FAIL.code]:
+        return "failing"
+    if counts[Status.UNKNOWN.code]:
+        return "not_assessed"
+    if not counts[Status.PASS.code] and not counts[Status.WAIVED.code]:
+        return "not_applicable"
+    return "passing"
 
 
 def _status_counts(results: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -1,0 +1,184 @@
+"""Read what a message needs from a run's findings.json, in one streaming pass.
+
+findings.json (docs/findings-json.md) is the public contract, so a message built from it says
+exactly what the file says. The file can hold millions of findings; this keeps `run`,
+`summary`, `waivers`, `changes` (without its per-result `items`) and `tenant`, and from the
+findings array only the first failing results at the severities a message names (the array is
+sorted by severity, so the scan stops early). Memory stays small whatever the tenant size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+
+from auditor.errors import SourceError
+from auditor.models import Severity
+
+_KEPT = ("run", "summary", "waivers", "changes", "tenant")
+
+
+@dataclass(slots=True)
+class FailingMacs:
+    """Macs failing at the severities a message names: how many, and the first few by name."""
+
+    count: int = 0
+    names: list[str] = field(default_factory=list)
+    new_count: int | None = None  # None without history: findings then carry no first_seen
+    new_names: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RunDocument:
+    """The parts of one findings.json a notification and the outcome summary use."""
+
+    run: dict[str, Any]
+    summary: dict[str, Any]
+    waivers: list[dict[str, Any]] = field(default_factory=list)
+    changes: dict[str, Any] | None = None  # without `items`
+    tenant: dict[str, Any] | None = None  # absent from files written before it existed
+    failing: FailingMacs = field(default_factory=FailingMacs)
+
+    @property
+    def period(self) -> str:
+        """The audited period, YYYY-MM of the as-of date."""
+        return str(self.run["as_of"])[:7]
+
+
+def read_document(path: Path, floor: Severity = Severity.HIGH, names: int = 10) -> RunDocument:
+    """Read `path` (a findings.json); Macs failing at or above `floor` are counted, `names` named.
+
+    Raises:
+        SourceError: the file is missing, is not JSON or lacks `run`/`summary`.
+    """
+    try:
+        with path.open("rb") as stream:
+            return parse_document(stream, floor, names, str(path))
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read findings.json ({exc.strerror})") from exc
+
+
+def parse_document(
+    stream: IO[bytes] | Iterable[bytes],
+    floor: Severity,
+    names: int,
+    origin: str = "findings.json",
+) -> RunDocument:
+    """`read_document` over an open binary stream or an iterable of byte chunks."""
+    source = stream if hasattr(stream, "read") else _ChunkReader(iter(stream))
+    wanted = {s.value for s in Severity if s.rank <= floor.rank}
+    parts: dict[str, Any] = {}
+    failing = FailingMacs()
+    events = ijson.parse(source, use_float=True)
+    try:
+        for prefix, event, value in events:
+            if prefix != "" or event != "map_key":
+                continue
+            if value in _KEPT:
+                parts[value] = _build(events, skip="changes.items" if value == "changes" else None)
+            elif value == "findings":
+                period = str(parts.get("run", {}).get("as_of", ""))[:7]
+                failing = _scan_findings(events, wanted, period, names)
+    except ijson.JSONError as exc:
+        raise SourceError(f"{origin}: not valid JSON ({exc})") from exc
+    if not isinstance(parts.get("run"), dict) or not isinstance(parts.get("summary"), dict):
+        raise SourceError(f"{origin}: not an auditor findings.json (no run/summary)")
+    return RunDocument(
+        run=parts["run"],
+        summary=parts["summary"],
+        waivers=parts.get("waivers") or [],
+        changes=parts.get("changes"),
+        tenant=parts.get("tenant"),
+        failing=failing,
+    )
+
+
+def _build(events: Iterator[tuple[str, str, Any]], skip: str | None) -> Any:
+    """The value whose first event comes next, leaving out the subtree at prefix `skip`."""
+    builder = ijson.ObjectBuilder()
+    depth = 0
+    for prefix, event, value in events:
+        if skip is not None and (prefix == skip or prefix.startswith(skip + ".")):
+            continue
+        if skip is not None and event == "map_key" and f"{prefix}.{value}" == skip:
+            continue
+        builder.event(event, value)
+        if event in ("start_map", "start_array"):
+            depth += 1
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+        if depth == 0:
+            break
+    return builder.value
+
+
+def _scan_findings(
+    events: Iterator[tuple[str, str, Any]], wanted: set[str], period: str, names: int
+) -> FailingMacs:
+    """Count and name the Macs failing at the wanted severities; skip the rest of the array.
+
+    A failure is new when its streak started this period (`first_seen`), the same test that
+    makes `changes.new`; without history findings carry no `first_seen`.
+    """
+    failing = FailingMacs()
+    macs: set[str] = set()
+    new_macs: set[str] = set()
+    scanning = True
+    for prefix, event, value in events:
+        if prefix == "findings" and event == "end_array":
+            break
+        if not scanning or prefix != "findings.item" or event != "start_map":
+            continue
+        record = _build(_prepend((prefix, event, value), events), skip=None)
+        if record.get("severity") not in wanted:
+            scanning = False  # sorted by severity: nothing wanted follows
+            continue
+        if record.get("status") != "fail" or record.get("entity_type") != "device":
+            continue
+        mac = str(record.get("entity_id"))
+        label = record.get("device_name") or record.get("serial_number") or mac
+        if mac not in macs and len(failing.names) < names:
+            failing.names.append(str(label))
+        macs.add(mac)
+        if "first_seen" in record:
+            failing.new_count = 0
+            if record["first_seen"] == period:
+                if mac not in new_macs and len(failing.new_names) < names:
+                    failing.new_names.append(str(label))
+                new_macs.add(mac)
+    failing.count = len(macs)
+    if failing.new_count is not None:
+        failing.new_count = len(new_macs)
+    return failing
+
+
+def _prepend(
+    first: tuple[str, str, Any], rest: Iterator[tuple[str, str, Any]]
+) -> Iterator[tuple[str, str, Any]]:
+    yield first
+    yield from rest
+
+
+class _ChunkReader:
+    """A file-like `read` over byte chunks (findings.json rendered in memory)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._chunk = b""
+        self._at = 0
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to `size` bytes (fewer at a chunk's end); b"" at the end of the stream."""
+        while self._at >= len(self._chunk):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return b""
+            self._chunk, self._at = chunk, 0
+        end = len(self._chunk) if size < 0 else self._at + size
+        out = self._chunk[self._at : end]
+        self._at += len(out)
+        return out
