@@ -119,3 +119,20 @@ def test_charts_are_svg_without_dates(report):
     for svg in charts.values():
         assert svg.lstrip().startswith("<?xml")
         assert "<dc:date>" not in svg
+
+
+def test_a_large_findings_json_is_attached_gzipped_and_the_appendix_names_it(
+    report, tmp_path, monkeypatch
+):
+    import gzip
+
+    import auditor.render.pdf as pdf
+
+    monkeypatch.setattr(pdf, "ATTACH_AS_IS_MAX_BYTES", 1)  # every findings.json is "large"
+    RENDERERS["pdf"](report, tmp_path / "report.pdf")
+    RENDERERS["json"](report, tmp_path / "findings.json")
+    reader = PdfReader(tmp_path / "report.pdf")
+    (packed,) = reader.attachments["findings.json.gz"]
+    assert gzip.decompress(packed) == (tmp_path / "findings.json").read_bytes()
+    text = " ".join((page.extract_text() or "") for page in reader.pages)
+    assert "findings.json.gz" in " ".join(text.split())
