@@ -167,3 +167,25 @@ def test_the_sample_tenant_audited_through_input_files_is_labelled_sample_data(d
     assert data["run"]["warnings"][0]["code"] == "sample_data"
     pages = pdf_pages(device_list_only)
     assert all("SAMPLE DATA" in page for page in pages)  # the running header, every page
+
+
+def test_an_optional_graph_part_failing_after_retries_makes_the_run_partial(tmp_path, monkeypatch):
+    """User review: a 500 storm on an optional part ended 'complete', exit 0 (graph_server.py)."""
+    from graph_server import Fault, GraphServer
+
+    monkeypatch.setenv("AUDITOR_GRAPH_TOKEN", "eyJ0eXAiOiJKV1QifQ.storm.signature")
+    storm = Fault(r"GET /beta/deviceManagement/depOnboardingSettings", 500, times=None,
+                  headers={"Retry-After": "0"})  # fmt: skip
+    with GraphServer(30, faults=[storm]) as graph:
+        args = ("run", "--source", "graph", "--graph-url", graph.url, "--as-of", "2026-09-01",
+                "--no-history", "--format", "json")  # fmt: skip
+        lenient = auditor(*args, "--out", str(tmp_path / "lenient"), cwd=tmp_path)
+        strict = auditor(*args, "--out", str(tmp_path / "strict"), "--require-complete",
+                         cwd=tmp_path)  # fmt: skip
+    assert lenient.returncode == 0, lenient.stderr
+    run = findings(tmp_path / "lenient")["run"]
+    assert run["complete"] is False
+    ade = next(p for p in run["parts"] if p["part"] == "ade_tokens")
+    assert ade["state"] == "failed" and "MAC-TEN-003" in ade["silenced_rules"]
+    assert strict.returncode == 4
+    assert "--require-complete: the run is PARTIAL: ADE tokens (failed)" in strict.stderr
