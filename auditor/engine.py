@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from auditor.models import PAST_EVENT_FIELDS, SEVERITIES, STATUSES, Entity, Param, Status
+from auditor.models import (
+    PART_FEEDS,
+    PART_LABELS,
+    PAST_EVENT_FIELDS,
+    SEVERITIES,
+    STATUSES,
+    Entity,
+    Param,
+    SourceGap,
+    Status,
+)
 from auditor.refdata.catalogue import Catalogue
 from auditor.refdata.versions import key_text
 from auditor.rules.base import Rule, RuleContext
@@ -36,6 +46,7 @@ class EvaluationContext:
     as_of: dt.date
     catalogue: Catalogue
     params: Mapping[str, Mapping[str, Param]]
+    uncollected: Mapping[str, str] = field(default_factory=dict)  # column → why (`gap_reasons`)
 
     def for_rule(self, rule: Rule) -> RuleContext:
         """The context one rule sees: its defaults overlaid with configured values."""
@@ -45,6 +56,21 @@ class EvaluationContext:
             catalogue=self.catalogue,
             rule_id=rule.id,
         )
+
+
+def gap_reasons(gaps: Iterable[SourceGap]) -> dict[str, str]:
+    """Why each column a collection gap left empty is missing, naming the part and its reason.
+
+    An unknown result then says which part was not collected and why (for a denied Graph part,
+    the permission the app lacks), not only which column is missing.
+    """
+    reasons: dict[str, str] = {}
+    for gap in gaps:
+        state = gap.state.value.replace("_", " ")
+        why = f"{PART_LABELS.get(gap.part, gap.part.replace('_', ' '))} {state}: {gap.reason}"
+        for column in (*PART_FEEDS.get(gap.part, ()), *gap.fields):
+            reasons.setdefault(column, why)
+    return reasons
 
 
 def evaluate(
@@ -64,7 +90,8 @@ def evaluate(
     rule_ids = pd.CategoricalDtype(sorted({r.id for r in rules}))
     status_codes, details = [], []
     for rule in rules:
-        codes, detail = _statuses(rule, frames[rule.entity.dataset], ctx.for_rule(rule))
+        frame = frames[rule.entity.dataset]
+        codes, detail = _statuses(rule, frame, ctx.for_rule(rule), ctx.uncollected)
         status_codes.append(codes)
         details.append(detail)
     entity_ids = _entity_ids(frames, rules)
@@ -117,14 +144,18 @@ def evaluate_rule(
     )
 
 
-def _statuses(rule: Rule, frame: pd.DataFrame, ctx: RuleContext) -> tuple[np.ndarray, np.ndarray]:
+def _statuses(
+    rule: Rule, frame: pd.DataFrame, ctx: RuleContext, uncollected: Mapping[str, str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Status codes and details of every row of `frame` for one rule."""
     size = len(frame)
     codes = np.full(size, _UNKNOWN, dtype=np.int8)
     detail = np.full(size, None, dtype=object)
+    uncollected = uncollected or {}
     absent = [c for c in rule.requires if c not in frame.columns]
     if absent:
-        detail[:] = words_list([field_words(c) for c in absent]) + " not collected"
+        named = list(dict.fromkeys(field_words(c) for c in absent))
+        detail[:] = words_list(named) + " not collected" + _why(absent, uncollected)
         return codes, detail
     inputs = frame[list(rule.requires)]
     scope = _as_bool(rule.scope(inputs, ctx) if rule.scope else True, size)
@@ -143,7 +174,9 @@ def _statuses(rule: Rule, frame: pd.DataFrame, ctx: RuleContext) -> tuple[np.nda
             detail[failed] = rule.detail(inputs.iloc[failed], ctx).to_numpy(dtype=object)
     unknown = np.flatnonzero(codes == _UNKNOWN)
     if unknown.size:
-        detail[unknown] = _missing_detail(inputs.iloc[unknown], scope.iloc[unknown], rule)
+        detail[unknown] = _missing_detail(
+            inputs.iloc[unknown], scope.iloc[unknown], rule, uncollected
+        )
     dated_later = np.flatnonzero(in_scope & complete & later)
     if dated_later.size:
         detail[dated_later] = later_detail[dated_later]
@@ -166,6 +199,12 @@ def _after_as_of(inputs: pd.DataFrame, ctx: RuleContext) -> tuple[np.ndarray, np
     return later, detail
 
 
+def _why(columns: Iterable[str], uncollected: Mapping[str, str]) -> str:
+    """`; <part> denied: <reason>` for each gap behind the missing columns (once each)."""
+    reasons = dict.fromkeys(uncollected[c] for c in columns if c in uncollected)
+    return "".join(f"; {reason}" for reason in reasons)
+
+
 def _repeat(values: list[str], sizes: list[int], dtype: pd.CategoricalDtype) -> pd.Categorical:
     """Each value repeated for its rule's rows, as a categorical built from codes."""
     position = {c: i for i, c in enumerate(dtype.categories)}
@@ -179,7 +218,9 @@ def _constant(value: str, size: int, dtype: pd.CategoricalDtype) -> pd.Categoric
     return pd.Categorical.from_codes(np.full(size, code, dtype=np.int16), dtype=dtype)
 
 
-def _missing_detail(inputs: pd.DataFrame, scope: pd.Series, rule: Rule) -> np.ndarray:
+def _missing_detail(
+    inputs: pd.DataFrame, scope: pd.Series, rule: Rule, uncollected: Mapping[str, str]
+) -> np.ndarray:
     """Why each row is unknown: the required inputs it lacks, or the values it could not judge.
 
     Rows are grouped by which inputs are missing (a bit per column), and undecided rows by
@@ -193,13 +234,11 @@ def _missing_detail(inputs: pd.DataFrame, scope: pd.Series, rule: Rule) -> np.nd
     codes, uniques = pd.factorize(pattern)
     texts = []
     for combined in uniques:
-        missing = list(  # dict: os_version and os_version_key read the same, say it once
-            dict.fromkeys(
-                field_words(c) for bit, c in enumerate(strict) if (int(combined) >> 1) >> bit & 1
-            )
-        )
+        missing = [c for bit, c in enumerate(strict) if (int(combined) >> 1) >> bit & 1]
+        named = list(dict.fromkeys(field_words(c) for c in missing))  # os_version(_key): once
         prefix = "cannot tell whether the rule applies: " if int(combined) & 1 else ""
-        texts.append(prefix + words_list(missing) + " not reported" if missing else "")
+        why = _why(missing, uncollected)
+        texts.append(prefix + words_list(named) + " not reported" + why if missing else "")
     detail = np.asarray(texts, dtype=object)[codes]
     undecided = np.flatnonzero(detail == "")
     if undecided.size:

@@ -51,6 +51,9 @@ class Entity(StrEnum):
     TENANT = "tenant"
     ADE_TOKEN = "ade_token"
     DEM_ACCOUNT = "dem_account"
+    ADE_IDENTITY = "ade_identity"  # a serial assigned to an ADE token in Apple Business Manager
+    VPP_TOKEN = "vpp_token"
+    COMPLIANCE_POLICY = "compliance_policy"  # a macOS compliance policy
 
     @property
     def dataset(self) -> str:
@@ -68,6 +71,9 @@ _DATASETS = {
     Entity.TENANT: ("tenant", "tenant_id"),
     Entity.ADE_TOKEN: ("ade_tokens", "token_id"),
     Entity.DEM_ACCOUNT: ("dem_accounts", "dem_upn"),
+    Entity.ADE_IDENTITY: ("ade_identities", "identity_id"),
+    Entity.VPP_TOKEN: ("vpp_tokens", "vpp_token_id"),
+    Entity.COMPLIANCE_POLICY: ("compliance_policies", "policy_id"),
 }
 
 Param = int | float | str | bool | tuple[str, ...]
@@ -131,6 +137,11 @@ class BatchKind(StrEnum):
     ADE_PROFILES = "ade_profiles"
     ENROLLMENT_CONFIGURATIONS = "enrollment_configurations"
     TENANT = "tenant"  # the tenant id a snapshot states
+    ADE_IDENTITIES = "ade_identities"  # imported Apple device identities, per ADE token
+    VPP_TOKENS = "vpp_tokens"
+    COMPLIANCE_SETTINGS = "compliance_settings"  # deviceManagement (its settings)
+    COMPLIANCE_POLICIES = "compliance_policies"
+    COMPLIANCE_ASSIGNMENTS = "compliance_assignments"
 
 
 class InventoryPart(StrEnum):
@@ -143,13 +154,19 @@ class InventoryPart(StrEnum):
     ADE_TOKENS = "ade_tokens"
     ADE_PROFILES = "ade_profiles"
     ENROLLMENT_CONFIGURATIONS = "enrollment_configurations"
+    ADE_IDENTITIES = "ade_identities"
+    VPP_TOKENS = "vpp_tokens"
+    COMPLIANCE_SETTINGS = "compliance_settings"
+    COMPLIANCE_POLICIES = "compliance_policies"
+    COMPLIANCE_ASSIGNMENTS = "compliance_assignments"
 
 
 # The parts an inventory is collected in, and the canonical fields each feeds (for gaps).
 PART_FEEDS: dict[str, tuple[str, ...]] = {
     InventoryPart.MANAGED_DEVICES: (
         "device_id", "serial_number", "model", "os_version", "ownership", "enrollment_method",
-        "is_supervised", "is_encrypted", "compliance_state", "enrolled_at", "last_sync_at", "upn"),
+        "is_supervised", "is_encrypted", "compliance_state", "enrolled_at", "last_sync_at", "upn",
+        "is_enrolled"),  # "never enrolled" (a serial no Mac carries) needs the whole list
     InventoryPart.DEVICE_DETAILS: (
         "bootstrap_escrowed", "model_identifier", "chip", "processor_arch", "is_vm", "udid",
         "enrolled_by_upn", "os_rsr", "enrollment_profile", "enrollment_method"),
@@ -161,6 +178,17 @@ PART_FEEDS: dict[str, tuple[str, ...]] = {
     InventoryPart.ADE_PROFILES: ("enrollment_method", "enrollment_profile"),
     InventoryPart.ENROLLMENT_CONFIGURATIONS: (
         "personal_enrollment_blocked", "macos_enrollment_blocked"),
+    InventoryPart.ADE_IDENTITIES: (
+        "identity_id", "imported_at", "is_mac", "is_deleted", "is_enrolled", "is_abm_assigned"),
+    InventoryPart.VPP_TOKENS: (
+        "vpp_token_id", "vpp_token_name", "vpp_expires_at", "vpp_last_sync_at",
+        "vpp_last_sync_status", "vpp_state"),
+    InventoryPart.COMPLIANCE_SETTINGS: ("secure_by_default", "compliance_validity_days"),
+    InventoryPart.COMPLIANCE_POLICIES: (
+        "policy_id", "policy_name", "requires_filevault", "sets_os_minimum", "os_minimum_version",
+        "macos_compliance_policies", "filevault_policy_assigned"),
+    InventoryPart.COMPLIANCE_ASSIGNMENTS: (
+        "is_assigned", "macos_compliance_policies_assigned", "filevault_policy_assigned"),
 }  # fmt: skip
 CORE_PARTS = frozenset({InventoryPart.MANAGED_DEVICES})
 # What each part is called in every output (PART_FEEDS order is the order reports list parts in).
@@ -172,11 +200,17 @@ PART_LABELS: dict[str, str] = {
     InventoryPart.ADE_TOKENS: "ADE tokens",
     InventoryPart.ADE_PROFILES: "ADE enrollment profiles",
     InventoryPart.ENROLLMENT_CONFIGURATIONS: "enrollment configurations",
+    InventoryPart.ADE_IDENTITIES: "ADE device identities (Apple Business Manager serials)",
+    InventoryPart.VPP_TOKENS: "Apps and Books (VPP) tokens",
+    InventoryPart.COMPLIANCE_SETTINGS: "compliance settings",
+    InventoryPart.COMPLIANCE_POLICIES: "macOS compliance policies",
+    InventoryPart.COMPLIANCE_ASSIGNMENTS: "compliance policy assignments",
 }
 # Statuses of a part the source tried to collect and did not get whole.
 INCOMPLETE_STATUSES = frozenset({"failed", "partial"})
 # Fields that record an event that happened: a value after the as-of date is not a usable fact.
-PAST_EVENT_FIELDS = frozenset({"last_sync_at", "enrolled_at", "last_successful_sync_at"})
+PAST_EVENT_FIELDS = frozenset({"last_sync_at", "enrolled_at", "last_successful_sync_at",
+                               "imported_at", "vpp_last_sync_at"})  # fmt: skip
 
 
 class PartState(StrEnum):
@@ -228,6 +262,11 @@ class Inventory:
     inputs: list[InputFile] = field(default_factory=list)
     quality: list[QualityNote] = field(default_factory=list)
     gaps: list[SourceGap] = field(default_factory=list)
+    ade_identities: pd.DataFrame = field(default_factory=lambda: _none_of(Entity.ADE_IDENTITY))
+    vpp_tokens: pd.DataFrame = field(default_factory=lambda: _none_of(Entity.VPP_TOKEN))
+    compliance_policies: pd.DataFrame = field(
+        default_factory=lambda: _none_of(Entity.COMPLIANCE_POLICY)
+    )
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Every dataset by name, as rules address them."""
@@ -236,7 +275,15 @@ class Inventory:
             "tenant": self.tenant,
             "ade_tokens": self.ade_tokens,
             "dem_accounts": self.dem_accounts,
+            "ade_identities": self.ade_identities,
+            "vpp_tokens": self.vpp_tokens,
+            "compliance_policies": self.compliance_policies,
         }
+
+
+def _none_of(entity: Entity) -> pd.DataFrame:
+    """No entity of this kind (normalize builds the typed frame; this stands in elsewhere)."""
+    return pd.DataFrame({entity.id_column: pd.Series([], dtype="string")})
 
 
 @dataclass(slots=True)

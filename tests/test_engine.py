@@ -139,3 +139,12 @@ def test_no_rule_gives_an_empty_frame_of_the_usual_dtypes():
     empty = evaluate([], {}, EvaluationContext(dt.date(2026, 9, 1), load_catalogue(), {}))
     assert list(empty.columns) == list(RESULT_COLUMNS)
     assert (empty["status"].dtype, empty["severity"].dtype) == (STATUSES, SEVERITIES)
+
+
+def test_every_field_a_rule_reads_has_words_for_reasons():
+    """Unknown reasons name fields in words ('bootstrap token'), never as column names."""
+    from auditor.rules import ALL_RULES
+    from auditor.rules.phrases import FIELD_WORDS
+
+    read = {column for rule in ALL_RULES for column in rule.requires}
+    assert sorted(read - set(FIELD_WORDS)) == []

@@ -6,6 +6,7 @@ tampered with as an auditor might find it, and `auditor verify` is run on it.
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -136,7 +137,7 @@ def test_rerun_finds_a_changed_input_even_when_the_manifest_was_resealed(tmp_pat
     rerun = auditor("verify", str(out), "--rerun")
     assert rerun.returncode == 7
     assert "rerun: findings.json re-derived from" in rerun.stderr and "DIFFERS" in rerun.stderr
-    assert "run.inputs[3].sha256: recorded" in rerun.stderr
+    assert re.search(r"run\.inputs\[\d+\]\.sha256: recorded", rerun.stderr)
     assert "summary.rules[" in rerun.stderr  # MAC-BST-001's counts moved
 
 

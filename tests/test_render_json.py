@@ -14,7 +14,7 @@ from auditor.render.json import document_bytes
 from auditor.report import Report
 
 TOP_KEYS = ["schema_version", "run", "summary", "findings", "data_quality", "waivers", "changes",
-            "tenant"]  # fmt: skip
+            "tenant", "population"]  # fmt: skip
 
 
 def write(report: Report, tmp_path, name: str = "findings.json") -> tuple[bytes, dict]:

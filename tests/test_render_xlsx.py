@@ -15,6 +15,8 @@ SHEETS = [
     "Summary",
     "Findings",
     "Devices",
+    "ABM serials",
+    "Population",
     "Rules",
     "Tenant",
     "Data quality",

@@ -8,7 +8,8 @@ Device rows come in the order devices first appear in the batches. The frames' c
 documented in `schema.py` (docs/schema.md, printed by `python -m auditor.normalize`).
 
 Modules: `fields` (source columns → typed canonical columns), `values` (the parsers),
-`merge`, `derive` (chip, VM, enrollment method), `quality`, `tenant`, `schema`.
+`merge`, `derive` (chip, VM, enrollment method), `quality`, `tenant`, `schema`, and for the
+population and policy frames `population` (ADE identities), `vpp`, `compliance`.
 """
 
 from __future__ import annotations
@@ -20,9 +21,17 @@ import numpy as np
 import pandas as pd
 
 from auditor.models import BatchKind, InputFile, Inventory, QualityNote, RawBatch, SourceGap
+from auditor.normalize.compliance import (
+    ASSIGNMENTS,
+    POLICIES,
+    SETTINGS,
+    compliance_columns,
+    compliance_policy_frame,
+)
 from auditor.normalize.derive import add_enrollment, add_hardware
 from auditor.normalize.fields import DEVICE_KINDS, SOURCE_FILE, device_columns, sources_of
 from auditor.normalize.merge import KEY, merge_devices
+from auditor.normalize.population import IDENTITIES, add_abm_assignment, identity_frame
 from auditor.normalize.quality import duplicate_serial_notes, missing_notes
 from auditor.normalize.schema import (
     ADE_TOKEN_SCHEMA,
@@ -41,6 +50,7 @@ from auditor.normalize.tenant import (
     dem_account_frame,
     tenant_frame,
 )
+from auditor.normalize.vpp import VPP_TOKENS, vpp_token_frame
 
 __all__ = [
     "ADE_TOKEN_SCHEMA",
@@ -61,6 +71,7 @@ TENANT_KINDS = frozenset(
         BatchKind.TENANT,
     }
 )
+POPULATION_KINDS = frozenset({IDENTITIES, VPP_TOKENS, SETTINGS, POLICIES, ASSIGNMENTS})
 
 
 def normalize(
@@ -88,16 +99,23 @@ def normalize(
             "inputs", "ignored_kind", len(b.records), (f"{b.kind} records are not used",), b.source
         )
         for b in batches
-        if b.kind not in DEVICE_KINDS and b.kind not in TENANT_KINDS
+        if b.kind not in DEVICE_KINDS and b.kind not in TENANT_KINDS | POPULATION_KINDS
     ]
+    identities = identity_frame(batches, devices, gaps, notes)
+    policies = compliance_policy_frame(batches, gaps, notes)
+    tenant = tenant_frame(batches, notes)
+    compliance = compliance_columns(batches, policies, gaps)
     return Inventory(
-        devices=devices,
-        tenant=tenant_frame(batches, notes),
+        devices=add_abm_assignment(devices, identities, gaps),
+        tenant=conform(tenant.assign(**{k: [v] for k, v in compliance.items()}), TENANT_SCHEMA),
         ade_tokens=ade_token_frame(batches),
         dem_accounts=dem_account_frame(devices),
         inputs=list(inputs),
         quality=notes,
         gaps=list(gaps),
+        ade_identities=identities,
+        vpp_tokens=vpp_token_frame(batches, gaps),
+        compliance_policies=policies,
     )
 
 

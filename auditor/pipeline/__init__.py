@@ -19,7 +19,7 @@ from pathlib import Path
 
 from auditor import __version__
 from auditor.config import Config
-from auditor.engine import EvaluationContext, evaluate
+from auditor.engine import EvaluationContext, evaluate, gap_reasons
 from auditor.errors import ConfigError, PartialSourceError, SourceError
 from auditor.evidence import build_manifest, load_private_key, write_manifest
 from auditor.evidence.bundle import RUN_FILE, Bundle, remove_bundle, write_bundle
@@ -40,7 +40,7 @@ from auditor.pipeline.inputs import (
 from auditor.refdata.catalogue import Catalogue
 from auditor.render import OUTPUT_NAMES, RENDERERS, check_format_available
 from auditor.report import Report, RunWarning, SignOff, build_report
-from auditor.report.population import what_was_read
+from auditor.report.scope import what_was_read
 from auditor.rules import ALL_RULES
 from auditor.rules.settings import rule_params, select_rules
 from auditor.waivers import WaiverRules, apply_waivers, load_waivers
@@ -133,7 +133,9 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         _refuse_empty(inventory, options)
         log.info("normalized %d Macs from %d input(s)", len(inventory.devices), len(inputs))
         params = rule_params(config)
-        context = EvaluationContext(options.as_of, catalogue, params)
+        context = EvaluationContext(
+            options.as_of, catalogue, params, uncollected=gap_reasons(inventory.gaps)
+        )
         results = evaluate(rules, inventory.frames(), context)
         outcome = apply_waivers(
             results, inventory.frames(), waivers, options.as_of, digest=waivers_digest

@@ -119,6 +119,20 @@ _CARRIERS: dict[InventoryPart, tuple[tuple[BatchKind, ...], str]] = {
         (BatchKind.ENROLLMENT_CONFIGURATIONS,),
         "add GET deviceEnrollmentConfigurations",
     ),
+    InventoryPart.ADE_IDENTITIES: (
+        (BatchKind.ADE_IDENTITIES,),
+        "add GET depOnboardingSettings/{id}/importedAppleDeviceIdentities for every token "
+        "(docs/inputs.md)",
+    ),
+    InventoryPart.VPP_TOKENS: ((BatchKind.VPP_TOKENS,), "add GET deviceAppManagement/vppTokens"),
+    InventoryPart.COMPLIANCE_SETTINGS: (
+        (BatchKind.COMPLIANCE_SETTINGS,), "add GET deviceManagement (its settings)"),
+    InventoryPart.COMPLIANCE_POLICIES: (
+        (BatchKind.COMPLIANCE_POLICIES,), "add GET deviceManagement/deviceCompliancePolicies"),
+    InventoryPart.COMPLIANCE_ASSIGNMENTS: (
+        (BatchKind.COMPLIANCE_ASSIGNMENTS,),
+        "add the macOS policies' assignments, or the policies with $expand=assignments",
+    ),
 }  # fmt: skip
 
 

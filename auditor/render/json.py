@@ -7,7 +7,6 @@ written with bounded memory, byte-for-byte as one `orjson.dumps(..., OPT_INDENT_
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,8 @@ from typing import Any
 import orjson
 
 from auditor.render import report_path
+from auditor.render.json_population import compliance_block, population_block, vpp_token_list
+from auditor.render.json_population import stamp as _stamp
 from auditor.report import Report
 
 SCHEMA_VERSION = 1
@@ -94,10 +95,10 @@ def run_block(report: Report) -> dict[str, Any]:
             for p in run.parts
         ],
         "warnings": [{"code": w.code, "message": w.message} for w in run.warnings],
-        "population": {
-            "devices": run.population.devices,
-            "virtual_devices": run.population.virtual_devices,
-            "excluded": [dataclasses.asdict(e) for e in run.population.excluded],
+        "scope": {
+            "devices": run.scope.devices,
+            "virtual_devices": run.scope.virtual_devices,
+            "excluded": [dataclasses.asdict(e) for e in run.scope.excluded],
         },
         "sign_off": {
             "prepared_by": run.sign_off.prepared_by or None,
@@ -276,13 +277,6 @@ def changes_block(report: Report) -> dict[str, Any] | None:
     }
 
 
-def _stamp(value: Any) -> str | None:
-    """A timestamp as `YYYY-MM-DDTHH:MM:SSZ` (UTC), or None."""
-    if value is None:
-        return None
-    return f"{value.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
-
-
 def tenant_block(report: Report) -> dict[str, Any]:
     """The `tenant` object: the expiry dates of the APNs certificate and the ADE tokens."""
     tenant = report.tenant
@@ -301,6 +295,9 @@ def tenant_block(report: Report) -> dict[str, Any]:
             }
             for t in tenant.tokens
         ],
+        # added with the population and policy parts: after the keys above
+        "vpp_tokens": vpp_token_list(report),
+        "compliance": compliance_block(report),
     }
 
 
@@ -315,6 +312,7 @@ def document_bytes(report: Report, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[
         ("waivers", waivers_block(report)),
         ("changes", changes_block(report)),
         ("tenant", tenant_block(report)),  # added after the first release: last
+        ("population", population_block(report)),  # added later still: after tenant
     ]
     for i, (key, value) in enumerate(blocks):
         yield (b"{\n  " if i == 0 else b",\n  ") + _dumps(key, 1) + b": "

@@ -8,6 +8,7 @@ findings.json) compute nothing; they only lay this model out.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -26,11 +27,13 @@ from auditor.report.findings import (
 )
 from auditor.report.frames import equals, sort_codes
 from auditor.report.model import Report
-from auditor.report.population import population, what_was_read
+from auditor.report.policies import compliance_coverage, gap_texts, vpp_rows
+from auditor.report.population import IDENTITY_TABLE_SCHEMA, population
 from auditor.report.quality import data_quality, distribution, ordered_gaps
 from auditor.report.rules import own_mappings, rule_sections, rule_summaries
 from auditor.report.run_model import RunInfo, RunWarning, SignOff
 from auditor.report.sanity import after_as_of_notes, date_warnings
+from auditor.report.scope import audit_scope, what_was_read
 from auditor.report.summary import summary
 from auditor.report.tenant import tenant_health
 from auditor.report.views import build_views
@@ -41,6 +44,7 @@ from auditor.waivers import WaiverUse
 __all__ = [
     "DEVICE_TABLE_SCHEMA",
     "FINDINGS_SCHEMA",
+    "IDENTITY_TABLE_SCHEMA",
     "NON_PASSING",
     "Report",
     "RunWarning",
@@ -96,7 +100,13 @@ def build_report(
     ]  # fmt: skip
     device_rule_ids = tuple(sorted(r.id for r in rules if r.entity == Entity.DEVICE))
     devices, worst = device_table(inventory.devices, results, device_rule_ids)
-    tenant = tenant_health(inventory, results, titles, meta.as_of)
+    tenant = dataclasses.replace(
+        tenant_health(inventory, results, titles, meta.as_of),
+        vpp_tokens=vpp_rows(inventory, meta.as_of),
+        vpp_gap="; ".join(gap_texts(inventory.gaps, ("vpp_tokens",))) or None,
+        compliance=compliance_coverage(inventory),
+    )
+    identity_rule_ids = tuple(sorted(r.id for r in rules if r.entity == Entity.ADE_IDENTITY))
     patch_rule_ids = tuple(sorted(r.id for r in rules if "patch" in r.groups))
     after_as_of = after_as_of_notes(inventory, meta.as_of)
     warnings = [*notices, *date_warnings(inventory, meta.as_of, meta.catalogue_as_of, after_as_of)]
@@ -125,7 +135,7 @@ def build_report(
             catalogue_stale_after_days=STALE_AFTER_DAYS,
             parts=part_statuses(inventory.gaps, rules, results),
             warnings=tuple(warnings),
-            population=population(inventory),
+            scope=audit_scope(inventory),
             sign_off=sign_off or SignOff("", ""),
         ),
         summary=summary(
@@ -151,4 +161,5 @@ def build_report(
         device_rule_ids=device_rule_ids,
         pdf_devices_per_rule=pdf_devices_per_rule,
         views=views,
+        population=population(inventory, results, identity_rule_ids),
     )

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.models import QualityNote, Severity
+from auditor.report.model_population import ComplianceCoverage, Population, VppTokenRow
 from auditor.report.plain import plain
 from auditor.report.run_model import RunInfo
 
@@ -134,7 +135,11 @@ class EntityResult:
 
 @dataclass(frozen=True, slots=True)
 class TenantHealth:
-    """APNs, ADE tokens, enrollment restrictions, DEM accounts and the tenant rules' results."""
+    """APNs, ADE tokens, enrollment restrictions, DEM accounts and the tenant rules' results.
+
+    `results` holds tenant, ADE token, VPP token, compliance policy and DEM account results;
+    the ADE identities' are the Population section's (`Population.identities`).
+    """
 
     tenant_id: str | None
     apns_expires_at: dt.datetime | None
@@ -145,6 +150,9 @@ class TenantHealth:
     tokens: tuple[TokenRow, ...]
     dem_accounts: tuple[Share, ...]
     results: tuple[EntityResult, ...]
+    vpp_tokens: tuple[VppTokenRow, ...] = ()  # by name
+    vpp_gap: str | None = None  # why VPP tokens are missing, if they are
+    compliance: ComplianceCoverage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +385,7 @@ class Report:
     device_rule_ids: tuple[str, ...]
     pdf_devices_per_rule: int
     views: Views  # added for the interactive tables: column specs, filter values, links
+    population: Population  # added for completeness: the Macs ABM assigns, enrolled or not
 
     def failures_by_severity(self) -> dict[Severity, int]:
         """Failing (unwaived) results per severity, every severity present: for --fail-on."""

@@ -1,7 +1,7 @@
-"""The report model's records about the run itself: what was collected, the population, warnings.
+"""The report model's records about the run itself: what was collected, the scope, warnings.
 
 Records only (no logic), like `report.model`; the builders are `report.completeness`,
-`report.population` and `report.sanity`.
+`report.scope` and `report.sanity`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class RunWarning:
 
 @dataclass(frozen=True, slots=True)
 class Exclusion:
-    """Records the inputs held that are not in the audited population, and why."""
+    """Records the inputs held that are not in the audit's scope, and why."""
 
     reason: str  # "not macOS", "not a kind the audit uses", "listed more than once (merged)"
     records: int
@@ -41,7 +41,7 @@ class Exclusion:
 
 
 @dataclass(frozen=True, slots=True)
-class Population:
+class Scope:
     """What the audit covers: Intune-managed Macs of the inputs, and what was left out."""
 
     devices: int  # Macs audited
@@ -68,5 +68,5 @@ class RunInfo:
     catalogue_stale_after_days: int  # the age past which every output warns
     parts: tuple[PartStatus, ...] = ()  # every part, in `models.PART_FEEDS` order
     warnings: tuple[RunWarning, ...] = ()  # dates, empty inventory, history, sample data
-    population: Population = Population(0, 0, ())
+    scope: Scope = Scope(0, 0, ())
     sign_off: SignOff = SignOff("", "")

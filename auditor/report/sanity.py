@@ -24,6 +24,8 @@ _PAST_EVENTS = (
     ("devices", "last_sync_at", "last check-in", "device_name"),
     ("devices", "enrolled_at", "enrollment", "device_name"),
     ("ade_tokens", "last_successful_sync_at", "ADE token sync", "token_name"),
+    ("ade_identities", "imported_at", "ABM import", "serial_number"),
+    ("vpp_tokens", "vpp_last_sync_at", "VPP token sync", "vpp_token_name"),
 )
 
 

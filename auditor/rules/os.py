@@ -69,14 +69,20 @@ def _per_major_floor(os_major: pd.Series, ctx: RuleContext, grace_days: int | No
     return per_value(os_major, floor, "Int64")
 
 
-def _intune_floor(ctx: RuleContext) -> tuple[str, str]:
+def intune_floor(ctx: RuleContext) -> tuple[str, str]:
+    """Intune's supported minimum major and its origin, e.g. `("14", "since 2025-09-15")`.
+
+    The rule's `intune_min_major` parameter when set, else the catalogue's floor at the as-of
+    date.
+    """
     configured = ctx.str_param("intune_min_major").strip()
     if configured:
         try:
             version_key(configured)
         except ValueError:
             raise ConfigError(
-                f"rules.params.MAC-OS-001.intune_min_major: not a macOS major: {configured!r}"
+                f"rules.params.{ctx.rule_id or 'MAC-OS-001'}.intune_min_major: not a macOS "
+                f"major: {configured!r}"
             ) from None
         return configured, "configured"
     floor = ctx.catalogue.intune_minimum(ctx.as_of)
@@ -99,7 +105,7 @@ def _intune_floor(ctx: RuleContext) -> tuple[str, str]:
         devices["os_version"],
         lambda version: (
             f"macOS {version} is below Intune's supported minimum, "
-            + "macOS {} ({})".format(*_intune_floor(ctx))
+            + "macOS {} ({})".format(*intune_floor(ctx))
         ),
         "string",
     ),
@@ -131,7 +137,7 @@ def _intune_floor(ctx: RuleContext) -> tuple[str, str]:
     ),
 )
 def supported_by_intune(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    minimum, _ = _intune_floor(ctx)
+    minimum, _ = intune_floor(ctx)
     return devices["os_version_key"] >= version_key(minimum)
 
 

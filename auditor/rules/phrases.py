@@ -61,6 +61,27 @@ FIELD_WORDS = {
     "upn": "primary user",
     "user_approved": "user approval of the MDM enrollment",
     "vm_evidence": "virtual-machine evidence",
+    # Apple Business Manager serials (ADE identities), VPP tokens, compliance policies
+    "devices_without_serial": "Macs without a serial number",
+    "enrollment_state": "ABM enrollment state",
+    "filevault_policies": "FileVault compliance policies",
+    "filevault_policy_assigned": "assignment of a FileVault compliance policy",
+    "imported_at": "ABM import date",
+    "is_abm_assigned": "ABM assignment",
+    "is_assigned": "policy assignment",
+    "is_deleted": "ABM deletion",
+    "is_enrolled": "enrollment of the serial",
+    "is_mac": "platform",
+    "macos_compliance_policies": "macOS compliance policies",
+    "os_minimum_version": "minimum macOS version",
+    "policy_name": "policy name",
+    "secure_by_default": "'mark devices with no compliance policy as' setting",
+    "sets_os_minimum": "minimum macOS version setting",
+    "vpp_expires_at": "VPP token expiry",
+    "vpp_last_sync_at": "last VPP token sync",
+    "vpp_last_sync_status": "VPP token sync status",
+    "vpp_state": "VPP token state",
+    "vpp_token_name": "VPP token name",
 }
 
 

@@ -27,6 +27,7 @@ from auditor.render.xlsx.cells import (
     header,
     widths,
 )
+from auditor.render.xlsx.population import IDENTITIES_SHEET, population_sheet
 from auditor.render.xlsx.sheets import (
     changes_sheet,
     quality_sheet,
@@ -57,10 +58,15 @@ def render(report: Report, path: Path, *, rows_per_sheet: int = EXCEL_MAX_ROWS -
     shown = [c for c in FINDINGS_SHEET if report.changes is not None or c not in HISTORY_ONLY]
     parts: list[SheetRows] = []
     splits: list[tuple[str, int, list[str]]] = []
-    for title, frame in (("Findings", report.findings[shown]), ("Devices", report.devices)):
-        statuses = report.device_rule_ids if title == "Devices" else ()
-        names = _long_sheets(workbook, title, frame, statuses, rows_per_sheet, parts)
+    statuses = {"Devices": report.device_rule_ids, IDENTITIES_SHEET: report.population.rule_ids}
+    for title, frame in (
+        ("Findings", report.findings[shown]),
+        ("Devices", report.devices),
+        (IDENTITIES_SHEET, report.population.identities),
+    ):
+        names = _long_sheets(workbook, title, frame, statuses.get(title, ()), rows_per_sheet, parts)
         splits.append((title, len(frame), names))
+    population_sheet(workbook.create_sheet("Population"), report)
     rules_sheet(workbook.create_sheet("Rules"), report)
     tenant_sheet(workbook.create_sheet("Tenant"), report)
     quality_sheet(workbook.create_sheet("Data quality"), report)
@@ -109,7 +115,7 @@ def _long_sheets(
         sheet.freeze_panes = "C2" if title == "Devices" else "A2"
         last = f"{get_column_letter(frame.shape[1])}{len(part) + 1}"
         if len(part):
-            table_name = title if i == 0 else f"{title}_{i + 1}"
+            table_name = title.replace(" ", "") + ("" if i == 0 else f"_{i + 1}")
             sheet.add_table(excel_table(table_name, f"A1:{last}", headers, stripes=False))
         else:
             sheet.auto_filter.ref = f"A1:{get_column_letter(max(frame.shape[1], 1))}1"

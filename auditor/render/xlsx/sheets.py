@@ -25,6 +25,7 @@ from auditor.render.xlsx.cells import (
     table,
     widths,
 )
+from auditor.render.xlsx.population import tenant_policy_tables
 from auditor.report import Report
 from auditor.report.model import (
     EntityResult,
@@ -265,7 +266,8 @@ def tenant_sheet(sheet: Worksheet, report: Report) -> None:
     )
     row = table(sheet, "AdeTokens", row + 1, TOKENS, tenant.tokens)
     row = table(sheet, "DemAccounts", row, DEM_ACCOUNTS, tenant.dem_accounts)
-    table(sheet, "TenantResults", row, TENANT_RESULTS, tenant.results)
+    row = table(sheet, "TenantResults", row, TENANT_RESULTS, tenant.results)
+    tenant_policy_tables(sheet, report, row)
     widths(sheet, [32, 40, 26, 12, 18, 10, 18, 12, 12, 12])
 
 
@@ -336,9 +338,9 @@ def run_info_sheet(
         ("signing_key_sha256", meta.signing_key_sha256 or None),
         ("prepared_by", run.sign_off.prepared_by or None),
         ("reviewed_by", run.sign_off.reviewed_by or None),
-        ("macs_audited", run.population.devices),
+        ("macs_audited", run.scope.devices),
         *((f"left_out: {e.reason}", f"{e.records:,} ({e.detail}; {e.source})")
-          for e in run.population.excluded),
+          for e in run.scope.excluded),
         ("pdf_devices_per_rule", report.pdf_devices_per_rule),
     ]  # fmt: skip
     for title, count, names in splits:

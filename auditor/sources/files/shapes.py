@@ -18,6 +18,7 @@ import pandas as pd
 from auditor.errors import SourceError
 from auditor.models import BatchKind, RawBatch, SourceGap
 from auditor.normalize.columns import classify
+from auditor.sources.files import population
 from auditor.sources.files.diagnostic import add_diagnostic, is_diagnostic, member
 from auditor.sources.files.reading import UnknownShapeError
 from auditor.sources.files.records import Collector
@@ -33,6 +34,7 @@ INPUT_KINDS = {
     BatchKind.ADE_PROFILES: "graph-ade-profiles",
     BatchKind.ENROLLMENT_CONFIGURATIONS: "graph-enrollment-configurations",
     BatchKind.TENANT: "tenant",
+    **population.INPUT_KINDS,
 }
 POWERSHELL = "powershell-managed-devices"
 """Shape of `Get-MgDeviceManagementManagedDevice` output saved by Export-Csv or ConvertTo-Json."""
@@ -64,7 +66,12 @@ def add_document(collector: Collector, document: Any, where: str, is_stream: boo
             )
         context = str(document.get("@odata.context", ""))
         single = not is_stream or context.endswith("$entity")
-        kind = _object_kind(document, context, single, f"{name}:{where.strip() or '$'}")
+        located = f"{name}:{where.strip() or '$'}"
+        kind = _object_kind(document, context, single, located)
+        match = _CONTEXT.search(context)
+        document |= population.parent_extra(kind, match[2] if match else None, [document], located)
+        if kind == population.POLICIES:
+            population.add_embedded_assignments(collector, [document], where.strip())
         collector.add_object(kind, document, where.strip())
         return [kind]
     if isinstance(document, list):
@@ -76,8 +83,12 @@ def add_document(collector: Collector, document: Any, where: str, is_stream: boo
             ]
         if document and all(isinstance(r, dict) and is_diagnostic(r) for r in document):
             return add_diagnostic(collector, document, where.strip(), f"{name}:{where}")
-        kind = _records_kind(document, "", f"{name}:{where.strip() or '$'}", in_page=False)
-        collector.add(kind, document, where.strip(), {})
+        located = f"{name}:{where.strip() or '$'}"
+        kind = _records_kind(document, "", located, in_page=False)
+        extra = population.parent_extra(kind, None, document, located)
+        if kind == population.POLICIES:
+            population.add_embedded_assignments(collector, document, where.strip())
+        collector.add(kind, document, where.strip(), extra)
         return [kind]
     raise UnknownShapeError(
         f"{name}:{where.strip() or ' top level'}: not a known shape: expected a JSON object or "
@@ -116,6 +127,10 @@ def add_page_records(
     match = _CONTEXT.search(context)
     if kind == BatchKind.ADE_PROFILES and match and match[2]:
         extra["tokenId"] = match[2]
+    parent = match[2] if match else None
+    extra |= population.parent_extra(kind, parent, records, f"{collector.name}:{where}value")
+    if kind == population.POLICIES:
+        population.add_embedded_assignments(collector, records, f"{where}value")
     collector.add(kind, records, f"{where}value", extra, start)
     return kind
 
@@ -144,7 +159,9 @@ def _add_report_table(collector: Collector, document: dict[str, Any], where: str
 def context_kind(context: str) -> BatchKind | None:
     """The batch kind an `@odata.context` names (a list of it), or None."""
     match = _CONTEXT.search(context)
-    return _CONTEXT_KINDS.get((match[1], match[3] or "")) if match else None
+    if match is None:
+        return population.app_context_kind(context)
+    return _CONTEXT_KINDS.get((match[1], match[3] or ""))
 
 
 def _records_kind(records: list[Any], context: str, where: str, *, in_page: bool) -> BatchKind:
@@ -193,6 +210,7 @@ _CONTEXT_KINDS = {
     ("depOnboardingSettings", ""): BatchKind.ADE_TOKENS,
     ("depOnboardingSettings", "enrollmentProfiles"): BatchKind.ADE_PROFILES,
     ("deviceEnrollmentConfigurations", ""): BatchKind.ENROLLMENT_CONFIGURATIONS,
+    **population.CONTEXT_KINDS,
 }
 _GRAPH_DEVICE_KEYS = frozenset(
     {"devicename", "operatingsystem", "osversion", "serialnumber", "deviceenrollmenttype",
@@ -207,6 +225,8 @@ _PROFILE_KEYS = frozenset(
 
 def _kind_of(keys: list[str], odata_type: str, *, single: bool, where: str) -> BatchKind | None:
     """Classify by @odata.type, then by which members are present (any case)."""
+    if (kind := population.population_kind(keys, odata_type)) is not None:
+        return kind
     folded = {k.casefold() for k in keys}
     type_name = odata_type.rsplit(".", 1)[-1].casefold()
     details = BatchKind.GRAPH_DEVICE_DETAILS if single else BatchKind.GRAPH_DEVICES
@@ -258,7 +278,8 @@ def _unknown_shape(where: str, keys: set[str]) -> SourceError:
     return UnknownShapeError(
         f"{where}: not a known shape (fields: {shown or 'none'}); expected Intune managed "
         "devices, a Devices export, Intune diagnostic Devices records, the APNs certificate, "
-        "ADE tokens or profiles, or enrollment configurations"
+        "ADE tokens, profiles or imported device identities, enrollment configurations, VPP "
+        "tokens, or compliance policies, their assignments or settings"
     )
 
 
