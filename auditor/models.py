@@ -112,6 +112,7 @@ class Problem(StrEnum):
     NO_FINAL_LINE_BREAK = "no_final_line_break"  # a CSV whose last row may be cut short
     CONTROL_CHARACTERS = "control_characters"  # control characters removed from a value
     CAPPED = "capped"  # a value cut at normalize.text.TEXT_LIMIT; its length and SHA-256 kept
+    AFTER_AS_OF = "after_as_of"  # a past event (check-in, enrollment, sync) after the as-of date
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +193,35 @@ PART_FEEDS: dict[str, tuple[str, ...]] = {
         "is_assigned", "macos_compliance_policies_assigned", "filevault_policy_assigned"),
 }  # fmt: skip
 CORE_PARTS = frozenset({InventoryPart.MANAGED_DEVICES})
-# Statuses of a part the source tried to collect and did not get whole: its gap makes a run PARTIAL.
+# What each part is called in every output (PART_FEEDS order is the order reports list parts in).
+PART_LABELS: dict[str, str] = {
+    InventoryPart.MANAGED_DEVICES: "device list",
+    InventoryPart.DEVICE_DETAILS: "per-device details",
+    InventoryPart.EXPORT_DEVICES: "Devices export report",
+    InventoryPart.APNS: "Apple push (APNs) certificate",
+    InventoryPart.ADE_TOKENS: "ADE tokens",
+    InventoryPart.ADE_PROFILES: "ADE enrollment profiles",
+    InventoryPart.ENROLLMENT_CONFIGURATIONS: "enrollment configurations",
+    InventoryPart.ADE_IDENTITIES: "ADE device identities (Apple Business Manager serials)",
+    InventoryPart.VPP_TOKENS: "Apps and Books (VPP) tokens",
+    InventoryPart.COMPLIANCE_SETTINGS: "compliance settings",
+    InventoryPart.COMPLIANCE_POLICIES: "macOS compliance policies",
+    InventoryPart.COMPLIANCE_ASSIGNMENTS: "compliance policy assignments",
+}
+# Statuses of a part the source tried to collect and did not get whole.
 INCOMPLETE_STATUSES = frozenset({"failed", "partial"})
+# Fields that record an event that happened: a value after the as-of date is not a usable fact.
+PAST_EVENT_FIELDS = frozenset({"last_sync_at", "enrolled_at", "last_successful_sync_at",
+                               "imported_at", "vpp_last_sync_at"})  # fmt: skip
+
+
+class PartState(StrEnum):
+    """How one part of the inventory ended (findings.json `run.parts[].state`)."""
+
+    COLLECTED = "collected"  # every record of the part was read
+    DENIED = "denied"  # Graph refused: a permission is missing
+    FAILED = "failed"  # tried, and it failed or was cut short (only part of it was read)
+    NOT_SUPPLIED = "not_supplied"  # no input carried it, or the pull skipped it
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,9 +235,22 @@ class SourceGap:
     status: str = ""  # how the source ended the part: denied, failed, partial, skipped ("": n/a)
 
     @property
+    def state(self) -> PartState:
+        """The part's end state: denied, failed (or read only in part), or not supplied."""
+        if self.status == "denied":
+            return PartState.DENIED
+        if self.status in INCOMPLETE_STATUSES:
+            return PartState.FAILED
+        return PartState.NOT_SUPPLIED
+
+    @property
     def makes_run_partial(self) -> bool:
-        """Whether this gap makes the run PARTIAL: a core part, or one tried and not got whole."""
-        return self.is_core or self.status in INCOMPLETE_STATUSES
+        """Whether this gap makes the run PARTIAL: every part not collected whole does.
+
+        A part that was never supplied silences the rules it feeds as surely as one that
+        failed, so fewer inputs never read as a complete, cleaner tenant.
+        """
+        return self.state is not PartState.COLLECTED
 
 
 @dataclass(slots=True)
@@ -278,6 +319,7 @@ class RunMeta:
     catalogue_is_stale: bool
     config_digest: str = ""
     waivers_digest: str = ""
+    signing_key_sha256: str = ""  # the public key's fingerprint when the manifest is signed
 
     @property
     def period(self) -> str:

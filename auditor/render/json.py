@@ -74,15 +74,42 @@ def run_block(report: Report) -> dict[str, Any]:
         },
         "complete": run.is_complete,
         "gaps": [
-            {"part": g.part, "reason": g.reason, "fields": list(g.fields), "is_core": g.is_core}
+            {
+                "part": g.part,
+                "reason": g.reason,
+                "fields": list(g.fields),
+                "is_core": g.is_core,
+                "state": g.state.value,
+                "status": g.status or None,
+            }
             for g in run.gaps
         ],
+        "parts": [
+            {
+                "part": p.part,
+                "label": p.label,
+                "state": p.state,
+                "reason": p.reason or None,
+                "silenced_rules": list(p.silenced_rule_ids),
+            }
+            for p in run.parts
+        ],
+        "warnings": [{"code": w.code, "message": w.message} for w in run.warnings],
+        "scope": {
+            "devices": run.scope.devices,
+            "virtual_devices": run.scope.virtual_devices,
+            "excluded": [dataclasses.asdict(e) for e in run.scope.excluded],
+        },
+        "sign_off": {
+            "prepared_by": run.sign_off.prepared_by or None,
+            "reviewed_by": run.sign_off.reviewed_by or None,
+        },
     }
 
 
 def summary_block(report: Report) -> dict[str, Any]:
     """The `summary` object: device count, posture, counts per status and severity, per rule."""
-    summary = report.summary
+    summary, waivers = report.summary, report.summary.waivers
     return {
         "devices": summary.devices,
         "posture": {"devices": summary.posture.count, "pct": summary.posture.pct},
@@ -90,7 +117,8 @@ def summary_block(report: Report) -> dict[str, Any]:
         "fail_by_severity": {s.severity: s.results for s in summary.failing_by_severity},
         "failing_devices_by_severity": {s.severity: s.devices for s in summary.failing_by_severity},
         "kpis": {
-            k.key: {"devices": k.count, "pct": k.pct, "unknown": k.unknown} for k in summary.kpis
+            k.key: {"devices": k.count, "pct": k.pct, "unknown": k.unknown, "state": k.state}
+            for k in summary.kpis
         },
         "rules": [
             {
@@ -107,6 +135,20 @@ def summary_block(report: Report) -> dict[str, Any]:
             }
             for r in report.rules
         ],
+        "posture_without_waivers": {
+            "devices": summary.posture_without_waivers.count,
+            "pct": summary.posture_without_waivers.pct,
+        },
+        "serious_unknown_devices": summary.serious_unknown_devices,
+        "waived_by_severity": {s.severity: s.waived for s in summary.failing_by_severity},
+        "waivers": {
+            "applied": waivers.applied,
+            "waived_results": waivers.waived_results,
+            "expired": [w.waiver_id for w in waivers.expired],
+            "unmatched": [w.waiver_id for w in waivers.unmatched],
+            "expiring_soon": [w.waiver_id for w in waivers.expiring_soon],
+            "soon_days": waivers.soon_days,
+        },
     }
 
 
@@ -183,6 +225,9 @@ def waivers_block(report: Report) -> list[dict[str, Any]]:
             "expires": w.expires.isoformat(),
             "state": w.state,
             "matched": w.matched,
+            "severity": w.severity or None,
+            "days_left": w.days_left,
+            "origin": w.origin,
         }
         for w in report.waivers
     ]

@@ -17,9 +17,12 @@ def major_position(os_major: pd.Series, ctx: RuleContext) -> pd.Series:
     """Position of each Mac's major among the majors released by the as-of date (0 = oldest).
 
     Majors older than the catalogue's first get -1; a major newer than the newest the
-    catalogue knows at the as-of date (a beta, or a stale catalogue) gets NA.
+    catalogue knows at the as-of date (a beta, or a stale catalogue) gets NA, and so does
+    every major when the catalogue knows none released by the as-of date (a date before 2019).
     """
     labels = ctx.catalogue.majors_at(ctx.as_of)
+    if not labels:
+        return pd.Series(pd.NA, index=os_major.index, dtype="Int64")
     keys = [version_key(label) for label in labels]
 
     def position(label: str) -> int | None:
@@ -48,13 +51,14 @@ def _per_major_floor(os_major: pd.Series, ctx: RuleContext, grace_days: int | No
     """Version key each Mac must reach, per major.
 
     The exploited-fix floor when `grace_days` is None, else the latest patch older than
-    `grace_days`; 0 when the major has no such release, NA when its history is partial.
+    `grace_days`; 0 when the major has no such release, NA when its history is partial or
+    the major was released after the as-of date (the inventory cannot be right about both).
     """
     catalogue = ctx.catalogue
 
     def floor(label: str) -> int | None:
         major = catalogue.major(str(label))
-        if major is None or not major.releases_complete:
+        if major is None or not major.releases_complete or major.released > ctx.as_of:
             return None
         if grace_days is None:
             release = catalogue.exploited_fix_floor(major.label, ctx.as_of)

@@ -84,5 +84,7 @@ def test_unknown_results_name_the_gap_and_the_permission_behind_a_missing_column
     results = evaluate([ADE_001, ADE_002], frames, ctx)
     assert list(results["status"].astype(str)) == ["unknown", "unknown"]
     for detail in results["detail"]:
-        assert "ade_identities denied: " in detail
+        assert (
+            "ADE device identities (Apple Business Manager serials) denied: " in detail
+        )  # the part in words (issue 14)
         assert "DeviceManagementServiceConfig.Read.All" in detail
