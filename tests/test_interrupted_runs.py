@@ -10,14 +10,12 @@ evidence is a signed `--bundle-inputs` run of 2026-09; the new one is 2026-10 in
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from child_process import child, wait_until_stopped
 from cli_runner import auditor
 
 OLD, NEW = "2026-09-01", "2026-10-01"
@@ -30,26 +28,6 @@ FALLBACK = ["moved-aside", "swapped-in"]  # the two-rename swap where folders ca
 def run_args(out: Path, history: Path, key: Path, as_of: str) -> list[str]:
     return ["run", "--as-of", as_of, "--out", str(out), "--history", str(history),
             "--sign-key", str(key), "--bundle-inputs", "--format", "json,xlsx"]  # fmt: skip
-
-
-def child(args: list[str], hook: str | None = None, **env: str) -> subprocess.Popen[str]:
-    """`python -m auditor ARGS` as a separate process, with the test hook set."""
-    environment = {**os.environ, **env}
-    if hook:
-        environment["AUDITOR_TEST_HOOK"] = hook
-    return subprocess.Popen(
-        [sys.executable, "-m", "auditor", *args],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_until_stopped(process: subprocess.Popen[str]) -> None:
-    """Block until the child has stopped itself (SIGSTOP at its hook)."""
-    _, status = os.waitpid(process.pid, os.WUNTRACED)
-    assert os.WIFSTOPPED(status), f"the child ended instead of stopping (status {status})"
 
 
 def as_of_of(folder: Path) -> str:
