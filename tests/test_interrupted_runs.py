@@ -149,6 +149,9 @@ def test_an_existing_folder_that_is_not_evidence_is_refused_untouched(tmp_path):
     )
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
     assert staging_left(tmp_path) == []
+    here = auditor("run", "--as-of", OLD, "--out", ".", "--no-history", cwd=out)
+    assert here.returncode == 2
+    assert "is the working folder" in here.stderr
 
 
 def test_files_a_person_added_to_the_evidence_are_carried_into_the_new_one(case):

@@ -124,6 +124,14 @@ def open_staging(out_dir: Path, *, keep: Sequence[Path]) -> Staging:
     """
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"--out {out_dir}: exists and is not a directory")
+    if out_dir.is_symlink():
+        out_dir = out_dir.resolve()  # the folder it points to is replaced; the link stays
+    absolute = Path(os.path.abspath(out_dir))
+    if absolute == Path.cwd() or absolute in Path.cwd().parents:
+        raise ConfigError(
+            f"--out {out_dir}: is the working folder (or holds it); a run replaces its --out "
+            "folder as a whole, so run from another folder or give another --out"
+        )
     parent = out_dir.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
