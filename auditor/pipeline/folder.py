@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
-import errno
 import json
 import logging
 import os
@@ -44,7 +43,6 @@ from auditor.pipeline.locks import folder_lock, is_abandoned, release, try_lock
 
 log = logging.getLogger(__name__)
 NO_EXCHANGE_ENV = "AUDITOR_TEST_NO_EXCHANGE"  # tests: take the two-rename path
-_CANNOT_EXCHANGE = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP}
 
 
 class Staging:
@@ -90,18 +88,27 @@ class Staging:
     def swap_in(self) -> None:
         """Put the staging folder in place of `out_dir`; remove the old evidence."""
         parent = self.out_dir.parent
+        aside = self.path.with_name(self.path.name + ".old")
         with folder_lock(parent):
-            if not self.out_dir.exists():
-                os.rename(self.path, self.out_dir)
-            elif _exchange(self.path, self.out_dir):
-                shutil.rmtree(self.path, ignore_errors=True)  # the old evidence, now here
-            else:
-                aside = self.path.with_name(self.path.name + ".old")
-                os.rename(self.out_dir, aside)
-                hook("moved-aside")
-                os.rename(self.path, self.out_dir)
-                hook("swapped-in")
-                shutil.rmtree(aside, ignore_errors=True)
+            try:
+                if not self.out_dir.exists():
+                    os.rename(self.path, self.out_dir)
+                elif _exchange(self.path, self.out_dir):
+                    shutil.rmtree(self.path, ignore_errors=True)  # the old evidence, now here
+                else:
+                    os.rename(self.out_dir, aside)
+                    hook("moved-aside")
+                    os.rename(self.path, self.out_dir)
+                    hook("swapped-in")
+                    shutil.rmtree(aside, ignore_errors=True)
+            except OSError as exc:
+                if aside.exists() and not self.out_dir.exists():
+                    os.rename(aside, self.out_dir)
+                raise AuditorError(
+                    f"--out {self.out_dir}: cannot put the new evidence in place ({exc}); the "
+                    "previous evidence is unchanged (a mount point cannot be replaced: give a "
+                    "folder inside it)"
+                ) from exc
             _sync(parent)
 
     def close(self) -> None:
@@ -244,12 +251,9 @@ def _exchange(a: Path, b: Path) -> bool:
             return False
     except (OSError, AttributeError):
         return False  # no such call in this C library
-    if result == 0:
-        return True
-    error = ctypes.get_errno()
-    if error in _CANNOT_EXCHANGE:
-        return False
-    raise AuditorError(f"{b}: cannot swap in the new evidence: {os.strerror(error)}")
+    if result != 0:
+        log.debug("cannot exchange %s and %s: %s", a, b, os.strerror(ctypes.get_errno()))
+    return bool(result == 0)  # else the two renames, which report their own error
 
 
 def _sync(folder: Path) -> None:
