@@ -17,10 +17,17 @@ import signal
 import threading
 from pathlib import Path
 
-from child_process import child, wait_until_stopped
+import pytest
+from child_process import child, reap_children, wait_until_stopped
 from cli_runner import auditor
 
 SUMMARY = re.compile(r"(\S+) vs (\S+): (\d+) new, (\d+) resolved.*?, (\d+) still failing")
+
+
+@pytest.fixture(autouse=True)
+def _reap():
+    yield
+    reap_children()
 
 
 def args(base: Path, as_of: str, *extra: str) -> list[str]:

@@ -15,14 +15,20 @@ import signal
 from pathlib import Path
 
 import pytest
-from child_process import child, wait_until_stopped
+from child_process import child, reap_children, wait_until_stopped
 from cli_runner import auditor
 
-OLD, NEW = "2026-09-01", "2026-10-01"
+OLD, NEW, LATER = "2026-09-01", "2026-10-01", "2026-11-01"
 # In the order a run crosses them; from "swapped" on, the new evidence is in place.
 BOUNDARIES = ["staged", "loaded", "compared", "rendered", "carried", "bundled",
               "manifest-written", "swapped", "recorded"]  # fmt: skip
 FALLBACK = ["moved-aside", "swapped-in"]  # the two-rename swap where folders cannot be exchanged
+
+
+@pytest.fixture(autouse=True)
+def _reap():
+    yield
+    reap_children()
 
 
 def run_args(out: Path, history: Path, key: Path, as_of: str) -> list[str]:
@@ -165,3 +171,22 @@ def test_files_a_person_added_to_the_evidence_are_carried_into_the_new_one(case)
     assert (out / "notes.txt").read_text() == "reviewed by J."
     assert not (out / "report.pdf").exists()  # auditor's own stale report is not carried
     assert verified(case, out) == NEW
+
+
+def test_a_run_in_progress_keeps_its_staging_while_another_replaces_the_same_folder(case):
+    out = case / "reports" / "out"
+    args = run_args(out, case / "history.sqlite", case / "keys" / "auditor-signing.key", NEW)
+    stopped = child(args, "STOP@loaded")  # staged, before it takes the tenant's history lock
+    wait_until_stopped(stopped)
+    [staged] = staging_left(out.parent)
+    later = run_args(out, case / "history.sqlite", case / "keys" / "auditor-signing.key", LATER)
+    second = auditor("-v", *later)
+    assert second.returncode == 0, second.stderr
+    assert f"{staged} belongs to a run still in progress; left alone" in second.stderr
+    assert staging_left(out.parent) == [staged]
+    assert verified(case, out) == LATER
+    stopped.send_signal(signal.SIGCONT)
+    _, stderr = stopped.communicate()
+    assert stopped.returncode == 0, stderr
+    assert staging_left(out.parent) == []
+    assert verified(case, out) == NEW  # the later swap wins, whole
