@@ -164,12 +164,14 @@ def test_files_a_person_added_to_the_evidence_are_carried_into_the_new_one(case)
     out = case / "reports" / "out"
     (out / "notes.txt").write_text("reviewed by J.")
     (out / "report.pdf").write_bytes(b"%PDF stale, from a format no longer configured")
+    out.chmod(0o750)  # the new folder keeps the permissions given to the old one
     args = run_args(out, case / "history.sqlite", case / "keys" / "auditor-signing.key", NEW)
     done = auditor("-v", *args)
     assert done.returncode == 0, done.stderr
     assert "kept notes.txt" in done.stderr
     assert (out / "notes.txt").read_text() == "reviewed by J."
     assert not (out / "report.pdf").exists()  # auditor's own stale report is not carried
+    assert out.stat().st_mode & 0o777 == 0o750
     assert verified(case, out) == NEW
 
 

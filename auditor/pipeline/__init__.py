@@ -2,7 +2,8 @@
 
 A run with no Mac stops (exit 4) unless allowed; reports name inputs by file name; a run whose
 tenant is unknown is neither compared with nor recorded in the history (whose runs are keyed
-by tenant); with `bundle_inputs` every input is copied into the evidence folder.
+by tenant); with `bundle_inputs` every input is copied into the evidence folder. The evidence
+folder is written whole beside `--out` and swapped in (`pipeline.folder`, docs/evidence-folder.md).
 """
 
 from __future__ import annotations

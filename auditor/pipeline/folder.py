@@ -31,6 +31,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -39,6 +40,7 @@ from auditor.errors import AuditorError, ConfigError
 from auditor.evidence import MANIFEST, REPORT_NAMES, SIGNATURE
 from auditor.evidence.bundle import BUNDLE, RUN_FILE
 from auditor.evidence.check import OS_METADATA, STAGING_PREFIX, is_leftover
+from auditor.fileops import umask
 from auditor.pipeline.locks import folder_lock, is_abandoned, release, try_lock
 
 log = logging.getLogger(__name__)
@@ -48,10 +50,11 @@ NO_EXCHANGE_ENV = "AUDITOR_TEST_NO_EXCHANGE"  # tests: take the two-rename path
 class Staging:
     """The locked staging folder of one run, and the evidence folder it will replace."""
 
-    def __init__(self, out_dir: Path, path: Path, lock: int | None) -> None:
+    def __init__(self, out_dir: Path, path: Path, lock: int | None, mode: int) -> None:
         self.out_dir = out_dir
         self.path = path
         self._lock = lock
+        self._mode = mode  # the old folder's permissions, else a new folder's (umask)
 
     def final(self, path: Path) -> Path:
         """Where a file written into the staging folder lies once swapped in."""
@@ -91,6 +94,7 @@ class Staging:
         aside = self.path.with_name(self.path.name + ".old")
         with folder_lock(parent):
             try:
+                os.chmod(self.path, self._mode)
                 if not self.out_dir.exists():
                     os.rename(self.path, self.out_dir)
                 elif _exchange(self.path, self.out_dir):
@@ -146,14 +150,15 @@ def open_staging(out_dir: Path, *, keep: Sequence[Path]) -> Staging:
             recover(out_dir)
             _refuse_foreign(out_dir, keep)
             path = parent / f"{STAGING_PREFIX}{out_dir.name}-{secrets.token_hex(4)}"
-            path.mkdir(mode=0o755)
+            path.mkdir(mode=0o700)  # personal data: nobody else reads it while it is written
             lock = try_lock(path)
+        mode = stat.S_IMODE(out_dir.stat().st_mode) if out_dir.is_dir() else 0o777 & ~umask()
     except OSError as exc:
         raise ConfigError(
             f"--out {out_dir}: cannot prepare the new evidence beside it in {parent} ({exc}); "
             "auditor replaces the folder as a whole, so its parent must be writable"
         ) from exc
-    return Staging(out_dir, path, lock)
+    return Staging(out_dir, path, lock, mode)
 
 
 def recover(out_dir: Path) -> None:
