@@ -24,7 +24,7 @@ from auditor.errors import ConfigError, PartialSourceError, SourceError
 from auditor.evidence import build_manifest, load_private_key, write_manifest
 from auditor.evidence.bundle import RUN_FILE, Bundle, remove_bundle, write_bundle
 from auditor.evidence.keys import fingerprint
-from auditor.history import History, open_history
+from auditor.history import History, current_bar, open_history
 from auditor.models import InputFile, Inventory, RunMeta, Severity
 from auditor.normalize import normalize
 from auditor.pipeline.inputs import (
@@ -145,8 +145,9 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         )
         meta = _meta(config, options, catalogue, inventory, waivers_digest, key_sha256, is_sample)
         notices = _notices(meta, is_sample, history)
+        bar = current_bar(options.as_of, catalogue, rules, params)
         comparison = (
-            history.compare(outcome.results, inventory.frames(), meta)
+            history.compare(outcome.results, inventory.frames(), meta, bar)
             if history is not None and not notices_block_history(notices)
             else None
         )
