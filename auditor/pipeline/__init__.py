@@ -163,6 +163,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             cloud=config.graph.cloud,
             sign_off=SignOff(config.prepared_by, config.reviewed_by),
             notices=notices,
+            catalogue=catalogue,
         )
         for warning in report.run.warnings:
             log.warning("%s", warning.message)

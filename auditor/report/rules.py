@@ -70,6 +70,7 @@ def rule_summaries(
                 waived=n(Status.WAIVED),
                 fail_pct=pct(n(Status.FAIL), judged),
                 outcome=rule_outcome(row),
+                problem=rule.stated_problem(changed),
             )
         )
     return tuple(summaries)
