@@ -10,9 +10,12 @@ new failure to the right cause, and the counts must add up.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
+from collections import Counter
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from cli_runner import auditor
@@ -60,6 +63,8 @@ def months(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         september.append({**model, "id": NEW_IDS[number], "serialNumber": f"C02NEWMAC{number:03d}",
                           "deviceName": f"NEW-MAC-{number:02d}"})  # fmt: skip
     history = base / "history.sqlite"
+    config = base / "auditor.toml"
+    config.write_text("[owners.sla_days]\ncritical = 10\nhigh = 20\n", encoding="utf-8")
     for as_of, devices, period, formats in (
         ("2026-08-01", august, "2026-08", "json"),
         ("2026-09-01", september, "2026-09", "json,xlsx,pdf"),
@@ -71,11 +76,16 @@ def months(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "run", "--input", str(folder / "managed_devices.json"), "--input",
             str(base / "raw" / "enrollment_configurations.json"), "--as-of", as_of,
             "--out", str(base / "out" / period), "--history", str(history), "--format", formats,
+            *(("--config", str(config), "--split-by", "group") if period == "2026-09" else ()),
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
     diff = auditor("history", "diff", "2026-08", "2026-09", "--history", str(history))
     assert diff.returncode == 0, diff.stderr
     return {
+        "owners": {
+            d["id"]: d.get("userDisplayName") or d.get("userPrincipalName") or None
+            for d in september
+        },
         "out": base / "out" / "2026-09",
         "regressed": {d["id"] for d in regressed},
         "retired": {d["id"] for d in retired},
@@ -166,3 +176,64 @@ def test_the_changes_sheet_and_history_diff_attribute_the_same_way(months):
     catalogue = changes["new_by_cause"]["catalogue"]
     assert f"catalogue (the bar moved): {catalogue['results']} results on" in diff
     assert "release macOS 26.6.1/15.7.9/14.8.9 released 2026-08-06, fixes exploited" in diff
+
+
+SLA = {"critical": 10, "high": 20, "medium": 90, "low": 180}  # the config's, then the defaults
+AS_OF = dt.datetime(2026, 9, 1)
+
+
+def test_the_action_plan_has_owner_due_date_overdue_and_link_for_every_failing_result(months):
+    data = findings(months["out"])
+    rows = sheet_rows(months["out"], "Action plan")
+    header, body = rows[0], [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    assert {"owner", "group", "rule_id", "severity", "first_seen", "due", "overdue", "link"} <= set(
+        header
+    )
+    failing = [f for f in data["findings"] if f["status"] == "fail"]
+    assert len(body) == len(failing)
+    streaks = {(f["rule_id"], f["entity_id"]): f["first_seen"] for f in failing}
+    overdue = 0
+    for row in body:
+        began = streaks[(row["rule_id"], row["entity_id"])]
+        assert row["first_seen"] == (dt.datetime(2026, 8, 1) if began == "2026-08" else AS_OF)
+        if row["severity"] in SLA:
+            assert row["due"] == row["first_seen"] + dt.timedelta(days=SLA[row["severity"]])
+            assert row["overdue"] is (row["due"] < AS_OF)
+            assert row["days_left"] == (row["due"] - AS_OF).days
+            overdue += row["overdue"]
+        else:
+            assert row["due"] is None and row["overdue"] is None
+        if row["entity_type"] == "device":
+            assert row["owner"] == months["owners"][row["entity_id"]]
+            if row["owner"] is None:
+                assert row["group"] == "No owner (shared, lab or DEM)"
+            link = urlsplit(row["link"])
+            assert (link.scheme, link.netloc) == ("https", "intune.microsoft.com")
+            assert link.fragment.endswith(f"/mdmDeviceId/{row['entity_id']}")
+    assert overdue, "August's critical and high failures are past their due date"
+    summary = data["summary"]["overdue_by_severity"]
+    assert sum(s["results"] for s in summary.values()) == overdue
+    critical = summary["critical"]
+    if critical["results"]:
+        page_one = pdf_pages(months["out"])[0]
+        assert f"critical {critical['results']} results on {critical['devices']} Macs" in page_one
+
+
+def test_split_by_writes_one_action_plan_csv_per_group_listed_in_the_manifest(months):
+    out = months["out"]
+    rows = sheet_rows(out, "Action plan")
+    groups = Counter(dict(zip(rows[0], r, strict=True))["group"] for r in rows[1:])
+    files = sorted(out.glob("action-plan-*.csv"))
+    assert len(files) == len(groups)
+    seen = Counter()
+    for path in files:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            body = list(csv.DictReader(handle))
+        assert len({r["group"] for r in body}) == 1
+        seen[body[0]["group"]] += len(body)
+    assert seen == groups
+    assert (out / "action-plan-No-owner-shared-lab-or-DEM.csv").is_file() == (
+        "No owner (shared, lab or DEM)" in groups
+    )
+    listed = {o["path"] for o in json.loads((out / "manifest.json").read_text())["outputs"]}
+    assert {p.name for p in files} <= listed

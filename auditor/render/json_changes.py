@@ -67,6 +67,10 @@ def summary_fields(summary: Summary) -> dict[str, Any]:
             }
             for c in summary.exposure
         ],
+        "overdue_by_severity": {
+            o.severity: {"results": o.results, "devices": o.devices}
+            for o in summary.overdue_by_severity
+        },
         "needs_attention": [
             {
                 "rule_id": a.rule_id,

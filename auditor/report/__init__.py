@@ -14,8 +14,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from auditor.config import DEFAULT_SLA_DAYS
 from auditor.models import Changes, Entity, Inventory, Param, RunMeta, Status
 from auditor.refdata.catalogue import STALE_AFTER_DAYS, Catalogue
+from auditor.report.action_plan import ACTION_PLAN_SCHEMA, action_plan, overdue_by_severity
 from auditor.report.attention import needs_attention
 from auditor.report.attribution import exposure_clocks
 from auditor.report.changes import CHANGE_ITEMS_SCHEMA, changes_view
@@ -44,6 +46,7 @@ from auditor.rules.base import Rule
 from auditor.waivers import WaiverUse
 
 __all__ = [
+    "ACTION_PLAN_SCHEMA",
     "DEVICE_TABLE_SCHEMA",
     "FINDINGS_SCHEMA",
     "IDENTITY_TABLE_SCHEMA",
@@ -69,6 +72,8 @@ def build_report(
     sign_off: SignOff | None = None,
     notices: Sequence[RunWarning] = (),
     catalogue: Catalogue | None = None,
+    sla_days: Mapping[str, int] | None = None,
+    owner_group_by: str = "category",
 ) -> Report:
     """Build the report model of one run.
 
@@ -89,6 +94,9 @@ def build_report(
             report adds those about dates and an empty inventory.
         catalogue: the release catalogue the run used (page one's exposure clocks); None:
             no clocks.
+        sla_days: days to fix a failure of each severity (`[owners.sla_days]`); None: the
+            defaults (`config.DEFAULT_SLA_DAYS`).
+        owner_group_by: how the Action plan groups owners (`config.OWNER_GROUPINGS`).
 
     Returns:
         The frozen report model.
@@ -120,6 +128,11 @@ def build_report(
                                       "This is not a clean audit."))  # fmt: skip
     waivers = waiver_rows(waiver_uses, {s.rule_id: s.severity for s in summaries}, meta.as_of)
     problems = {s.rule_id: s.problem or s.title for s in summaries}
+    plan = action_plan(
+        results, inventory, problems, changes, meta.as_of,
+        DEFAULT_SLA_DAYS if sla_days is None else sla_days,
+        group_by=owner_group_by, cloud=cloud, tenant_id=meta.tenant_id,
+    )  # fmt: skip
     exploited = frozenset(r.id for r in rules if "exploited" in r.groups)
     change_view = (
         None
@@ -164,6 +177,7 @@ def build_report(
             needs_attention=needs_attention(
                 results, summaries, tenant.results, tenant.tokens, inventory.devices
             ),
+            overdue_by_severity=overdue_by_severity(plan),
         ),
         rules=summaries,
         sections=rule_sections(fails, summaries, pdf_devices_per_rule),
@@ -179,4 +193,5 @@ def build_report(
         pdf_devices_per_rule=pdf_devices_per_rule,
         views=views,
         population=population(inventory, results, identity_rule_ids),
+        action_plan=plan,
     )

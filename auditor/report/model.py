@@ -92,6 +92,7 @@ class FailingRow:
     os_version: str | None
     last_sync_at: dt.datetime | None
     detail: str | None
+    owner: str | None = None  # the Mac's primary user (display name, else UPN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,6 +396,7 @@ class Summary:
     waivers: WaiverOverview
     exposure: tuple[ExposureClock, ...] = ()  # exploited CVEs with exposed Macs, newest fix first
     needs_attention: tuple[AttentionItem, ...] = ()  # by severity weight × Macs, largest first
+    overdue_by_severity: tuple[SeverityCount, ...] = ()  # Action plan rows past their due date
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,6 +475,8 @@ class Report:
     pdf_devices_per_rule: int
     views: Views  # added for the interactive tables: column specs, filter values, links
     population: Population  # added for completeness: the Macs ABM assigns, enrolled or not
+    # added for owners (issue 17): one row per failing result (`ACTION_PLAN_SCHEMA`)
+    action_plan: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def failures_by_severity(self) -> dict[Severity, int]:
         """Failing (unwaived) results per severity, every severity present: for --fail-on."""

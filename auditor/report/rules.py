@@ -120,8 +120,9 @@ def rule_sections(
                 os_version=text(version),
                 last_sync_at=scalar(synced),
                 detail=text(detail),
+                owner=text(owner),
             )
-            for entity, entity_name, name, serial, version, synced, detail in zip(
+            for entity, entity_name, name, serial, version, synced, detail, owner in zip(
                 head["entity_id"],
                 head["entity_name"],
                 head["device_name"],
@@ -129,6 +130,7 @@ def rule_sections(
                 head["os_version"],
                 head["last_sync_at"],
                 head["detail"],
+                head["owner"] if "owner" in head else [None] * len(head),
                 strict=True,
             )
         )
