@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -87,51 +88,48 @@ def mac(number: int) -> dict[str, Any]:
     }
 
 
-def device_pages(total: int, per_page: int) -> list[dict[str, Any]]:
-    """The whole list as Graph pages it: a nextLink on every page but the last."""
+def paged(records: list[dict[str, Any]], per_page: int, context: str, url: str):
+    """A list as Graph pages it: a nextLink (`url` and a skiptoken) on every page but the last."""
     pages = []
-    for start in range(0, total, per_page):
-        page: dict[str, Any] = {"@odata.context": DEVICES_CONTEXT}
-        if start + per_page < total:
+    for start in range(0, len(records), per_page):
+        page: dict[str, Any] = {"@odata.context": context}
+        if start + per_page < len(records):
             page["@odata.nextLink"] = (
-                f"{V1}/deviceManagement/managedDevices?$top={per_page}"
-                f"&$skiptoken=X%2744537074020001000000{start + per_page:04d}%27"
+                f"{url}$skiptoken=X%274453707402000100{start + per_page:04d}%27"
             )
-        page["value"] = [mac(n) for n in range(start, min(start + per_page, total))]
+        page["value"] = records[start : start + per_page]
         pages.append(page)
     return pages
+
+
+def device_pages(total: int, per_page: int) -> list[dict[str, Any]]:
+    """The device list, `per_page` Macs a page."""
+    url = f"{V1}/deviceManagement/managedDevices?$top={per_page}&"
+    return paged([mac(n) for n in range(total)], per_page, DEVICES_CONTEXT, url)
 
 
 def profile_pages(total: int, per_page: int) -> list[dict[str, Any]]:
     """One ADE token's enrollment profiles, paged."""
-    pages = []
-    for start in range(0, total, per_page):
-        page: dict[str, Any] = {"@odata.context": PROFILES_CONTEXT}
-        if start + per_page < total:
-            page["@odata.nextLink"] = (
-                f"{BETA}/deviceManagement/depOnboardingSettings/{TOKEN}/enrollmentProfiles"
-                f"?$skiptoken=page{start // per_page + 2}"
-            )
-        page["value"] = [
-            {
-                "@odata.type": "#microsoft.graph.depMacOSEnrollmentProfile",
-                "id": f"{TOKEN}_profile-{n}",
-                "displayName": f"Corp ADE {n}",
-                "description": "macOS ADE",
-                "requiresUserAuthentication": True,
-                "configurationEndpointUrl": "https://appleconfigurator2.manage.microsoft.com/",
-                "enableAuthenticationViaCompanyPortal": False,
-                "requireCompanyPortalOnSetupAssistantEnrolledDevices": False,
-                "isDefault": n == 0,
-                "supervisedModeEnabled": True,
-                "isMandatory": True,
-                "profileRemovalDisabled": True,
-                "fileVaultDisabled": False,
-            }
-            for n in range(start, min(start + per_page, total))
-        ]
-        pages.append(page)
-    return pages
+    profiles = [
+        {
+            "@odata.type": "#microsoft.graph.depMacOSEnrollmentProfile",
+            "id": f"{TOKEN}_profile-{n}",
+            "displayName": f"Corp ADE {n}",
+            "description": "macOS ADE",
+            "requiresUserAuthentication": True,
+            "configurationEndpointUrl": "https://appleconfigurator2.manage.microsoft.com/",
+            "enableAuthenticationViaCompanyPortal": False,
+            "requireCompanyPortalOnSetupAssistantEnrolledDevices": False,
+            "isDefault": n == 0,
+            "supervisedModeEnabled": True,
+            "isMandatory": True,
+            "profileRemovalDisabled": True,
+            "fileVaultDisabled": False,
+        }
+        for n in range(total)
+    ]
+    url = f"{BETA}/deviceManagement/depOnboardingSettings/{TOKEN}/enrollmentProfiles?"
+    return paged(profiles, per_page, PROFILES_CONTEXT, url)
 
 
 def write(path: Path, *documents: Any, lines: bool = False) -> Path:
@@ -402,3 +400,25 @@ def test_fetch_says_partial_when_a_part_is_denied_as_the_run_from_it_does(tmp_pa
     assert run(out, snapshot).returncode == 0
     assert findings(out)["run"]["complete"] is False
     assert part(out, "apns")["state"] == "denied"
+
+
+def test_pages_in_a_zip_add_up_with_pages_outside_it(tmp_path):
+    first, second, last = device_pages(8, 3)
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("page-1.json", orjson.dumps(first))
+        bundle.writestr("page-2.json", orjson.dumps(second))
+    gaps, _ = gap_of([archive])
+    assert gaps["managed_devices"].reason.startswith(
+        "export.zip/page-1.json, export.zip/page-2.json hold 2 pages (6 records)"
+    )
+    assert gap_of([archive, write(tmp_path / "page-3.json", last)])[0] == {}
+
+
+def test_a_nextlink_alone_naming_no_known_list_joins_the_list_before_it(tmp_path):
+    first, last = device_pages(5, 3)
+    alone = {"@odata.nextLink": "https://graph.microsoft.com/beta/$batch?$skiptoken=odd"}
+    gaps, readings = gap_of([write(tmp_path / "p.jsonl", first, last, alone, lines=True)])
+    [listed] = readings.lists
+    assert (listed.pages, listed.linked_pages) == (3, 2)
+    assert gaps == {}  # the last page (no nextLink) was read
