@@ -394,7 +394,7 @@ def test_fetch_says_partial_when_a_part_is_denied_as_the_run_from_it_does(tmp_pa
         done = auditor("fetch", "--graph-url", graph.url, "--out", str(snapshot), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     line = done.stdout.strip()
-    assert "; PARTIAL: 1 part not collected: apns (denied)" in line, line
+    assert "; PARTIAL: 1 part not collected whole: apns (denied)" in line, line
     assert "complete" not in line
     out = tmp_path / "out"
     assert run(out, snapshot).returncode == 0

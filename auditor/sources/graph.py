@@ -162,7 +162,7 @@ def summarise(snapshot: dict[str, Any], name: str) -> str:
         return f"{name}: {counts}; complete"
     named = ", ".join(f"{part} ({status})" for part, status in missing.items())
     state = "INCOMPLETE (partial data allowed)" if not snapshot["complete"] else "PARTIAL"
-    count = f"{len(missing)} part{'' if len(missing) == 1 else 's'} not collected"
+    count = f"{len(missing)} part{'' if len(missing) == 1 else 's'} not collected whole"
     return f"{name}: {counts}; {state}: {count}: {named}"
 
 

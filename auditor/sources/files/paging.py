@@ -47,9 +47,9 @@ class ListPages:
     kind: BatchKind
     path: str
     files: tuple[str, ...]
-    pages: int = 1
-    linked_pages: int = 0
-    records: int = 0
+    pages: int
+    linked_pages: int
+    records: int
     stated_count: int | None = None
 
     @property
