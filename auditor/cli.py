@@ -135,7 +135,8 @@ def graph_options(fn: F) -> F:
                 "--allow-partial",
                 is_flag=True,
                 default=None,
-                help="Write reports even when a core part of the Graph pull failed.",
+                help="Write PARTIAL reports even when the device list was not collected whole "
+                "(a Graph pull failed, or saved pages lack the last).",
             ),
         ]
     ):

@@ -289,7 +289,9 @@ def _refuse_partial(inventory: Inventory, config: Config) -> None:
     core = [g for g in inventory.gaps if g.is_core]
     if core and not config.graph.allow_partial:
         parts = "; ".join(f"{g.part}: {g.reason}" for g in core)
-        raise PartialSourceError(f"inventory incomplete ({parts}); rerun or pass --allow-partial")
+        raise PartialSourceError(
+            f"inventory incomplete ({parts}); rerun, or pass --allow-partial for a PARTIAL report"
+        )
 
 
 def _meta(
