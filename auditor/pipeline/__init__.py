@@ -22,7 +22,7 @@ from auditor.engine import EvaluationContext, evaluate, gap_reasons
 from auditor.errors import PartialSourceError, SourceError
 from auditor.evidence import load_private_key
 from auditor.evidence.keys import fingerprint
-from auditor.history import History, open_history
+from auditor.history import History, current_bar, open_history
 from auditor.models import Inventory, RunMeta, Severity
 from auditor.normalize import normalize
 from auditor.pipeline.folder import hook, open_staging
@@ -75,6 +75,9 @@ class RunOptions:
     bundle_inputs: bool = False  # copy every input, the config, waivers and catalogue into out
     record_paths: bool = False  # the manifest keeps inputs' paths as given, not only names
     recorded_source: str | None = None  # `verify --rerun`: the source the recorded run named
+    split_by: str | None = (
+        None  # also write the Action plan as one CSV per group / category / owner
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +154,8 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         comparison = None
         if recorded is not None:
             stack.enter_context(tenant_history_lock(recorded.path, meta.tenant_id))
-            comparison = recorded.compare(outcome.results, inventory.frames(), meta)
+            bar = current_bar(options.as_of, catalogue, rules, params)
+            comparison = recorded.compare(outcome.results, inventory.frames(), meta, bar)
         hook("compared")
         report = build_report(
             outcome.results,
@@ -165,6 +169,9 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             cloud=config.graph.cloud,
             sign_off=SignOff(config.prepared_by, config.reviewed_by),
             notices=notices,
+            catalogue=catalogue,
+            sla_days=config.sla_days,
+            owner_group_by=config.owner_group_by,
         )
         for warning in report.run.warnings:
             log.warning("%s", warning.message)
@@ -178,6 +185,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             signing_key=signing_key,
             record_paths=options.record_paths,
             bundle=_bundle_choices(config, options, catalogue) if options.bundle_inputs else None,
+            split_by=options.split_by,
         )
         with interrupts.held():  # the evidence and its history record change together
             staging.swap_in()
@@ -272,7 +280,9 @@ def _refuse_partial(inventory: Inventory, config: Config) -> None:
     core = [g for g in inventory.gaps if g.is_core]
     if core and not config.graph.allow_partial:
         parts = "; ".join(f"{g.part}: {g.reason}" for g in core)
-        raise PartialSourceError(f"inventory incomplete ({parts}); rerun or pass --allow-partial")
+        raise PartialSourceError(
+            f"inventory incomplete ({parts}); rerun, or pass --allow-partial for a PARTIAL report"
+        )
 
 
 def _meta(

@@ -22,6 +22,7 @@ from auditor.models import InputFile, RunMeta
 from auditor.pipeline.folder import Staging, hook
 from auditor.refdata.catalogue import Catalogue
 from auditor.render import OUTPUT_NAMES, RENDERERS
+from auditor.render.action_plan_csv import write_action_plans
 from auditor.report import Report
 
 
@@ -53,13 +54,16 @@ def write_evidence(
     signing_key: Ed25519PrivateKey | None,
     record_paths: bool,
     bundle: BundleChoices | None,
+    split_by: str | None = None,
 ) -> Written:
     """Render every format, carry the old folder's other files, bundle, then write the manifest.
+
+    With `split_by`, the Action plan is also written as one CSV per group, category or owner.
 
     An input lying in `--out` (a snapshot re-audited in place) is carried into the new folder
     and recorded where it lies there, so `verify` re-hashes it.
     """
-    outputs = [*fetched, *_render(report, formats, staging.path)]
+    outputs = [*fetched, *_render(report, formats, staging.path, split_by)]
     hook("rendered")
     old_bundle = (staging.out_dir / BUNDLE).resolve()
     readable = [Path(i.path) for i in inputs if "://" not in i.path]
@@ -136,11 +140,15 @@ def refuse_url_bundle(inputs: Sequence[InputFile]) -> None:
         raise ConfigError("--bundle-inputs copies input files; an input is a URL")
 
 
-def _render(report: Report, formats: Sequence[str], folder: Path) -> list[Path]:
-    """Render every format into `folder`."""
+def _render(
+    report: Report, formats: Sequence[str], folder: Path, split_by: str | None
+) -> list[Path]:
+    """Render every format (and the split action plans) into `folder`."""
     written = []
     for fmt in formats:
         path = folder / OUTPUT_NAMES[fmt]
         RENDERERS[fmt](report, path)
         written.append(path)
+    if split_by is not None:
+        written += write_action_plans(report, folder, split_by)
     return written
