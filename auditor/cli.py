@@ -150,7 +150,8 @@ def cli(verbose: int, log_format: str) -> None:
     "inputs",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Inventory file (Graph JSON, admin-center CSV, export CSV/ZIP, snapshot); repeatable.",
+    help="Inventory file or folder of files (Graph JSON, admin-center or Devices export, "
+    "PowerShell export, diagnostic log, snapshot; docs/inputs.md); repeatable.",
 )
 @click.option(
     "--source",

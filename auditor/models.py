@@ -97,6 +97,13 @@ class Problem(StrEnum):
     ABSENT_FROM_INPUT = "absent_from_input"  # a Mac one input lists and another lacks
     NOT_MACOS = "not_macos"  # records of other platforms, left out
     IGNORED_KIND = "ignored_kind"  # records of a kind the audit does not use
+    UNDECIDED = "undecided"  # the inputs carry too little to decide (userless enrollment)
+    NO_IDENTIFIER = "no_identifier"  # a record with no id, serial or name: not a Mac
+    DEFAULT_NOT_READ = "default_not_read"  # a value the source returns as a default, not read
+    NOT_A_VALUE = "not_a_value"  # an object or array where a value belongs
+    UNMAPPED_COLUMNS = "unmapped_columns"  # a file's columns that no rule reads
+    UNRECOGNISED_FILE = "unrecognised_file"  # a file of an input folder that is not inventory
+    NO_FINAL_LINE_BREAK = "no_final_line_break"  # a CSV whose last row may be cut short
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,21 +117,51 @@ class QualityNote:
     source: str = ""
 
 
+class BatchKind(StrEnum):
+    """What the records of a raw batch are, whatever file shape they were read from."""
+
+    GRAPH_DEVICES = "graph_devices"  # managedDevices list records (list defaults, not facts)
+    GRAPH_DEVICE_DETAILS = "graph_device_details"  # single-device GETs
+    EXPORT_DEVICES = "export_devices"  # the reports-export Devices report
+    DEVICES_LOG = "devices_log"  # Intune diagnostic settings, category Devices
+    ADMIN_CENTER_CSV = "admin_center_csv"  # the admin center's All devices export
+    APNS = "apns"
+    ADE_TOKENS = "ade_tokens"
+    ADE_PROFILES = "ade_profiles"
+    ENROLLMENT_CONFIGURATIONS = "enrollment_configurations"
+    TENANT = "tenant"  # the tenant id a snapshot states
+
+
+class InventoryPart(StrEnum):
+    """The parts an inventory is collected in (a Graph pull's parts, a gap's `part`)."""
+
+    MANAGED_DEVICES = "managed_devices"
+    DEVICE_DETAILS = "device_details"
+    EXPORT_DEVICES = "export_devices"
+    APNS = "apns"
+    ADE_TOKENS = "ade_tokens"
+    ADE_PROFILES = "ade_profiles"
+    ENROLLMENT_CONFIGURATIONS = "enrollment_configurations"
+
+
 # The parts an inventory is collected in, and the canonical fields each feeds (for gaps).
 PART_FEEDS: dict[str, tuple[str, ...]] = {
-    "managed_devices": ("device_id", "serial_number", "model", "os_version", "ownership",
-                        "enrollment_method", "is_supervised", "is_encrypted", "compliance_state",
-                        "enrolled_at", "last_sync_at", "upn"),
-    "device_details": ("bootstrap_escrowed", "model_identifier", "chip", "processor_arch", "is_vm",
-                       "udid", "enrolled_by_upn", "os_rsr"),
-    "export_devices": ("user_approved", "is_supervised"),
-    "apns": ("apns_expires_at", "apns_apple_id"),
-    "ade_tokens": ("token_id", "token_name", "apple_id", "token_type", "token_expires_at",
-                   "last_successful_sync_at", "last_sync_error_code", "synced_device_count"),
-    "ade_profiles": ("enrollment_method", "enrollment_profile"),
-    "enrollment_configurations": ("personal_enrollment_blocked", "macos_enrollment_blocked"),
+    InventoryPart.MANAGED_DEVICES: (
+        "device_id", "serial_number", "model", "os_version", "ownership", "enrollment_method",
+        "is_supervised", "is_encrypted", "compliance_state", "enrolled_at", "last_sync_at", "upn"),
+    InventoryPart.DEVICE_DETAILS: (
+        "bootstrap_escrowed", "model_identifier", "chip", "processor_arch", "is_vm", "udid",
+        "enrolled_by_upn", "os_rsr", "enrollment_profile", "enrollment_method"),
+    InventoryPart.EXPORT_DEVICES: ("user_approved", "is_supervised"),
+    InventoryPart.APNS: ("apns_expires_at", "apns_apple_id"),
+    InventoryPart.ADE_TOKENS: (
+        "token_id", "token_name", "apple_id", "token_type", "token_expires_at",
+        "last_successful_sync_at", "last_sync_error_code", "synced_device_count"),
+    InventoryPart.ADE_PROFILES: ("enrollment_method", "enrollment_profile"),
+    InventoryPart.ENROLLMENT_CONFIGURATIONS: (
+        "personal_enrollment_blocked", "macos_enrollment_blocked"),
 }  # fmt: skip
-CORE_PARTS = frozenset({"managed_devices"})
+CORE_PARTS = frozenset({InventoryPart.MANAGED_DEVICES})
 # Statuses of a part the source tried to collect and did not get whole: its gap makes a run PARTIAL.
 INCOMPLETE_STATUSES = frozenset({"failed", "partial"})
 
@@ -173,12 +210,10 @@ class RawBatch:
 
     `records` holds one row per input record with the source's column names (nested Graph
     objects flattened one level as `hardwareInformation.productName`) and a `source_record`
-    column locating each record (`file.csv:line 12`, `devices.json:value[3]`). Kinds:
-    graph_devices, graph_device_details, admin_center_csv, export_devices, and the tenant kinds
-    apns, ade_tokens, ade_profiles, enrollment_configurations, which use the same shape.
+    column locating each record (`file.csv:line 12`, `devices.json:value[3]`).
     """
 
-    kind: str  # see the kinds listed above
+    kind: BatchKind
     source: str
     records: pd.DataFrame
 

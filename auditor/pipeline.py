@@ -20,8 +20,9 @@ from auditor.history import open_history
 from auditor.models import (
     CORE_PARTS,
     PART_FEEDS,
-    InputFile,
+    BatchKind,
     Inventory,
+    InventoryPart,
     RawBatch,
     RunMeta,
     Severity,
@@ -35,7 +36,7 @@ from auditor.render import OUTPUT_NAMES, RENDERERS, check_format_available
 from auditor.report import Report, build_report
 from auditor.rules import ALL_RULES
 from auditor.rules.settings import rule_params, select_rules
-from auditor.sources.files import read_files
+from auditor.sources.files import Readings, read_files
 from auditor.waivers import apply_waivers, load_waivers
 
 log = logging.getLogger(__name__)
@@ -73,13 +74,21 @@ def resolve_catalogue(config: Config) -> Catalogue:
     return preferred_catalogue()
 
 
-def load_batches(
-    config: Config, options: RunOptions
-) -> tuple[list[RawBatch], list[InputFile], list[SourceGap], list[Path]]:
-    """Read the configured source into raw batches, their inputs and recorded gaps.
+@dataclass(frozen=True, slots=True)
+class LoadedInputs:
+    """The configured source, read: every file's batches, evidence, gaps and reader notes."""
+
+    readings: Readings
+    fetched: tuple[Path, ...] = ()  # files this run wrote (the Graph snapshot)
+
+
+def load_batches(config: Config, options: RunOptions) -> LoadedInputs:
+    """Read the configured source into raw batches, their inputs, recorded gaps and notes.
 
     A Graph pull is saved first as `snapshot.json.gz` in the output folder (the evidence of
-    what Graph said), then read like any snapshot; it is returned as an extra output.
+    what Graph said), then read like any snapshot; it is returned as `fetched`. Inputs may
+    be folders: their files are read (not subfolders) and the ones of no known shape are
+    listed in the data-quality notes.
     """
     if config.source == "graph":
         from auditor.sources.graph import fetch_to_file
@@ -87,11 +96,14 @@ def load_batches(
         config.out_dir.mkdir(parents=True, exist_ok=True)
         snapshot = config.out_dir / SNAPSHOT_NAME
         log.info(fetch_to_file(config.graph, snapshot, progress=options.progress))
-        return (*read_files([snapshot]), [snapshot])
+        return LoadedInputs(read_files([snapshot]), (snapshot,))
     if config.source == "files" and not config.inputs:
-        raise ConfigError("source is 'files' but no input was given: pass --input FILE")
+        raise ConfigError("source is 'files' but no input was given: pass --input FILE or DIR")
     paths = list(config.inputs) if config.source == "files" else bundled_sample_files()
-    return (*read_files(paths), [])
+    readings = read_files(paths)
+    for unread in readings.unrecognised:
+        log.warning("not read: %s", unread)
+    return LoadedInputs(readings)
 
 
 def bundled_sample_files() -> list[Path]:
@@ -149,12 +161,17 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         )
         staging = Path(tempfile.mkdtemp(prefix=".auditor-", dir=out_dir))
         stack.callback(shutil.rmtree, staging, ignore_errors=True)
-        batches, inputs, gaps, fetched = load_batches(config, options)
-        gaps = [*gaps, *_uncovered_parts(batches, gaps)]
-        inventory = normalize(batches, inputs=inputs, gaps=gaps)
-        del batches
+        loaded = load_batches(config, options)
+        readings, fetched = loaded.readings, list(loaded.fetched)
+        gaps = [*readings.gaps, *_uncovered_parts(readings.batches, readings.gaps)]
+        inventory = normalize(
+            readings.batches, inputs=readings.inputs, gaps=gaps, notes=readings.notes
+        )
+        del loaded, readings
         _refuse_partial(inventory, config)
-        log.info("normalized %d Macs from %d input(s)", len(inventory.devices), len(inputs))
+        log.info(
+            "normalized %d Macs from %d input(s)", len(inventory.devices), len(inventory.inputs)
+        )
         params = rule_params(config)
         context = EvaluationContext(options.as_of, catalogue, params)
         results = evaluate(rules, inventory.frames(), context)
@@ -196,24 +213,40 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
     )
 
 
-# Which raw kinds carry each part of the inventory when it comes from files.
-_CARRIERS = {
-    "managed_devices": ("graph_devices", "admin_center_csv", "export_devices"),
-    "device_details": ("graph_device_details",),
-    "export_devices": ("export_devices",),
-    "apns": ("apns",),
-    "ade_tokens": ("ade_tokens",),
-    "enrollment_configurations": ("enrollment_configurations",),
-}
+# Which raw kinds carry each part of the inventory when it comes from files, and what to add.
+_CARRIERS: dict[InventoryPart, tuple[tuple[BatchKind, ...], str]] = {
+    InventoryPart.MANAGED_DEVICES: (
+        (BatchKind.GRAPH_DEVICES, BatchKind.ADMIN_CENTER_CSV, BatchKind.EXPORT_DEVICES,
+         BatchKind.DEVICES_LOG),
+        "add the Macs: a Graph managedDevices list, a Devices export or the admin-center export",
+    ),
+    InventoryPart.DEVICE_DETAILS: (
+        (BatchKind.GRAPH_DEVICE_DETAILS,),
+        "add single-device GETs with $select (`auditor fetch` collects them; docs/inputs.md)",
+    ),
+    InventoryPart.EXPORT_DEVICES: (
+        (BatchKind.EXPORT_DEVICES,),
+        "add the reports-export Devices report (docs/inputs.md)",
+    ),
+    InventoryPart.APNS: ((BatchKind.APNS,), "add GET applePushNotificationCertificate"),
+    InventoryPart.ADE_TOKENS: ((BatchKind.ADE_TOKENS,), "add GET depOnboardingSettings"),
+    InventoryPart.ENROLLMENT_CONFIGURATIONS: (
+        (BatchKind.ENROLLMENT_CONFIGURATIONS,),
+        "add GET deviceEnrollmentConfigurations",
+    ),
+}  # fmt: skip
 
 
 def _uncovered_parts(batches: Sequence[RawBatch], gaps: Sequence[SourceGap]) -> list[SourceGap]:
-    """Gaps for the parts no input carried, so fewer inputs never read as a cleaner tenant."""
+    """Gaps for the parts no input carried, so fewer inputs never read as a cleaner tenant.
+
+    Each names the input that would carry the part.
+    """
     kinds = {b.kind for b in batches}
     recorded = {g.part for g in gaps}
     return [
-        SourceGap(part, "no input carried it", PART_FEEDS[part], part in CORE_PARTS)
-        for part, carriers in _CARRIERS.items()
+        SourceGap(part, f"no input carried it; {add}", PART_FEEDS[part], part in CORE_PARTS)
+        for part, (carriers, add) in _CARRIERS.items()
         if part not in recorded and not kinds & set(carriers)
     ]
 

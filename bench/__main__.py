@@ -31,7 +31,7 @@ def run_pipeline(devices: int, out: Path, *, pdf: bool = True) -> list[Stage]:
     from auditor.report import build_report
     from auditor.rules.settings import rule_params, select_rules
     from auditor.sample import generate_tenant, write_tenant
-    from auditor.sources.files import read_inputs
+    from auditor.sources.files import read_files
     from auditor.waivers import apply_waivers
 
     stages: list[Stage] = []
@@ -41,7 +41,8 @@ def run_pipeline(devices: int, out: Path, *, pdf: bool = True) -> list[Stage]:
         write_tenant(generate_tenant(devices, 11, AS_OF), tenant_dir, pretty=False)
     inputs_paths = tenant_files(tenant_dir)
     with stage("load (read inputs)", stages, devices) as s:
-        batches, inputs = read_inputs(inputs_paths)
+        readings = read_files(inputs_paths)
+        batches, inputs = readings.batches, readings.inputs
         s.extra["MB"] = round(sum(p.stat().st_size for p in inputs_paths) / 2**20)
     with stage("normalize", stages, devices):
         inventory = normalize(batches, inputs=inputs)

@@ -29,13 +29,13 @@ def inventory_frames(devices: int) -> dict[str, pd.DataFrame]:
     from auditor.normalize import normalize
     from auditor.pipeline import tenant_files
     from auditor.sample import generate_tenant, write_tenant
-    from auditor.sources.files import read_inputs
+    from auditor.sources.files import read_files
 
     base = min(devices, _BASE)
     with tempfile.TemporaryDirectory() as tmp:
         write_tenant(generate_tenant(base, 11, AS_OF), Path(tmp), pretty=False)
-        batches, inputs = read_inputs(tenant_files(Path(tmp)))
-        frames = normalize(batches, inputs=inputs).frames()
+        readings = read_files(tenant_files(Path(tmp)))
+        frames = normalize(readings.batches, inputs=readings.inputs).frames()
     macs = frames["devices"]
     copies = []
     for copy in range(-(-devices // len(macs))):

@@ -1,4 +1,4 @@
-"""Ingest benchmark: Graph JSON / admin-center CSV files of N Macs → read_inputs → normalize.
+"""Ingest benchmark: Graph JSON / admin-center CSV files of N Macs → read_files → normalize.
 
     python -m bench.ingest --devices 100000            # all shapes, each in a fresh process
     python -m bench.ingest --devices 500000 --shape graph-pages
@@ -233,14 +233,15 @@ _WRITERS = {
 def measure(shape: str, files: list[Path]) -> dict[str, Any]:
     """Read + normalize in this process; seconds per step and this process's peak RSS."""
     from auditor.normalize import normalize
-    from auditor.sources.files import read_inputs
+    from auditor.sources.files import read_files
 
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started, cpu = time.perf_counter(), time.process_time()
-    batches, inputs = read_inputs(files)
+    readings = read_files(files)
     read_s, read_cpu = time.perf_counter() - started, time.process_time() - cpu
     started, cpu = time.perf_counter(), time.process_time()
-    inventory = normalize(batches, inputs=inputs)
+    inventory = normalize(readings.batches, inputs=readings.inputs, notes=readings.notes)
+    del readings
     normalize_s, normalize_cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {

@@ -140,6 +140,20 @@ EXPORT_COLUMNS = [
     "Manufacturer",
 ]
 
+# The headers the export job answers with for requested columns ("display" headers): the
+# DevicesWithInventory table of MicrosoftDocs/memdocs
+# intune/intune-service/fundamentals/reports-export-graph-available-reports.md, and a real
+# `Devices` export (MG-Cloudflow/MSGraph-Examples
+# GraphApi-Reports/reports/13062024/Devices_3be707eb-9b44-4768-97f7-e2c89134750b.csv, requested
+# by GraphApi-Reports/Reports-Demo.ps1) that received "Device name", "Ownership", "OS version",
+# "Last check-in", "Primary user UPN", "Device ID". Columns without a documented display name
+# keep their requested name.
+DISPLAY_HEADERS = {
+    "DeviceId": "Device ID", "DeviceName": "Device name", "SerialNumber": "Serial number",
+    "OSVersion": "OS version", "OwnerType": "Ownership", "UPN": "Primary user UPN",
+    "CreatedDate": "Enrollment date", "LastContact": "Last check-in",
+}  # fmt: skip
+
 _MODELS = (  # (model, productName, arch, share)
     ("MacBook Pro", "MacBookPro18,3", "arM64", 30),
     ("MacBook Air", "Mac14,2", "arM64", 30),
@@ -316,6 +330,22 @@ def make_windows(count: int, seed: int = 7) -> list[dict[str, Any]]:
     ]
 
 
+def display_row(device: dict[str, Any]) -> dict[str, str]:
+    """The row as the real display-header export writes it: text ownership, .NET times.
+
+    The MG-Cloudflow export reads "Corporate" under Ownership and times such as
+    `2024-06-13 17:03:05.9184364` (UTC, seven fraction digits).
+    """
+    row = export_row(device)
+    row["OwnerType"] = {"company": "Corporate", "personal": "Personal"}.get(
+        device["managedDeviceOwnerType"], "Unknown"
+    )
+    for column in ("CreatedDate", "LastContact"):
+        if row[column]:
+            row[column] = row[column].rstrip("Z").replace("T", " ") + ".0000000"
+    return row
+
+
 def export_row(device: dict[str, Any]) -> dict[str, str]:
     """The `Devices` export report row for one device (value encodings are assumptions [U])."""
     is_mac = device["operatingSystem"] == "macOS"
@@ -447,6 +477,7 @@ class GraphServer:
         accepted_tokens: Iterable[str] | None = None,
         export_polls: int = 2,
         export_outcome: str = "completed",
+        export_headers: str = "requested",
         rate_limit: tuple[int, float] | None = None,
     ) -> None:
         self.macs = devices if isinstance(devices, list) else make_devices(devices, seed)
@@ -462,6 +493,7 @@ class GraphServer:
         self.accepted_tokens = None if accepted_tokens is None else set(accepted_tokens)
         self.export_polls = export_polls
         self.export_outcome = export_outcome
+        self.export_headers = export_headers  # "requested" or "display" (as Intune may answer)
         self.rate_limit = rate_limit
         self.seen: list[Seen] = []
         self.wire: list[Wire] = []  # HTTP requests as received (self.seen splits $batches)
@@ -841,12 +873,19 @@ class GraphServer:
                 b"<Error><Code>BlobNotFound</Code></Error>",
             )
         text = io.StringIO()
-        writer = csv.DictWriter(
-            text, fieldnames=job["select"], extrasaction="ignore", lineterminator="\r\n"
-        )
-        writer.writeheader()
-        for device in self.macs + self.pcs:  # the export does not skip what the list skips
-            writer.writerow(export_row(device))
+        if self.export_headers == "display":  # every field quoted, LF, as the real file
+            writer = csv.writer(text, quoting=csv.QUOTE_ALL, lineterminator="\n")
+            writer.writerow([DISPLAY_HEADERS.get(c, c) for c in job["select"]])
+            for device in self.macs + self.pcs:
+                row = display_row(device)
+                writer.writerow([row.get(c, "") for c in job["select"]])
+        else:
+            writer = csv.DictWriter(
+                text, fieldnames=job["select"], extrasaction="ignore", lineterminator="\r\n"
+            )
+            writer.writeheader()
+            for device in self.macs + self.pcs:  # the export does not skip what the list skips
+                writer.writerow(export_row(device))
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(f"{job_id}.csv", "\ufeff" + text.getvalue())

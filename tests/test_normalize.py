@@ -22,7 +22,7 @@ from auditor.normalize.values import (
     token,
 )
 from auditor.refdata.versions import parse_macos_version, parse_version_column
-from auditor.sources.files import read_inputs
+from auditor.sources.files import read_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "files"
 ROOT = Path(__file__).parent.parent
@@ -58,7 +58,8 @@ def notes(inventory, field: str, problem: str):
 @pytest.fixture(scope="module")
 def tenant():
     """Every fixture file at once: a small tenant seen through eleven inputs."""
-    batches, inputs = read_inputs(sorted(FIXTURES.iterdir()))
+    readings = read_files(sorted(p for p in FIXTURES.iterdir() if p.is_file()))
+    batches, inputs = readings.batches, readings.inputs
     return normalize(batches, inputs=inputs)
 
 
@@ -81,7 +82,7 @@ def test_frames_have_exactly_the_schema(tenant):
 def test_every_mac_record_is_a_row_or_a_recorded_merge(tenant):
     per_row = tenant.devices["source_record"].str.count("; ") + 1
     device_kinds = {"graph_devices", "graph_device_details", "admin_center_csv", "export_devices"}
-    batches, _ = read_inputs(sorted(FIXTURES.iterdir()))
+    batches = read_files(sorted(p for p in FIXTURES.iterdir() if p.is_file())).batches
     mac_records = sum(len(b.records) for b in batches if b.kind in device_kinds)
     ignored = sum(n.count for n in tenant.quality if n.problem == "not_macos")
     assert per_row.sum() == mac_records - ignored
@@ -151,7 +152,9 @@ def test_vmware_vm_has_model_and_serial_evidence(by_name):
         "model VMware7,1 is a virtual machine model; "
         "serial VMwFVoWLEdXS has the VMware default form (VM + 10 characters)"
     )
-    assert row["enrollment_method"] == "ade"  # appleBulkWithoutUser with a tenant ADE profile
+    # appleBulkWithoutUser known from a list only: the list's profile name is null on every
+    # real list (msgraph-metadata#664), so ADE-without-user vs Apple Configurator is undecided
+    assert pd.isna(row["enrollment_method"])
     assert row["last_sync_at"] == pd.Timestamp("2026-08-31 12:00:00.999999", tz="UTC")
 
 
@@ -164,16 +167,21 @@ def test_spoofed_model_with_intel_processor_is_a_likely_vm(by_name):
     )
 
 
-def test_userless_without_profile_is_direct_and_offsets_become_utc(by_name):
+def test_userless_from_a_list_is_undecided_and_offsets_become_utc(tenant, by_name):
     row = by_name.loc["MAC-DIRECT-CONFIGURATOR"]
-    assert (row["enrollment_method"], row["has_user_affinity"]) == ("direct", False)
+    # the list's empty profile name and hardwareInformation are list defaults, not values
+    assert pd.isna(row["enrollment_method"]) and plain(row["has_user_affinity"]) is False
     assert row["enrolled_at"] == pd.Timestamp("2024-12-24 22:59:59", tz="UTC")
-    assert row["model_identifier"] == "Mac14,2"
+    assert pd.isna(row["model_identifier"])
+    [undecided] = notes(tenant, "enrollment_method", "undecided")
+    assert undecided.count == 3  # the VMware VM, this Mac and the export-only Mac
+    assert "add single-device GETs (auditor fetch)" in undecided.examples[0]
 
 
 def test_export_only_mac_with_numeric_codes_and_rsr_build(by_name):
     row = by_name.loc["MAC-EXPORT-ONLY"]
-    assert (row["enrollment_type_raw"], row["enrollment_method"]) == ("4", "direct")
+    assert row["enrollment_type_raw"] == "4"  # appleBulkWithoutUser, no profile column
+    assert pd.isna(row["enrollment_method"])
     assert (row["os_version"], row["os_rsr"], row["os_build"]) == ("13.4.1", "a", "22F770820d")
     assert row["ownership"] == "corporate"
     assert (
@@ -356,10 +364,23 @@ VERSIONS = [
 ]
 
 
-def table(rows: list[dict], *extra: RawBatch) -> pd.DataFrame:
-    """Normalize one row per table entry at once (ids r0, r1, …), indexed by device id."""
+SELECTED = (
+    "https://graph.microsoft.com/beta/$metadata#deviceManagement/managedDevices("
+    "id,deviceName,operatingSystem,deviceEnrollmentType,enrollmentProfileName,"
+    "hardwareInformation,bootstrapTokenEscrowed,model,processorArchitecture,serialNumber)/$entity"
+)
+"""A single GET whose $select names the members only a GET by id carries."""
+
+
+def table(rows: list[dict], *extra: RawBatch, kind: str = "graph_devices") -> pd.DataFrame:
+    """Normalize one row per table entry at once (ids r0, r1, …), indexed by device id.
+
+    `kind="graph_device_details"` reads the rows as single GETs that selected every member.
+    """
     macs = [mac(f"r{i}", **fields) for i, fields in enumerate(rows)]
-    return normalize([batch("graph_devices", macs), *extra]).devices.set_index("device_id")
+    if kind == "graph_device_details":
+        macs = [{"@odata.context": SELECTED, **m} for m in macs]
+    return normalize([batch(kind, macs), *extra]).devices.set_index("device_id")
 
 
 @pytest.fixture(scope="module")
@@ -403,7 +424,8 @@ def chips():
         [
             {"model": m, "processorArchitecture": a, "hardwareInformation.productName": p}
             for m, p, a, *_ in CHIPS
-        ]
+        ],
+        kind="graph_device_details",
     )
 
 
@@ -448,11 +470,11 @@ ADE_PROFILES = batch(
 )
 
 
-ENROLLMENTS = [
+ENROLLMENTS = [  # read from single GETs that selected enrollmentProfileName
     ("appleBulkWithUser", "Corp ADE", True, "ade", True),
     ("appleBulkWithoutUser", "corp ade", True, "ade", False),
     ("appleBulkWithoutUser", "Configurator profile", True, "direct", False),
-    ("appleBulkWithoutUser", None, True, "direct", False),
+    ("appleBulkWithoutUser", None, True, "direct", False),  # the GET says: no profile
     ("appleBulkWithoutUser", "Anything", False, "ade", False),
     ("appleBulkWithoutUser", "", False, "direct", False),
     ("userEnrollment", None, False, "byod", True),
@@ -470,7 +492,8 @@ ENROLLMENTS = [
 @pytest.fixture(scope="module")
 def enrollments():
     rows = [{"deviceEnrollmentType": t, "enrollmentProfileName": p} for t, p, *_ in ENROLLMENTS]
-    return {True: table(rows, ADE_PROFILES), False: table(rows)}
+    details = "graph_device_details"
+    return {True: table(rows, ADE_PROFILES, kind=details), False: table(rows, kind=details)}
 
 
 @pytest.mark.parametrize(
@@ -484,15 +507,36 @@ def test_enrollment_method(enrollments, i):
 
 def test_ambiguous_userless_enrollment_is_recorded_without_profile_list():
     rows = [
-        mac("a", deviceEnrollmentType="appleBulkWithoutUser", enrollmentProfileName="X"),
-        mac("b", deviceEnrollmentType="appleBulkWithoutUser"),
-    ]
-    [note] = notes(normalize([batch("graph_devices", rows)]), "enrollment_method", "ambiguous")
+        {"@odata.context": SELECTED, **mac("a", deviceEnrollmentType="appleBulkWithoutUser",
+                                           enrollmentProfileName="X")},
+        {"@odata.context": SELECTED, **mac("b", deviceEnrollmentType="appleBulkWithoutUser",
+                                           enrollmentProfileName=None)},
+    ]  # fmt: skip
+    inventory = normalize([batch("graph_device_details", rows)])
+    [note] = notes(inventory, "enrollment_method", "ambiguous")
     assert note.count == 2
     assert (
-        "as ADE when they carry a profile name (1) and as direct enrollment otherwise (1)"
-        in note.examples[0]
+        "as ADE when they carry a profile name (1) and as direct enrollment when their profile "
+        "name is empty (1)" in note.examples[0]
     )
+
+
+@pytest.mark.parametrize("profiles", [(), (ADE_PROFILES,)], ids=["no profiles", "profiles"])
+def test_userless_mac_from_a_list_is_undecided_whatever_its_profile_field_says(profiles):
+    """A list returns null enrollmentProfileName for every device (msgraph-metadata#664,
+    microsoft-graph-docs-contrib#1454/#1455, msgraph-sdk-powershell#2228): not a value."""
+    rows = [mac("a", deviceEnrollmentType="appleBulkWithoutUser", enrollmentProfileName=None)]
+    inventory = normalize([batch("graph_devices", rows), *profiles])
+    assert pd.isna(one(inventory, "a")["enrollment_method"])
+    assert plain(one(inventory, "a")["has_user_affinity"]) is False
+    assert [n.count for n in notes(inventory, "enrollment_method", "undecided")] == [1]
+
+
+def test_tenant_without_ade_profiles_decides_userless_macs_are_not_ade():
+    rows = [mac("a", deviceEnrollmentType="appleBulkWithoutUser")]
+    no_profiles = RawBatch("ade_profiles", "p.json", pd.DataFrame({"displayName": []}))
+    inventory = normalize([batch("graph_devices", rows), no_profiles])
+    assert one(inventory, "a")["enrollment_method"] == "direct"
 
 
 @pytest.mark.parametrize(
@@ -503,7 +547,7 @@ def test_ambiguous_userless_enrollment_is_recorded_without_profile_list():
      ("AppleBulkWithUser", "appleBulkWithUser"), ("99", None)],
 )  # fmt: skip
 def test_export_enrollment_type_codes(code, name):
-    row = {"DeviceId": "a", "OS": "macOS", "EnrollmentType": code}
+    row = {"DeviceId": "a", "OS": "macOS", "EnrollmentType": code, "EnrollmentProfile": ""}
     inventory = normalize([batch("export_devices", [row], "e.csv")])
     expected = {None: "unknown", "appleBulkWithUser": "ade", "userEnrollment": "byod"}
     assert one(inventory, "a")["enrollment_type_raw"] == code
@@ -708,8 +752,13 @@ def test_random_records_never_crash_never_vanish_never_get_invented_values(rows)
     }
     assert devices["device_id"].is_unique and devices["device_id"].notna().all()
     ignored = sum(n.count for n in notes(inventory, "operating_system", "not_macos"))
+    anonymous = sum(n.count for n in notes(inventory, "device_id", "no_identifier"))
     merged = int((devices["source_record"].str.count("; ") + 1).sum())
-    assert merged + ignored == len(rows)
+    assert merged + ignored + anonymous == len(rows)
+    identified = [
+        r for r in rows if any(as_text(r[f]) for f in ("id", "serialNumber", "deviceName"))
+    ]
+    assert merged <= len(identified)  # no row without an identifier is a Mac
     single = devices[~devices["source_record"].str.contains("; ")]
     for _, device in single.iterrows():
         raw = rows[int(device["source_record"].split("[")[1].rstrip("]"))]
@@ -808,7 +857,7 @@ def test_export_dates_read_as_pandas_reads_them(parts):
     values = [
         f"{m}/{d}/{y:04d}{gap}{h}:{mi:02d}:{s:02d} {p}" for m, d, y, h, mi, s, p, gap in parts
     ]
-    result = datetime_column(pd.Series(values, dtype=object))
+    result = datetime_column(pd.Series(values, dtype=object), day_first=False)
     readings = [
         pd.to_datetime(pd.Series(values).str.strip(), format=fmt, errors="coerce", utc=True)
         for fmt in ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S")
@@ -858,3 +907,25 @@ def test_every_quality_note_names_the_inputs_it_comes_from(tenant):
     for note in tenant.quality:
         named = set(re.sub(r" and \d+ more files$", "", note.source).split(", "))
         assert note.source and named <= files, note
+
+
+def test_conform_drops_exactly_the_declared_work_columns():
+    from auditor.normalize import device_rows
+    from auditor.normalize.schema import WORK_COLUMNS, conform
+
+    batches = read_files(sorted(p for p in FIXTURES.iterdir() if p.is_file())).batches
+    rows = device_rows(batches, [])
+    assert set(rows.columns) - set(DEVICE_SCHEMA) == set(WORK_COLUMNS)
+    with pytest.raises(ValueError, match="undeclared work columns: _stray"):
+        conform(rows.assign(_stray=1), DEVICE_SCHEMA, WORK_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    ("value", "failed"),
+    [("0000-01-01T00:00:00Z", True), ("0001-01-01T00:00:00Z", False),
+     ("1/1/0001 12:00:00 AM", False), ("0000-00-00 00:00:00", True)],
+)  # fmt: skip
+def test_year_one_is_never_but_year_zero_is_unparseable(value, failed):
+    result = datetime_column(pd.Series([value], dtype=object))
+    assert pd.isna(result.values.iloc[0])
+    assert bool(result.failed[0]) is failed

@@ -200,8 +200,7 @@ def test_tenant_objects_have_their_graph_shapes(written: Path) -> None:
         ("osVersion", "10.15.7 (19H2026)"),
         ("isEncrypted", None),
         ("azureADRegistered", None),
-        ("enrollmentProfileName", None),
-        ("enrollmentProfileName", ""),
+        ("enrollmentProfileName", None),  # a list's default for every device
         ("model", "MacBook Pro (14-inch, M3 Pro, Nov 2023)"),
         ("model", "Apple Virtual Machine 1"),
         ("serialNumber", ""),
@@ -217,6 +216,12 @@ def test_tenant_objects_have_their_graph_shapes(written: Path) -> None:
 )
 def test_graph_records_include_the_awkward_value(written: Path, field: str, value: object) -> None:
     assert any(d.get(field, "absent") == value for d in _graph_devices(written))
+
+
+def test_single_gets_carry_the_enrollment_profile_name_lists_do_not(written: Path) -> None:
+    assert {d.get("enrollmentProfileName", "absent") for d in _graph_devices(written)} == {None}
+    profiles = {d.get("enrollmentProfileName") for d in _details(written).values()}
+    assert "" in profiles and len(profiles - {"", None}) >= 2
 
 
 def test_hostile_names_survive_the_csv_round_trip(written: Path) -> None:

@@ -16,15 +16,19 @@ import pandas.testing
 import pytest
 
 from auditor.errors import SourceError
-from auditor.sources.files import read_files, read_inputs
+from auditor.sources.files import ReadLimits, read_file, read_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "files"
 
 
-def read_one(path: Path):
-    batches, inputs = read_inputs([path])
-    assert len(inputs) == 1
-    return {b.kind: b for b in batches}, inputs[0]
+def read_one(path: Path, limits: ReadLimits | None = None):
+    reading = read_file(path, limits)
+    return {b.kind: b for b in reading.batches}, reading.input_file
+
+
+def read_inputs(paths: list[Path], limits: ReadLimits | None = None):
+    readings = read_files(paths, limits)
+    return readings.batches, readings.inputs
 
 
 def copy_as(tmp_path: Path, fixture: str, name: str, transform=lambda data: data) -> Path:
@@ -57,15 +61,18 @@ def test_graph_list_page_becomes_graph_devices_with_value_locations():
 
 def test_graph_device_batch_keeps_the_columns_normalization_reads():
     records = read_one(FIXTURES / "graph_devices_v1_page.json")[0]["graph_devices"].records
-    assert {"id", "osVersion", "isSupervised", "enrollmentProfileName"} <= set(records.columns)
+    assert {"id", "osVersion", "isSupervised", "complianceState"} <= set(records.columns)
     assert "manufacturer" not in records.columns  # dropped: nothing reads it (memory at 500k)
+    # a list returns null for every device (msgraph-metadata#664): not read from a list
+    assert "enrollmentProfileName" not in records.columns
 
 
 def test_json_lines_of_pages_locate_records_by_line():
     records = read_one(FIXTURES / "graph_devices_beta_pages.jsonl")[0]["graph_devices"].records
     assert len(records) == 4
     assert records["source_record"].iloc[3] == "graph_devices_beta_pages.jsonl:line 2 value[1]"
-    assert records["hardwareInformation.productName"].iloc[2] == "Mac14,2"
+    # a list's hardwareInformation is defaults (microsoft-graph-docs-contrib#8667): not read
+    assert not any(c.startswith("hardwareInformation") for c in records.columns)
 
 
 def test_json_array_of_pages(tmp_path):
@@ -261,12 +268,12 @@ def test_snapshot_becomes_batches_tenant_and_gaps(tmp_path):
     }
     path = tmp_path / "snapshot.json.gz"
     path.write_bytes(gzip.compress(orjson.dumps(snapshot)))
-    batches, inputs, gaps = read_files([path])
-    kinds = {b.kind: b for b in batches}
+    readings = read_files([path])
+    kinds = {b.kind: b for b in readings.batches}
     assert kinds["graph_devices"].records["id"].tolist() == [device["id"]]
     assert kinds["tenant"].records["tenant_id"].tolist() == [snapshot["tenant_id"]]
-    assert inputs[0].kind == "snapshot"
-    assert [g.part for g in gaps] == ["apns"]
+    assert readings.inputs[0].kind == "snapshot"
+    assert [g.part for g in readings.gaps] == ["apns"]
 
 
 # ---------------------------------------------------------------- errors name the file and place
@@ -332,7 +339,7 @@ def test_array_of_non_objects(tmp_path):
 
 def test_ragged_csv_row(tmp_path):
     message = error_of(tmp_path, "a.csv", b"Device ID,Serial number\nx,y\nx,y,z\n")
-    assert message.startswith("a.csv: not a readable CSV file: Expected 2 fields in line 3, saw 3")
+    assert message == "a.csv: line 3: expected 2 fields (as in the header), found 3"
 
 
 @pytest.mark.parametrize("data", [b"", b"  \n\t\n", codecs.BOM_UTF8, codecs.BOM_UTF16_LE])
@@ -403,12 +410,8 @@ def test_undecodable_byte_in_a_later_json_line(tmp_path):
     assert "byte 0xff is not valid UTF-8" in message
 
 
-@pytest.fixture
-def two_processes(monkeypatch):
-    """Split even small JSON-lines files between two processes (the 500k-device path)."""
-    from auditor.sources.files import json_lines
-
-    monkeypatch.setattr(json_lines, "_TWO_PROCESSES_FROM", 0)
+TWO_PROCESSES = ReadLimits(two_processes_from=0)
+"""Split even small JSON-lines files between two processes (the 500k-device path)."""
 
 
 def many_pages(tmp_path: Path, pages: int) -> Path:
@@ -418,9 +421,9 @@ def many_pages(tmp_path: Path, pages: int) -> Path:
     return path
 
 
-def test_two_processes_read_what_one_reads(tmp_path, two_processes):
+def test_two_processes_read_what_one_reads(tmp_path):
     path = many_pages(tmp_path, 40)
-    batches, info = read_one(path)
+    batches, info = read_one(path, TWO_PROCESSES)
     records = batches["graph_devices"].records
     assert len(records) == 80
     assert records["source_record"].tolist()[-1] == "pages.jsonl:line 40 value[1]"
@@ -429,20 +432,15 @@ def test_two_processes_read_what_one_reads(tmp_path, two_processes):
     assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_error_in_the_second_process_names_its_line(tmp_path, two_processes):
+def test_error_in_the_second_process_names_its_line(tmp_path):
     path = many_pages(tmp_path, 40)
     path.write_bytes(path.read_bytes()[:-100] + b"\n")
     with pytest.raises(SourceError, match=r"^pages\.jsonl: line 40 column \d+: JSON ends early"):
-        read_inputs([path])
+        read_file(path, TWO_PROCESSES)
 
 
-@pytest.fixture
-def in_slices(monkeypatch):
-    """Read even small `value` documents slice by slice (the 500k-device path)."""
-    from auditor.sources.files import json_document
-
-    monkeypatch.setattr(json_document, "_SLICED_FROM", 0)
-    monkeypatch.setattr(json_document, "_SLICE", 700)
+IN_SLICES = ReadLimits(sliced_from=0, slice_bytes=700)
+"""Read even small `value` documents slice by slice (the 500k-device path)."""
 
 
 def big_page(tmp_path: Path, devices: int, **extra) -> Path:
@@ -459,51 +457,95 @@ def big_page(tmp_path: Path, devices: int, **extra) -> Path:
     return path
 
 
-def test_value_document_in_slices_reads_what_a_whole_read_reads(tmp_path, in_slices):
+def test_value_document_in_slices_reads_what_a_whole_read_reads(tmp_path):
     path = big_page(tmp_path, 60, usersLoggedOn=[{"userId": "u1"}, {"userId": "u2"}])
-    batches, info = read_one(path)
+    batches, info = read_one(path, IN_SLICES)
     records = batches["graph_devices"].records
     assert records["deviceName"].tolist() == [f"MAC-{i}" for i in range(60)]
     assert records["source_record"].tolist()[59] == "all.json:value[59]"
     assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_truncated_value_document_read_in_slices_still_says_where(tmp_path, in_slices):
+def test_truncated_value_document_read_in_slices_still_says_where(tmp_path):
     path = big_page(tmp_path, 60)
     path.write_bytes(path.read_bytes()[:-400])
     with pytest.raises(SourceError, match=r"^all\.json: line \d+ column \d+: JSON ends early"):
-        read_inputs([path])
+        read_file(path, IN_SLICES)
 
 
-def test_arrow_and_pandas_csv_readers_agree():
-    """Big CSVs are read by Arrow; odd ones by pandas (whose errors name the line): same frame."""
-    from auditor.normalize.fields import wanted_columns
-    from auditor.sources.files.csv_exports import _read_with_arrow, _read_with_pandas
+def test_arrow_and_csv_module_readers_agree():
+    """Big CSVs are read by Arrow; odd ones by the csv module (its errors name the line)."""
+    from auditor.sources.files.csv_exports import _read_with_arrow, _read_with_csv
 
     text = (
-        "\ufeffDevice ID, Serial number ,Device name,Primary user UPN,Unused\r\n"
         'a1,C02X,"Zoë\'s ""Mac"", 2",zoe@contoso.com,=1+1\r\n'
         "\r\n"
         'a2,,"  padded  ",,x\r\n'
         'a3,C02Z,"two\nlines",名前@contoso.com,\r\n'
-    ).encode()[3:]  # BOMs are removed before parsing
-    header = ["Device ID", " Serial number ", "Device name", "Primary user UPN", "Unused"]
-    wanted = wanted_columns("admin_center_csv") or frozenset()
-    arrow = _read_with_arrow(text, ",", header, wanted)
+    ).encode()
+    names = [f"c{i}" for i in range(5)]
+    arrow = _read_with_arrow(text, 0, ",", names, [0, 1, 2, 3])
     assert arrow is not None
-    pandas = _read_with_pandas(text, "x.csv", ",", header, wanted)
-    assert list(arrow.columns) == list(pandas.columns) == header[:4]
-    assert arrow.astype(object).values.tolist() == pandas.astype(object).values.tolist()
-    assert arrow["Device name"].tolist() == ['Zoë\'s "Mac", 2', "  padded  ", "two\nlines"]
+    module = _read_with_csv(text, 0, "x.csv", ",", names, [0, 1, 2, 3], first=2)
+    assert list(arrow.columns) == list(module.columns) == names[:4]
+    assert arrow.astype(object).values.tolist() == module.astype(object).values.tolist()
+    assert arrow["c2"].tolist() == ['Zoë\'s "Mac", 2', "  padded  ", "two\nlines"]
 
 
-def test_ragged_or_repeated_header_csv_is_left_to_pandas():
+@pytest.mark.parametrize(
+    "data",
+    [b"a,b\na,b,c\n", b"a,b\na\n", b'a,b\na,"b\n', b"\xff,a\n"],
+    ids=["long row", "short row", "quote never closed", "not UTF-8"],
+)
+def test_csv_arrow_cannot_read_exactly_goes_to_the_csv_module(data):
     from auditor.sources.files.csv_exports import _read_with_arrow
 
-    wanted = frozenset({"device id"})
-    assert _read_with_arrow(b"Device ID,X\na,b\na,b,c\n", ",", ["Device ID", "X"], wanted) is None
-    assert _read_with_arrow(b"Device ID,X,X\na,b,c\n", ",", ["Device ID", "X", "X"], wanted) is None
-    assert _read_with_arrow(b"Device ID\n\xff\n", ",", ["Device ID"], wanted) is None
+    assert _read_with_arrow(data, 0, ",", ["x", "y"], [0, 1]) is None
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"Device ID,Serial number\nx,y\nx\n", "line 3: expected 2 fields (as in the header), "
+         "found 1 (the file may be cut short)"),
+        (b'Device ID,Serial number\nx,y\nx,"C02', "line 3: a quoted value is never closed "
+         "(the file may be cut short)"),
+    ],
+    ids=["short row", "cut inside quotes"],
+)  # fmt: skip
+def test_short_or_cut_csv_rows_are_refused_naming_the_line(tmp_path, data, message):
+    assert error_of(tmp_path, "a.csv", data) == f"a.csv: {message}"
+
+
+def test_csv_header_with_a_quoted_line_break_keeps_the_columns_after_it(tmp_path):
+    path = tmp_path / "devices.csv"
+    path.write_bytes(b'"Device\nname",Device ID,Serial number\nMAC-1,id-1,C02X\nMAC-2,id-2,C02Y\n')
+    records = read_one(path)[0]["admin_center_csv"].records
+    assert records["Serial number"].tolist() == ["C02X", "C02Y"]
+    assert records["Device ID"].tolist() == ["id-1", "id-2"]
+    assert records["source_record"].tolist() == ["devices.csv:line 3", "devices.csv:line 4"]
+
+
+def test_csv_rows_name_their_first_line_across_blank_lines_and_line_breaks(tmp_path):
+    path = tmp_path / "devices.csv"
+    path.write_bytes(b'Device ID,Device name\nid-1,"two\nlines"\n\nid-2,MAC-2\n')
+    records = read_one(path)[0]["admin_center_csv"].records
+    assert records["source_record"].tolist() == ["devices.csv:line 2", "devices.csv:line 5"]
+
+
+def test_a_column_present_twice_is_read_from_the_filled_copy(tmp_path):
+    path = tmp_path / "devices.csv"
+    path.write_bytes(b"Device ID,Serial number,Serial number\nid-1,,C02X\nid-2,C02Y,C02Y\n")
+    batches, _ = read_one(path)
+    assert batches["admin_center_csv"].records["Serial number"].tolist() == ["C02X", "C02Y"]
+
+
+def test_copies_of_a_column_that_disagree_are_refused_naming_both(tmp_path):
+    data = b"DeviceId,SerialNumber,Serial number\nid-1,C02X,C02X\nid-2,C02Y,C02Z\n"
+    assert error_of(tmp_path, "export.csv", data) == (
+        "export.csv:line 3: column 2 'SerialNumber' and column 3 'Serial number' hold the same "
+        "field but disagree ('C02Y' vs 'C02Z'); remove one of them"
+    )
 
 
 def _device_pages(tmp_path, devices=1_500, *, extra_line=b""):
@@ -544,6 +586,40 @@ def test_arrow_and_general_json_lines_readers_give_the_same_devices(tmp_path):
     assert read_inputs([plain])[1][0].sha256 == hashlib.sha256(data).hexdigest()
 
 
+def _pascal_case(data: bytes) -> bytes:
+    """Every member of every record PascalCase (as the PowerShell SDK names them)."""
+    pages = [orjson.loads(line) for line in data.splitlines() if line.strip()]
+    for page in pages:
+        page["value"] = [
+            {k[:1].upper() + k[1:]: v for k, v in record.items()} for record in page["value"]
+        ]
+    return b"".join(orjson.dumps(page) + b"\n" for page in pages)
+
+
+def _some_pascal_case(data: bytes) -> bytes:
+    """The last page's serial numbers and supervision under PascalCase members."""
+    head, last = data.rstrip(b"\n").rsplit(b"\n", 1)
+    last = last.replace(b'"serialNumber"', b'"SerialNumber"').replace(
+        b'"isSupervised"', b'"IsSupervised"'
+    )
+    return head + b"\n" + last + b"\n"
+
+
+@pytest.mark.parametrize("change", [_pascal_case, _some_pascal_case], ids=["all", "last page"])
+def test_arrow_and_general_readers_match_member_names_alike(tmp_path, change):
+    """Names match case-insensitively on both paths: plain and gzip give the same Macs."""
+    original = _device_pages(tmp_path, 900)
+    plain, zipped, camel = (tmp_path / n for n in ("pages.jsonl", "pages.jsonl.gz", "c.jsonl"))
+    plain.write_bytes(change(original))
+    zipped.write_bytes(gzip.compress(change(original)))
+    camel.write_bytes(original)
+    arrow, general = _normalized_devices(plain), _normalized_devices(zipped)
+    pandas.testing.assert_frame_equal(arrow, general)
+    as_graph_wrote_it = _normalized_devices(camel)
+    for field in ("serial_number", "is_supervised"):
+        pandas.testing.assert_series_equal(arrow[field], as_graph_wrote_it[field])
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -553,19 +629,33 @@ def test_arrow_and_general_json_lines_readers_give_the_same_devices(tmp_path):
             d + b'{"@odata.context":"https://x/$metadata#deviceManagement/'
             b'applePushNotificationCertificate","value":[]}\n'
         ),
+        lambda d: d.replace(b"\n", b"", 1) + b"\n",  # two pages on one line, one more line
+        _some_pascal_case,
     ],
-    ids=["unexpected type", "blank line", "another collection"],
+    ids=["unexpected type", "blank line", "another collection", "two pages on a line", "case"],
 )
 def test_device_pages_arrow_cannot_read_exactly_go_to_the_general_reader(tmp_path, change):
     from auditor.sources.files.json_arrow import read_device_pages
 
-    data = change(_device_pages(tmp_path, 900))
+    original = _device_pages(tmp_path, 900)
     path = tmp_path / "pages.jsonl"
-    path.write_bytes(data)
-    context = orjson.loads(data.split(b"\n", 1)[0])["@odata.context"]
-    assert read_device_pages(path, "pages.jsonl", context) is None
-    _, inputs = read_inputs([path])  # still read, by the general reader
-    assert inputs[0].records >= 900
+    path.write_bytes(change(original))
+    first = orjson.loads(original.split(b"\n", 1)[0])
+    keys = [k for record in first["value"] for k in record]
+    assert read_device_pages(path, "pages.jsonl", first["@odata.context"], keys) is None
+
+
+def test_two_pages_on_one_line_are_read_as_documents_in_order(tmp_path):
+    data = _device_pages(tmp_path, 900)
+    path = tmp_path / "pages.jsonl"
+    path.write_bytes(data.replace(b"\n", b"", 1) + b"\n")  # pages 1 and 2 on line 1, a blank
+    records = read_one(path)[0]["graph_devices"].records
+    assert len(records) == 900
+    assert records["source_record"].iloc[[0, 400, 899]].tolist() == [
+        "pages.jsonl:document 1 value[0]",
+        "pages.jsonl:document 2 value[0]",
+        "pages.jsonl:document 3 value[99]",
+    ]
 
 
 def test_one_big_value_document_read_by_arrow_matches_the_general_reader(tmp_path):
@@ -579,11 +669,75 @@ def test_one_big_value_document_read_by_arrow_matches_the_general_reader(tmp_pat
     document = {**pages[0], "value": [d for p in pages for d in p["value"]]}
     path = tmp_path / "all.json"
     path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
-    fast = read_device_pages(path, "all.json", document["@odata.context"], one_document=True)
+    keys = list(document["value"][0])
+    fast = read_device_pages(path, "all.json", document["@odata.context"], keys, one_document=True)
     assert fast is not None
-    batches, sha256 = fast
-    assert sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert fast.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    batches = fast.batches
     assert batches[0].records["source_record"].iloc[699] == "all.json:value[699]"
     general, _ = read_inputs([path])
     as_read = [RawBatch(b.kind, b.source, b.records) for b in batches]
     pandas.testing.assert_frame_equal(normalize(as_read).devices, normalize(general).devices)
+
+
+# ---------------------------------------------------------------- records that are not devices
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"@odata.context": "https://graph.microsoft.com/beta/$metadata#deviceManagement/'
+        b'managedDevices", "value": null}',
+        b'{"@odata.nextLink": "https://graph.microsoft.com/beta/deviceManagement/'
+        b'managedDevices?$skiptoken=page9"}',
+    ],
+    ids=["value null", "nextLink alone"],
+)
+def test_a_line_without_a_value_list_adds_no_device(tmp_path, line):
+    lines = (FIXTURES / "graph_devices_beta_pages.jsonl").read_bytes().splitlines()
+    path = tmp_path / "pages.jsonl"
+    path.write_bytes(lines[0] + b"\n" + line + b"\n" + lines[1] + b"\n")
+    records = read_one(path)[0]["graph_devices"].records
+    assert len(records) == 4
+    assert records["id"].notna().all()
+    assert records["source_record"].tolist()[2:] == [
+        "pages.jsonl:line 3 value[0]",
+        "pages.jsonl:line 3 value[1]",
+    ]
+
+
+def test_each_value_decides_whether_it_is_nested(tmp_path):
+    """An object under a member in one record neither erases the others' values nor hides
+    the members of objects past the first records."""
+    records = [
+        {"id": f"id-{i}", "serialNumber": f"C02X{i:08d}", "bootstrapTokenEscrowed": True,
+         "hardwareInformation": None}
+        for i in range(80)
+    ]  # fmt: skip
+    records[0]["serialNumber"] = {"value": "C02X00000000"}  # an object where a value belongs
+    records[70]["hardwareInformation"] = {"productName": "Mac15,12", "serialNumber": "C02H70"}
+    path = tmp_path / "details.json"
+    path.write_bytes(orjson.dumps(records))  # a bare array of detail records: single GETs
+    batches, _ = read_one(path)
+    read = batches["graph_device_details"].records
+    assert read["serialNumber"].tolist()[:3] == [None, "C02X00000001", "C02X00000002"]
+    assert read["hardwareInformation.productName"].iloc[70] == "Mac15,12"
+    notes = read_file(path).notes
+    [odd] = [n for n in notes if n.problem == "not_a_value"]
+    assert (odd.field, odd.count, odd.examples) == (
+        "serialNumber",
+        1,
+        ("details.json:[0]: an object or array where a value belongs; not read",),
+    )
+
+
+def test_unused_columns_are_listed_once_per_file():
+    for fixture, listed in [
+        (  # list defaults are not read from a list
+            "graph_devices_v1_page.json",
+            "columns not used: manufacturer, enrollmentProfileName, udid, bootstrapTokenEscrowed",
+        ),
+        ("admin_center_devices.csv", None),
+    ]:
+        notes = [n for n in read_file(FIXTURES / fixture).notes if n.problem == "unmapped_columns"]
+        assert [n.examples[0] for n in notes] == ([listed] if listed else [])

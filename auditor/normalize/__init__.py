@@ -19,7 +19,7 @@ from itertools import groupby
 import numpy as np
 import pandas as pd
 
-from auditor.models import InputFile, Inventory, QualityNote, RawBatch, SourceGap
+from auditor.models import BatchKind, InputFile, Inventory, QualityNote, RawBatch, SourceGap
 from auditor.normalize.derive import add_enrollment, add_hardware
 from auditor.normalize.fields import DEVICE_KINDS, SOURCE_FILE, device_columns, sources_of
 from auditor.normalize.merge import KEY, merge_devices
@@ -30,6 +30,7 @@ from auditor.normalize.schema import (
     DEVICE_SCHEMA,
     SCHEMAS,
     TENANT_SCHEMA,
+    WORK_COLUMNS,
     conform,
     empty_frame,
     schema_markdown,
@@ -52,7 +53,13 @@ __all__ = [
 ]
 
 TENANT_KINDS = frozenset(
-    {"apns", "ade_tokens", "ade_profiles", "enrollment_configurations", "tenant"}
+    {
+        BatchKind.APNS,
+        BatchKind.ADE_TOKENS,
+        BatchKind.ADE_PROFILES,
+        BatchKind.ENROLLMENT_CONFIGURATIONS,
+        BatchKind.TENANT,
+    }
 )
 
 
@@ -61,6 +68,7 @@ def normalize(
     *,
     inputs: Sequence[InputFile] = (),
     gaps: Sequence[SourceGap] = (),
+    notes: Sequence[QualityNote] = (),
 ) -> Inventory:
     """Build the inventory: devices (one row per Mac), tenant, ADE tokens, DEM accounts.
 
@@ -68,17 +76,13 @@ def normalize(
         batches: raw records as the sources read them (`RawBatch.kind` says which shape).
         inputs: the files read, kept as evidence.
         gaps: parts of the inventory that could not be collected.
+        notes: what the readers noticed about the files (unused columns, odd values).
 
     Returns:
         The typed frames (see `DEVICE_SCHEMA` and friends) plus quality notes.
     """
-    notes: list[QualityNote] = []
-    devices = _devices(batches, notes)
-    devices = add_hardware(devices, notes)
-    devices = add_enrollment(devices, ade_profile_names(batches), notes)
-    notes += missing_notes(devices)
-    notes += duplicate_serial_notes(devices)
-    devices = conform(devices, DEVICE_SCHEMA)
+    notes = list(notes)
+    devices = conform(device_rows(batches, notes), DEVICE_SCHEMA, WORK_COLUMNS)
     notes += [
         QualityNote(
             "inputs", "ignored_kind", len(b.records), (f"{b.kind} records are not used",), b.source
@@ -97,6 +101,20 @@ def normalize(
     )
 
 
+def device_rows(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.DataFrame:
+    """One row per Mac with every derived field, before `conform`; appends the notes.
+
+    The frame holds the schema's columns plus the work columns (`WORK_COLUMNS`) the steps
+    pass each other.
+    """
+    devices = _devices(batches, notes)
+    devices = add_hardware(devices, notes)
+    devices = add_enrollment(devices, ade_profile_names(batches), notes)
+    notes += missing_notes(devices)
+    notes += duplicate_serial_notes(devices)
+    return devices
+
+
 def _devices(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.DataFrame:
     """Every device batch typed, other platforms set aside, then merged into one row per Mac."""
     kept: list[pd.DataFrame] = []
@@ -109,7 +127,8 @@ def _devices(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.DataFr
             other_ids.append(others)
     if not kept:
         empty = {c: pd.Series([], dtype="string") for c in ("enrollment_type", "_serial_key")}
-        return empty_frame(DEVICE_SCHEMA).assign(**empty)
+        carried = pd.Series([], dtype="boolean")
+        return empty_frame(DEVICE_SCHEMA).assign(**empty, _profile_carried=carried)
     kept = _without_other_platforms(kept, other_ids, notes)
     merged, merge_notes = merge_devices(kept)
     notes += merge_notes

@@ -124,38 +124,73 @@ def add_enrollment(
 ) -> pd.DataFrame:
     """Add `enrollment_method` and `has_user_affinity` from the enrollment type and profile.
 
-    `ade_profiles` holds the tenant's ADE profile names (case-folded) when an input listed
-    them; without them, appleBulkWithoutUser with a profile name counts as ADE and without
-    one as direct, and the ambiguity is recorded.
+    appleBulkWithoutUser is ADE without user affinity or Apple Configurator: the enrollment
+    profile decides. With the tenant's ADE profile names (`ade_profiles`, case-folded), a
+    profile among them is ADE and any other is direct; a tenant without ADE profiles has no
+    ADE Macs. Without them, a profile name counts as ADE (the ambiguity is recorded). A Mac
+    whose records carried no profile name (a Graph list never does) stays undecided: NA, so
+    the rules that need it say `unknown`, with a note naming the input to add.
     """
     kind = devices["enrollment_type"]
     method = recode(kind, {k: v[0] for k, v in _METHODS.items()}, "string")
     affinity = recode(kind, {k: v[1] for k, v in _METHODS.items()}, "boolean")
-    bulk = (kind == _BULK_WITHOUT_USER).fillna(False)
+    bulk = (kind == _BULK_WITHOUT_USER).fillna(False).to_numpy(dtype=bool)
     profile = devices["enrollment_profile"]
+    named = profile.notna().to_numpy(dtype=bool)
+    decided = named | devices["_profile_carried"].fillna(False).to_numpy(dtype=bool)
     if ade_profiles is None:
-        is_ade = profile.notna()
-        if bulk.any():
-            ade, direct = int((bulk & is_ade).sum()), int((bulk & ~is_ade).sum())
-            notes.append(
-                QualityNote(
-                    "enrollment_method",
-                    "ambiguous",
-                    int(bulk.sum()),
-                    (
-                        "no input lists the tenant's ADE enrollment profiles, so Macs enrolled as "
-                        f"appleBulkWithoutUser count as ADE when they carry a profile name ({ade}) "
-                        f"and as direct enrollment otherwise ({direct})",
-                    ),
-                    sources_of(devices[bulk.to_numpy(dtype=bool)]),
-                )
-            )
+        is_ade = named
     else:
-        is_ade = profile.str.casefold().isin(ade_profiles).fillna(False)
+        is_ade = profile.str.casefold().isin(ade_profiles).fillna(False).to_numpy(dtype=bool)
+        decided |= not ade_profiles
     method[bulk] = np.where(is_ade[bulk], "ade", "direct")
+    undecided = bulk & ~decided
+    method[undecided] = pd.NA
     affinity[bulk] = False
-    unmapped = kind.notna() & method.isna()
+    unmapped = kind.notna() & method.isna() & ~undecided
     method[unmapped] = "unknown"
     devices["enrollment_method"] = method
     devices["has_user_affinity"] = affinity
+    notes += _bulk_notes(devices, bulk, is_ade, undecided, ade_profiles is None)
     return devices
+
+
+def _bulk_notes(
+    devices: pd.DataFrame, bulk: np.ndarray, is_ade: np.ndarray, undecided: np.ndarray,
+    guessed: bool,
+) -> list[QualityNote]:  # fmt: skip
+    """Notes on appleBulkWithoutUser Macs: undecided ones, and how the others were decided."""
+    notes = []
+    if undecided.any():
+        rows = devices[undecided]
+        notes.append(
+            QualityNote(
+                "enrollment_method",
+                "undecided",
+                int(undecided.sum()),
+                tuple(
+                    f"{who}: appleBulkWithoutUser and no input carried its enrollment profile "
+                    "name (ADE without user affinity or Apple Configurator?): add single-device "
+                    "GETs (auditor fetch) or the tenant's ADE enrollment profiles"
+                    for who in describe_rows(rows.head(_EXAMPLES))
+                ),
+                sources_of(rows),
+            )
+        )
+    decided = bulk & ~undecided
+    if guessed and decided.any():
+        ade, direct = int((decided & is_ade).sum()), int((decided & ~is_ade).sum())
+        notes.append(
+            QualityNote(
+                "enrollment_method",
+                "ambiguous",
+                int(decided.sum()),
+                (
+                    "no input lists the tenant's ADE enrollment profiles, so Macs enrolled as "
+                    f"appleBulkWithoutUser count as ADE when they carry a profile name ({ade}) "
+                    f"and as direct enrollment when their profile name is empty ({direct})",
+                ),
+                sources_of(devices[decided]),
+            )
+        )
+    return notes

@@ -1,21 +1,31 @@
-"""One device batch (Graph, export, admin-center CSV) → canonical typed columns, with its notes.
+"""One device batch (Graph, export, diagnostic log, CSV) → canonical typed columns, with notes.
 
-Each source names the same facts differently; `SOURCE_COLUMNS` says where each canonical
-field comes from per batch kind (candidates in order, matched case-insensitively, first
-non-empty wins per row). `bootstrap_escrowed` is read only from single-device GETs
-(`graph_device_details`): a Graph list returns false for every device.
+Where each canonical field comes from is `columns.SOURCE_COLUMNS` (every spelling of every
+source column); what a record could have carried is `provenance` (a single GET's `$select`,
+whether a profile name was sent). A field the source did not carry, or carried only as a
+documented default, is NA here: the rules that need it say `unknown`, never pass or fail on it.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from auditor.models import QualityNote, RawBatch
-from auditor.normalize.dates import datetime_column
+from auditor.models import BatchKind, QualityNote, RawBatch
+from auditor.normalize.columns import (
+    CONTEXT_COLUMN,
+    DATE_WITNESSES,
+    SOURCE_COLUMNS,
+    BatchColumns,
+)
+from auditor.normalize.dates import datetime_column, slash_order
+from auditor.normalize.provenance import (
+    newest_first,
+    profile_carried_column,
+    selected_members,
+    unselected_notes,
+)
 from auditor.normalize.values import (
     Parsed,
     boolean_column,
@@ -27,88 +37,28 @@ from auditor.normalize.values import (
     text_column,
     token,
 )
+from auditor.normalize.vocabulary import ENUMS, MACOS_NAMES
 from auditor.refdata.hardware import UNKNOWN, chip_of_model, model_parts
 from auditor.refdata.versions import parse_version_column
 
 SOURCE_FILE = "source_file"
 """Raw column naming each row's input file when batches of several files were joined."""
 
-DEVICE_KINDS = ("graph_device_details", "graph_devices", "export_devices", "admin_center_csv")
-"""Device batch kinds, highest precedence first: Graph single GET > Graph list > export > CSV."""
+DEVICE_KINDS = (
+    BatchKind.GRAPH_DEVICE_DETAILS,
+    BatchKind.GRAPH_DEVICES,
+    BatchKind.EXPORT_DEVICES,
+    BatchKind.DEVICES_LOG,
+    BatchKind.ADMIN_CENTER_CSV,
+)
+"""Device batch kinds, highest precedence first: single GET > list > export > log > CSV."""
 
 LABELS = {
-    "graph_device_details": "Graph single GET",
-    "graph_devices": "Graph list",
-    "export_devices": "Devices export",
-    "admin_center_csv": "admin-center CSV",
-}
-
-_GRAPH: Mapping[str, tuple[str, ...]] = {
-    "device_id": ("id",),
-    "device_name": ("deviceName", "managedDeviceName"),
-    "serial_number": ("serialNumber", "hardwareInformation.serialNumber"),
-    "udid": ("udid",),
-    "model": ("model", "hardwareInformation.model"),
-    "model_identifier": ("hardwareInformation.productName", "model"),
-    "os_version_raw": ("osVersion",),
-    "ownership_raw": ("managedDeviceOwnerType", "ownerType"),
-    "enrollment_type_raw": ("deviceEnrollmentType",),
-    "enrollment_profile": ("enrollmentProfileName",),
-    "is_supervised": ("isSupervised",),
-    "is_encrypted": ("isEncrypted",),
-    "compliance_state_raw": ("complianceState",),
-    "processor_arch_raw": ("processorArchitecture",),
-    "enrolled_at": ("enrolledDateTime",),
-    "last_sync_at": ("lastSyncDateTime",),
-    "upn": ("userPrincipalName",),
-    "enrolled_by_upn": ("enrolledByUserPrincipalName",),
-    "operating_system": ("operatingSystem",),
-}
-SOURCE_COLUMNS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
-    "graph_devices": _GRAPH,
-    "graph_device_details": {**_GRAPH, "bootstrap_escrowed": ("bootstrapTokenEscrowed",)},
-    "export_devices": {
-        "device_id": ("DeviceId",),
-        "device_name": ("DeviceName", "ManagedDeviceName"),
-        "serial_number": ("SerialNumber",),
-        "model": ("Model",),
-        "model_identifier": ("Model",),
-        "os_version_raw": ("OSVersion",),
-        "ownership_raw": ("OwnerType", "Ownership"),
-        "enrollment_type_raw": ("DeviceEnrollmentType", "EnrollmentType"),
-        "enrollment_profile": ("EnrollmentProfileName", "EnrollmentProfile"),
-        "is_supervised": ("SupervisedStatusString", "SupervisedStatus", "IsSupervised"),
-        "is_encrypted": ("EncryptionStatusString", "IsEncrypted", "EncryptionStatus"),
-        "user_approved": ("UserApprovedEnrollment",),
-        "compliance_state_raw": ("CompliantState", "ComplianceState"),
-        "processor_arch_raw": ("ProcessorArchitecture",),
-        "enrolled_at": ("CreatedDate",),
-        "last_sync_at": ("LastContact",),
-        "upn": ("UPN", "UserPrincipalName"),
-        "enrolled_by_upn": ("EnrolledByUser",),
-        "operating_system": ("OS", "DeviceType"),
-    },
-    "admin_center_csv": {
-        "device_id": ("Device ID",),
-        "device_name": ("Device name", "Management name"),
-        "serial_number": ("Serial number",),
-        "udid": ("UDID",),
-        "model": ("Model",),
-        "model_identifier": ("Model",),
-        "os_version_raw": ("OS version",),
-        "ownership_raw": ("Ownership",),
-        "enrollment_type_raw": ("EnrollmentType", "Enrollment type"),
-        "enrollment_profile": ("Enrollment profile", "EnrollmentProfileName"),
-        "is_supervised": ("Supervised",),
-        "is_encrypted": ("Encrypted",),
-        "compliance_state_raw": ("Compliance",),
-        "processor_arch_raw": ("ProcessorArchitecture", "Processor architecture"),
-        "enrolled_at": ("Enrollment date",),
-        "last_sync_at": ("Last check-in",),
-        "upn": ("Primary user UPN",),
-        "enrolled_by_upn": ("Enrolled by", "Enrolled by user UPN"),
-        "operating_system": ("OS",),
-    },
+    BatchKind.GRAPH_DEVICE_DETAILS: "Graph single GET",
+    BatchKind.GRAPH_DEVICES: "Graph list",
+    BatchKind.EXPORT_DEVICES: "Devices export",
+    BatchKind.DEVICES_LOG: "Intune Devices log",
+    BatchKind.ADMIN_CENTER_CSV: "admin-center CSV",
 }
 
 # Nearly every value distinct (cleaned in bulk) vs few distinct values (cleaned once each).
@@ -116,106 +66,66 @@ _IDENTIFYING = ("device_id", "device_name", "serial_number", "udid", "upn", "enr
 _REPEATED = ("model", "enrollment_profile", "os_version_raw")
 _BOOLEANS = ("is_supervised", "is_encrypted", "user_approved", "bootstrap_escrowed")
 _DATES = ("enrolled_at", "last_sync_at")
-
-# Enum tables: keys as `enum_key` writes them; numeric codes follow the Graph enum order
-# (Intune Data Warehouse ids; whether exports use the same ids is unverified, graph.md §2).
-_ENROLLMENT_TYPES = (
-    "unknown", "userEnrollment", "deviceEnrollmentManager", "appleBulkWithUser",
-    "appleBulkWithoutUser", "windowsAzureADJoin", "windowsBulkUserless", "windowsAutoEnrollment",
-    "windowsBulkAzureDomainJoin", "windowsCoManagement", "windowsAzureADJoinUsingDeviceAuth",
-    "appleUserEnrollment", "appleUserEnrollmentWithServiceAccount",
-)  # fmt: skip
-_BETA_ENROLLMENT_TYPES = (
-    "azureAdJoinUsingAzureVmExtension", "androidEnterpriseDedicatedDevice",
-    "androidEnterpriseFullyManaged", "androidEnterpriseCorporateWorkProfile",
-    "androidAOSPUserOwnedDeviceEnrollment", "androidAOSPUserlessDeviceEnrollment",
-    "appleAccountDrivenUserEnrollment", "unknownFutureValue",
-)  # fmt: skip
-ENROLLMENT_TYPES: Mapping[str, str] = {
-    **{name.casefold(): name for name in (*_ENROLLMENT_TYPES, *_BETA_ENROLLMENT_TYPES)},
-    **{str(code): name for code, name in enumerate(_ENROLLMENT_TYPES)},
-}
-OWNERSHIP: Mapping[str, str] = {
-    "company": "corporate", "corporate": "corporate", "personal": "personal",
-    "unknown": "unknown", "0": "unknown", "1": "corporate", "2": "personal",
-}  # fmt: skip
-_COMPLIANCE = ("unknown", "compliant", "noncompliant", "conflict", "error", "inGracePeriod",
-               "configManager")  # fmt: skip
-COMPLIANCE: Mapping[str, str] = {
-    **{name.casefold(): name for name in _COMPLIANCE},
-    **{str(code): name for code, name in enumerate(_COMPLIANCE)},
-    "notcompliant": "noncompliant",
-    "notevaluated": "unknown",
-}
-# Export codes are Windows PROCESSOR_ARCHITECTURE values (9 = x64, 12 = ARM64; graph.md §4).
-PROCESSOR_ARCH: Mapping[str, str] = {
-    "x64": "x64", "x8664": "x64", "amd64": "x64", "9": "x64",
-    "arm64": "arm64", "arm64e": "arm64", "aarch64": "arm64", "12": "arm64",
-    "unknown": "unknown",
-}  # fmt: skip
-_ENUMS = {
-    "ownership": OWNERSHIP,
-    "enrollment_type": ENROLLMENT_TYPES,
-    "compliance_state": COMPLIANCE,
-    "processor_arch": PROCESSOR_ARCH,
-}
-_MACOS = frozenset({"macos", "mac os", "mac os x", "os x", "osx", "mac", "macmdm", "5", "14"})
 _EXAMPLES = 5
 _SOURCES_NAMED = 3
-
-
-def wanted_columns(kind: str) -> frozenset[str] | None:
-    """Case-folded source columns normalization reads for a device kind; None: keep all.
-
-    Readers may drop the other columns of big device files (memory at 500k devices).
-    """
-    columns = SOURCE_COLUMNS.get(kind)
-    if columns is None:
-        return None
-    return frozenset(name.casefold() for names in columns.values() for name in names)
 
 
 def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFrame, pd.Series]:
     """Canonical typed columns of the Macs in one device batch, and the ids of the others.
 
     Records whose operating system is known and not macOS are set aside first (counted in
-    a `not_macos` note). Values present but unreadable (dates, booleans, versions) or
-    outside an enum are appended to `notes` with up to five examples; they become NA
-    (`unknown` for enums). The frame also holds `enrollment_type`, `source` and `_rank`.
+    a `not_macos` note), then records that carry no identifier at all (no id, serial or
+    name; a `no_identifier` note). Values present but unreadable (dates, booleans,
+    versions) or outside an enum are appended to `notes` with up to five examples; they
+    become NA (`unknown` for enums). Values a record could not have carried (a list's
+    defaults, members a single GET did not select) are NA with a `default_not_read` note.
+    The frame also holds the work columns `enrollment_type`, `_rank`, `_id_key`,
+    `_serial_key` and `_profile_carried` (see `schema.WORK_COLUMNS`).
     """
-    columns = SOURCE_COLUMNS[batch.kind]
-    lookup = {str(c).casefold(): c for c in batch.records.columns}
-    records = batch.records
+    source = BatchColumns(batch.kind, newest_first(batch))
     other_ids = pd.Series([], dtype="string")
-    system = text_column(_raw(records, lookup, columns.get("operating_system", ())), distinct=True)
+    system = text_column(source.field("operating_system"), distinct=True)
     is_mac = _is_macos(system)
     if not is_mac.all():
-        notes += _other_platform_notes(batch, system, is_mac)
-        other_ids = text_column(_raw(records[~is_mac], lookup, columns["device_id"]))
-        records = records[is_mac]
+        ordered = source.records
+        notes += _other_platform_notes(batch, ordered, system, is_mac)
+        other_ids = text_column(BatchColumns(batch.kind, ordered[~is_mac]).field("device_id"))
+        source = BatchColumns(batch.kind, ordered[is_mac])
         system = system[is_mac]
-
-    def raw(field: str) -> pd.Series:
-        return _raw(records, lookup, columns.get(field, ()))
+    records = source.records
+    whole_entity = (source.field("device_name").notna() | system.notna()).to_numpy(dtype=bool)
+    context = source.column((CONTEXT_COLUMN,))
+    if context is None:
+        context = _na(records.index)
+    source.masks.update(selected_members(batch.kind, context, whole_entity))
+    notes += unselected_notes(batch, source, context)
 
     out = pd.DataFrame(index=records.index)
     # matching keys, computed once: ids compare case-insensitively, serials upper-cased
-    out["device_id"], out["_id_key"] = keyed_text_column(raw("device_id"), str.casefold)
-    out["serial_number"], out["_serial_key"] = keyed_text_column(raw("serial_number"), str.upper)
+    out["device_id"], out["_id_key"] = keyed_text_column(source.field("device_id"), str.casefold)
+    out["serial_number"], out["_serial_key"] = keyed_text_column(
+        source.field("serial_number"), str.upper
+    )
     for field in _IDENTIFYING:
         if field not in out.columns:
-            out[field] = text_column(raw(field))
+            out[field] = text_column(source.field(field))
     for field in _REPEATED:
-        out[field] = text_column(raw(field), distinct=True)
+        out[field] = text_column(source.field(field), distinct=True)
+    out["_profile_carried"] = profile_carried_column(
+        source, out["enrollment_profile"], context, whole_entity
+    )
     out["operating_system"] = system
-    out["model_identifier"] = _model_identifier(records, lookup, columns["model_identifier"])
+    out["model_identifier"] = _model_identifier(source)
     parsed: dict[str, tuple[Parsed, str]] = {}
     for field in _BOOLEANS:
-        parsed[field] = (boolean_column(raw(field)), "unparseable")
-    for field in _DATES:
-        parsed[field] = (datetime_column(raw(field)), "unparseable")
-    for field, table in _ENUMS.items():
-        parsed[field] = (enum_column(raw(f"{field}_raw"), table), "unknown_value")
+        parsed[field] = (boolean_column(source.field(field)), "unparseable")
+    dates = {field: source.field(field) for field in _DATES}
+    witnesses = [c for s in DATE_WITNESSES if (c := source.column(s)) is not None]
+    day_first = slash_order([*dates.values(), *witnesses])
+    for field, raw in dates.items():
+        parsed[field] = (datetime_column(raw, day_first=day_first), "unparseable")
+    for field, table in ENUMS.items():
+        parsed[field] = (enum_column(source.field(f"{field}_raw"), table), "unknown_value")
         out[f"{field}_raw"] = parsed[field][0].text
     for field, (result, _) in parsed.items():
         out[field] = result.values
@@ -229,7 +139,7 @@ def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFr
     out["source"] = records[SOURCE_FILE] if SOURCE_FILE in records.columns else batch.source
     out["source_record"] = (
         records["source_record"].astype("string")
-        if "source_record" in lookup
+        if "source_record" in records.columns
         else _na(records.index)
     )
     out["_rank"] = DEVICE_KINDS.index(batch.kind)
@@ -238,13 +148,13 @@ def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFr
         for field, (result, problem) in parsed.items()
         if result.failed.any()
     ]
-    return out, other_ids
+    return _identified(out, notes), other_ids
 
 
 def _is_macos(system: pd.Series) -> npt.NDArray[np.bool_]:
     """True for macOS and for records that do not say (kept, never guessed away)."""
     codes, uniques = factorize(system)
-    table = np.array([token(str(u)) in _MACOS for u in uniques] + [True], dtype=bool)
+    table = np.array([token(str(u)) in MACOS_NAMES for u in uniques] + [True], dtype=bool)
     return table.take(np.where(codes < 0, len(uniques), codes))
 
 
@@ -263,12 +173,12 @@ def sources_of(rows: pd.DataFrame) -> str:
 
 
 def _other_platform_notes(
-    batch: RawBatch, system: pd.Series, is_mac: npt.NDArray[np.bool_]
+    batch: RawBatch, records: pd.DataFrame, system: pd.Series, is_mac: npt.NDArray[np.bool_]
 ) -> list[QualityNote]:
     """Per input file, how many records of which other platforms were set aside."""
     files = (
-        batch.records[SOURCE_FILE]
-        if SOURCE_FILE in batch.records.columns
+        records[SOURCE_FILE]
+        if SOURCE_FILE in records.columns
         else pd.Series(batch.source, index=system.index)
     )
     notes = []
@@ -294,37 +204,37 @@ def describe_rows(frame: pd.DataFrame) -> pd.Series:
     return name.where(serial.isna(), name + " (" + serial.fillna("") + ")").astype(object)
 
 
-def _raw(records: pd.DataFrame, lookup: Mapping[str, object], names: tuple[str, ...]) -> pd.Series:
-    """The first candidate column present; if several are, the first non-empty text per row.
-
-    Later columns are only read for the rows earlier ones leave empty.
-    """
-    found = [records[lookup[n.casefold()]] for n in names if n.casefold() in lookup]
-    if not found:
-        return _na(records.index)  # all NA text: cheap for every parser
-    if len(found) == 1:
-        return found[0]
-    result = text_column(found[0])
-    for column in found[1:]:
-        missing = result.isna().to_numpy(dtype=bool)
-        if not missing.any():
-            break
-        result[missing] = text_column(column[missing])
-    return result
-
-
-def _model_identifier(
-    records: pd.DataFrame, lookup: Mapping[str, object], names: tuple[str, ...]
-) -> pd.Series:
+def _model_identifier(source: BatchColumns) -> pd.Series:
     """The first candidate that is a model identifier; marketing names give NA."""
     found = []
-    for name in names:
-        if name.casefold() in lookup:
-            values = text_column(records[lookup[name.casefold()]], distinct=True)
+    for spellings in SOURCE_COLUMNS[source.kind]["model_identifier"]:
+        column = source.column(spellings)
+        if column is not None:
+            values = text_column(column, distinct=True)
             codes, uniques = factorize(values)
             known = [u if _is_identifier(str(u)) else None for u in uniques]
             found.append(take(known, codes, "string", values.index))
-    return coalesce(found) if found else _na(records.index)
+    return coalesce(found) if found else _na(source.records.index)
+
+
+def _identified(out: pd.DataFrame, notes: list[QualityNote]) -> pd.DataFrame:
+    """The rows that carry an id, a serial or a name; the others are counted, never kept."""
+    anonymous = (
+        out["device_id"].isna() & out["serial_number"].isna() & out["device_name"].isna()
+    ).to_numpy(dtype=bool)
+    if not anonymous.any():
+        return out
+    records = out["source_record"][anonymous].fillna("?").head(_EXAMPLES)
+    notes.append(
+        QualityNote(
+            "device_id",
+            "no_identifier",
+            int(anonymous.sum()),
+            tuple(f"{r}: no id, serial number or name; not counted as a Mac" for r in records),
+            sources_of(out[anonymous]),
+        )
+    )
+    return out[~anonymous]
 
 
 def _is_identifier(text: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from auditor.models import QualityNote
@@ -14,6 +16,18 @@ CHECKED_FIELDS = (
     "bootstrap_escrowed", "is_encrypted", "compliance_state", "enrolled_at", "last_sync_at", "upn",
 )  # fmt: skip
 _EXAMPLES = 5
+_GETS = "single-device GETs with $select"
+WHAT_TO_ADD: Mapping[str, str] = {
+    "bootstrap_escrowed": f"{_GETS}=bootstrapTokenEscrowed (auditor fetch collects them)",
+    "model_identifier": f"{_GETS}=hardwareInformation (auditor fetch collects them)",
+    "user_approved": "the reports-export Devices report (UserApprovedEnrollment)",
+    "enrollment_method": (
+        "a Graph list or the Devices report (enrollment type); for appleBulkWithoutUser Macs "
+        f"{_GETS}=enrollmentProfileName or the tenant's ADE enrollment profiles"
+    ),
+    "processor_arch": "a Graph beta list or single GETs (processorArchitecture)",
+}
+"""For a field a rule needs, the input that carries it (docs/inputs.md has the whole table)."""
 
 
 def missing_notes(devices: pd.DataFrame) -> list[QualityNote]:
@@ -25,10 +39,15 @@ def missing_notes(devices: pd.DataFrame) -> list[QualityNote]:
         count = int(missing.sum())
         if count == 0:
             continue
+        add = WHAT_TO_ADD.get(field)
         if count == len(devices):
-            examples: tuple[str, ...] = (f"no input provides {field} for any of the {count} Macs",)
+            examples: tuple[str, ...] = (
+                f"no input provides {field} for any of the {count} Macs"
+                + (f"; add {add}" if add else ""),
+            )
         else:
             examples = tuple(describe_rows(devices[missing].head(_EXAMPLES)))
+            examples += (f"to fill it, add {add}",) if add else ()
         notes.append(QualityNote(field, "missing", count, examples, sources_of(sources[missing])))
     return notes
 

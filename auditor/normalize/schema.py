@@ -14,12 +14,12 @@ DEVICE_SCHEMA: Schema = {
     "device_id": (STRING, "Intune device id (unique); `serial:<serial>` when no input had an id."),
     "device_name": (STRING, "Device name as Intune shows it."),
     "serial_number": (STRING, "Hardware serial number."),
-    "udid": (STRING, "UDID (Graph returns it on a single-device GET only)."),
+    "udid": (STRING, "UDID (Graph returns it on a single-device GET only; a list's is a default)."),
     "model": (STRING, "Model as reported: `MacBookPro18,3` or a marketing name (`MacBook Pro`)."),
     "model_identifier": (
         STRING,
-        "Model identifier from `hardwareInformation.productName` or `model`; "
-        "NA when only a marketing name is known.",
+        "Model identifier from `hardwareInformation.productName` (single GETs that selected "
+        "it) or `model`; NA when only a marketing name is known.",
     ),
     "chip": (
         STRING,
@@ -50,13 +50,18 @@ DEVICE_SCHEMA: Schema = {
     "enrollment_method": (
         STRING,
         "`ade`, `direct`, `dem`, `byod`, `user_enrollment` or `unknown`, from the enrollment "
-        "type, the enrollment profile name and the tenant's ADE profile names.",
+        "type, the enrollment profile name and the tenant's ADE profile names; NA for "
+        "appleBulkWithoutUser when no input carried the profile name (a Graph list never does).",
     ),
     "has_user_affinity": (
         BOOLEAN,
         "The enrollment binds a user (ADE with user, BYOD, User Enrollment); NA when unknown.",
     ),
-    "enrollment_profile": (STRING, "Enrollment profile name (ADE profiles)."),
+    "enrollment_profile": (
+        STRING,
+        "Enrollment profile name, from single GETs or an export column (a Graph list returns "
+        "null for every device).",
+    ),
     "is_supervised": (
         BOOLEAN,
         "Supervised (Graph `isSupervised`, CSV `Supervised`, export `SupervisedStatus`).",
@@ -67,8 +72,8 @@ DEVICE_SCHEMA: Schema = {
     ),
     "bootstrap_escrowed": (
         BOOLEAN,
-        "Bootstrap token escrowed; only from single-device GETs (a Graph list returns false "
-        "for every device).",
+        "Bootstrap token escrowed; only from single-device GETs that selected it (a Graph "
+        "list, or a GET without `$select`, returns false for every device).",
     ),
     "is_encrypted": (BOOLEAN, "FileVault on (Graph `isEncrypted`, CSV `Encrypted`)."),
     "compliance_state": (
@@ -138,13 +143,40 @@ SCHEMAS: Mapping[str, Schema] = {
 }
 
 
+WORK_COLUMNS: Mapping[str, str] = {
+    "enrollment_type": "written by fields.device_columns, read by derive.add_enrollment",
+    "_id_key": "written by fields.device_columns (case-folded id), read by merge",
+    "_serial_key": "written by fields.device_columns (upper-cased serial), read by merge, "
+    "derive.add_hardware and quality.duplicate_serial_notes",
+    "_profile_carried": "written by fields.device_columns (the record carried an enrollment "
+    "profile name), read by derive.add_enrollment",
+    "_serial_shared": "written by derive.add_hardware, read by quality.duplicate_serial_notes",
+    "operating_system": "written by fields.device_columns, read by normalize (other platforms)",
+}
+"""The private columns normalize passes between its steps; `conform` drops exactly these.
+
+(`_rank`, each record's kind precedence, and `_key`, its merge key, live and die inside
+`merge.merge_devices` and `normalize._devices`.)
+"""
+
+
 def empty_frame(schema: Schema) -> pd.DataFrame:
     """A zero-row frame with the schema's columns and dtypes."""
     return pd.DataFrame({c: pd.Series([], dtype=dtype) for c, (dtype, _) in schema.items()})
 
 
-def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """The schema's columns, in order and dtype, on a fresh 0…n-1 index; absent ones are NA."""
+def conform(
+    frame: pd.DataFrame, schema: Schema, work: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """The schema's columns, in order and dtype, on a fresh 0…n-1 index; absent ones are NA.
+
+    With `work` (normalize's own frames), any column that is neither in the schema nor a
+    declared work column is a bug: it raises rather than vanish unnoticed.
+    """
+    if work is not None:
+        stray = [c for c in frame.columns if c not in schema and c not in work]
+        if stray:
+            raise ValueError(f"undeclared work columns: {', '.join(map(str, stray))}")
     columns = {
         column: (
             frame[column].astype(pd.api.types.pandas_dtype(dtype))

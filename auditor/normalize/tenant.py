@@ -62,7 +62,7 @@ def tenant_frame(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.Da
     if len(apns):
         row["apns_expires_at"] = datetime_column(_column(apns, "expirationDateTime")).values.iloc[0]
         row["apns_apple_id"] = _column(apns, "appleIdentifier").iloc[0]
-    row.update(_platform_restriction(_records(batches, "enrollment_configurations")))
+    row.update(_platform_restriction(_records(batches, "enrollment_configurations"), notes))
     frame = pd.DataFrame({k: [v] for k, v in row.items()})
     return conform(frame, TENANT_SCHEMA)
 
@@ -84,8 +84,23 @@ def _implied_tenant_ids(batches: Sequence[RawBatch]) -> list[pd.Series]:
     ]
 
 
-def _platform_restriction(configs: pd.DataFrame) -> dict[str, object]:
-    """The default restriction's macOS settings: per-platform (beta) first, then combined."""
+_RESTRICTION_FIELDS = {
+    "macos_enrollment_blocked": "platformBlocked",
+    "personal_enrollment_blocked": "personalDeviceEnrollmentBlocked",
+}
+
+
+def _platform_restriction(
+    configs: pd.DataFrame, notes: list[QualityNote]
+) -> dict[str, bool | None]:
+    """The default restriction's macOS settings: per-platform (beta) first, then combined.
+
+    The combined default object carries the macOS row twice, as `macOSRestriction` (the only
+    one in v1.0, the one tools that set the admin center's macOS row write, e.g. CIPP's
+    DefaultPlatformRestrictions standard) and the beta-only `macRestriction`. Where both are
+    present and disagree, or only `macRestriction` is, the setting is not decided: NA, with a
+    note, so MAC-TEN-006 says `unknown` rather than pass on a guess.
+    """
     if configs.empty:
         return {}
     priority = pd.to_numeric(_column(configs, "priority"), errors="coerce")
@@ -97,21 +112,50 @@ def _platform_restriction(configs: pd.DataFrame) -> dict[str, object]:
         | config_id.str.contains("default")
     )
     platform = _column(configs, "platformType").str.casefold()
-    candidates = (
-        (is_default & platform.isin(("mac", "macos")).fillna(False), "platformRestriction"),
-        (is_default, "macOSRestriction"),
-    )
-    for mask, prefix in candidates:
-        blocked = _column(configs, f"{prefix}.platformBlocked")
-        personal = _column(configs, f"{prefix}.personalDeviceEnrollmentBlocked")
-        usable = mask & (blocked.notna() | personal.notna())
-        if usable.any():
-            first = usable.to_numpy().nonzero()[0][:1]
-            return {
-                "macos_enrollment_blocked": boolean_column(blocked.iloc[first]).values.iloc[0],
-                "personal_enrollment_blocked": boolean_column(personal.iloc[first]).values.iloc[0],
-            }
-    return {}
+    single = is_default & platform.isin(("mac", "macos")).fillna(False)
+    found = _restriction(configs, single, "platformRestriction")
+    if found:
+        return found
+    found = _restriction(configs, is_default, "macOSRestriction")
+    legacy = _restriction(configs, is_default, "macRestriction")
+    if not legacy:
+        return found
+    where = _where(configs, is_default)
+    for field, member in _RESTRICTION_FIELDS.items():
+        modern, old = found.get(field), legacy[field]
+        if old is None or old == modern:
+            continue
+        said = f"macRestriction.{member} = {_bool_text(old)}"
+        if modern is None:
+            text = f"{where}: only the beta-only {said} is present"
+        else:
+            text = f"{where}: macOSRestriction.{member} = {_bool_text(modern)} but {said}"
+        notes.append(QualityNote(field, "conflict", 1, (f"{text}; not decided",), where))
+        found[field] = None
+    return {field: found.get(field) for field in _RESTRICTION_FIELDS}
+
+
+def _restriction(configs: pd.DataFrame, mask: pd.Series, prefix: str) -> dict[str, bool | None]:
+    """The two settings of one restriction member in the first row of `mask` that has them."""
+    values = {f: _column(configs, f"{prefix}.{m}") for f, m in _RESTRICTION_FIELDS.items()}
+    usable = mask & pd.concat(values.values(), axis=1).notna().any(axis=1)
+    if not usable.any():
+        return {}
+    first = usable.to_numpy().nonzero()[0][:1]
+    settings = {f: boolean_column(v.iloc[first]).values.iloc[0] for f, v in values.items()}
+    return {f: None if pd.isna(v) else bool(v) for f, v in settings.items()}
+
+
+def _where(configs: pd.DataFrame, mask: pd.Series) -> str:
+    """`id` (and the file record) of the first default configuration, for a note."""
+    ids = _column(configs, "id")[mask].dropna()
+    records = _column(configs, "source_record")[mask].dropna()
+    parts = [*ids.head(1), *records.head(1)]
+    return " at ".join(map(str, parts)) or "the default platform restriction"
+
+
+def _bool_text(value: bool | None) -> str:
+    return "true" if value else "false"
 
 
 def ade_token_frame(batches: Sequence[RawBatch]) -> pd.DataFrame:

@@ -18,14 +18,16 @@ _FILES = {
         "Graph beta `GET /deviceManagement/managedDevices?$filter=operatingSystem eq 'macOS'"
         "&$select=…` list response(s), exactly as returned: `@odata.context`, `value`, and "
         '`@odata.nextLink` on every page but the last. List defaults are kept: `udid` is "", '
-        "`bootstrapTokenEscrowed` is false, `physicalMemoryInBytes` is 0 and "
-        "`hardwareInformation` holds defaults (`productName` null)."
+        "`bootstrapTokenEscrowed` is false, `enrollmentProfileName` is null, "
+        "`physicalMemoryInBytes` is 0 and `hardwareInformation` holds defaults "
+        "(`productName` null)."
     ),
     "device_details": (
         "JSON array of Graph beta single-GET responses, one per Mac: "
-        "`GET /managedDevices/{id}?$select=id,udid,bootstrapTokenEscrowed,hardwareInformation`. "
-        "Carries the real `udid`, `bootstrapTokenEscrowed` and `hardwareInformation.productName` "
-        "(model identifier). One Mac has no entry (its GET failed)."
+        "`GET /managedDevices/{id}?$select=id,udid,bootstrapTokenEscrowed,hardwareInformation,"
+        "enrollmentProfileName`. Carries the real `udid`, `bootstrapTokenEscrowed`, "
+        "`hardwareInformation.productName` (model identifier) and enrollment profile name. "
+        "One Mac has no entry (its GET failed)."
     ),
     "export_devices.csv": (
         "Intune reports export `Devices` (POST /deviceManagement/reports/exportJobs, CSV inside "

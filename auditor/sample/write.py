@@ -28,7 +28,13 @@ LIST_FIELDS = (
     "freeStorageSpaceInBytes", "physicalMemoryInBytes", "deviceType", "joinType",
     "processorArchitecture", "enrolledByUserPrincipalName", "bootstrapTokenEscrowed",
 )  # fmt: skip
-DETAIL_FIELDS = ("id", "udid", "bootstrapTokenEscrowed", "hardwareInformation")
+DETAIL_FIELDS = (
+    "id",
+    "udid",
+    "bootstrapTokenEscrowed",
+    "hardwareInformation",
+    "enrollmentProfileName",
+)
 SELECT = ",".join((*LIST_FIELDS, "hardwareInformation"))
 LIST_CONTEXT = f"{BETA}/$metadata#deviceManagement/managedDevices({SELECT})"
 NEXT_LINK = (
@@ -59,7 +65,8 @@ LIST_HARDWARE: dict[str, Any] = {
     "tpmVersion": None, "wifiMac": None, "wiredIPv4Addresses": [],
 }  # fmt: skip
 _LIST_TYPE = {"@odata.type": "#microsoft.graph.managedDevice"}
-_LIST_HARDWARE = {"hardwareInformation": LIST_HARDWARE}
+# defaults a list returns whatever the device holds (msgraph-metadata#664 for the profile name)
+_LIST_DEFAULTS = {"hardwareInformation": LIST_HARDWARE, "enrollmentProfileName": None}
 _PRETTY = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
 _COMPACT = orjson.OPT_APPEND_NEWLINE
 
@@ -154,7 +161,7 @@ def _write_devices(
             page["@odata.nextLink"] = NEXT_LINK + token
         rows = zip(*(columns[field][start:stop] for field in LIST_FIELDS), strict=True)
         page["value"] = [
-            {**_LIST_TYPE, **dict(zip(LIST_FIELDS, row, strict=True)), **_LIST_HARDWARE}
+            {**_LIST_TYPE, **dict(zip(LIST_FIELDS, row, strict=True)), **_LIST_DEFAULTS}
             for row in rows
         ]
         name = (
@@ -200,6 +207,7 @@ def _detail_record(columns: dict[str, list[Any]], i: int) -> dict[str, Any]:
         "udid": columns["_udid"][i],
         "bootstrapTokenEscrowed": columns["_escrowed"][i],
         "hardwareInformation": hardware,
+        "enrollmentProfileName": columns["enrollmentProfileName"][i],
     }
 
 

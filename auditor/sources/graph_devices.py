@@ -20,7 +20,7 @@ from msgraph.generated.device_management.managed_devices.managed_devices_request
 )
 
 from auditor.sources.graph_auth import GraphFault
-from auditor.sources.graph_export import is_mac_row
+from auditor.sources.graph_export import export_value, is_mac_row
 from auditor.sources.graph_parts import (
     DETAIL_FIELDS,
     LIST_FIELDS,
@@ -116,13 +116,28 @@ async def reconcile(
     if export.status != "ok":
         notes.append("device count not reconciled: the export report is unavailable (see gaps)")
         return result
-    rows = [r for r in export.records if is_mac_row(r) or r.get("DeviceId") in listed]
+    # joined on the device id, whatever header the job used for it ("DeviceId", "Device ID")
+    listed_keys = {i.casefold() for i in listed}
+    rows = [
+        r
+        for r in export.records
+        if is_mac_row(r) or export_value(r, "device_id").casefold() in listed_keys
+    ]
     if len(rows) < len(export.records):
         notes.append(
             f"export_devices: {len(export.records) - len(rows)} other-platform row(s) dropped"
         )
     export.records = rows
-    exported = {r["DeviceId"] for r in rows if r.get("DeviceId")}
+    by_key = {i.casefold(): i for i in listed}
+    exported_ids = [export_value(r, "device_id") for r in rows]
+    if rows and not any(exported_ids):
+        notes.append(
+            "device count not reconciled: the export report has no device id column "
+            f"(columns: {', '.join(list(rows[0])[:12])})"
+        )
+        result["exported"] = None
+        return result
+    exported = {by_key.get(i.casefold(), i) for i in exported_ids if i}
     only_list, only_export = sorted(listed - exported), sorted(exported - listed)
     result.update(exported=len(exported), only_in_list=only_list, only_in_export=only_export)
     if only_list:

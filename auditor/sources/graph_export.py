@@ -19,6 +19,8 @@ from msgraph.generated.models.device_management_report_file_format import (
     DeviceManagementReportFileFormat,
 )
 
+from auditor.models import BatchKind
+from auditor.normalize.columns import SOURCE_COLUMNS
 from auditor.sources.graph_auth import GraphFault
 from auditor.sources.graph_transport import GraphSession
 
@@ -110,10 +112,15 @@ async def export_devices(
 
 
 def read_export_zip(content: bytes, job_id: str) -> list[dict[str, str]]:
-    """The rows of the one CSV inside an export ZIP.
+    """The rows of the one CSV inside an export ZIP, keyed by the headers as received.
+
+    The job may answer with display headers ("Device ID" for `DeviceId`); rows are kept as
+    they came and read by every spelling later. Every row's field count is checked; a column
+    present twice is kept once when its copies agree.
 
     Raises:
-        GraphFault: Not a ZIP, no CSV inside, or not UTF-8 CSV.
+        GraphFault: Not a ZIP, no CSV inside, not UTF-8 CSV, a short or long row, or copies
+            of a column that disagree.
     """
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
@@ -123,15 +130,45 @@ def read_export_zip(content: bytes, job_id: str) -> list[dict[str, str]]:
                     f"export job {job_id}: the ZIP holds no CSV ({archive.namelist()})"
                 )
             text = archive.read(names[0]).decode("utf-8-sig")
-        return [dict(row) for row in csv.DictReader(io.StringIO(text, newline=""))]
+        rows = csv.reader(io.StringIO(text, newline=""), strict=True)
+        header = [h.strip() for h in next(rows, [])]
+        return [_row(header, row, job_id, rows.line_num) for row in rows if row]
     except (zipfile.BadZipFile, UnicodeDecodeError, csv.Error) as exc:
         raise GraphFault(
             f"export job {job_id}: unreadable report file ({type(exc).__name__}: {exc})"
         ) from exc
 
 
+def _row(header: list[str], values: list[str], job_id: str, line: int) -> dict[str, str]:
+    if len(values) != len(header):
+        raise GraphFault(
+            f"export job {job_id}: line {line} of the report has {len(values)} fields, the "
+            f"header {len(header)} (cut short?)"
+        )
+    row: dict[str, str] = {}
+    for name, value in zip(header, values, strict=True):
+        if name in row and row[name].strip() and value.strip() and row[name] != value:
+            raise GraphFault(
+                f"export job {job_id}: line {line}: column '{name}' appears twice with "
+                f"different values ({row[name]!r} vs {value!r})"
+            )
+        if not row.get(name, "").strip():
+            row[name] = value
+    return row
+
+
+def export_value(row: dict[str, str], field: str) -> str:
+    """A canonical field of an export row, whatever header spelling the job used (or "")."""
+    folded = {k.strip().casefold(): v for k, v in row.items()}
+    for spellings in SOURCE_COLUMNS[BatchKind.EXPORT_DEVICES][field]:
+        for spelling in spellings:
+            value = (folded.get(spelling.casefold()) or "").strip()
+            if value:
+                return value
+    return ""
+
+
 def is_mac_row(row: dict[str, str]) -> bool:
     """Whether an export row is a Mac, by its OS or DeviceType column (encodings vary)."""
-    os_name = (row.get("OS") or "").strip().lower()
-    device_type = (row.get("DeviceType") or "").strip().lower()
-    return os_name in _MAC_OS or os_name.startswith("macos") or device_type in _MAC_DEVICE_TYPES
+    system = export_value(row, "operating_system").lower()
+    return system in _MAC_OS or system.startswith("macos") or system in _MAC_DEVICE_TYPES

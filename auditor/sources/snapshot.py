@@ -23,17 +23,17 @@ import pandas as pd
 
 from auditor.errors import SourceError
 from auditor.fileops import write_atomic
-from auditor.models import RawBatch, SourceGap
+from auditor.models import BatchKind, InventoryPart, RawBatch, SourceGap
 
 SNAPSHOT_VERSION = 1
 PART_KINDS = {  # snapshot part → RawBatch kind
-    "managed_devices": "graph_devices",
-    "device_details": "graph_device_details",
-    "export_devices": "export_devices",
-    "apns": "apns",
-    "ade_tokens": "ade_tokens",
-    "ade_profiles": "ade_profiles",
-    "enrollment_configurations": "enrollment_configurations",
+    InventoryPart.MANAGED_DEVICES: BatchKind.GRAPH_DEVICES,
+    InventoryPart.DEVICE_DETAILS: BatchKind.GRAPH_DEVICE_DETAILS,
+    InventoryPart.EXPORT_DEVICES: BatchKind.EXPORT_DEVICES,
+    InventoryPart.APNS: BatchKind.APNS,
+    InventoryPart.ADE_TOKENS: BatchKind.ADE_TOKENS,
+    InventoryPart.ADE_PROFILES: BatchKind.ADE_PROFILES,
+    InventoryPart.ENROLLMENT_CONFIGURATIONS: BatchKind.ENROLLMENT_CONFIGURATIONS,
 }
 _USABLE = frozenset({"ok", "partial", "denied"})  # statuses whose records are worth reading
 
@@ -116,6 +116,8 @@ def read_snapshot(data: dict[str, Any], source: str) -> tuple[list[RawBatch], li
             raise SourceError(f"{source}: parts.{name}.records is not a list of objects")
         if part.get("status") not in _USABLE and not records:
             continue
+        if kind == BatchKind.GRAPH_DEVICE_DETAILS:
+            records = [_with_selection(r) for r in records]
         batches.append(
             RawBatch(kind=kind, source=source, records=_frame(records, f"{source}:{name}"))
         )
@@ -129,6 +131,21 @@ def _frame(records: list[dict[str, Any]], prefix: str) -> pd.DataFrame:
     data = {column: [row.get(column) for row in rows] for column in columns}
     data["source_record"] = [f"{prefix}[{i}]" for i in range(len(rows))]
     return pd.DataFrame(data, dtype=object, index=pd.RangeIndex(len(rows)))
+
+
+def _with_selection(record: dict[str, Any]) -> dict[str, Any]:
+    """A GET-by-id record with the `@odata.context` the pull removed, rebuilt from its keys.
+
+    The pull selects the members it needs, and Graph answers a `$select` with exactly the
+    selected members (null ones too): the keys say what the GET carried.
+    """
+    if "@odata.context" in record:
+        return record
+    members = ",".join(k for k in record if not k.startswith("@"))
+    return {
+        "@odata.context": f"$metadata#deviceManagement/managedDevices({members})/$entity",
+        **record,
+    }
 
 
 def _flatten(record: dict[str, Any]) -> dict[str, Any]:

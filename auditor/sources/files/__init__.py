@@ -1,16 +1,20 @@
 """Read exported inventory files, recognised by their content (never their name), into raw batches.
 
-Shapes understood: Microsoft Graph list responses (one page, JSON lines of pages, a JSON array
-of pages, pretty-printed pages one after another), single-object responses (a device, the APNs
-certificate, a depOnboardingSetting …), bare JSON arrays of records, the admin-center
-"All devices" CSV export, the reports-export `Devices` report (CSV, JSON rows or Intune's
-Schema/Values table), the ZIP Intune hands out, gzip around any of them, and the tool's own
+Shapes understood (docs/inputs.md says how to produce each): Microsoft Graph list responses
+(one page, JSON lines of pages, a JSON array of pages, pretty-printed pages one after
+another), single-object responses (also wrapped as `{"value": {…}}`), bare JSON arrays of
+records, the admin-center "All devices" CSV export, the reports-export `Devices` report (CSV,
+JSON rows or Intune's Schema/Values table, display or requested headers), PowerShell SDK
+output saved with `Export-Csv` or `ConvertTo-Json`, Intune diagnostic settings records
+(category `Devices`), the ZIP Intune hands out, gzip around any of them, and the tool's own
 snapshot. Text may be UTF-8 (with or without BOM) or UTF-16.
+
+`read_files` takes files and folders: a folder's files are read (not its subfolders), and the
+ones that hold no known shape are listed in the result, never skipped silently.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import zipfile
 import zlib
@@ -19,72 +23,101 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from auditor.errors import SourceError
-from auditor.models import InputFile, RawBatch, SourceGap
 from auditor.sources.files.csv_exports import read_csv
 from auditor.sources.files.encoding import GZIP, NON_SPACE, ZIP, as_utf8, gunzip
 from auditor.sources.files.json_document import read_value_document
 from auditor.sources.files.json_lines import read_json_lines_file
 from auditor.sources.files.json_text import read_json
+from auditor.sources.files.reading import (
+    Content,
+    FileReading,
+    Readings,
+    ReadLimits,
+    UnknownShapeError,
+    sha256_bytes,
+)
 from auditor.sources.files.shapes import INPUT_KINDS
 
-__all__ = ["INPUT_KINDS", "read_bytes", "read_file", "read_files", "read_inputs"]
+__all__ = [
+    "INPUT_KINDS",
+    "FileReading",
+    "ReadLimits",
+    "Readings",
+    "UnknownShapeError",
+    "read_content",
+    "read_file",
+    "read_files",
+]
 
 
-def read_inputs(paths: Sequence[Path]) -> tuple[list[RawBatch], list[InputFile]]:
-    """Read every file into raw batches plus one InputFile (kind, sha256, record count) each.
+def read_files(paths: Sequence[Path], limits: ReadLimits | None = None) -> Readings:
+    """Read every file (a folder: each file in it) into one reading per file.
 
     Raises:
-        SourceError: a file is empty, truncated, undecodable or of no known shape; the
-            message names the file, the line or record, and the field.
+        SourceError: a file is empty, truncated, undecodable or (given by name) of no
+            known shape; a folder holds no inventory file. Messages name the file, the
+            line or record, and the field.
     """
-    batches, inputs, _ = read_files(paths)
-    return batches, inputs
-
-
-def read_files(
-    paths: Sequence[Path],
-) -> tuple[list[RawBatch], list[InputFile], list[SourceGap]]:
-    """Like `read_inputs`, plus the gaps a snapshot file recorded (parts it could not fetch)."""
-    batches: list[RawBatch] = []
-    inputs: list[InputFile] = []
-    gaps: list[SourceGap] = []
+    limits = limits or ReadLimits()
+    readings: list[FileReading] = []
+    unrecognised: list[str] = []
     for path in paths:
-        file_batches, file_input, file_gaps = read_file(path)
-        batches += file_batches
-        inputs.append(file_input)
-        gaps += file_gaps
-    return batches, inputs, gaps
+        if not Path(path).is_dir():
+            readings.append(read_file(Path(path), limits))
+            continue
+        found, skipped = _read_folder(Path(path), limits)
+        readings += found
+        unrecognised += skipped
+    return Readings(tuple(readings), tuple(unrecognised))
 
 
-def read_file(path: Path) -> tuple[list[RawBatch], InputFile, list[SourceGap]]:
+def _read_folder(folder: Path, limits: ReadLimits) -> tuple[list[FileReading], list[str]]:
+    """The recognised files of one folder (not its subfolders), and why the others were not.
+
+    A file that holds a known shape but is damaged still stops the run: only files of no
+    known shape (a README, the sample's expected.json, a report) are passed over, by name.
+    """
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    readings, unrecognised = [], []
+    for path in files:
+        try:
+            readings.append(read_file(path, limits))
+        except UnknownShapeError as exc:
+            reason = str(exc).split(": not a known shape", 1)[-1].lstrip(": ")
+            unrecognised.append(f"{folder / path.name}: not inventory ({reason[:160]})")
+    if not readings:
+        listed = "; ".join(unrecognised[:5]) or "it is empty"
+        raise SourceError(f"{folder}: no inventory file in the folder ({listed})")
+    return readings, unrecognised
+
+
+def read_file(path: Path, limits: ReadLimits | None = None) -> FileReading:
     """Read one file; its batches are named after the file (`name` or `name/member`).
 
-    JSON-lines files (a Graph page per line, gzip or not) are streamed line by line, so a
-    500k-device file never sits in memory whole; everything else is read at once. The
-    SHA-256 of the file is computed alongside (hashlib releases the GIL).
+    JSON-lines files (a Graph page per line, gzip or not) and big `value` documents are
+    streamed, so a 500k-device file never sits in memory whole; everything else is read at
+    once. The SHA-256 of the file is computed alongside (hashlib releases the GIL).
     """
-    name = Path(path).name
+    name, limits = path.name, limits or ReadLimits()
     try:
-        streamed = read_json_lines_file(Path(path), name) or read_value_document(Path(path), name)
+        streamed = read_json_lines_file(path, name, limits) or read_value_document(
+            path, name, limits
+        )
         if streamed is not None:
-            batches, kind, sha256 = streamed
-            gaps: list[SourceGap] = []
-        else:
-            data = Path(path).read_bytes()
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
-                digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
-                batches, gaps, kind = read_bytes(data, name)
-                sha256 = digest.result()
+            return streamed
+        data = path.read_bytes()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+            digest = pool.submit(sha256_bytes, data)
+            content = read_content(data, name)
+            return content.of_file(path, digest.result())
     except OSError as exc:
         raise SourceError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
-    records = sum(len(b.records) for b in batches)
-    return batches, InputFile(str(path), kind, sha256, records), gaps
 
 
-def read_bytes(data: bytes, name: str) -> tuple[list[RawBatch], list[SourceGap], str]:
-    """Recognise one file's bytes: returns its batches, snapshot gaps and InputFile kind."""
+def read_content(data: bytes, name: str) -> Content:
+    """Recognise one file's bytes (gzip, ZIP, JSON or CSV) and read them."""
     if data.startswith(GZIP):
-        return read_bytes(gunzip(data, name), name)
+        return read_content(gunzip(data, name), name)
     if data.startswith(ZIP):
         return _read_zip(data, name)
     text = as_utf8(data, name)
@@ -97,10 +130,8 @@ def read_bytes(data: bytes, name: str) -> tuple[list[RawBatch], list[SourceGap],
     return read_csv(text, name)
 
 
-def _read_zip(data: bytes, name: str) -> tuple[list[RawBatch], list[SourceGap], str]:
-    batches: list[RawBatch] = []
-    gaps: list[SourceGap] = []
-    kinds: list[str] = []
+def _read_zip(data: bytes, name: str) -> Content:
+    contents: list[Content] = []
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = [
@@ -109,14 +140,14 @@ def _read_zip(data: bytes, name: str) -> tuple[list[RawBatch], list[SourceGap], 
                 if not m.is_dir() and not m.filename.startswith("__MACOSX/")
             ]
             if not members:
-                raise SourceError(f"{name}: the ZIP archive holds no files")
+                raise UnknownShapeError(f"{name}: not a known shape: the ZIP archive is empty")
             for member in members:
-                member_batches, member_gaps, kind = read_bytes(
-                    archive.read(member), f"{name}/{member.filename}"
-                )
-                batches += member_batches
-                gaps += member_gaps
-                kinds.append(kind)
+                contents.append(read_content(archive.read(member), f"{name}/{member.filename}"))
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise SourceError(f"{name}: the ZIP archive is damaged or cut short ({exc})") from exc
-    return batches, gaps, kinds[0]
+    return Content(
+        [b for c in contents for b in c.batches],
+        contents[0].kind,
+        [g for c in contents for g in c.gaps],
+        [n for c in contents for n in c.notes],
+    )

@@ -1,169 +1,239 @@
-"""The admin-center device CSV and the Devices report CSV, told apart by their headers."""
+"""Device CSVs: the admin-center export, the Devices report, PowerShell's `Export-Csv`.
+
+The kind comes from the header, column by column (`normalize.columns.classify`): every column
+is mapped by all its spellings, and a file mixing two shapes so that one would lose a field
+is refused. Every row's field count is checked on every path (Arrow's reader, then the
+`csv` module's when Arrow objects or a quoted value never closes); a column present twice is
+read once when the copies agree and refused when they do not.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from auditor.errors import SourceError
-from auditor.models import RawBatch, SourceGap
-from auditor.normalize.fields import wanted_columns
+from auditor.models import BatchKind, QualityNote, RawBatch
+from auditor.normalize.columns import classify, identifying_columns, wanted_columns
+from auditor.sources.files.copies import merge_copies, unmapped_note
 from auditor.sources.files.encoding import undecodable
-from auditor.sources.files.records import concat
-from auditor.sources.files.shapes import INPUT_KINDS
+from auditor.sources.files.reading import Content, UnknownShapeError
+from auditor.sources.files.shapes import INPUT_KINDS, POWERSHELL
 
-_CSV_CHUNK = 100_000
-
-
-# Headers that identify a CSV (matched case-insensitively); the first of each pair of ids is
-# the one a message asks for.
-_ADMIN_IDS = ("Device ID", "Serial number")
+_TYPE_LINE = re.compile(rb"\A#TYPE [^\r\n]*\r?\n")  # Windows PowerShell's Export-Csv
+_FORMAT_LIST = re.compile(rb"\A\s*\w[\w ]*\s+: ", re.ASCII)
+_FORMAT_TABLE = re.compile(rb"\A[^\r\n]+\r?\n-+( +-+)+\s*\r?\n")
+_SEPARATOR = "\x00"  # joins a header and its position into a unique Arrow column name
 
 
-_ADMIN_HEADERS = frozenset(
-    h.casefold()
-    for h in (
-        *_ADMIN_IDS,
-        "Device name",
-        "OS version",
-        "Enrollment date",
-        "Last check-in",
-        "Primary user UPN",
-        "Management name",
-        "Supervised",
-        "Encrypted",
-        "Compliance",
-        "Managed by",
-        "Device state",
-        "Intune registered",
-        "Primary user email address",
-    )
-)
+def read_csv(text: bytes, name: str) -> Content:
+    """A device CSV as one batch: the columns normalize reads, each under one name.
 
-
-_EXPORT_IDS = ("DeviceId", "SerialNumber")
-
-
-_EXPORT_HEADERS = frozenset(
-    h.casefold()
-    for h in (
-        *_EXPORT_IDS,
-        "DeviceName",
-        "OSVersion",
-        "UserApprovedEnrollment",
-        "SupervisedStatus",
-        "EnrollmentType",
-        "DeviceEnrollmentType",
-        "CreatedDate",
-        "LastContact",
-        "OwnerType",
-        "CompliantState",
-        "EnrolledByUser",
-        "ManagedDeviceName",
-        "UPN",
-    )
-)
-
-
-def read_csv(text: bytes, name: str) -> tuple[list[RawBatch], list[SourceGap], str]:
-    """A device CSV as one batch (kind from the header); the columns normalize reads."""
-    header_end = text.find(b"\n")
-    header_line = text[: header_end if header_end >= 0 else len(text)].decode("utf-8", "replace")
-    delimiter = max((",", ";", "\t"), key=header_line.count)
-    raw_header = next(csv.reader([header_line], delimiter=delimiter), [])
+    Raises:
+        UnknownShapeError: the header is no device export's (PowerShell text output is
+            named as such, with the command that writes a readable file).
+        SourceError: a short or long row, a quoted value never closed, copies of a column
+            that disagree, bytes that are not UTF-8, or a header mixing two shapes.
+    """
+    powershell = _TYPE_LINE.match(text)
+    if powershell:
+        text = text[powershell.end() :]
+    raw_header, data_start, delimiter = _header(text, name)
     header = [h.strip() for h in raw_header]
-    kind = _csv_kind(header, name)
+    kind = _kind(header, text, name)
     wanted = wanted_columns(kind) or frozenset()
-    frame = _read_with_arrow(text, delimiter, raw_header, wanted)
+    keep = [i for i, h in enumerate(header) if h.casefold() in wanted]
+    names = [f"{h}{_SEPARATOR}{i}" for i, h in enumerate(header)]
+    first_line = text.count(b"\n", 0, data_start) + 1
+    frame = _read_with_arrow(text, data_start, delimiter, names, keep)
     if frame is None:
-        frame = _read_with_pandas(text, name, delimiter, header, wanted)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    lines = pd.Series(range(2, len(frame) + 2), index=frame.index).astype(str)
+        frame = _read_with_csv(text, data_start, name, delimiter, names, keep, first_line)
+    lines = _line_numbers(text, data_start, delimiter, frame, first_line)
     frame["source_record"] = name + ":line " + lines
-    return [RawBatch(kind, name, frame)], [], INPUT_KINDS[kind]
+    frame = merge_copies(frame, kind, name, _header_of, _column_words)
+    notes = [n for n in (unmapped_note(name, classify(header).unmapped),) if n is not None]
+    if len(text) > data_start and not text.endswith(b"\n"):
+        notes.append(
+            QualityNote(
+                "inputs",
+                "no_final_line_break",
+                1,
+                (f"{name} does not end with a line break: its last row may be cut short",),
+                name,
+            )
+        )
+    shape = f"{POWERSHELL}-csv" if kind == BatchKind.GRAPH_DEVICES else INPUT_KINDS[kind]
+    return Content([RawBatch(kind, name, frame)], shape, notes=notes)
+
+
+def _header(text: bytes, name: str) -> tuple[list[str], int, str]:
+    """The header's fields, where the data starts, and the delimiter.
+
+    A header field may hold a quoted line break: lines are taken until the quotes close.
+    """
+    end = 0
+    while True:
+        newline = text.find(b"\n", end)
+        end = len(text) if newline < 0 else newline + 1
+        if text.count(b'"', 0, end) % 2 == 0 or end == len(text):
+            break
+    line = text[:end].decode("utf-8", "replace")
+    delimiter = max((",", ";", "\t"), key=line.count)
+    try:
+        fields = next(csv.reader(io.StringIO(line, newline=""), delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise SourceError(f"{name}: line 1: the header is not readable CSV ({exc})") from exc
+    return fields, end, delimiter
+
+
+def _kind(header: list[str], text: bytes, name: str) -> BatchKind:
+    have = ", ".join(header[:15]) + (" …" if len(header) > 15 else "")
+    found = classify(header)
+    if found.kind is None:
+        raise UnknownShapeError(f"{name}: not a known shape: {_looks_like(text, have)}")
+    if found.foreign:
+        other = BatchKind.EXPORT_DEVICES if found.kind == BatchKind.GRAPH_DEVICES else None
+        raise SourceError(
+            f"{name}: the header mixes two shapes: {', '.join(found.foreign)} belong to "
+            f"{_shape_words(other or BatchKind.GRAPH_DEVICES)} while the rest reads as "
+            f"{_shape_words(found.kind)}, which has no column for them; save one shape per file"
+        )
+    ids = identifying_columns(found.kind)
+    if not {i.casefold() for i in ids} & {h.casefold() for h in header}:
+        first, serial = _id_words(found.kind)
+        raise SourceError(f"{name}: missing required column '{first}' or '{serial}' (have: {have})")
+    return found.kind
+
+
+def _looks_like(text: bytes, have: str) -> str:
+    """What a file that is no device export looks like, with the fix where one is known."""
+    if _FORMAT_LIST.match(text) or _FORMAT_TABLE.match(text):
+        return (
+            "this looks like PowerShell's formatted text output (Format-List / Format-Table, "
+            "or `>` / Out-File of objects), which cuts and aligns values; save the devices "
+            "with `| Export-Csv -NoTypeInformation devices.csv` or "
+            "`| ConvertTo-Json -Depth 5 > devices.json`"
+        )
+    return (
+        "the header has none of the admin-center export columns (Device ID, Serial number, …), "
+        f"the Devices report columns (DeviceId, …) or Graph's managedDevice members (have: {have})"
+    )
+
+
+def _shape_words(kind: BatchKind) -> str:
+    return {
+        BatchKind.GRAPH_DEVICES: "Graph / PowerShell managedDevice members",
+        BatchKind.EXPORT_DEVICES: "a Devices report",
+        BatchKind.ADMIN_CENTER_CSV: "an admin-center export",
+    }.get(kind, str(kind))
+
+
+def _id_words(kind: BatchKind) -> tuple[str, str]:
+    if kind == BatchKind.ADMIN_CENTER_CSV:
+        return "Device ID", "Serial number"
+    if kind == BatchKind.GRAPH_DEVICES:
+        return "Id", "SerialNumber"
+    return "DeviceId", "SerialNumber"
 
 
 def _read_with_arrow(
-    text: bytes, delimiter: str, header: list[str], wanted: frozenset[str]
+    text: bytes, start: int, delimiter: str, names: list[str], keep: list[int]
 ) -> pd.DataFrame | None:
-    """The wanted columns as Arrow-backed text, read in parallel; None when anything is off.
+    """The kept columns as Arrow-backed text, read in parallel; None when anything is off.
 
-    Anything unusual (ragged rows, bad UTF-8, repeated header names) goes to the pandas
-    reader, whose errors name the line.
+    Arrow rejects short and long rows; a quoted value left open at the end of the file it
+    would accept, so an odd number of quotes sends the file to the `csv` reader too, as do
+    bytes that are not UTF-8 (Arrow does not check).
     """
-    if len(set(header)) != len(header):
+    if text.count(b'"', start) % 2:
         return None
-    keep = [h for h in header if h.strip().casefold() in wanted]
+    columns = [names[i] for i in keep]
     try:
         table = pacsv.read_csv(
-            pa.py_buffer(text),
+            pa.py_buffer(text).slice(start),
+            read_options=pacsv.ReadOptions(column_names=names),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()),
-                include_columns=keep,
+                column_types=dict.fromkeys(names, pa.string()),
+                include_columns=columns,
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowTypeError):
         return None
-    if table.column_names != keep:
+    if table.column_names != columns:
         return None
     frame: pd.DataFrame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     return frame
 
 
-def _read_with_pandas(
-    text: bytes, name: str, delimiter: str, header: list[str], wanted: frozenset[str]
+def _read_with_csv(
+    text: bytes,
+    start: int,
+    name: str,
+    delimiter: str,
+    names: list[str],
+    keep: list[int],
+    first: int,
 ) -> pd.DataFrame:
-    """The wanted columns as text, every row's field count checked; errors name the line."""
+    """The kept columns, every row's field count checked; errors name the line."""
+    data = text[start:]
     try:
-        # In chunks without `usecols`: pandas only checks field counts when it parses every
-        # column, and a device export can have 50 columns we do not need.
-        chunks = pd.read_csv(
-            io.BytesIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            engine="c",
-            encoding="utf-8",
-            chunksize=_CSV_CHUNK,
-        )
-        frames = [
-            chunk[[c for c in chunk.columns if c.strip().casefold() in wanted]] for chunk in chunks
-        ]
+        decoded = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise (undecodable(text, name) or SourceError(f"{name}: {exc}")) from exc
-    except pd.errors.EmptyDataError as exc:
-        raise SourceError(f"{name}: the file is empty") from exc
-    except pd.errors.ParserError as exc:
-        detail = str(exc).removeprefix("Error tokenizing data. C error: ").strip()
-        raise SourceError(f"{name}: not a readable CSV file: {detail}") from exc
-    if frames:
-        return concat(frames)
-    return pd.DataFrame(columns=[h for h in header if h.casefold() in wanted])
+        raise (undecodable(data, name, first) or SourceError(f"{name}: {exc}")) from exc
+    reader = csv.reader(io.StringIO(decoded, newline=""), delimiter=delimiter, strict=True)
+    rows: list[list[str]] = []
+    line = first
+    try:
+        for row in reader:
+            if row and len(row) != len(names):
+                cut = " (the file may be cut short)" if len(row) < len(names) else ""
+                raise SourceError(
+                    f"{name}: line {line}: expected {len(names)} fields (as in the header), "
+                    f"found {len(row)}{cut}"
+                )
+            if row:
+                rows.append([row[i] for i in keep])
+            line = first + reader.line_num
+    except csv.Error as exc:
+        raise SourceError(
+            f"{name}: line {line}: a quoted value is never closed (the file may be cut short)"
+            if "end of data" in str(exc) or "EOF" in str(exc)
+            else f"{name}: line {line}: not readable CSV ({exc})"
+        ) from exc
+    columns = [names[i] for i in keep]
+    return pd.DataFrame(rows, columns=columns, dtype=pd.StringDtype("pyarrow"))
 
 
-def _csv_kind(columns: list[str], name: str) -> str:
-    folded = {c.casefold() for c in columns}
-    admin, export = len(folded & _ADMIN_HEADERS), len(folded & _EXPORT_HEADERS)
-    have = ", ".join(columns[:15]) + (" …" if len(columns) > 15 else "")
-    if admin == 0 and export == 0:
-        raise SourceError(
-            f"{name}: not a known shape: the header has none of the admin-center export columns "
-            f"(Device ID, Serial number, …) or the Devices report columns (DeviceId, …) "
-            f"(have: {have})"
-        )
-    kind, ids = (
-        ("admin_center_csv", _ADMIN_IDS) if admin >= export else ("export_devices", _EXPORT_IDS)
-    )
-    if not {i.casefold() for i in ids} & folded:
-        raise SourceError(
-            f"{name}: missing required column '{ids[0]}' or '{ids[1]}' (have: {have})"
-        )
-    return kind
+def _header_of(column: str) -> str:
+    return column.split(_SEPARATOR, 1)[0]
+
+
+def _column_words(column: str) -> str:
+    header, position = column.split(_SEPARATOR, 1)
+    return f"column {int(position) + 1} '{header}'"
+
+
+def _line_numbers(
+    text: bytes, start: int, delimiter: str, frame: pd.DataFrame, first: int
+) -> pd.Series:
+    """Each row's first line in the file (rows may span lines; blank lines are skipped)."""
+    lines = text.count(b"\n", start) + (1 if len(text) > start and text[-1:] != b"\n" else 0)
+    if lines == len(frame):
+        return pd.Series(range(first, first + len(frame)), index=frame.index).astype(str)
+    starts = []
+    decoded = io.StringIO(text[start:].decode("utf-8"), newline="")
+    reader = csv.reader(decoded, delimiter=delimiter, strict=False)
+    line = first
+    for row in reader:
+        if row:
+            starts.append(line)
+        line = first + reader.line_num
+    return pd.Series(starts[: len(frame)], index=frame.index).astype(str)

@@ -3,47 +3,59 @@
 The common big inputs — `managedDevices` pages saved one per line, or all devices in one
 `value` document — are read column-wise instead of as millions of Python dicts. Only the
 fields normalization reads are kept.
-Anything else falls back to the general reader (`json_lines`), whose errors name the line
-and field: a line of another collection, a field of an unexpected JSON type, bytes that are
-not UTF-8 (Arrow does not check), blank lines (Arrow would skip them and shift the line
-numbers every record cites).
+
+Arrow matches member names exactly; the general reader matches them case-insensitively.
+So the schema uses the spelling the first page's records use, and the first record of every
+page is checked for a member spelled another way (pages come from one writer each): any
+sends the file to the general reader, which reads it the same way either path would.
+Anything else falls back to the general reader (`json_lines`) too, whose errors name the
+line and field: a line of another collection, a field of an unexpected JSON type, bytes that
+are not UTF-8 (Arrow does not check), blank lines or two pages on one line (either would
+shift the line numbers every record cites).
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+import re
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.json as pajson
 
-from auditor.models import RawBatch
-from auditor.normalize.fields import SOURCE_COLUMNS
+from auditor.models import BatchKind, RawBatch
+from auditor.normalize.columns import SOURCE_COLUMNS, wanted_columns
+from auditor.sources.files.copies import unmapped_note
+from auditor.sources.files.encoding import NON_SPACE
+from auditor.sources.files.reading import FileReading
 
-_KIND = "graph_devices"
-_BOOLEANS = frozenset({"isSupervised", "isEncrypted"})
+_KIND = BatchKind.GRAPH_DEVICES
+_BOOLEANS = frozenset({"issupervised", "isencrypted"})
 _BLOCK = 64 * 2**20  # bytes per parse block: larger than any one page line
 _LARGEST_DOCUMENT = 2**31 - 2**24  # one document must fit one block (an int32 size)
 
 
 def read_device_pages(
-    path: Path, name: str, context: str, *, one_document: bool = False
-) -> tuple[list[RawBatch], str] | None:
+    path: Path, name: str, context: str, keys: Iterable[str], *, one_document: bool = False
+) -> FileReading | None:
     """The device batch and the file's SHA-256, or None when the general reader must do it.
 
     `context` is the first page's `@odata.context`; every page must carry the same one.
+    `keys` are the members the first page's records use (their spelling is the schema's).
     `one_document`: the file is one (possibly pretty-printed) page, not a page per line.
     """
     size = path.stat().st_size
     if one_document and size > _LARGEST_DOCUMENT:
         return None
+    schema, spelled = _schema(keys)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
-        digest = pool.submit(_sha256_and_lines, path)
+        digest = pool.submit(_sha256_and_lines, path, spelled, one_document)
         try:
             table = pajson.read_json(
                 path,
@@ -51,43 +63,63 @@ def read_device_pages(
                     block_size=size + 2**20 if one_document else _BLOCK
                 ),
                 parse_options=pajson.ParseOptions(
-                    explicit_schema=_schema(),
+                    explicit_schema=schema,
                     unexpected_field_behavior="ignore",
                     newlines_in_values=one_document,
                 ),
             )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
-        sha256, lines, utf8 = digest.result()
+        sha256, lines, blank, utf8, respelled = digest.result()
     pages = table.column("value").combine_chunks()
     contexts = table.column("@odata.context")
     if (
         not utf8  # Arrow does not check: the general reader names the line and column
-        or table.num_rows != (1 if one_document else lines)  # blank lines would shift numbers
+        or table.num_rows != (1 if one_document else lines)  # two pages on one line
+        or (blank and not one_document)  # Arrow skips blank lines: numbers would shift
         or pages.null_count
         or pages.flatten().null_count  # a null record: the general reader rejects it
         or contexts.null_count
         or contexts.unique().to_pylist() != [context]
+        or respelled  # a member spelled another way: the general reader folds case
     ):
         return None
-    return [RawBatch(_KIND, name, _frame(pages, name, numbered=not one_document))], sha256
+    frame = _frame(pages, name, numbered=not one_document)
+    wanted = wanted_columns(_KIND) or frozenset()
+    unused = [
+        k for k in dict.fromkeys(keys)
+        if not k.startswith("@") and k.casefold() not in wanted
+        and not any(w.startswith(k.casefold() + ".") for w in wanted)
+    ]  # fmt: skip
+    notes = [n for n in (unmapped_note(name, unused),) if n is not None]
+    return FileReading(path, [RawBatch(_KIND, name, frame)], _SHAPE, sha256, notes=notes)
 
 
-def _schema() -> pa.Schema:
-    """`@odata.context` and `value`: a list of devices with the fields normalization reads."""
+_SHAPE = "graph-managed-devices"
+
+
+def _schema(keys: Iterable[str]) -> tuple[pa.Schema, dict[str, str]]:
+    """`@odata.context` and `value`: a list of devices with the fields normalization reads.
+
+    Each field is spelled as the first page spells it; returns the schema and the spelling
+    chosen for each (case-folded) member name.
+    """
+    seen = {k.casefold(): k for k in keys}
     top: dict[str, pa.DataType] = {}
     nested: dict[str, dict[str, pa.DataType]] = {}
-    for names in SOURCE_COLUMNS[_KIND].values():
-        for field in names:
-            kind = pa.bool_() if field in _BOOLEANS else pa.string()
+    for candidates in SOURCE_COLUMNS[_KIND].values():
+        for spellings in candidates:
+            field = spellings[0]
+            kind = pa.bool_() if field.casefold() in _BOOLEANS else pa.string()
             parent, _, member = field.partition(".")
             if member:
                 nested.setdefault(parent, {})[member] = kind
             else:
-                top[field] = kind
+                top[seen.get(field.casefold(), field)] = kind
     members = [pa.field(k, t) for k, t in top.items()]
     members += [pa.field(p, pa.struct(list(m.items()))) for p, m in nested.items()]
-    return pa.schema([("@odata.context", pa.string()), ("value", pa.list_(pa.struct(members)))])
+    schema = pa.schema([("@odata.context", pa.string()), ("value", pa.list_(pa.struct(members)))])
+    return schema, {k.casefold(): k for k in [*top, *nested]}
 
 
 def _frame(pages: pa.ListArray, name: str, *, numbered: bool) -> pd.DataFrame:
@@ -127,23 +159,66 @@ def _series(values: pa.Array) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(values))
 
 
-def _sha256_and_lines(path: Path) -> tuple[str, int, bool]:
-    """The file's SHA-256, how many lines it has, and whether it is all valid UTF-8."""
+def _sha256_and_lines(
+    path: Path, spelled: dict[str, str], one_document: bool
+) -> tuple[str, int, int, bool, bool]:
+    """The file's SHA-256, lines, blank lines, whether it is valid UTF-8, and any respelling.
+
+    The last is whether the first record of some page spells a member otherwise than
+    `spelled` says (the schema's spelling).
+    """
     hasher = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    lines, last, utf8 = 0, b"\n", True
+    lines, blank, last, utf8 = 0, 0, b"\n", True
+    has_text = False  # the current line holds something besides white space
+    starts = [0]
+    offset = 0
     with path.open("rb") as handle:
         while chunk := handle.read(2**22):
             hasher.update(chunk)
-            lines += chunk.count(b"\n")
+            start = 0
+            while (newline := chunk.find(b"\n", start)) >= 0:
+                has_text = has_text or NON_SPACE.search(chunk, start, newline) is not None
+                blank += not has_text
+                lines += 1
+                has_text = False
+                start = newline + 1
+                if not one_document:
+                    starts.append(offset + start)
+            has_text = has_text or NON_SPACE.search(chunk, start) is not None
             last = chunk[-1:]
+            offset += len(chunk)
             if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
                     utf8 = False
+        respelled = any(_respelled(_first_record(handle, at), spelled) for at in starts)
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         utf8 = False
-    return hasher.hexdigest(), lines + (last != b"\n"), utf8
+    return hasher.hexdigest(), lines + (last != b"\n"), blank, utf8, respelled
+
+
+_VALUE_START = re.compile(rb'"value"\s*:\s*\[\s*\{')
+_KEY = re.compile(rb'"([^"\\]+)"\s*:')
+_WINDOW = 2**14  # the first record of a Graph device page is a few kilobytes
+
+
+def _first_record(handle: BinaryIO, at: int) -> bytes:
+    """The bytes of the page starting at `at` from its first record on (a window of them)."""
+    handle.seek(at)
+    window = handle.read(_WINDOW * 4)
+    match = _VALUE_START.search(window)
+    return window[match.end() : match.end() + _WINDOW] if match else b""
+
+
+def _respelled(record: bytes, spelled: dict[str, str]) -> bool:
+    """Whether a member here is one of `spelled` under another spelling (nested ones too)."""
+    for key in _KEY.findall(record):
+        name = key.decode("utf-8", "replace")
+        chosen = spelled.get(name.casefold())
+        if chosen is not None and chosen != name:
+            return True
+    return False

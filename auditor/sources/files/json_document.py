@@ -10,6 +10,7 @@ file whole, which also produces the precise error message.
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import zlib
 from collections.abc import Iterator
@@ -19,27 +20,26 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from auditor.models import RawBatch
+from auditor.fileops import sha256_file
+from auditor.models import BatchKind
 from auditor.sources.files.encoding import GZIP, gc_paused
 from auditor.sources.files.json_arrow import read_device_pages
-from auditor.sources.files.json_lines import sha256_of
+from auditor.sources.files.reading import FileReading, ReadLimits
 from auditor.sources.files.records import Collector
-from auditor.sources.files.shapes import INPUT_KINDS, add_page_records, context_kind
+from auditor.sources.files.shapes import add_page_records, context_kind, shape_of
 
-_SLICED_FROM = 64 * 2**20  # smaller documents are read whole
-_SLICE = 4 * 2**20
 _READ = 16 * 2**20
 _VALUE = re.compile(rb'"value"\s*:\s*\[')
 _BETWEEN_RECORDS = re.compile(rb"\}\s*,\s*\{")
 _TRIES = 64  # candidate cuts per slice before giving up (a cut inside a nested array fails)
 
 
-def read_value_document(path: Path, name: str) -> tuple[list[RawBatch], str, str] | None:
-    """Batches, InputFile kind and SHA-256 of a `value` document; None if not one.
+def read_value_document(path: Path, name: str, limits: ReadLimits) -> FileReading | None:
+    """A `value` document read without holding it whole; None if not one.
 
     Device lists of any size go to Arrow; other big documents are parsed in slices.
     """
-    small = path.stat().st_size < _SLICED_FROM
+    small = path.stat().st_size < limits.sliced_from
     with path.open("rb") as raw:
         stream: BinaryIO = raw
         if raw.peek(2)[:2] == GZIP:
@@ -49,23 +49,38 @@ def read_value_document(path: Path, name: str) -> tuple[list[RawBatch], str, str
             context = _page_context(head)
             if context is None:
                 return None
-            if stream is raw and context_kind(context) == "graph_devices":
-                fast = read_device_pages(path, name, context, one_document=True)
+            if stream is raw and context_kind(context) == BatchKind.GRAPH_DEVICES:
+                keys = _first_record_keys(head)
+                fast = read_device_pages(path, name, context, keys, one_document=True)
                 if fast is not None:
-                    return fast[0], INPUT_KINDS["graph_devices"], fast[1]
+                    return fast
             if small:
                 return None
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
-                digest = pool.submit(sha256_of, path)
+                digest = pool.submit(sha256_file, path)
                 collector = Collector(name)
                 with gc_paused():
-                    kinds = _read_slices(stream, head, context, collector)
+                    kinds = _read_slices(stream, head, context, collector, limits.slice_bytes)
                 sha256 = digest.result()
         except (OSError, EOFError, zlib.error):
             return None  # damaged gzip: the whole-file path says so
     if kinds is None:
         return None
-    return collector.batches(), INPUT_KINDS.get(kinds[0], kinds[0]), sha256
+    batches = collector.batches()
+    return FileReading(path, batches, shape_of(kinds, collector), sha256, notes=collector.notes())
+
+
+def _first_record_keys(head: bytes) -> list[str]:
+    """The members of the document's first record (its spelling is the Arrow schema's)."""
+    start = _VALUE.search(head)
+    if start is None:
+        return []
+    text = head[start.end() :].decode("utf-8", "replace").lstrip()
+    try:
+        record, _ = json.JSONDecoder().raw_decode(text)
+    except json.JSONDecodeError:
+        return []
+    return list(record) if isinstance(record, dict) else []
 
 
 def _page_context(head: bytes) -> str | None:
@@ -83,20 +98,20 @@ def _page_context(head: bytes) -> str | None:
 
 
 def _read_slices(
-    stream: BinaryIO, head: bytes, context: str, collector: Collector
-) -> list[str] | None:
+    stream: BinaryIO, head: bytes, context: str, collector: Collector, size: int
+) -> list[BatchKind] | None:
     """Parse the array slice by slice into `collector`; None on anything unexpected."""
     buffer = head[_VALUE.search(head).end() :]  # type: ignore[union-attr]
     chunks = _chunks(stream)
-    kinds: list[str] = []
+    kinds: list[BatchKind] = []
     done = 0
     while True:
-        while len(buffer) < 2 * _SLICE:
+        while len(buffer) < 2 * size:
             more = next(chunks, b"")
             if not more:
                 break
             buffer += more
-        records, rest = _next_slice(buffer, at_end=len(buffer) < 2 * _SLICE)
+        records, rest = _next_slice(buffer, size, at_end=len(buffer) < 2 * size)
         if records is None:
             return None
         if records:
@@ -108,7 +123,7 @@ def _read_slices(
         buffer = rest
 
 
-def _next_slice(buffer: bytes, *, at_end: bool) -> tuple[list[Any] | None, bytes | None]:
+def _next_slice(buffer: bytes, size: int, *, at_end: bool) -> tuple[list[Any] | None, bytes | None]:
     """(records, what follows) — what follows is None after the array's last record."""
     if at_end:
         end = buffer.rfind(b"]")
@@ -118,7 +133,7 @@ def _next_slice(buffer: bytes, *, at_end: bool) -> tuple[list[Any] | None, bytes
                 return records, None
             end = buffer.rfind(b"]", 0, end)
         return None, None
-    for tries, cut in enumerate(_BETWEEN_RECORDS.finditer(buffer, _SLICE)):
+    for tries, cut in enumerate(_BETWEEN_RECORDS.finditer(buffer, size)):
         if tries == _TRIES:
             break
         records = _records(buffer[: cut.start() + 1])

@@ -22,21 +22,19 @@ from typing import Any, BinaryIO
 import orjson
 
 from auditor.errors import SourceError
-from auditor.models import RawBatch
+from auditor.fileops import sha256_file
+from auditor.models import BatchKind
 from auditor.sources.files.encoding import GZIP, gc_paused, undecodable
 from auditor.sources.files.json_arrow import read_device_pages
-from auditor.sources.files.records import Collector
-from auditor.sources.files.shapes import INPUT_KINDS, add_document, context_kind
+from auditor.sources.files.reading import FileReading, ReadLimits
+from auditor.sources.files.records import Collector, Exported
+from auditor.sources.files.shapes import add_document, context_kind, shape_of
 
-_FIRST_LINE_LIMIT = 64 * 2**20  # a Graph page of 1,000 devices is ~2 MB on one line
-_TWO_PROCESSES_FROM = 64 * 2**20  # smaller files are not worth a second process
 _PARENT_SHARE = 0.55  # the child also hashes the whole file, so it parses less than half
 
-Exported = dict[str, tuple[dict[str, list[Any]], int]]
 
-
-def read_json_lines_file(path: Path, name: str) -> tuple[list[RawBatch], str, str] | None:
-    """Stream a JSON-lines file (plain or gzip): batches, InputFile kind, SHA-256.
+def read_json_lines_file(path: Path, name: str, limits: ReadLimits) -> FileReading | None:
+    """Stream a JSON-lines file (plain or gzip) into one reading.
 
     None when the file is not JSON lines. A big plain file is parsed by two processes on
     Linux, each taking a run of whole lines (JSON parsing is most of the cost of ingest).
@@ -47,7 +45,7 @@ def read_json_lines_file(path: Path, name: str) -> tuple[list[RawBatch], str, st
         if is_gzip:
             stream = gzip.GzipFile(fileobj=buffered, mode="rb")
         try:
-            first = stream.readline(_FIRST_LINE_LIMIT)
+            first = stream.readline(limits.first_line_limit)
             more = bool(stream.peek(1)[:1])
         except (OSError, EOFError, zlib.error):
             return None  # damaged gzip: the whole-file path reports it
@@ -55,19 +53,20 @@ def read_json_lines_file(path: Path, name: str) -> tuple[list[RawBatch], str, st
         if document is None:
             return None
         if not is_gzip and _is_device_page(document):
-            fast = read_device_pages(path, name, document["@odata.context"])
+            keys = [k for r in document["value"] if isinstance(r, dict) for k in r]
+            fast = read_device_pages(path, name, document["@odata.context"], keys)
             if fast is not None:
-                return fast[0], INPUT_KINDS["graph_devices"], fast[1]
+                return fast
         collector = Collector(name)
-        kinds: list[str] = []
+        kinds: list[BatchKind] = []
         size = os.fstat(buffered.fileno()).st_size
-        split = None if is_gzip else _split_offset(path, size)
+        split = None if is_gzip else _split_offset(path, size, limits.two_processes_from)
         with gc_paused():
             kinds += add_document(collector, document, "line 1 ", True)
             del document
             if split is None:
                 with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
-                    digest = pool.submit(sha256_of, path)
+                    digest = pool.submit(sha256_file, path)
                     _parse_lines(_lines(stream, name), 2, collector, kinds, name)
                     sha256 = digest.result()
             else:
@@ -77,7 +76,8 @@ def read_json_lines_file(path: Path, name: str) -> tuple[list[RawBatch], str, st
                 )
                 collector.absorb(exported)
                 kinds += child_kinds
-    return collector.batches(), INPUT_KINDS.get(kinds[0], kinds[0]), sha256
+    batches = collector.batches()
+    return FileReading(path, batches, shape_of(kinds, collector), sha256, notes=collector.notes())
 
 
 def _is_device_page(document: Any) -> bool:
@@ -90,17 +90,8 @@ def _is_device_page(document: Any) -> bool:
     )
 
 
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file, read in 4 MB chunks."""
-    hasher = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(2**22):
-            hasher.update(chunk)
-    return hasher.hexdigest()
-
-
 def _parse_lines(
-    lines: Iterable[bytes], number: int, collector: Collector, kinds: list[str], name: str
+    lines: Iterable[bytes], number: int, collector: Collector, kinds: list[BatchKind], name: str
 ) -> None:
     for number, line in enumerate(lines, start=number):  # noqa: B020 - numbering continues
         if not line.strip():
@@ -123,9 +114,9 @@ def _lines_until(lines: Iterator[bytes], length: int) -> Iterator[bytes]:
             return
 
 
-def _split_offset(path: Path, size: int) -> int | None:
+def _split_offset(path: Path, size: int, smallest: int) -> int | None:
     """Where the child's lines start (a line start), or None to stay in one process."""
-    if size < _TWO_PROCESSES_FROM or sys.platform != "linux" or (os.cpu_count() or 1) < 2:
+    if size < smallest or sys.platform != "linux" or (os.cpu_count() or 1) < 2:
         return None
     with path.open("rb") as handle:
         handle.seek(int(size * _PARENT_SHARE))
@@ -136,7 +127,7 @@ def _split_offset(path: Path, size: int) -> int | None:
 
 def _in_two_processes(
     path: Path, split: int, name: str, parse_head: Callable[[], None]
-) -> tuple[list[str], Exported, str]:
+) -> tuple[list[BatchKind], Exported, str]:
     """Parse the lines from `split` on in a forked child while `parse_head` runs here."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
@@ -175,7 +166,7 @@ def _tail_worker(path: Path, split: int, name: str, sender: Connection) -> None:
                 hasher.update(chunk)
                 number += chunk.count(b"\n")
             collector = Collector(name)
-            kinds: list[str] = []
+            kinds: list[BatchKind] = []
             gc.disable()
             _parse_lines(_hashed(_lines(handle, name), hasher), number, collector, kinds, name)
         sender.send(("ok", (kinds, collector.export(), hasher.hexdigest())))

@@ -10,31 +10,34 @@ from typing import Any
 import orjson
 
 from auditor.errors import SourceError
-from auditor.models import RawBatch, SourceGap
+from auditor.models import BatchKind, RawBatch, SourceGap
 from auditor.sources.files.encoding import NON_SPACE, gc_paused, undecodable
+from auditor.sources.files.reading import Content
 from auditor.sources.files.records import Collector
-from auditor.sources.files.shapes import INPUT_KINDS, add_document, read_snapshot_document
+from auditor.sources.files.shapes import add_document, read_snapshot_document, shape_of
 
 _NON_SPACE_TEXT = re.compile(r"\S")
 
 
-def read_json(text: bytes, name: str) -> tuple[list[RawBatch], list[SourceGap], str]:
-    """JSON in memory → batches (a snapshot goes to its own reader), gaps, InputFile kind."""
+def read_json(text: bytes, name: str) -> Content:
+    """JSON in memory → batches (a snapshot goes to its own reader), gaps, shape, notes."""
     collector = Collector(name)
     snapshot: list[RawBatch] = []
     gaps: list[SourceGap] = []
-    kinds: list[str] = []
+    kinds: list[BatchKind] = []
+    is_snapshot = False
     with gc_paused():
         for where, document, is_stream in _json_documents(text, name):
             if isinstance(document, dict) and "auditor_snapshot" in document:
                 snapshot_batches, snapshot_gaps = read_snapshot_document(document, name)
                 snapshot += snapshot_batches
                 gaps += snapshot_gaps
-                kinds.append("snapshot")
+                is_snapshot = is_snapshot or not kinds
             else:
                 kinds += add_document(collector, document, where, is_stream)
             del document
-    return [*snapshot, *collector.batches()], gaps, INPUT_KINDS.get(kinds[0], kinds[0])
+    shape = "snapshot" if is_snapshot else shape_of(kinds, collector)
+    return Content([*snapshot, *collector.batches()], shape, gaps, collector.notes())
 
 
 def _json_documents(text: bytes, name: str) -> Iterator[tuple[str, Any, bool]]:

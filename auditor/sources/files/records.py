@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import compress, repeat
-from operator import is_not, itemgetter
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from auditor.errors import SourceError
-from auditor.models import RawBatch
-from auditor.normalize.fields import wanted_columns
+from auditor.models import BatchKind, QualityNote, RawBatch
+from auditor.normalize.columns import wanted_columns
+from auditor.sources.files.copies import merge_copies, unmapped_note
 
 _CHUNK = 5_000  # records turned into a frame at a time, so parsed dicts are freed as we go
+_EXAMPLES = 5
+_NOT_VALUES = (dict, list)
 
 
-Exported = dict[str, tuple[dict[str, Any], int]]
+Exported = dict[str, tuple[dict[str, Any], int, dict[str, None], dict[str, list[str]]]]
 
 
 class _Columns:
@@ -31,21 +33,41 @@ class _Columns:
         self.wanted = wanted
         self.data: dict[str, list[Any]] = {}
         self.rows = 0
+        self.keys: dict[str, None] = {}  # every top-level key seen, in order
+        self.not_values: dict[str, list[str]] = {}  # key → locations of objects/arrays in it
         # Columns with few distinct values keep one object per value ("macOS" once, not 500k
         # times): less memory, and hashing them later is cheap (str caches its hash).
         self.shared: dict[str, dict[Any, Any] | None] = {}
 
     def extend(self, records: list[dict[str, Any]], locations: list[str]) -> None:
-        keys, values_by_key = _columns_of(records, self._wants)
+        """Append records; each value decides for itself whether it is nested or a value.
+
+        An object under a key contributes its wanted members (`key.member`) and leaves the
+        key's own value empty for that record; a scalar fills the key's column. An object or
+        array where only a value is read is counted (`not_values`), never read as text.
+        """
+        keys, values_by_key, seen = _columns_of(records, self._wants)
+        self.keys.update(seen)
         for key, values in zip(keys, values_by_key, strict=True):
-            if isinstance(_first_present(values), dict):
+            types = set(map(type, values))
+            wanted_value = self.wanted is None or key.casefold() in self.wanted
+            if dict in types:
                 for sub in self._members(key, values):
                     self._put(
                         f"{key}.{sub}",
                         [v.get(sub) if v.__class__ is dict else None for v in values],
                     )
-            elif self.wanted is None or key.casefold() in self.wanted:
+            if not wanted_value:
+                continue
+            if types.isdisjoint(_NOT_VALUES):
                 self._put(key, list(values))
+            elif self.wanted is None:  # tenant objects: keep arrays, objects went to members
+                if types - {dict, type(None)}:
+                    self._put(key, [None if v.__class__ is dict else v for v in values])
+            else:
+                odd = [i for i, v in enumerate(values) if isinstance(v, _NOT_VALUES)]
+                self.not_values.setdefault(key, []).extend(locations[i] for i in odd)
+                self._put(key, [None if isinstance(v, _NOT_VALUES) else v for v in values])
         self._put("source_record", locations)
         self.rows += len(records)
         for column in self.data.values():
@@ -76,11 +98,10 @@ class _Columns:
                 column.extend([None] * (self.rows - len(column)))
 
     def _members(self, key: str, values: tuple[Any, ...]) -> list[str]:
-        """Members of a nested object to keep: all of them, or the wanted ones (by a sample)."""
+        """Members of the objects under `key` to keep: all, or the wanted ones (every object)."""
+        members = dict.fromkeys(k for v in values if v.__class__ is dict for k in v)
         if self.wanted is None:
-            return list(dict.fromkeys(k for v in values if isinstance(v, dict) for k in v))
-        sample = [v for v in values[:50] if isinstance(v, dict)] or [_first_present(values)]
-        members = dict.fromkeys(k for v in sample for k in v)
+            return list(members)
         return [m for m in members if f"{key}.{m}".casefold() in self.wanted]
 
     def _wants(self, key: str) -> bool:
@@ -123,8 +144,8 @@ class _Columns:
 
 def _columns_of(
     records: list[dict[str, Any]], wants: Callable[[str], bool]
-) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """The wanted keys of a chunk and their columns of values.
+) -> tuple[list[str], list[tuple[Any, ...]], dict[str, None]]:
+    """The wanted keys of a chunk, their columns of values, and every key of the chunk.
 
     Graph records share one key set: when every record has as many keys as the first ones
     and all of theirs, the columns come out at C speed; otherwise key by key.
@@ -140,17 +161,12 @@ def _columns_of(
             pass
         else:
             if len(keys) == 1:
-                return keys, [tuple(rows)]
-            return keys, list(zip(*rows, strict=True)) if rows else []
+                return keys, [tuple(rows)], sample
+            return keys, list(zip(*rows, strict=True)) if rows else [], sample
     for record in records:
         sample.update(dict.fromkeys(record))
     keys = [k for k in sample if wants(k)]
-    return keys, [tuple(record.get(key) for record in records) for key in keys]
-
-
-def _first_present(values: tuple[Any, ...]) -> Any:
-    """The first value that is not None (C-speed scan), or None."""
-    return next(compress(values, map(is_not, values, repeat(None))), None)
+    return keys, [tuple(record.get(key) for record in records) for key in keys], sample
 
 
 class Collector:
@@ -196,17 +212,64 @@ class Collector:
         A column of few distinct values goes as those values plus an array of codes
         (pickling millions of shared references one by one is the slow part).
         """
-        return {kind: (c.export(), c.rows) for kind, c in self.kinds.items()}
+        return {k: (c.export(), c.rows, c.keys, c.not_values) for k, c in self.kinds.items()}
 
     def absorb(self, exported: Exported) -> None:
         """Append another collector's rows (from `export`) after this one's."""
-        for kind, (data, rows) in exported.items():
+        for kind, (data, rows, keys, not_values) in exported.items():
             columns = self.kinds.setdefault(kind, _Columns(wanted_columns(kind)))
             columns.append({name: _decoded(value) for name, value in data.items()}, rows)
+            columns.keys.update(keys)
+            for key, locations in not_values.items():
+                columns.not_values.setdefault(key, []).extend(locations)
 
     def batches(self) -> list[RawBatch]:
-        """One RawBatch per kind, named after the file."""
-        return [RawBatch(kind, self.name, c.frame()) for kind, c in self.kinds.items()]
+        """One RawBatch per kind, named after the file; copies of one column merged."""
+        return [
+            RawBatch(
+                BatchKind(kind), self.name, merge_copies(c.frame(), BatchKind(kind), self.name)
+            )
+            for kind, c in self.kinds.items()
+        ]
+
+    def keys_of(self, kind: str) -> list[str]:
+        """Every top-level key the records of `kind` had."""
+        columns = self.kinds.get(kind)
+        return list(columns.keys) if columns is not None else []
+
+    def notes(self) -> list[QualityNote]:
+        """Per device kind: the keys normalization does not read, and non-values it met."""
+        notes = []
+        for columns in self.kinds.values():
+            wanted = columns.wanted
+            if wanted is None:
+                continue
+            unused = [
+                k for k in columns.keys
+                if not k.startswith("@") and not _is_wanted(k.casefold(), wanted)
+            ]  # fmt: skip
+            note = unmapped_note(self.name, unused)
+            if note is not None:
+                notes.append(note)
+            for key, locations in columns.not_values.items():
+                if locations:
+                    notes.append(
+                        QualityNote(
+                            key,
+                            "not_a_value",
+                            len(locations),
+                            tuple(
+                                f"{where}: an object or array where a value belongs; not read"
+                                for where in locations[:_EXAMPLES]
+                            ),
+                            self.name,
+                        )
+                    )
+        return notes
+
+
+def _is_wanted(folded: str, wanted: frozenset[str]) -> bool:
+    return folded in wanted or any(w.startswith(folded + ".") for w in wanted)
 
 
 def _decoded(value: Any) -> list[Any]:

@@ -1,7 +1,11 @@
 """What a parsed JSON document is, and which batch kind its records are.
 
-Documents: a Graph page, a single-object response, Intune's report table, the snapshot.
-Kinds come from @odata.context, then @odata.type, then the fields the records carry.
+Documents: a Graph page (`value` list; a `value` that is one object, as Graph's documentation
+prints single responses, is that object), a single-object response, a bare array of records,
+Intune's report table (Schema/Values), Intune diagnostic records (`diagnostic`), and the tool's
+snapshot. Kinds come from `@odata.context`, then `@odata.type`, then the members the
+records carry, matched case-insensitively (the PowerShell SDK writes Graph's members
+PascalCase). A line or page without records (`"value": null`, a nextLink alone) adds none.
 """
 
 from __future__ import annotations
@@ -12,33 +16,52 @@ from typing import Any
 import pandas as pd
 
 from auditor.errors import SourceError
-from auditor.models import RawBatch, SourceGap
+from auditor.models import BatchKind, RawBatch, SourceGap
+from auditor.normalize.columns import classify
+from auditor.sources.files.diagnostic import add_diagnostic, is_diagnostic, member
+from auditor.sources.files.reading import UnknownShapeError
 from auditor.sources.files.records import Collector
 
 INPUT_KINDS = {
-    "graph_devices": "graph-managed-devices",
-    "graph_device_details": "graph-device-details",
-    "admin_center_csv": "admin-center-csv",
-    "export_devices": "export-devices",
-    "apns": "graph-apns-certificate",
-    "ade_tokens": "graph-ade-tokens",
-    "ade_profiles": "graph-ade-profiles",
-    "enrollment_configurations": "graph-enrollment-configurations",
-    "tenant": "tenant",
+    BatchKind.GRAPH_DEVICES: "graph-managed-devices",
+    BatchKind.GRAPH_DEVICE_DETAILS: "graph-device-details",
+    BatchKind.ADMIN_CENTER_CSV: "admin-center-csv",
+    BatchKind.EXPORT_DEVICES: "export-devices",
+    BatchKind.DEVICES_LOG: "intune-diagnostic-devices",
+    BatchKind.APNS: "graph-apns-certificate",
+    BatchKind.ADE_TOKENS: "graph-ade-tokens",
+    BatchKind.ADE_PROFILES: "graph-ade-profiles",
+    BatchKind.ENROLLMENT_CONFIGURATIONS: "graph-enrollment-configurations",
+    BatchKind.TENANT: "tenant",
 }
+POWERSHELL = "powershell-managed-devices"
+"""Shape of `Get-MgDeviceManagementManagedDevice` output saved by Export-Csv or ConvertTo-Json."""
+
+_CONTEXT = re.compile(r"#deviceManagement/(\w+)(?:\('([^']*)'\))?(?:\([^)]*\))?(?:/(\w+))?")
+Kinds = list[BatchKind]
 
 
-_CONTEXT = re.compile(r"#deviceManagement/(\w+)(?:\('([^']*)'\))?(?:/(\w+))?")
-
-
-def add_document(collector: Collector, document: Any, where: str, is_stream: bool) -> list[str]:
+def add_document(collector: Collector, document: Any, where: str, is_stream: bool) -> Kinds:
     """Route one parsed document into the collector; returns the kinds it held."""
     name = collector.name
-    if isinstance(document, dict) and isinstance(document.get("value"), list):
-        return [_add_page(collector, document, where)]
-    if isinstance(document, dict) and _is_report_table(document):
-        return [_add_report_table(collector, document, where)]
     if isinstance(document, dict):
+        value = member(document, "value")
+        if isinstance(value, list):
+            return [_add_page(collector, document, value, where)]
+        if isinstance(value, dict):  # {"value": {…}}: one object, as Graph's docs print it
+            inner = {"@odata.context": document.get("@odata.context", ""), **value}
+            return add_document(collector, inner, where, is_stream=False)
+        if _is_empty_page(document):
+            return _empty_page(document, f"{name}:{where.strip() or '$'}")
+        if _is_report_table(document):
+            return [_add_report_table(collector, document, where)]
+        if isinstance(member(document, "records"), list):
+            records = member(document, "records")
+            return add_diagnostic(collector, records, f"{where}records", f"{name}:{where}records")
+        if is_diagnostic(document):
+            return add_diagnostic(
+                collector, [document], where.strip(), f"{name}:{where}", single=True
+            )
         context = str(document.get("@odata.context", ""))
         single = not is_stream or context.endswith("$entity")
         kind = _object_kind(document, context, single, f"{name}:{where.strip() or '$'}")
@@ -47,28 +70,51 @@ def add_document(collector: Collector, document: Any, where: str, is_stream: boo
     if isinstance(document, list):
         pages = [p for p in document if isinstance(p, dict) and isinstance(p.get("value"), list)]
         if document and len(pages) == len(document):
-            return [_add_page(collector, page, f"{where}[{i}].") for i, page in enumerate(pages)]
+            return [
+                _add_page(collector, page, page["value"], f"{where}[{i}].")
+                for i, page in enumerate(pages)
+            ]
+        if document and all(isinstance(r, dict) and is_diagnostic(r) for r in document):
+            return add_diagnostic(collector, document, where.strip(), f"{name}:{where}")
         kind = _records_kind(document, "", f"{name}:{where.strip() or '$'}", in_page=False)
         collector.add(kind, document, where.strip(), {})
         return [kind]
-    raise SourceError(
+    raise UnknownShapeError(
         f"{name}:{where.strip() or ' top level'}: not a known shape: expected a JSON object or "
         f"array, found {type(document).__name__}"
     )
 
 
-def _add_page(collector: Collector, page: dict[str, Any], where: str) -> str:
-    return add_page_records(collector, page["value"], str(page.get("@odata.context", "")), where)
+def _is_empty_page(document: dict[str, Any]) -> bool:
+    """A page without records: `"value": null`, or nothing but OData annotations."""
+    keys = [k for k in document if not k.startswith("@")]
+    return not keys or [k.casefold() for k in keys] == ["value"]
+
+
+def _empty_page(document: dict[str, Any], where: str) -> Kinds:
+    kind = context_kind(str(document.get("@odata.context", "")))
+    if kind is None and "@odata.nextLink" not in document:
+        raise UnknownShapeError(
+            f"{where}: not a known shape: a page without records whose @odata.context names "
+            "no known collection"
+        )
+    return [kind] if kind is not None else []
+
+
+def _add_page(
+    collector: Collector, page: dict[str, Any], records: list[Any], where: str
+) -> BatchKind:
+    return add_page_records(collector, records, str(page.get("@odata.context", "")), where)
 
 
 def add_page_records(
     collector: Collector, records: list[Any], context: str, where: str, start: int = 0
-) -> str:
+) -> BatchKind:
     """Records of a Graph page's `value` (numbered from `start`); returns their kind."""
     kind = _records_kind(records, context, f"{collector.name}:{where}value", in_page=True)
     extra = {}
     match = _CONTEXT.search(context)
-    if kind == "ade_profiles" and match and match[2]:
+    if kind == BatchKind.ADE_PROFILES and match and match[2]:
         extra["tokenId"] = match[2]
     collector.add(kind, records, f"{where}value", extra, start)
     return kind
@@ -79,7 +125,7 @@ def _is_report_table(document: dict[str, Any]) -> bool:
     return "schema" in keys and "values" in keys and isinstance(document[keys["values"]], list)
 
 
-def _add_report_table(collector: Collector, document: dict[str, Any], where: str) -> str:
+def _add_report_table(collector: Collector, document: dict[str, Any], where: str) -> BatchKind:
     """Intune's report JSON: {"Schema": [{"Column": "DeviceId", …}], "Values": [[…], …]}."""
     keys = {k.casefold(): k for k in document}
     schema, rows = document[keys["schema"]], document[keys["values"]]
@@ -95,14 +141,14 @@ def _add_report_table(collector: Collector, document: dict[str, Any], where: str
     return kind
 
 
-def context_kind(context: str) -> str | None:
+def context_kind(context: str) -> BatchKind | None:
     """The batch kind an `@odata.context` names (a list of it), or None."""
     match = _CONTEXT.search(context)
     return _CONTEXT_KINDS.get((match[1], match[3] or "")) if match else None
 
 
-def _records_kind(records: list[Any], context: str, where: str, *, in_page: bool) -> str:
-    """The batch kind of a list of records, from @odata.context and the keys of a sample.
+def _records_kind(records: list[Any], context: str, where: str, *, in_page: bool) -> BatchKind:
+    """The batch kind of a list of records, from @odata.context and the keys of the records.
 
     Records of a Graph list page are never trusted as single GETs (a list returns defaults
     for bootstrapTokenEscrowed and hardwareInformation); a bare array holding only the
@@ -111,93 +157,121 @@ def _records_kind(records: list[Any], context: str, where: str, *, in_page: bool
     kind = context_kind(context)
     if kind:
         return kind
-    keys: set[str] = set()
+    keys: dict[str, None] = {}
     odata_type = ""
-    for record in records[:50]:
+    for record in records:
         if isinstance(record, dict):
-            keys.update(record)
+            keys.update(dict.fromkeys(record))
             odata_type = odata_type or str(record.get("@odata.type", ""))
     if not records:
-        raise SourceError(f"{where}: an empty list whose @odata.context names no known collection")
-    kind = _kind_of(keys, odata_type, single=False)
+        raise UnknownShapeError(
+            f"{where}: an empty list whose @odata.context names no known collection"
+        )
+    kind = _kind_of(list(keys), odata_type, single=False, where=where)
     if kind is None:
-        raise _unknown_shape(where, keys)
-    return "graph_devices" if in_page and kind == "graph_device_details" else kind
+        raise _unknown_shape(where, set(keys))
+    return BatchKind.GRAPH_DEVICES if in_page and kind == BatchKind.GRAPH_DEVICE_DETAILS else kind
 
 
-def _object_kind(record: dict[str, Any], context: str, single: bool, where: str) -> str:
+def _object_kind(record: dict[str, Any], context: str, single: bool, where: str) -> BatchKind:
     match = _CONTEXT.search(context)
     if match:
         kind = _CONTEXT_KINDS.get((match[1], match[3] or ""))
-        if kind == "graph_devices" and single:
-            return "graph_device_details"
+        if kind == BatchKind.GRAPH_DEVICES and single:
+            return BatchKind.GRAPH_DEVICE_DETAILS
         if kind:
             return kind
-    kind = _kind_of(set(record), str(record.get("@odata.type", "")), single=single)
+    kind = _kind_of(list(record), str(record.get("@odata.type", "")), single=single, where=where)
     if kind is None:
         raise _unknown_shape(where, set(record))
     return kind
 
 
 _CONTEXT_KINDS = {
-    ("managedDevices", ""): "graph_devices",
-    ("applePushNotificationCertificate", ""): "apns",
-    ("depOnboardingSettings", ""): "ade_tokens",
-    ("depOnboardingSettings", "enrollmentProfiles"): "ade_profiles",
-    ("deviceEnrollmentConfigurations", ""): "enrollment_configurations",
+    ("managedDevices", ""): BatchKind.GRAPH_DEVICES,
+    ("applePushNotificationCertificate", ""): BatchKind.APNS,
+    ("depOnboardingSettings", ""): BatchKind.ADE_TOKENS,
+    ("depOnboardingSettings", "enrollmentProfiles"): BatchKind.ADE_PROFILES,
+    ("deviceEnrollmentConfigurations", ""): BatchKind.ENROLLMENT_CONFIGURATIONS,
 }
-
-
 _GRAPH_DEVICE_KEYS = frozenset(
-    {"deviceName", "operatingSystem", "osVersion", "serialNumber", "deviceEnrollmentType",
-     "managementAgent", "enrolledDateTime", "lastSyncDateTime", "isSupervised", "model"}
+    {"devicename", "operatingsystem", "osversion", "serialnumber", "deviceenrollmenttype",
+     "managementagent", "enrolleddatetime", "lastsyncdatetime", "issupervised", "model"}
 )  # fmt: skip
-
-
-_DETAIL_KEYS = frozenset({"bootstrapTokenEscrowed", "hardwareInformation"})
-
-
+_DETAIL_KEYS = frozenset({"bootstraptokenescrowed", "hardwareinformation"})
 _PROFILE_KEYS = frozenset(
-    {"configurationEndpointUrl", "enableAuthenticationViaCompanyPortal", "isDefault",
-     "requiresUserAuthentication", "requireCompanyPortalOnSetupAssistantEnrolledDevices"}
+    {"configurationendpointurl", "enableauthenticationviacompanyportal", "isdefault",
+     "requiresuserauthentication", "requirecompanyportalonsetupassistantenrolleddevices"}
 )  # fmt: skip
 
 
-def _kind_of(keys: set[str], odata_type: str, *, single: bool) -> str | None:
-    """Classify by @odata.type, then by which fields are present (Graph is camelCase)."""
+def _kind_of(keys: list[str], odata_type: str, *, single: bool, where: str) -> BatchKind | None:
+    """Classify by @odata.type, then by which members are present (any case)."""
     folded = {k.casefold() for k in keys}
     type_name = odata_type.rsplit(".", 1)[-1].casefold()
-    if type_name == "manageddevice" or ("id" in keys and len(keys & _GRAPH_DEVICE_KEYS) >= 2):
-        return "graph_device_details" if single else "graph_devices"
-    if "id" in keys and keys & _DETAIL_KEYS and not keys & _GRAPH_DEVICE_KEYS:
-        return "graph_device_details"
-    if {"deviceid", "serialnumber"} & folded and "id" not in keys:
-        return "export_devices"
-    if {"device id", "serial number"} & folded:
-        return "admin_center_csv"
+    details = BatchKind.GRAPH_DEVICE_DETAILS if single else BatchKind.GRAPH_DEVICES
+    if type_name == "manageddevice":
+        return details
+    devices = classify(keys)
+    whole = len(folded & _GRAPH_DEVICE_KEYS) >= 2
+    if "id" in folded and whole and devices.kind == BatchKind.GRAPH_DEVICES:
+        _refuse_foreign(devices.foreign, where)
+        return details
+    if "id" in folded and folded & _DETAIL_KEYS and not whole:
+        return BatchKind.GRAPH_DEVICE_DETAILS
+    if devices.kind in (BatchKind.EXPORT_DEVICES, BatchKind.ADMIN_CENTER_CSV):
+        _refuse_foreign(devices.foreign, where)
+        return BatchKind.EXPORT_DEVICES
     if (
         type_name == "applepushnotificationcertificate"
-        or {"topicIdentifier", "certificateSerialNumber"} & keys
+        or {
+            "topicidentifier",
+            "certificateserialnumber",
+        }
+        & folded
     ):
-        return "apns"
-    if type_name == "deponboardingsetting" or "tokenExpirationDateTime" in keys:
-        return "ade_tokens"
-    if "enrollmentprofile" in type_name or (keys & _PROFILE_KEYS and "displayName" in keys):
-        return "ade_profiles"
+        return BatchKind.APNS
+    if type_name == "deponboardingsetting" or "tokenexpirationdatetime" in folded:
+        return BatchKind.ADE_TOKENS
+    if "enrollmentprofile" in type_name or (folded & _PROFILE_KEYS and "displayname" in folded):
+        return BatchKind.ADE_PROFILES
     if "enrollmentconfiguration" in type_name or "restriction" in type_name:
-        return "enrollment_configurations"
-    if {"macOSRestriction", "platformRestriction", "deviceEnrollmentConfigurationType"} & keys:
-        return "enrollment_configurations"
+        return BatchKind.ENROLLMENT_CONFIGURATIONS
+    if {"macosrestriction", "platformrestriction", "deviceenrollmentconfigurationtype"} & folded:
+        return BatchKind.ENROLLMENT_CONFIGURATIONS
+    if devices.kind == BatchKind.GRAPH_DEVICES and whole:  # Graph members without an id
+        _refuse_foreign(devices.foreign, where)
+        return details
     return None
+
+
+def _refuse_foreign(foreign: tuple[str, ...], where: str) -> None:
+    if foreign:
+        raise SourceError(
+            f"{where}: the records mix two shapes ({', '.join(foreign)} belong to another "
+            "export than the rest); save one shape per file"
+        )
 
 
 def _unknown_shape(where: str, keys: set[str]) -> SourceError:
     shown = ", ".join(sorted(keys)[:12]) + (" …" if len(keys) > 12 else "")
-    return SourceError(
+    return UnknownShapeError(
         f"{where}: not a known shape (fields: {shown or 'none'}); expected Intune managed "
-        "devices, a Devices export, the APNs certificate, ADE tokens or profiles, or "
-        "enrollment configurations"
+        "devices, a Devices export, Intune diagnostic Devices records, the APNs certificate, "
+        "ADE tokens or profiles, or enrollment configurations"
     )
+
+
+def shape_of(kinds: Kinds, collector: Collector) -> str:
+    """The evidence name of a JSON file's shape, from its first kind (PowerShell told apart)."""
+    if not kinds:
+        return INPUT_KINDS[BatchKind.GRAPH_DEVICES]
+    kind = kinds[0]
+    if kind in (BatchKind.GRAPH_DEVICES, BatchKind.GRAPH_DEVICE_DETAILS):
+        keys = collector.keys_of(kind)
+        if "Id" in keys and "id" not in keys:
+            return f"{POWERSHELL}-json"
+    return INPUT_KINDS[kind]
 
 
 def read_snapshot_document(
@@ -208,9 +282,9 @@ def read_snapshot_document(
 
     batches, gaps = read_snapshot(document, name)
     tenant_id = document.get("tenant_id")
-    if tenant_id and not any(b.kind == "tenant" for b in batches):
+    if tenant_id and not any(b.kind == BatchKind.TENANT for b in batches):
         tenant = pd.DataFrame(
             {"tenant_id": [str(tenant_id)], "source_record": [f"{name}:tenant_id"]}
         )
-        batches = [*batches, RawBatch("tenant", name, tenant)]
+        batches = [*batches, RawBatch(BatchKind.TENANT, name, tenant)]
     return batches, gaps
