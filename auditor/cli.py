@@ -188,6 +188,12 @@ def cli(verbose: int, log_format: str) -> None:
     type=click.Path(path_type=Path),
     help="Ed25519 private key (PEM) to sign manifest.json.",
 )
+@click.option(
+    "--json-indent",
+    is_flag=True,
+    default=None,
+    help="Indent findings.json by two spaces (default: compact; same document either way).",
+)
 @click.option("--no-notify", is_flag=True, help="Send no notification for this run.")
 @click.option(
     "--notify-required",
@@ -208,6 +214,7 @@ def run(
     fail_on: str | None,
     only_new: bool,
     sign_key: Path | None,
+    json_indent: bool | None,
     no_notify: bool,
     notify_required: bool,
     cloud: str | None,
@@ -236,6 +243,7 @@ def run(
         cloud=cloud,
         graph_url=graph_url,
         allow_partial=allow_partial,
+        json_indent=json_indent,
     )
     as_of_date = as_of.date() if as_of else (config.as_of or _today())
     # `--out reports/{period}` files each month's evidence in its own folder.

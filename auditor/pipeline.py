@@ -32,7 +32,8 @@ from auditor.normalize import normalize
 from auditor.refdata.catalogue import Catalogue
 from auditor.refdata.catalogue_file import load_catalogue
 from auditor.refdata.sofa import preferred_catalogue
-from auditor.render import OUTPUT_NAMES, RENDERERS, check_format_available
+from auditor.render import OUTPUT_NAMES, check_format_available
+from auditor.render.parallel import render_reports
 from auditor.report import Report, build_report
 from auditor.rules import ALL_RULES
 from auditor.rules.settings import rule_params, select_rules
@@ -195,15 +196,18 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             params=params,
             cloud=config.graph.cloud,
         )
-        inside = [Path(i.path) for i in inventory.inputs if _is_inside(Path(i.path), out_dir)]
-        outputs = _render(report, config.formats, staging, out_dir, keep=[*fetched, *inside])
+        inputs = inventory.inputs
+        # Only the report model renders: free the frames it was built from first.
+        del inventory, results, outcome
+        inside = [Path(i.path) for i in inputs if _is_inside(Path(i.path), out_dir)]
+        outputs = _render(report, config, staging, keep=[*fetched, *inside])
         manifest = write_manifest(
             out_dir,
-            build_manifest(out_dir, [*fetched, *outputs], inventory.inputs, meta),
+            build_manifest(out_dir, [*fetched, *outputs], inputs, meta),
             key=signing_key,
         )
         if history is not None and comparison is not None:
-            history.record(comparison, inventory.inputs)
+            history.record(comparison, inputs)
     return RunResult(
         report=report,
         outputs=(*fetched, *outputs),
@@ -294,15 +298,10 @@ def _meta(
     )
 
 
-def _render(
-    report: Report, formats: Sequence[str], staging: Path, out_dir: Path, keep: Sequence[Path]
-) -> list[Path]:
-    """Render every format into `staging`, then move them into `out_dir` together."""
-    staged = []
-    for fmt in formats:
-        path = staging / OUTPUT_NAMES[fmt]
-        RENDERERS[fmt](report, path)
-        staged.append(path)
+def _render(report: Report, config: Config, staging: Path, keep: Sequence[Path]) -> list[Path]:
+    """Render every format into `staging` (both cores), then move them into the output folder."""
+    out_dir = config.out_dir
+    staged = render_reports(report, config.formats, staging, json_indent=config.json_indent)
     final = []
     for path in staged:
         target = out_dir / path.name
