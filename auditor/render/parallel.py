@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from auditor.errors import AuditorError, RenderError
 from auditor.render import OUTPUT_NAMES, RENDERERS, Renderer
@@ -89,7 +89,7 @@ class _Child:
     """One format rendering in a child process, and how it ended."""
 
     def __init__(self, fmt: str, report: Report, path: Path, start_method: str) -> None:
-        context = multiprocessing.get_context(start_method)
+        context: Any = multiprocessing.get_context(start_method)  # its Process: typeshed lacks it
         self._fmt = fmt
         self._receive, send = context.Pipe(duplex=False)
         self._process: BaseProcess = context.Process(
