@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor import __version__
+from auditor.clock import Stopwatch
 from auditor.config import Config
 from auditor.engine import EvaluationContext, evaluate
 from auditor.errors import ConfigError, PartialSourceError
@@ -136,6 +137,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
     The history database is opened first (an unusable one stops the run before any work)
     and the run is recorded only after its reports exist.
     """
+    clock = Stopwatch()
     for fmt in config.formats:
         check_format_available(fmt)
     rules = select_rules(config)
@@ -164,11 +166,13 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         stack.callback(shutil.rmtree, staging, ignore_errors=True)
         loaded = load_batches(config, options)
         readings, fetched = loaded.readings, list(loaded.fetched)
+        _stage_done("load", clock)
         gaps = [*readings.gaps, *_uncovered_parts(readings.batches, readings.gaps)]
         inventory = normalize(
             readings.batches, inputs=readings.inputs, gaps=gaps, notes=readings.notes
         )
         del loaded, readings
+        _stage_done("normalize", clock)
         _refuse_partial(inventory, config)
         log.info(
             "normalized %d Macs from %d input(s)", len(inventory.devices), len(inventory.inputs)
@@ -176,6 +180,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         params = rule_params(config)
         context = EvaluationContext(options.as_of, catalogue, params)
         results = evaluate(rules, inventory.frames(), context)
+        _stage_done("evaluate", clock)
         outcome = apply_waivers(
             results, inventory.frames(), waivers, options.as_of, digest=waivers_digest
         )
@@ -196,11 +201,13 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             params=params,
             cloud=config.graph.cloud,
         )
+        _stage_done("waivers, history and report model", clock)
         inputs = inventory.inputs
         # Only the report model renders: free the frames it was built from first.
         del inventory, results, outcome
         inside = [Path(i.path) for i in inputs if _is_inside(Path(i.path), out_dir)]
         outputs = _render(report, config, staging, keep=[*fetched, *inside])
+        _stage_done("render", clock)
         manifest = write_manifest(
             out_dir,
             build_manifest(out_dir, [*fetched, *outputs], inputs, meta),
@@ -208,6 +215,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         )
         if history is not None and comparison is not None:
             history.record(comparison, inputs)
+        _stage_done("manifest and history", clock)
     return RunResult(
         report=report,
         outputs=(*fetched, *outputs),
@@ -239,6 +247,11 @@ _CARRIERS: dict[InventoryPart, tuple[tuple[BatchKind, ...], str]] = {
         "add GET deviceEnrollmentConfigurations",
     ),
 }  # fmt: skip
+
+
+def _stage_done(stage: str, clock: Stopwatch) -> None:
+    """Log what the stage cost (`-v`; `make bench` reads these lines)."""
+    log.info("stage %s: %s", stage, clock.lap())
 
 
 def _uncovered_parts(batches: Sequence[RawBatch], gaps: Sequence[SourceGap]) -> list[SourceGap]:

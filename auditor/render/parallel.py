@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import logging
 import multiprocessing
 import pickle
 import signal
@@ -30,12 +31,14 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from auditor.clock import Lap, Stopwatch
 from auditor.errors import AuditorError, RenderError
 from auditor.render import OUTPUT_NAMES, RENDERERS, Renderer
 
 if TYPE_CHECKING:
     from auditor.report import Report
 
+log = logging.getLogger(__name__)
 CHILD_FORMATS = ("xlsx",)  # rendered in a second process when other formats render too
 
 
@@ -63,9 +66,12 @@ def render_reports(
     try:
         for fmt in formats:
             if fmt not in aside:
+                clock = Stopwatch()
                 _renderer(fmt, json_indent)(report, paths[fmt])
+                log.info("rendered %s: %s", OUTPUT_NAMES[fmt], clock.lap())
         for child in children:
-            child.wait()
+            lap = child.wait()
+            log.info("rendered %s in a child process: %s", OUTPUT_NAMES[child.fmt], lap)
     finally:
         for child in children:
             child.stop()
@@ -90,7 +96,7 @@ class _Child:
 
     def __init__(self, fmt: str, report: Report, path: Path, start_method: str) -> None:
         context: Any = multiprocessing.get_context(start_method)  # its Process: typeshed lacks it
-        self._fmt = fmt
+        self.fmt = fmt
         self._receive, send = context.Pipe(duplex=False)
         self._process: BaseProcess = context.Process(
             target=_child_main,
@@ -105,8 +111,8 @@ class _Child:
             gc.unfreeze()
             send.close()
 
-    def wait(self) -> None:
-        """Block until the child ends; raise what it raised, or a RenderError if it died."""
+    def wait(self) -> Lap:
+        """Block until the child ends: what it cost, or raise what it raised (or it died)."""
         try:
             outcome = self._receive.recv()
         except EOFError:  # it died before answering
@@ -115,14 +121,15 @@ class _Child:
         if isinstance(outcome, AuditorError):
             raise outcome
         if isinstance(outcome, str):
-            raise RuntimeError(f"rendering {OUTPUT_NAMES[self._fmt]} failed:\n{outcome}")
-        if outcome is not True or self._process.exitcode != 0:
+            raise RuntimeError(f"rendering {OUTPUT_NAMES[self.fmt]} failed:\n{outcome}")
+        if not isinstance(outcome, Lap) or self._process.exitcode != 0:
             code = self._process.exitcode
             how = f"was killed by signal {-code}" if code and code < 0 else f"exited with {code}"
             raise RenderError(
-                f"{OUTPUT_NAMES[self._fmt]}: the process rendering it {how} "
+                f"{OUTPUT_NAMES[self.fmt]}: the process rendering it {how} "
                 "(out of memory?); no report was written"
             )
+        return outcome
 
     def stop(self) -> None:
         """End the child if it still runs (this process failed first), and release it."""
@@ -143,11 +150,13 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def _child_main(fmt: str, report: Report, path: Path, send: Connection) -> None:
-    """The child's whole life: render, then answer True, the AuditorError, or a traceback."""
+    """The child's whole life: render, then answer its Lap, the AuditorError, or a traceback."""
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    outcome: object = True
+    clock = Stopwatch()
+    outcome: object = None
     try:
         RENDERERS[fmt](report, path)
+        outcome = clock.lap()
     except AuditorError as exc:
         outcome = exc
     except Exception:  # the process boundary: the parent raises it with this traceback
@@ -155,6 +164,6 @@ def _child_main(fmt: str, report: Report, path: Path, send: Connection) -> None:
     try:
         send.send(outcome)
     except (pickle.PicklingError, TypeError, AttributeError):  # an error that cannot travel
-        send.send(RenderError(str(outcome)) if isinstance(outcome, AuditorError) else str(outcome))
+        send.send(RenderError(str(outcome)) if isinstance(outcome, AuditorError) else repr(outcome))
     finally:
         send.close()

