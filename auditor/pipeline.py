@@ -164,6 +164,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         )
         staging = Path(tempfile.mkdtemp(prefix=".auditor-", dir=out_dir))
         stack.callback(shutil.rmtree, staging, ignore_errors=True)
+        _stage_done("prepare (formats, rules, catalogue, waivers, history)", clock)
         loaded = load_batches(config, options)
         readings, fetched = loaded.readings, list(loaded.fetched)
         _stage_done("load", clock)
