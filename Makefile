@@ -17,7 +17,7 @@ $(error cannot read BROWSER_DEBS from tests/browser.py with $(PYTHON))
 endif
 AS_OF ?=
 BENCH_DEVICES ?= 100000
-BENCH_FLAGS ?= --extras
+BENCH_FLAGS ?= --snapshot
 
 .PHONY: help install system-deps run test lint typecheck contracts pytest bench bench-html golden sample docs dist wheel-check clean
 
@@ -81,7 +81,7 @@ dist: install ## Build the sdist and the wheel into dist/ (what `pip install` an
 wheel-check: dist ## The Dockerfile's steps on the wheel: fresh venv, sample audit outside the repo, verify
 	sh docker/check-wheel.sh dist/auditor-*-py3-none-any.whl
 
-bench: install ## Benchmarks: BENCH_DEVICES="10000 100000 500000" (default 100000)
+bench: install ## auditor run vs bench/baseline.py: BENCH_DEVICES="100000 500000" (default 100000), BENCH_FLAGS="--repeat 3 --extras"
 	$(BIN)/python -m bench $(foreach n,$(BENCH_DEVICES),--devices $(n)) $(BENCH_FLAGS)
 
 bench-html: install ## report.html at scale in headless Chromium: size, time to interactive, filters

@@ -83,33 +83,44 @@ def prepare(devices: pd.DataFrame) -> pd.DataFrame:
 def rule_statuses(d: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, pd.Series]:
     """Each rule's status per Mac: fail where the mask holds, unknown where inputs are missing."""
     days = (as_of - d["lastSyncDateTime"]).dt.days
-    supported, newest = (d["os_major"] >= 14), d["os_major"].eq(26)
+    major, key, ade, intel = d["os_major"], d["os_key"], d["is_ade"], d["is_intel"]
+    escrowed, approved, supervised = (
+        d["bootstrapTokenEscrowed"],
+        d["user_approved"],
+        d["isSupervised"],
+    )
+    enrolled, model_id, serial = d["enrolledDateTime"], d["model_id"], d["serialNumber"]
+    newest_patch = d.groupby("os_major")["os_key"].transform("max")
+    dem = d["enrolledByUserPrincipalName"].fillna("").str.startswith("dem")
+    old_model = model_id.fillna("").str.contains("MacBookPro1[0-4]|Macmini[67]")
+    lab_vm = d["deviceName"].str.startswith("QA-VM-", na=False)
+    bad_state = d["complianceState"].isin(["noncompliant", "conflict", "error"])
     masks: dict[str, tuple[pd.Series, pd.Series]] = {
-        "MAC-BST-001": (d["bootstrapTokenEscrowed"].eq(False), d["bootstrapTokenEscrowed"].isna()),
-        "MAC-CMP-001": (d["complianceState"].isin(["noncompliant", "conflict", "error"]), d["complianceState"].isna()),
-        "MAC-ENR-001": (d["user_approved"].eq(False) & ~d["is_ade"], d["user_approved"].isna()),
-        "MAC-ENR-002": (d["enrolledDateTime"].lt("2020-06-01") & d["user_approved"].ne(True), d["enrolledDateTime"].isna()),
-        "MAC-ENR-003": (d["isSupervised"].eq(False) & d["os_major"].ge(11), d["isSupervised"].isna()),
-        "MAC-ENR-004": (d["ownerType"].eq("company") & ~d["is_ade"], d["ownerType"].isna()),
-        "MAC-ENR-005": (d["enrolledByUserPrincipalName"].fillna("").str.startswith("dem"), d["deviceEnrollmentType"].isna()),
+        "MAC-BST-001": (escrowed.eq(False), escrowed.isna()),
+        "MAC-CMP-001": (bad_state, d["complianceState"].isna()),
+        "MAC-ENR-001": (approved.eq(False) & ~ade, approved.isna()),
+        "MAC-ENR-002": (enrolled.lt("2020-06-01") & approved.ne(True), enrolled.isna()),
+        "MAC-ENR-003": (supervised.eq(False) & major.ge(11), supervised.isna()),
+        "MAC-ENR-004": (d["ownerType"].eq("company") & ~ade, d["ownerType"].isna()),
+        "MAC-ENR-005": (dem, d["deviceEnrollmentType"].isna()),
         "MAC-ENR-006": (d["userPrincipalName"].fillna("").eq(""), d["deviceEnrollmentType"].isna()),
         "MAC-FV-001": (d["isEncrypted"].eq(False), d["isEncrypted"].isna()),
-        "MAC-HW-001": (d["model_id"].fillna("").str.contains("MacBookPro1[0-4]|Macmini[67]"), d["model_id"].isna()),
-        "MAC-HW-002": (d["is_intel"], d["processorArchitecture"].isna()),
-        "MAC-INV-001": (d["serialNumber"].duplicated(keep=False), d["serialNumber"].isna()),
-        "MAC-INV-002": (d["serialNumber"].isna() | d["model"].isna(), d["id"].isna()),
-        "MAC-KXT-001": (~d["is_intel"] & ~(d["is_ade"] & d["os_major"].ge(11)), d["os_major"].isna()),
-        "MAC-OS-001": (~supported, d["os_major"].isna()),
-        "MAC-OS-002": (d["os_major"].lt(15), d["os_major"].isna()),
-        "MAC-OS-003": (d["os_key"].lt(d.groupby("os_major")["os_key"].transform("max") - 1), d["os_key"].isna()),
-        "MAC-OS-004": (d["os_key"].lt(d.groupby("os_major")["os_key"].transform("max")), d["os_key"].isna()),
-        "MAC-OS-005": (~newest, d["os_major"].isna()),
-        "MAC-SWU-001": (~d["is_intel"] & d["bootstrapTokenEscrowed"].ne(True), d["os_major"].isna()),
+        "MAC-HW-001": (old_model, model_id.isna()),
+        "MAC-HW-002": (intel, d["processorArchitecture"].isna()),
+        "MAC-INV-001": (serial.duplicated(keep=False), serial.isna()),
+        "MAC-INV-002": (serial.isna() | d["model"].isna(), d["id"].isna()),
+        "MAC-KXT-001": (~intel & ~(ade & major.ge(11)), major.isna()),
+        "MAC-OS-001": (major.lt(14), major.isna()),
+        "MAC-OS-002": (major.lt(15), major.isna()),
+        "MAC-OS-003": (key.lt(newest_patch - 1), key.isna()),
+        "MAC-OS-004": (key.lt(newest_patch), key.isna()),
+        "MAC-OS-005": (major.ne(26), major.isna()),
+        "MAC-SWU-001": (~intel & escrowed.ne(True), major.isna()),
         "MAC-SYN-001": (days.gt(30), days.isna()),
         "MAC-SYN-002": (days.gt(90), days.isna()),
-        "MAC-VM-001": (d["is_vm"] & ~d["deviceName"].str.startswith("QA-VM-", na=False), d["model"].isna()),
-        "MAC-VM-002": (d["is_vm"] & d["model_id"].isna(), d["model"].isna()),
-    }  # fmt: skip
+        "MAC-VM-001": (d["is_vm"] & ~lab_vm, d["model"].isna()),
+        "MAC-VM-002": (d["is_vm"] & model_id.isna(), d["model"].isna()),
+    }
     return {
         rule: pd.Series(np.select([unknown, fail], ["unknown", "fail"], "pass"), index=d.index)
         for rule, (fail, unknown) in masks.items()
@@ -118,19 +129,21 @@ def rule_statuses(d: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, pd.Series]:
 
 def tenant_rows(tenant: dict[str, Any], as_of: pd.Timestamp) -> list[dict[str, Any]]:
     """The tenant rules (APNs, ADE tokens, DEM, enrollment restrictions) as finding rows."""
-    rows = []
+    month, week = pd.Timedelta(days=30), pd.Timedelta(days=7)
     apns = pd.Timestamp(tenant["apns_certificate"]["expirationDateTime"])
-    for rule, fail in (("MAC-TEN-001", apns <= as_of), ("MAC-TEN-002", apns <= as_of + pd.Timedelta(days=30))):
-        rows.append({"rule_id": rule, "entity_id": "tenant", "status": "fail" if fail else "pass"})
+    checks = [("MAC-TEN-001", "tenant", apns <= as_of),
+              ("MAC-TEN-002", "tenant", apns <= as_of + month)]  # fmt: skip
     for token in tenant["dep_onboarding_settings"]["value"]:
         expires = pd.Timestamp(token["tokenExpirationDateTime"])
         synced = pd.Timestamp(token["lastSuccessfulSyncDateTime"])
-        for rule, fail in (("MAC-TEN-003", expires <= as_of), ("MAC-TEN-004", expires <= as_of + pd.Timedelta(days=30)),
-                           ("MAC-TEN-005", synced < as_of - pd.Timedelta(days=7))):
-            rows.append({"rule_id": rule, "entity_id": token["id"], "status": "fail" if fail else "pass"})
-    rows.append({"rule_id": "MAC-TEN-006", "entity_id": "tenant", "status": "pass"})
-    rows.append({"rule_id": "MAC-DEM-001", "entity_id": "dem", "status": "pass"})
-    return rows  # fmt: skip
+        checks += [("MAC-TEN-003", token["id"], expires <= as_of),
+                   ("MAC-TEN-004", token["id"], expires <= as_of + month),
+                   ("MAC-TEN-005", token["id"], synced < as_of - week)]  # fmt: skip
+    checks += [("MAC-TEN-006", "tenant", False), ("MAC-DEM-001", "dem", False)]
+    return [
+        {"rule_id": rule, "entity_id": entity, "status": "fail" if failed else "pass"}
+        for rule, entity, failed in checks
+    ]
 
 
 def table_html(frame: pd.DataFrame) -> str:
@@ -146,9 +159,15 @@ def pdf_html(devices: pd.DataFrame, findings: pd.DataFrame, rules: pd.DataFrame,
              tenant: pd.DataFrame, inputs: pd.DataFrame) -> str:  # fmt: skip
     """The same pages as auditor's PDF: summary, tenant, failing rules, fleet, quality, appendix."""
     failing = findings[findings["status"] == "fail"]
-    counts = findings.groupby(["rule_id", "status"]).size().unstack(fill_value=0)
-    parts = ['<h1 class="first">Intune Mac audit</h1>', f"<p>{len(devices):,} Macs as of {AS_OF}</p>",
-             table_html(counts.reset_index()), "<h1>Tenant health</h1>", table_html(tenant), "<h1>Failing rules</h1>"]  # fmt: skip
+    counts = findings.pivot_table(index="rule_id", columns="status", aggfunc="size", fill_value=0)
+    parts = [
+        '<h1 class="first">Intune Mac audit</h1>',
+        f"<p>{len(devices):,} Macs as of {AS_OF}</p>",
+        table_html(counts.reset_index()),
+        "<h1>Tenant health</h1>",
+        table_html(tenant),
+        "<h1>Failing rules</h1>",
+    ]
     for rule_id, group in failing.groupby("rule_id", sort=True):
         meta = rules[rules["id"] == rule_id].iloc[0]
         parts += [f"<h2>{rule_id} {html.escape(meta['title'])}</h2>",
@@ -158,9 +177,15 @@ def pdf_html(devices: pd.DataFrame, findings: pd.DataFrame, rules: pd.DataFrame,
                   f"<p>and {max(len(group) - PER_RULE, 0):,} more</p>"]  # fmt: skip
     fleet = devices.groupby(["os_major", "model"]).size().rename("macs").reset_index()
     quality = devices.isna().sum().rename("missing").reset_index()
-    parts += ["<h1>Operating systems and hardware</h1>", table_html(fleet),
-              "<h1>Data quality</h1>", table_html(quality[quality["missing"] > 0]),
-              "<h1>Appendix</h1>", table_html(inputs), table_html(rules[["id", "title", "severity"]])]  # fmt: skip
+    parts += [
+        "<h1>Operating systems and hardware</h1>",
+        table_html(fleet),
+        "<h1>Data quality</h1>",
+        table_html(quality[quality["missing"] > 0]),
+        "<h1>Appendix</h1>",
+        table_html(inputs),
+        table_html(rules[["id", "title", "severity"]]),
+    ]
     return f"<html><head><style>{CSS}</style></head><body>{''.join(parts)}</body></html>"
 
 
@@ -180,19 +205,29 @@ def run(folder: Path, out: Path) -> None:
     )  # fmt: skip
     fields = devices[["id", "deviceName", "serialNumber", "userPrincipalName", "osVersion",
                       "lastSyncDateTime"]]  # fmt: skip
-    fields.columns = ["device_id", "device_name", "serial_number", "upn", "os_version", "last_sync_at"]
+    fields.columns = [
+        "device_id",
+        "device_name",
+        "serial_number",
+        "upn",
+        "os_version",
+        "last_sync_at",
+    ]
     long = pd.concat(
         [fields.assign(rule_id=rule, status=status) for rule, status in statuses.items()],
         ignore_index=True,
     )
-    findings = long[long["status"] != "pass"].merge(rules[["id", "title", "severity"]], left_on="rule_id", right_on="id")
+    findings = long[long["status"] != "pass"].merge(
+        rules[["id", "title", "severity"]], left_on="rule_id", right_on="id"
+    )
     findings["detail"] = findings["rule_id"] + " " + findings["status"]
     tenant = pd.DataFrame(tenant_rows(tenant_objects, as_of))
     out.mkdir(parents=True, exist_ok=True)
+    rows = findings.drop(columns=["id"])
     document = {
         "schema_version": 1,
         "summary": {"devices": len(devices), "status": findings["status"].value_counts().to_dict()},
-        "findings": findings.drop(columns=["id"]).assign(last_sync_at=findings["last_sync_at"].astype(str)).to_dict("records"),
+        "findings": rows.assign(last_sync_at=rows["last_sync_at"].astype(str)).to_dict("records"),
         "tenant": tenant.to_dict("records"),
     }  # fmt: skip
     (out / "findings.json").write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
@@ -200,12 +235,16 @@ def run(folder: Path, out: Path) -> None:
     naive = {c: sheet[c].dt.tz_localize(None) for c in ("last_sync_at",)}
     with pd.ExcelWriter(out / "report.xlsx", engine="openpyxl") as writer:
         findings["status"].value_counts().to_frame().to_excel(writer, sheet_name="Summary")
-        findings.drop(columns=["id"]).assign(last_sync_at=findings["last_sync_at"].dt.tz_localize(None)).to_excel(writer, sheet_name="Findings", index=False)  # fmt: skip
+        zoneless = rows.assign(last_sync_at=rows["last_sync_at"].dt.tz_localize(None))
+        zoneless.to_excel(writer, sheet_name="Findings", index=False)
         sheet.assign(**naive).to_excel(writer, sheet_name="Devices", index=False)
         rules.to_excel(writer, sheet_name="Rules", index=False)
         tenant.to_excel(writer, sheet_name="Tenant", index=False)
-        devices.isna().sum().rename("missing").to_frame().to_excel(writer, sheet_name="Data quality")
-        pd.DataFrame(columns=["waiver_id", "rule_id", "state"]).to_excel(writer, sheet_name="Waivers", index=False)  # fmt: skip
+        devices.isna().sum().rename("missing").to_frame().to_excel(
+            writer, sheet_name="Data quality"
+        )
+        waivers = pd.DataFrame(columns=["waiver_id", "rule_id", "state"])
+        waivers.to_excel(writer, sheet_name="Waivers", index=False)
         pd.DataFrame(inputs).to_excel(writer, sheet_name="Run info", index=False)
     page = pdf_html(devices, findings, rules, tenant, pd.DataFrame(inputs))
     HTML(string=page).write_pdf(out / "report.pdf")

@@ -174,7 +174,9 @@ def _stages(run: CommandRun) -> list[StageFigures]:
 
 def stage_table(run: CommandRun) -> list[str]:
     """Printable lines: each stage (render's files indented), then the end-to-end figures."""
-    lines = [f"    {'stage':<38} {'wall s':>7} {'cpu s':>7} {'tree PSS MB':>12} {'proc peak MB':>13}"]
+    lines = [
+        f"    {'stage':<38} {'wall s':>7} {'cpu s':>7} {'tree PSS MB':>12} {'proc peak MB':>13}"
+    ]
     files: list[StageFigures] = []  # logged before the render stage they belong to
     for s in run.stages:
         if s.name.startswith(" "):
@@ -189,8 +191,10 @@ def stage_table(run: CommandRun) -> list[str]:
         files = []
     staged = [s for s in run.stages if not s.name.startswith(" ")]
     outside_wall = run.wall_s - sum(s.wall_s for s in staged)
-    outside_cpu = run.cpu_s - sum(s.cpu_s for s in staged) - sum(
-        s.cpu_s for s in run.stages if s.name.endswith("(child process)")
+    outside_cpu = (
+        run.cpu_s
+        - sum(s.cpu_s for s in staged)
+        - sum(s.cpu_s for s in run.stages if s.name.endswith("(child process)"))
     )
     lines.append(
         f"    {'start-up, CLI and exit (no stage)':<38} {outside_wall:7.2f} {outside_cpu:7.2f}"

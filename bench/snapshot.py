@@ -1,6 +1,7 @@
 """A generated tenant written as the Graph snapshot `auditor fetch` would save (for `--snapshot`).
 
-The parts hold what the tenant's files hold: the list pages' Macs, the single-device GETs,
+The parts hold what the tenant's files hold, as `auditor fetch` keeps them: the list pages'
+Macs (the members its `$select` names), the single-device GETs,
 the Devices export's rows (as the pull keeps them: one object per CSV row) and the tenant
 objects. Records are read file by file while the snapshot is written, so a 500k-Mac
 snapshot is written without holding 500k records.
@@ -17,6 +18,7 @@ from typing import Any
 import orjson
 
 from auditor import __version__
+from auditor.sources.graph_parts import LIST_FIELDS
 from auditor.sources.snapshot import write_snapshot
 
 GRAPH = "https://graph.microsoft.com/v1.0"
@@ -42,6 +44,16 @@ def _value(path: Path) -> list[dict[str, Any]]:
     return list(document["value"]) if isinstance(document, dict) else list(document)
 
 
+def _listed(path: Path) -> list[dict[str, Any]]:
+    """A list page's Macs as the pull keeps them: the members its `$select` names."""
+    return [{k: r[k] for k in LIST_FIELDS if k in r} for r in _value(path)]
+
+
+def _fetched(path: Path) -> list[dict[str, Any]]:
+    """Single-device GETs as the pull keeps them: without their `@odata.context`."""
+    return [{k: v for k, v in r.items() if k != "@odata.context"} for r in _value(path)]
+
+
 def _rows(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
@@ -55,8 +67,8 @@ def _single(path: Path) -> list[dict[str, Any]]:
 def write_tenant_snapshot(tenant: Path, path: Path) -> None:
     """Write the generated tenant in `tenant` as a snapshot file at `path`."""
     sources: dict[str, tuple[str, Callable[[Path], list[dict[str, Any]]]]] = {
-        "managed_devices": ("managed_devices*.json", _value),
-        "device_details": ("device_details*.json", _value),
+        "managed_devices": ("managed_devices*.json", _listed),
+        "device_details": ("device_details*.json", _fetched),
         "export_devices": ("export_devices*.csv", _rows),
         "apns": ("apns_certificate.json", _single),
         "ade_tokens": ("dep_onboarding_settings.json", _value),
@@ -81,8 +93,13 @@ def write_tenant_snapshot(tenant: Path, path: Path) -> None:
         "tenant_id": "bench-tenant",
         "complete": True,
         "parts": parts,
-        "reconciliation": {"listed": listed, "exported": len(parts["export_devices"]["records"]),
-                           "only_in_list": [], "only_in_export": [], "recovered": 0},  # fmt: skip
+        "reconciliation": {
+            "listed": listed,
+            "exported": len(parts["export_devices"]["records"]),
+            "only_in_list": [],
+            "only_in_export": [],
+            "recovered": 0,
+        },
         "gaps": [],
         "notes": [],
         "stats": {},

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
@@ -145,12 +146,17 @@ def _columnar(path: Path, name: str, header: dict[str, Any]) -> list[RawBatch] |
             labels, pages, fields = (batch.column(c) for c in ("part", "records", "fields"))
             if any(a.null_count for a in (labels, pages, pages.flatten(), fields)):
                 return None  # a line that is not a page, or a record that is not an object
-            for part in pc.unique(labels).to_pylist():
-                mask = pc.equal(labels, part)
-                rows = pages.filter(mask)
-                counts[part] = counts.get(part, 0) + len(rows.flatten())
+            names = pc.unique(labels).to_pylist()
+            for part in names:
+                if len(names) == 1:  # the usual batch: pages of one part, taken without a copy
+                    rows, carried = pages, fields
+                else:
+                    mask = pc.equal(labels, part)
+                    rows, carried = pages.filter(mask), fields.filter(mask)
+                records = rows.flatten()
+                counts[part] = counts.get(part, 0) + len(records)
                 if part in parts:
-                    parts[part].add(rows.flatten(), fields.filter(mask))
+                    parts[part].add(records, carried)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
     except (OSError, EOFError) as exc:
@@ -217,8 +223,9 @@ class _PartColumns:
             for column, chunks in self.chunks.items()
             if column in self.carried
         }
-        lineage = [f"{prefix}[{i}]" for i in range(self.rows)]
-        columns["source_record"] = pd.Series(lineage, dtype=object)
+        numbers = pa.array(np.arange(self.rows)).cast(pa.string())
+        lineage = pc.binary_join_element_wise(f"{prefix}[", numbers, "]", "")
+        columns["source_record"] = pd.Series(pd.arrays.ArrowStringArray(lineage))
         return pd.DataFrame(columns, index=pd.RangeIndex(self.rows))
 
 
