@@ -175,7 +175,7 @@ def _stages(run: CommandRun) -> list[StageFigures]:
 def stage_table(run: CommandRun) -> list[str]:
     """Printable lines: each stage (render's files indented), then the end-to-end figures."""
     lines = [
-        f"    {'stage':<38} {'wall s':>7} {'cpu s':>7} {'tree PSS MB':>12} {'proc peak MB':>13}"
+        f"    {'stage':<50} {'wall s':>7} {'cpu s':>7} {'tree PSS MB':>12} {'proc peak MB':>13}"
     ]
     files: list[StageFigures] = []  # logged before the render stage they belong to
     for s in run.stages:
@@ -186,7 +186,7 @@ def stage_table(run: CommandRun) -> list[str]:
             pss = "" if line.tree_pss_mb is None else f"{line.tree_pss_mb:,.0f}"
             own = "" if line.process_peak_mb is None else f"{line.process_peak_mb:,}"
             lines.append(
-                f"    {line.name:<38} {line.wall_s:7.2f} {line.cpu_s:7.2f} {pss:>12} {own:>13}"
+                f"    {line.name:<50} {line.wall_s:7.2f} {line.cpu_s:7.2f} {pss:>12} {own:>13}"
             )
         files = []
     staged = [s for s in run.stages if not s.name.startswith(" ")]
@@ -197,10 +197,10 @@ def stage_table(run: CommandRun) -> list[str]:
         - sum(s.cpu_s for s in run.stages if s.name.endswith("(child process)"))
     )
     lines.append(
-        f"    {'start-up, CLI and exit (no stage)':<38} {outside_wall:7.2f} {outside_cpu:7.2f}"
+        f"    {'start-up, CLI and exit (no stage)':<50} {outside_wall:7.2f} {outside_cpu:7.2f}"
     )
     lines.append(
-        f"    {'end to end (process tree)':<38} {run.wall_s:7.2f} {run.cpu_s:7.2f} "
+        f"    {'end to end (process tree)':<50} {run.wall_s:7.2f} {run.cpu_s:7.2f} "
         f"{run.peak_pss_mb:12,.0f}   (RSS sum {run.peak_rss_mb:,.0f} MB)"
     )
     return lines
