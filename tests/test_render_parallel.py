@@ -68,3 +68,25 @@ def test_a_failure_here_stops_the_child_and_leaves_no_workbook(report, tmp_path)
     assert leftovers in (["findings.json"], ["findings.json", "report.xlsx"])  # no temp file
     if "report.xlsx" in leftovers:  # the child may have finished: then its file is whole
         assert cell_values(tmp_path / "report.xlsx")["Devices"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "config", "indented"),
+    [
+        ([], "", False),
+        (["--json-indent"], "", True),
+        ([], "[output]\njson_indent = true\n", True),
+    ],
+)
+def test_json_indent_from_the_flag_or_auditor_toml(tmp_path, flags, config, indented):
+    from cli_runner import auditor
+
+    (tmp_path / "auditor.toml").write_text(config)
+    done = auditor(
+        "run", "--config", str(tmp_path / "auditor.toml"), "--out", str(tmp_path / "out"),
+        "--as-of", "2026-09-01", "--no-history", "--no-notify", "--format", "json", *flags,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    raw = (tmp_path / "out" / "findings.json").read_bytes()
+    assert raw.startswith(b'{\n  "schema_version": 1,' if indented else b'{"schema_version":1,')
+    assert orjson.loads(raw)["summary"]["devices"] == 300
