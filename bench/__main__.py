@@ -20,6 +20,7 @@ import importlib
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,11 +39,20 @@ def load() -> str:
 
 
 def generate(devices: int, folder: Path) -> float:
-    """Write the generated tenant of `devices` Macs; the seconds it took."""
-    from auditor.sample import generate_tenant, write_tenant
+    """Write the generated tenant of `devices` Macs; the seconds it took.
 
+    In a child process: this one stays small, so the runs it starts inherit no high-water
+    mark (Linux carries `ru_maxrss` across fork and exec, and auditor logs its own).
+    """
     started = time.perf_counter()
-    write_tenant(generate_tenant(devices, 11, AS_OF), folder, pretty=False)
+    script = (
+        "import datetime as dt, pathlib, sys\n"
+        "from auditor.sample import generate_tenant, write_tenant\n"
+        "n, folder, day = int(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]\n"
+        "write_tenant(generate_tenant(n, 11, dt.date.fromisoformat(day)), folder, pretty=False)\n"
+    )
+    command = [sys.executable, "-c", script, str(devices), str(folder), AS_OF.isoformat()]
+    subprocess.run(command, check=True)
     return time.perf_counter() - started
 
 
@@ -109,11 +119,11 @@ def bench_size(devices: int, work: Path, args: argparse.Namespace) -> None:
 
 def bench_snapshot(tenant: Path, work: Path, formats: str) -> None:
     """Write the tenant as a Graph snapshot, then time `run --input` of it."""
-    from bench.snapshot import write_tenant_snapshot
-
     path = work / "snapshot.json.gz"
     started = time.perf_counter()
-    write_tenant_snapshot(tenant, path)
+    script = "import pathlib, sys\nfrom bench.snapshot import write_tenant_snapshot\n"
+    script += "write_tenant_snapshot(pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]))\n"
+    subprocess.run([sys.executable, "-c", script, str(tenant), str(path)], check=True)
     written = time.perf_counter() - started
     print(
         f"  snapshot written: {path.stat().st_size / 2**20:,.0f} MB in {written:.1f} s",
