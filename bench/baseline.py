@@ -27,6 +27,7 @@ import orjson
 import pandas as pd
 
 AS_OF = "2026-09-01"
+EXCEL_ROWS = 1_048_575  # rows per sheet under the header (Excel's limit)
 PER_RULE = 15  # Macs listed per failing rule in the PDF, as auditor's default
 CSS = """@page { size: A4; margin: 18mm 14mm; @bottom-right { content: counter(page); } }
 body { font-family: "DejaVu Sans", sans-serif; font-size: 8.5pt; }
@@ -236,7 +237,9 @@ def run(folder: Path, out: Path) -> None:
     with pd.ExcelWriter(out / "report.xlsx", engine="openpyxl") as writer:
         findings["status"].value_counts().to_frame().to_excel(writer, sheet_name="Summary")
         zoneless = rows.assign(last_sync_at=rows["last_sync_at"].dt.tz_localize(None))
-        zoneless.to_excel(writer, sheet_name="Findings", index=False)
+        for part, start in enumerate(range(0, max(len(zoneless), 1), EXCEL_ROWS)):
+            name = "Findings" if part == 0 else f"Findings ({part + 1})"
+            zoneless.iloc[start : start + EXCEL_ROWS].to_excel(writer, sheet_name=name, index=False)
         sheet.assign(**naive).to_excel(writer, sheet_name="Devices", index=False)
         rules.to_excel(writer, sheet_name="Rules", index=False)
         tenant.to_excel(writer, sheet_name="Tenant", index=False)
