@@ -18,8 +18,22 @@ from typing import Any, TypeVar
 import click
 
 from auditor import __version__
-from auditor.config import CLOUDS, DEFAULT_FORMATS, FORMATS, Config, load_config
-from auditor.errors import FAIL_ON_EXIT_CODE, AuditorError, ConfigError, NotifyError
+from auditor.cli_evidence import (
+    DEFAULT_HISTORY,
+    history_command,
+    history_path,
+    keygen,
+    load_config_file,
+    verify,
+)
+from auditor.config import CLOUDS, DEFAULT_FORMATS, FORMATS, Config
+from auditor.errors import (
+    FAIL_ON_EXIT_CODE,
+    AuditorError,
+    ConfigError,
+    NotifyError,
+    SourceError,
+)
 from auditor.models import Severity
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,7 +52,8 @@ class _Date(click.DateTime):
 
 
 _DATE = _Date()
-DEFAULT_HISTORY = "~/.local/share/auditor/history.sqlite"
+AS_OF_EARLIEST = dt.date(2000, 1, 1)
+AS_OF_AHEAD_DAYS = 365  # the latest as-of date: a year after today
 
 
 class _JsonFormatter(logging.Formatter):
@@ -70,22 +85,32 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+def _check_as_of(as_of: dt.date, named: str) -> None:
+    """An as-of date from 2000-01-01 to a year ahead; anything else is a ConfigError (exit 2)."""
+    latest = _today() + dt.timedelta(days=AS_OF_AHEAD_DAYS)
+    if not AS_OF_EARLIEST <= as_of <= latest:
+        raise ConfigError(
+            f"{named}: {as_of} is outside the dates auditor can judge "
+            f"({AS_OF_EARLIEST} to {latest}, a year from today)"
+        )
+
+
+def _login_name() -> str:
+    """The operating-system user running the audit (the operator when no prepared_by is set)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return ""
+
+
 def _parse_formats(value: str) -> tuple[str, ...]:
     formats = tuple(f.strip().lower() for f in value.split(",") if f.strip())
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise click.BadParameter(f"choose from {', '.join(FORMATS)} (comma-separated)")
     return formats
-
-
-def _load(config_path: Path | None) -> Config:
-    """The configuration, with its shape, rule and [notify] settings checked in one pass."""
-    from auditor.notify import notify_problems
-    from auditor.rules.settings import rule_problems
-
-    if config_path is None and Path("auditor.toml").is_file():
-        config_path = Path("auditor.toml")
-    return load_config(config_path, check=lambda c: rule_problems(c) + notify_problems(c))
 
 
 def _sample_config() -> Path | None:
@@ -96,18 +121,6 @@ def _sample_config() -> Path | None:
 
     config = bundled_sample_files()[0].parent / "auditor.toml"
     return config if config.is_file() else None
-
-
-def _history_path(history: str | None, no_history: bool, config: Config) -> Path | None:
-    if no_history or not config.history_enabled:
-        return None
-    if history:
-        return Path(history).expanduser()
-    if config.history_path is not None:
-        return config.history_path
-    from auditor.history import default_history_path
-
-    return default_history_path()
 
 
 def graph_options(fn: F) -> F:
@@ -200,6 +213,27 @@ def cli(verbose: int, log_format: str) -> None:
     is_flag=True,
     help="Exit 8 when a notification channel fails (by default only logged and summarised).",
 )
+@click.option(
+    "--require-complete",
+    is_flag=True,
+    help="Exit 4 when any part of the inventory was not collected (reports still say PARTIAL).",
+)
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Write reports even when the inventory holds no Mac (otherwise exit 4).",
+)
+@click.option(
+    "--bundle-inputs",
+    is_flag=True,
+    help="Copy every input, the config, waivers and catalogue into OUT/bundle, so `verify` "
+    "re-hashes them and `verify --rerun` re-derives findings.json.",
+)
+@click.option(
+    "--record-paths",
+    is_flag=True,
+    help="Record inputs' paths as given in manifest.json (default: file names only).",
+)
 @graph_options
 def run(
     inputs: tuple[Path, ...],
@@ -217,6 +251,10 @@ def run(
     json_indent: bool | None,
     no_notify: bool,
     notify_required: bool,
+    require_complete: bool,
+    allow_empty: bool,
+    bundle_inputs: bool,
+    record_paths: bool,
     cloud: str | None,
     graph_url: str | None,
     allow_partial: bool | None,
@@ -229,7 +267,7 @@ def run(
 
     if config_path is None and not inputs and source in (None, "sample"):
         config_path = _sample_config()
-    config = _load(config_path)
+    config = load_config_file(config_path)
     if inputs and source not in (None, "files"):
         raise click.UsageError(
             "--input reads files; it cannot be combined with --source " + str(source)
@@ -246,6 +284,7 @@ def run(
         json_indent=json_indent,
     )
     as_of_date = as_of.date() if as_of else (config.as_of or _today())
+    _check_as_of(as_of_date, "--as-of" if as_of else "as_of in the configuration")
     # `--out reports/{period}` files each month's evidence in its own folder.
     config = config.with_overrides(
         out_dir=Path(str(config.out_dir).replace("{period}", f"{as_of_date:%Y-%m}"))
@@ -253,9 +292,13 @@ def run(
     options = RunOptions(
         as_of=as_of_date,
         generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-        history_path=_history_path(history, no_history, config),
+        history_path=history_path(history, no_history, config),
         signing_key=sign_key,
         progress=sys.stderr.isatty(),
+        operator=config.prepared_by or _login_name(),
+        allow_empty=allow_empty,
+        bundle_inputs=bundle_inputs,
+        record_paths=record_paths,
     )
     if only_new and not fail_on:
         raise click.UsageError("--only-new qualifies --fail-on SEVERITY; give both")
@@ -282,6 +325,14 @@ def run(
     if failed and notify_required:
         names = ", ".join(failed)
         raise NotifyError(f"notification failed for {names} (reports are written; see above)")
+    if require_complete and not result.report.run.is_complete:
+        missing = "; ".join(
+            f"{p.label} ({p.state.replace('_', ' ')})"
+            for p in result.report.run.parts
+            if p.state != "collected"
+        )
+        click.echo(f"error: --require-complete: the run is PARTIAL: {missing}", err=True)
+        sys.exit(SourceError.exit_code)
     if fail_on:
         threshold = Severity(fail_on)
         counts = result.new_failures_by_severity if only_new else result.failures_by_severity
@@ -346,7 +397,7 @@ def fetch(
     """
     from auditor.sources.graph import fetch_to_file
 
-    config = _load(config_path).with_overrides(
+    config = load_config_file(config_path).with_overrides(
         cloud=cloud, graph_url=graph_url, allow_partial=allow_partial
     )
     summary = fetch_to_file(config.graph, out, progress=sys.stderr.isatty())
@@ -406,7 +457,7 @@ def refdata_show(as_of: dt.datetime | None, config_path: Path | None) -> None:
     from auditor.pipeline import resolve_catalogue
     from auditor.refdata.catalogue import STALE_AFTER_DAYS
 
-    catalogue = resolve_catalogue(_load(config_path))
+    catalogue = resolve_catalogue(load_config_file(config_path))
     day = as_of.date() if as_of else _today()
     click.echo(f"catalogue as of {catalogue.as_of} ({catalogue.age_days(day)} days old at {day})")
     click.echo(f"source: {catalogue.source}")
@@ -414,57 +465,6 @@ def refdata_show(as_of: dt.datetime | None, config_path: Path | None) -> None:
     if catalogue.is_stale(day):
         warning = f"WARNING: older than {STALE_AFTER_DAYS} days; run `auditor refdata import FEED`"
         click.echo(warning, err=True)
-
-
-@cli.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--key",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Ed25519 public key (PEM) the manifest signature must verify with.",
-)
-def verify(directory: Path, key: Path | None) -> None:
-    """Check every file in an evidence directory against its manifest (and signature)."""
-    from auditor.evidence import verify as verify_dir
-
-    result = verify_dir(directory, key=key)
-    click.echo(result.summary())
-
-
-@cli.command("history")
-@click.argument("action", type=click.Choice(["list", "show", "diff", "prune"]), default="list")
-@click.argument("periods", nargs=-1)
-@click.option("--keep", type=click.IntRange(min=1), help="prune: how many newest periods to keep.")
-@click.option("--history", help=f"History database (default {DEFAULT_HISTORY}).")
-@click.option(
-    "--config", "config_path", type=click.Path(path_type=Path), help="auditor.toml to use."
-)
-def history_command(
-    action: str,
-    periods: tuple[str, ...],
-    keep: int | None,
-    history: str | None,
-    config_path: Path | None,
-) -> None:
-    """Recorded audits: list | show PERIOD | diff A B | prune --keep N."""
-    from auditor.console import format_changes, format_runs
-    from auditor.history import open_history
-
-    path = _history_path(history, False, _load(config_path)) or Path(DEFAULT_HISTORY).expanduser()
-    expected = {"list": 0, "show": 1, "diff": 2, "prune": 0}[action]
-    if len(periods) != expected:
-        raise click.UsageError(f"history {action} takes {expected} period(s) (YYYY-MM)")
-    if action == "prune" and keep is None:
-        raise click.UsageError("history prune needs --keep N")
-    with open_history(path, create=False) as store:
-        if action == "list":
-            click.echo(format_runs(store.list_runs()))
-        elif action == "show":
-            click.echo(json.dumps(store.show(periods[0]), indent=2, default=str))
-        elif action == "diff":
-            click.echo(format_changes(store.diff(periods[0], periods[1])))
-        else:
-            click.echo(f"removed {store.prune(keep or 0)} period(s) from {path}")
 
 
 @cli.command("notify")
@@ -487,7 +487,7 @@ def notify_command(
 
     if is_test == (directory is not None):
         raise click.UsageError("give either --test or an evidence DIRECTORY")
-    config = _load(config_path)
+    config = load_config_file(config_path)
     if is_test:
         sent_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         outcome = test_channels(config, sent_at, channels)
@@ -500,15 +500,9 @@ def notify_command(
         raise NotifyError(f"{len(outcome.failed)} channel(s) failed: {names}")
 
 
-@cli.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--name", default="auditor-signing", show_default=True, help="Key file stem.")
-def keygen(directory: Path, name: str) -> None:
-    """Create an Ed25519 key pair for signing manifests (keep the private key secret)."""
-    from auditor.evidence import generate_keypair
-
-    for path in generate_keypair(directory, name=name):
-        click.echo(str(path))
+cli.add_command(verify)
+cli.add_command(history_command)
+cli.add_command(keygen)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from auditor.errors import ConfigError
 from auditor.models import Param, Severity
+from auditor.typed_table import TableReader
 
 # Every --format choice (render.OUTPUT_NAMES names each file); a run without --format or
 # output.formats writes the first three.
@@ -42,6 +43,20 @@ class GraphConfig:
     export_timeout_s: float = 1800.0  # the Devices export job must complete within this
 
 
+@dataclass(frozen=True, slots=True)
+class WaiverPolicy:
+    """`[waivers]`: how long a waiver may run per severity, and what a waiver may not do."""
+
+    max_days: Mapping[Severity, int] = field(default_factory=lambda: dict(WAIVER_MAX_DAYS))
+    allow_wildcards_on_critical: bool = False  # a name pattern may waive a critical rule
+    require_distinct_approver: bool = False  # the approver may not be the run's operator
+
+
+# A waiver's longest life, from its approval (else the as-of date) to its expiry.
+WAIVER_MAX_DAYS: Mapping[Severity, int] = {
+    Severity.CRITICAL: 30, Severity.HIGH: 90, Severity.MEDIUM: 365, Severity.LOW: 365,
+    Severity.INFO: 365,
+}  # fmt: skip
 EXPORT_TIMEOUT_RANGE_S = (1.0, 86_400.0)
 _PROXY_CREDENTIALS_HINT = (
     'for an authenticating proxy set graph.proxy = "http://proxy.example:3128" and the '
@@ -89,6 +104,9 @@ class Config:
     approved_vm_name_patterns: tuple[str, ...] = ()
     personal_macs_allowed: bool = True
     waivers_file: Path | None = None
+    waiver_policy: WaiverPolicy = field(default_factory=WaiverPolicy)
+    prepared_by: str = ""  # [report]: the sign-off block's names, and the run's operator
+    reviewed_by: str = ""
     history_path: Path | None = None
     history_enabled: bool = True
     catalogue_path: Path | None = None
@@ -118,13 +136,14 @@ class Config:
 
 
 _TOP = {"organisation", "classification", "as_of", "source", "inputs", "output", "rules", "vms",
-        "policy", "waivers", "history", "catalogue", "graph", "notify"}  # fmt: skip
+        "policy", "waivers", "history", "catalogue", "graph", "notify", "report"}  # fmt: skip
 _SECTIONS = {
     "output": {"dir", "formats", "pdf_devices_per_rule", "json_indent"},
     "rules": {"select", "exclude", "severity", "params"},
     "vms": {"approved_serials", "approved_name_patterns"},
     "policy": {"personal_macs_allowed"},
-    "waivers": {"file"},
+    "waivers": {"file", "max_days", "allow_wildcards_on_critical", "require_distinct_approver"},
+    "report": {"prepared_by", "reviewed_by"},
     "history": {"path", "enabled"},
     "catalogue": {"path"},
     "graph": {"cloud", "graph_url", "tenant_id", "client_id", "max_concurrency", "allow_partial",
@@ -187,7 +206,7 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
             hint = " (secrets belong in environment variables)" if key in _SECRET_KEYS else ""
             problems.append(f"unknown key '{name}.{key}'{hint}")
         sections[name] = section
-    get = _Getter(problems)
+    get = TableReader(problems)
     output, rules, graph = sections["output"], sections["rules"], sections["graph"]
     formats = get.strings(output, "output.formats", DEFAULT_FORMATS)
     for fmt in formats:
@@ -261,6 +280,9 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
         approved_vm_name_patterns=get.strings(sections["vms"], "vms.approved_name_patterns", ()),
         personal_macs_allowed=get.flag(sections["policy"], "policy.personal_macs_allowed", True),
         waivers_file=path_or_none(sections["waivers"], "file", "waivers.file"),
+        waiver_policy=_waiver_policy(sections["waivers"], get),
+        prepared_by=get.text(sections["report"], "report.prepared_by", "").strip(),
+        reviewed_by=get.text(sections["report"], "report.reviewed_by", "").strip(),
         history_path=path_or_none(sections["history"], "path", "history.path"),
         history_enabled=get.flag(sections["history"], "history.enabled", True),
         catalogue_path=path_or_none(sections["catalogue"], "path", "catalogue.path"),
@@ -278,6 +300,30 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
     )
 
 
+def _waiver_policy(section: Mapping[str, Any], get: TableReader) -> WaiverPolicy:
+    """`[waivers]` limits: `max_days` by severity (defaults WAIVER_MAX_DAYS) and two guards."""
+    limits = dict(WAIVER_MAX_DAYS)
+    table = section.get("max_days", {})
+    if not isinstance(table, Mapping):
+        get.problem("waivers.max_days", "must be a table: max_days = { critical = 30 }")
+        table = {}
+    for name, value in table.items():
+        if name not in {s.value for s in Severity}:
+            choices = ", ".join(s.value for s in Severity)
+            get.problem(f"waivers.max_days.{name}", f"not a severity (choose from {choices})")
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            get.problem(
+                f"waivers.max_days.{name}", f"expected whole days (1 or more), got {value!r}"
+            )
+        else:
+            limits[Severity(name)] = value
+    return WaiverPolicy(
+        max_days=limits,
+        allow_wildcards_on_critical=get.flag(section, "waivers.allow_wildcards_on_critical", False),
+        require_distinct_approver=get.flag(section, "waivers.require_distinct_approver", False),
+    )
+
+
 def _params(values: Mapping[str, Any], rule_id: str, problems: list[str]) -> dict[str, Param]:
     out: dict[str, Param] = {}
     for name, value in values.items():
@@ -288,69 +334,3 @@ def _params(values: Mapping[str, Any], rule_id: str, problems: list[str]) -> dic
         else:
             problems.append(f"rules.params.{rule_id}.{name}: unsupported value {value!r}")
     return out
-
-
-class _Getter:
-    """Typed reads from a TOML table that record problems instead of raising one at a time."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-
-    def _get(self, table: Mapping[str, Any], label: str, kind: type | tuple[type, ...]) -> Any:
-        key = label.rsplit(".", 1)[-1]
-        if key not in table:
-            return None
-        value = table[key]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.problems.append(f"{label}: expected {_kind_name(kind)}, got {value!r}")
-            return None
-        return value
-
-    def text(self, table: Mapping[str, Any], label: str, default: str) -> str:
-        value = self._get(table, label, str)
-        return default if value is None else value
-
-    def integer(self, table: Mapping[str, Any], label: str, default: int) -> int:
-        value = self._get(table, label, int)
-        return default if value is None else value
-
-    def number(self, table: Mapping[str, Any], label: str, default: float) -> float:
-        value = self._get(table, label, (int, float))
-        if isinstance(value, bool):
-            self.problems.append(f"{label}: expected a number, got {value!r}")
-            return default
-        return default if value is None else float(value)
-
-    def flag(self, table: Mapping[str, Any], label: str, default: bool) -> bool:
-        value = self._get(table, label, bool)
-        return default if value is None else value
-
-    def strings(
-        self, table: Mapping[str, Any], label: str, default: tuple[str, ...]
-    ) -> tuple[str, ...]:
-        value = self._get(table, label, list)
-        if value is None:
-            return default
-        if not all(isinstance(v, str) for v in value):
-            self.problems.append(f"{label}: expected a list of strings")
-            return default
-        return tuple(value)
-
-    def date(self, table: Mapping[str, Any], label: str) -> dt.date | None:
-        value = self._get(table, label, (dt.date, str))
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                self.problems.append(f"{label}: '{value}' is not a date (YYYY-MM-DD)")
-                return None
-        return value  # type: ignore[no-any-return]
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", bool: "true/false", list: "a list"}
-    if isinstance(kind, tuple):
-        return "a number" if float in kind else "a date"
-    return names.get(kind, kind.__name__)

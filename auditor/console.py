@@ -11,18 +11,21 @@ from auditor.models import Changes
 
 
 def format_runs(runs: pd.DataFrame) -> str:
-    """`history list` as a plain-text table, one line per recorded period, and a legend."""
+    """`history list` as plain text: per tenant, one line per recorded period, and a legend."""
     if runs.empty:
         return "no runs recorded"
-    lines = [f"{'period':<8} {'as of':<10} {'Macs':>6} {'failing':>8} {'crit/high':>9} "
-             f"{'posture':>8} {'fail':>7} {'waived':>7} {'unknown':>7}  tool"]  # fmt: skip
-    for run in runs.to_dict("records"):
-        posture = "-" if pd.isna(run["posture_pct"]) else f"{run['posture_pct']:.1f}%"
-        lines.append(
-            f"{run['period']:<8} {run['as_of']:<10} {run['devices']:>6} "
-            f"{run['failing_devices']:>8} {run['critical_high_devices']:>9} {posture:>8} "
-            f"{run['fail']:>7} {run['waived']:>7} {run['unknown']:>7}  {run['tool_version']}"
-        )
+    lines = []
+    for tenant, group in runs.groupby("tenant_id", sort=True):
+        lines += [f"tenant {tenant}",
+                  f"{'period':<8} {'as of':<10} {'Macs':>6} {'failing':>8} {'crit/high':>9} "
+                  f"{'posture':>8} {'fail':>7} {'waived':>7} {'unknown':>7}  tool"]  # fmt: skip
+        for run in group.to_dict("records"):
+            posture = "-" if pd.isna(run["posture_pct"]) else f"{run['posture_pct']:.1f}%"
+            lines.append(
+                f"{run['period']:<8} {run['as_of']:<10} {run['devices']:>6} "
+                f"{run['failing_devices']:>8} {run['critical_high_devices']:>9} {posture:>8} "
+                f"{run['fail']:>7} {run['waived']:>7} {run['unknown']:>7}  {run['tool_version']}"
+            )
     lines.append(
         "failing: Macs with any failing result; crit/high: Macs with a failing critical or high "
         "result; posture: Macs without one (the report's headline); waived is not failing"

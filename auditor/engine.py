@@ -1,22 +1,35 @@
 """Evaluate rules over the normalized frames into one long, typed results frame.
 
 The engine does the plumbing so that checks hold only logic: out-of-scope rows become
-`not_applicable`, rows whose inputs are missing become `unknown` (never a pass), and every
-non-passing row gets a human `detail`.
+`not_applicable`, rows whose inputs are missing become `unknown` (never a pass), and so do rows
+whose past-event date (a check-in, an enrollment) lies after the as-of date; every non-passing
+row gets a human `detail` that names fields in words, not column names.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from auditor.models import SEVERITIES, STATUSES, Entity, Param, Status
+from auditor.models import (
+    PART_FEEDS,
+    PART_LABELS,
+    PAST_EVENT_FIELDS,
+    SEVERITIES,
+    STATUSES,
+    Entity,
+    Param,
+    SourceGap,
+    Status,
+)
 from auditor.refdata.catalogue import Catalogue
+from auditor.refdata.versions import key_text
 from auditor.rules.base import Rule, RuleContext
+from auditor.rules.phrases import CHIP_WORDS, field_words, method_words, words_list
 
 ENTITIES = pd.CategoricalDtype([e.value for e in Entity])
 RESULT_COLUMNS = ("rule_id", "entity_type", "entity_id", "row", "severity", "status", "detail")
@@ -33,6 +46,7 @@ class EvaluationContext:
     as_of: dt.date
     catalogue: Catalogue
     params: Mapping[str, Mapping[str, Param]]
+    uncollected: Mapping[str, str] = field(default_factory=dict)  # column → why (`gap_reasons`)
 
     def for_rule(self, rule: Rule) -> RuleContext:
         """The context one rule sees: its defaults overlaid with configured values."""
@@ -42,6 +56,21 @@ class EvaluationContext:
             catalogue=self.catalogue,
             rule_id=rule.id,
         )
+
+
+def gap_reasons(gaps: Iterable[SourceGap]) -> dict[str, str]:
+    """Why each column a collection gap left empty is missing, naming the part and its reason.
+
+    An unknown result then says which part was not collected and why (for a denied Graph part,
+    the permission the app lacks), not only which column is missing.
+    """
+    reasons: dict[str, str] = {}
+    for gap in gaps:
+        state = gap.state.value.replace("_", " ")
+        why = f"{PART_LABELS.get(gap.part, gap.part.replace('_', ' '))} {state}: {gap.reason}"
+        for column in (*PART_FEEDS.get(gap.part, ()), *gap.fields):
+            reasons.setdefault(column, why)
+    return reasons
 
 
 def evaluate(
@@ -61,7 +90,8 @@ def evaluate(
     rule_ids = pd.CategoricalDtype(sorted({r.id for r in rules}))
     status_codes, details = [], []
     for rule in rules:
-        codes, detail = _statuses(rule, frames[rule.entity.dataset], ctx.for_rule(rule))
+        frame = frames[rule.entity.dataset]
+        codes, detail = _statuses(rule, frame, ctx.for_rule(rule), ctx.uncollected)
         status_codes.append(codes)
         details.append(detail)
     entity_ids = _entity_ids(frames, rules)
@@ -114,21 +144,27 @@ def evaluate_rule(
     )
 
 
-def _statuses(rule: Rule, frame: pd.DataFrame, ctx: RuleContext) -> tuple[np.ndarray, np.ndarray]:
+def _statuses(
+    rule: Rule, frame: pd.DataFrame, ctx: RuleContext, uncollected: Mapping[str, str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Status codes and details of every row of `frame` for one rule."""
     size = len(frame)
     codes = np.full(size, _UNKNOWN, dtype=np.int8)
     detail = np.full(size, None, dtype=object)
+    uncollected = uncollected or {}
     absent = [c for c in rule.requires if c not in frame.columns]
     if absent:
-        detail[:] = "not collected: " + ", ".join(absent)
+        named = list(dict.fromkeys(field_words(c) for c in absent))
+        detail[:] = words_list(named) + " not collected" + _why(absent, uncollected)
         return codes, detail
     inputs = frame[list(rule.requires)]
     scope = _as_bool(rule.scope(inputs, ctx) if rule.scope else True, size)
     codes[(scope == False).to_numpy(dtype=bool, na_value=False)] = _NA  # noqa: E712
     strict = [c for c in rule.requires if c not in rule.nullable]
     complete = inputs[strict].notna().all(axis=1).to_numpy() if strict else np.ones(size, bool)
-    positions = np.flatnonzero(scope.to_numpy(dtype=bool, na_value=False) & complete)
+    later, later_detail = _after_as_of(inputs, ctx)
+    in_scope = scope.to_numpy(dtype=bool, na_value=False)
+    positions = np.flatnonzero(in_scope & complete & ~later)
     if positions.size:
         verdict = _as_bool(rule.check(inputs.iloc[positions], ctx), positions.size)
         codes[positions[verdict.to_numpy(dtype=bool, na_value=False)]] = _PASS
@@ -138,8 +174,35 @@ def _statuses(rule: Rule, frame: pd.DataFrame, ctx: RuleContext) -> tuple[np.nda
             detail[failed] = rule.detail(inputs.iloc[failed], ctx).to_numpy(dtype=object)
     unknown = np.flatnonzero(codes == _UNKNOWN)
     if unknown.size:
-        detail[unknown] = _missing_detail(inputs.iloc[unknown], scope.iloc[unknown], rule)
+        detail[unknown] = _missing_detail(
+            inputs.iloc[unknown], scope.iloc[unknown], rule, uncollected
+        )
+    dated_later = np.flatnonzero(in_scope & complete & later)
+    if dated_later.size:
+        detail[dated_later] = later_detail[dated_later]
     return codes, detail
+
+
+def _after_as_of(inputs: pd.DataFrame, ctx: RuleContext) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with a past-event date after the as-of date (cannot be judged), and why."""
+    later = np.zeros(len(inputs), dtype=bool)
+    detail = np.full(len(inputs), None, dtype=object)
+    for column in sorted(PAST_EVENT_FIELDS & set(inputs.columns), reverse=True):
+        values = inputs[column]
+        rows = (values > ctx.as_of_ts).to_numpy(dtype=bool, na_value=False) & ~later
+        if rows.any():
+            days = values[rows].dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+            detail[rows] = (
+                f"{field_words(column)} " + days + f" is after the as-of date {ctx.as_of}"
+            )
+            later |= rows
+    return later, detail
+
+
+def _why(columns: Iterable[str], uncollected: Mapping[str, str]) -> str:
+    """`; <part> denied: <reason>` for each gap behind the missing columns (once each)."""
+    reasons = dict.fromkeys(uncollected[c] for c in columns if c in uncollected)
+    return "".join(f"; {reason}" for reason in reasons)
 
 
 def _repeat(values: list[str], sizes: list[int], dtype: pd.CategoricalDtype) -> pd.Categorical:
@@ -155,7 +218,9 @@ def _constant(value: str, size: int, dtype: pd.CategoricalDtype) -> pd.Categoric
     return pd.Categorical.from_codes(np.full(size, code, dtype=np.int16), dtype=dtype)
 
 
-def _missing_detail(inputs: pd.DataFrame, scope: pd.Series, rule: Rule) -> np.ndarray:
+def _missing_detail(
+    inputs: pd.DataFrame, scope: pd.Series, rule: Rule, uncollected: Mapping[str, str]
+) -> np.ndarray:
     """Why each row is unknown: the required inputs it lacks, or the values it could not judge.
 
     Rows are grouped by which inputs are missing (a bit per column), and undecided rows by
@@ -170,8 +235,10 @@ def _missing_detail(inputs: pd.DataFrame, scope: pd.Series, rule: Rule) -> np.nd
     texts = []
     for combined in uniques:
         missing = [c for bit, c in enumerate(strict) if (int(combined) >> 1) >> bit & 1]
-        prefix = "scope undecidable, missing: " if int(combined) & 1 else "missing: "
-        texts.append(prefix + ", ".join(missing) if missing else "")
+        named = list(dict.fromkeys(field_words(c) for c in missing))  # os_version(_key): once
+        prefix = "cannot tell whether the rule applies: " if int(combined) & 1 else ""
+        why = _why(missing, uncollected)
+        texts.append(prefix + words_list(named) + " not reported" + why if missing else "")
     detail = np.asarray(texts, dtype=object)[codes]
     undecided = np.flatnonzero(detail == "")
     if undecided.size:
@@ -180,18 +247,42 @@ def _missing_detail(inputs: pd.DataFrame, scope: pd.Series, rule: Rule) -> np.nd
 
 
 def _undecided_detail(inputs: pd.DataFrame, rule: Rule) -> np.ndarray:
-    """'could not decide from compliance_state=unknown, …' naming the values the check saw."""
+    """'could not decide from compliance state unknown; …' naming the values the check saw."""
     combos = pd.MultiIndex.from_frame(inputs[list(rule.requires)].astype(object))
     codes, uniques = pd.factorize(combos)
     texts = [
         "could not decide from "
-        + ", ".join(
-            f"{c}={'not reported' if pd.isna(v) else v}"
-            for c, v in zip(rule.requires, values, strict=True)
+        + "; ".join(  # dict: os_version and os_version_key read the same, say it once
+            dict.fromkeys(
+                f"{field_words(c)} {_value_words(c, v)}"
+                for c, v in zip(rule.requires, values, strict=True)
+            )
         )
         for values in uniques
     ]
     return np.asarray(texts, dtype=object)[codes]
+
+
+def _value_words(column: str, value: object) -> str:
+    """A value as a reader reads it: yes/no, a version, a date, or 'not reported'."""
+    if (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and np.isnan(value))
+    ):
+        return "not reported"
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if column == "os_version_key" and isinstance(value, int | np.integer):
+        return key_text(int(value))
+    if column == "enrollment_method":
+        return method_words(str(value))
+    if column == "chip":
+        return CHIP_WORDS.get(str(value), str(value))
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}"
+    return str(value)
 
 
 def _as_bool(values: pd.Series | bool, size: int) -> pd.Series:

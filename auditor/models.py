@@ -72,6 +72,9 @@ class Entity(StrEnum):
     TENANT = "tenant"
     ADE_TOKEN = "ade_token"
     DEM_ACCOUNT = "dem_account"
+    ADE_IDENTITY = "ade_identity"  # a serial assigned to an ADE token in Apple Business Manager
+    VPP_TOKEN = "vpp_token"
+    COMPLIANCE_POLICY = "compliance_policy"  # a macOS compliance policy
 
     @property
     def dataset(self) -> str:
@@ -89,6 +92,9 @@ _DATASETS = {
     Entity.TENANT: ("tenant", "tenant_id"),
     Entity.ADE_TOKEN: ("ade_tokens", "token_id"),
     Entity.DEM_ACCOUNT: ("dem_accounts", "dem_upn"),
+    Entity.ADE_IDENTITY: ("ade_identities", "identity_id"),
+    Entity.VPP_TOKEN: ("vpp_tokens", "vpp_token_id"),
+    Entity.COMPLIANCE_POLICY: ("compliance_policies", "policy_id"),
 }
 
 Param = int | float | str | bool | tuple[str, ...]
@@ -125,6 +131,9 @@ class Problem(StrEnum):
     UNMAPPED_COLUMNS = "unmapped_columns"  # a file's columns that no rule reads
     UNRECOGNISED_FILE = "unrecognised_file"  # a file of an input folder that is not inventory
     NO_FINAL_LINE_BREAK = "no_final_line_break"  # a CSV whose last row may be cut short
+    CONTROL_CHARACTERS = "control_characters"  # control characters removed from a value
+    CAPPED = "capped"  # a value cut at normalize.text.TEXT_LIMIT; its length and SHA-256 kept
+    AFTER_AS_OF = "after_as_of"  # a past event (check-in, enrollment, sync) after the as-of date
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +160,11 @@ class BatchKind(StrEnum):
     ADE_PROFILES = "ade_profiles"
     ENROLLMENT_CONFIGURATIONS = "enrollment_configurations"
     TENANT = "tenant"  # the tenant id a snapshot states
+    ADE_IDENTITIES = "ade_identities"  # imported Apple device identities, per ADE token
+    VPP_TOKENS = "vpp_tokens"
+    COMPLIANCE_SETTINGS = "compliance_settings"  # deviceManagement (its settings)
+    COMPLIANCE_POLICIES = "compliance_policies"
+    COMPLIANCE_ASSIGNMENTS = "compliance_assignments"
 
 
 class InventoryPart(StrEnum):
@@ -163,13 +177,19 @@ class InventoryPart(StrEnum):
     ADE_TOKENS = "ade_tokens"
     ADE_PROFILES = "ade_profiles"
     ENROLLMENT_CONFIGURATIONS = "enrollment_configurations"
+    ADE_IDENTITIES = "ade_identities"
+    VPP_TOKENS = "vpp_tokens"
+    COMPLIANCE_SETTINGS = "compliance_settings"
+    COMPLIANCE_POLICIES = "compliance_policies"
+    COMPLIANCE_ASSIGNMENTS = "compliance_assignments"
 
 
 # The parts an inventory is collected in, and the canonical fields each feeds (for gaps).
 PART_FEEDS: dict[str, tuple[str, ...]] = {
     InventoryPart.MANAGED_DEVICES: (
         "device_id", "serial_number", "model", "os_version", "ownership", "enrollment_method",
-        "is_supervised", "is_encrypted", "compliance_state", "enrolled_at", "last_sync_at", "upn"),
+        "is_supervised", "is_encrypted", "compliance_state", "enrolled_at", "last_sync_at", "upn",
+        "is_enrolled"),  # "never enrolled" (a serial no Mac carries) needs the whole list
     InventoryPart.DEVICE_DETAILS: (
         "bootstrap_escrowed", "model_identifier", "chip", "processor_arch", "is_vm", "udid",
         "enrolled_by_upn", "os_rsr", "enrollment_profile", "enrollment_method"),
@@ -181,10 +201,48 @@ PART_FEEDS: dict[str, tuple[str, ...]] = {
     InventoryPart.ADE_PROFILES: ("enrollment_method", "enrollment_profile"),
     InventoryPart.ENROLLMENT_CONFIGURATIONS: (
         "personal_enrollment_blocked", "macos_enrollment_blocked"),
+    InventoryPart.ADE_IDENTITIES: (
+        "identity_id", "imported_at", "is_mac", "is_deleted", "is_enrolled", "is_abm_assigned"),
+    InventoryPart.VPP_TOKENS: (
+        "vpp_token_id", "vpp_token_name", "vpp_expires_at", "vpp_last_sync_at",
+        "vpp_last_sync_status", "vpp_state"),
+    InventoryPart.COMPLIANCE_SETTINGS: ("secure_by_default", "compliance_validity_days"),
+    InventoryPart.COMPLIANCE_POLICIES: (
+        "policy_id", "policy_name", "requires_filevault", "sets_os_minimum", "os_minimum_version",
+        "macos_compliance_policies", "filevault_policy_assigned"),
+    InventoryPart.COMPLIANCE_ASSIGNMENTS: (
+        "is_assigned", "macos_compliance_policies_assigned", "filevault_policy_assigned"),
 }  # fmt: skip
 CORE_PARTS = frozenset({InventoryPart.MANAGED_DEVICES})
-# Statuses of a part the source tried to collect and did not get whole: its gap makes a run PARTIAL.
+# What each part is called in every output (PART_FEEDS order is the order reports list parts in).
+PART_LABELS: dict[str, str] = {
+    InventoryPart.MANAGED_DEVICES: "device list",
+    InventoryPart.DEVICE_DETAILS: "per-device details",
+    InventoryPart.EXPORT_DEVICES: "Devices export report",
+    InventoryPart.APNS: "Apple push (APNs) certificate",
+    InventoryPart.ADE_TOKENS: "ADE tokens",
+    InventoryPart.ADE_PROFILES: "ADE enrollment profiles",
+    InventoryPart.ENROLLMENT_CONFIGURATIONS: "enrollment configurations",
+    InventoryPart.ADE_IDENTITIES: "ADE device identities (Apple Business Manager serials)",
+    InventoryPart.VPP_TOKENS: "Apps and Books (VPP) tokens",
+    InventoryPart.COMPLIANCE_SETTINGS: "compliance settings",
+    InventoryPart.COMPLIANCE_POLICIES: "macOS compliance policies",
+    InventoryPart.COMPLIANCE_ASSIGNMENTS: "compliance policy assignments",
+}
+# Statuses of a part the source tried to collect and did not get whole.
 INCOMPLETE_STATUSES = frozenset({"failed", "partial"})
+# Fields that record an event that happened: a value after the as-of date is not a usable fact.
+PAST_EVENT_FIELDS = frozenset({"last_sync_at", "enrolled_at", "last_successful_sync_at",
+                               "imported_at", "vpp_last_sync_at"})  # fmt: skip
+
+
+class PartState(StrEnum):
+    """How one part of the inventory ended (findings.json `run.parts[].state`)."""
+
+    COLLECTED = "collected"  # every record of the part was read
+    DENIED = "denied"  # Graph refused: a permission is missing
+    FAILED = "failed"  # tried, and it failed or was cut short (only part of it was read)
+    NOT_SUPPLIED = "not_supplied"  # no input carried it, or the pull skipped it
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,9 +256,22 @@ class SourceGap:
     status: str = ""  # how the source ended the part: denied, failed, partial, skipped ("": n/a)
 
     @property
+    def state(self) -> PartState:
+        """The part's end state: denied, failed (or read only in part), or not supplied."""
+        if self.status == "denied":
+            return PartState.DENIED
+        if self.status in INCOMPLETE_STATUSES:
+            return PartState.FAILED
+        return PartState.NOT_SUPPLIED
+
+    @property
     def makes_run_partial(self) -> bool:
-        """Whether this gap makes the run PARTIAL: a core part, or one tried and not got whole."""
-        return self.is_core or self.status in INCOMPLETE_STATUSES
+        """Whether this gap makes the run PARTIAL: every part not collected whole does.
+
+        A part that was never supplied silences the rules it feeds as surely as one that
+        failed, so fewer inputs never read as a complete, cleaner tenant.
+        """
+        return self.state is not PartState.COLLECTED
 
 
 @dataclass(slots=True)
@@ -214,6 +285,11 @@ class Inventory:
     inputs: list[InputFile] = field(default_factory=list)
     quality: list[QualityNote] = field(default_factory=list)
     gaps: list[SourceGap] = field(default_factory=list)
+    ade_identities: pd.DataFrame = field(default_factory=lambda: _none_of(Entity.ADE_IDENTITY))
+    vpp_tokens: pd.DataFrame = field(default_factory=lambda: _none_of(Entity.VPP_TOKEN))
+    compliance_policies: pd.DataFrame = field(
+        default_factory=lambda: _none_of(Entity.COMPLIANCE_POLICY)
+    )
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Every dataset by name, as rules address them."""
@@ -222,7 +298,17 @@ class Inventory:
             "tenant": self.tenant,
             "ade_tokens": self.ade_tokens,
             "dem_accounts": self.dem_accounts,
+            "ade_identities": self.ade_identities,
+            "vpp_tokens": self.vpp_tokens,
+            "compliance_policies": self.compliance_policies,
         }
+
+
+def _none_of(entity: Entity) -> pd.DataFrame:
+    """No entity of this kind (normalize builds the typed frame; this stands in elsewhere)."""
+    import pandas as pd
+
+    return pd.DataFrame({entity.id_column: pd.Series([], dtype="string")})
 
 
 @dataclass(slots=True)
@@ -256,6 +342,7 @@ class RunMeta:
     catalogue_is_stale: bool
     config_digest: str = ""
     waivers_digest: str = ""
+    signing_key_sha256: str = ""  # the public key's fingerprint when the manifest is signed
 
     @property
     def period(self) -> str:

@@ -36,3 +36,11 @@ def golden(request: pytest.FixtureRequest) -> Callable[..., None]:
         assert actual == expected, f"{name} differs: if intended, run `make golden`"
 
     return check
+
+
+@pytest.fixture(autouse=True)
+def _private_data_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test reads or writes the user's history database or imported macOS catalogue."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))

@@ -4,7 +4,8 @@ It serves seeded, generated Macs (plus a few Windows PCs that `$filter` must exc
 Intune does: v1.0 lists paged through `@odata.nextLink` with `$select` checked against the v1.0
 schema, beta single GETs that alone carry `bootstrapTokenEscrowed` / `hardwareInformation`, the
 reports export job (notStarted → inProgress → completed → ZIP at a SAS-style URL), the APNs
-certificate, ADE tokens with their enrollment profiles and enrollment restrictions. Faults are
+certificate, ADE tokens with their enrollment profiles and imported device identities,
+enrollment restrictions, VPP tokens and compliance policies (graph_population.py). Faults are
 injected per test (429/503/403/404/401, malformed pages, nextLink loops, slow responses, devices
 the list skips) and Intune's per-app rate limit can be emulated.
 
@@ -43,6 +44,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+import graph_population
 import orjson
 
 # managedDevice properties of the v1.0 schema (msgraph-sdk 1.65 model); $select outside → 400.
@@ -483,6 +485,8 @@ class GraphServer:
         self.macs = devices if isinstance(devices, list) else make_devices(devices, seed)
         self.pcs = make_windows(max(1, len(self.macs) // 10) if windows is None else windows, seed)
         self.by_id = {d["id"]: d for d in self.macs + self.pcs}
+        token_ids = [t["id"] for t in ADE_TOKENS]
+        self.imported_identities = graph_population.identities(self.macs, token_ids)
         self.page_size = page_size
         self.faults = list(faults)
         self.skip_in_list = set(skip_in_list)
@@ -732,6 +736,8 @@ class GraphServer:
             m := re.fullmatch(r"/deviceManagement/reports/exportJobs(?:/|\(')([^/']+)'?\)?", rest)
         ):
             return self._poll_job(m.group(1))
+        if (answer := graph_population.route(self, method, version, rest, params)) is not None:
+            return _json(*answer)
         return _json(404, _odata_error("ResourceNotFound", f"no route {method} /{version}{rest}"))
 
     def _select(

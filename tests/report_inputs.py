@@ -114,7 +114,7 @@ def devices_frame() -> pd.DataFrame:
     return conform(frame, DEVICE_SCHEMA)  # the canonical dtypes, not a copy of them
 
 
-def inventory(*, core_gap: bool = False) -> Inventory:
+def inventory(*, core_gap: bool = False, gaps: bool = True) -> Inventory:
     tenant = pd.DataFrame(
         {
             "tenant_id": ["tenant-0001"],
@@ -156,9 +156,12 @@ def inventory(*, core_gap: bool = False) -> Inventory:
         }
     )
     dem = pd.DataFrame({"dem_upn": pd.array([], "string"), "device_count": pd.array([], "Int64")})
-    gaps = [SourceGap("device_details", "403 denied", ("bootstrap_escrowed",), is_core=False)]
+    denied = SourceGap("device_details", "403 denied", ("bootstrap_escrowed",), status="denied")
+    collection_gaps = [denied] if gaps else []
     if core_gap:
-        gaps.append(SourceGap("managed_devices", "500 failed", ("device_id",), is_core=True))
+        collection_gaps.append(
+            SourceGap("managed_devices", "500 failed", ("device_id",), True, "failed")
+        )
     return Inventory(
         devices=devices_frame(),
         tenant=tenant,
@@ -169,7 +172,7 @@ def inventory(*, core_gap: bool = False) -> Inventory:
             QualityNote("last_sync_at", "missing", 1, ("never-synced",), "export.csv"),
             QualityNote("device_name", "suspicious_text", 2, (SCRIPT, FORMULA), "export.csv"),
         ],
-        gaps=gaps,
+        gaps=collection_gaps,
     )
 
 
@@ -303,12 +306,13 @@ def make_report(
     *,
     with_changes: bool = True,
     core_gap: bool = False,
+    gaps: bool = True,
     stale: bool = False,
     cap: int = 25,
     rules: Sequence[Rule] = ALL_RULES,
     params: dict[str, dict[str, Param]] | None = None,
 ) -> Report:
-    inv = inventory(core_gap=core_gap)
+    inv = inventory(core_gap=core_gap, gaps=gaps)
     outcome = results_for(inv, rules, params)
     return build_report(
         outcome.results,

@@ -257,5 +257,11 @@ def test_missing_input_kinds_are_reported_as_gaps_not_as_a_clean_tenant(tmp_path
         "--out", str(tmp_path), "--no-history", "--format", "json",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    gaps = {g["part"] for g in json.loads((tmp_path / "findings.json").read_text())["run"]["gaps"]}
-    assert gaps == {"device_details", "apns", "ade_tokens", "enrollment_configurations"}
+    run = json.loads((tmp_path / "findings.json").read_text())["run"]
+    gaps = {g["part"] for g in run["gaps"]}
+    assert gaps == {
+        "device_details", "apns", "ade_tokens", "ade_profiles", "enrollment_configurations",
+        "ade_identities", "vpp_tokens", "compliance_settings", "compliance_policies",
+        "compliance_assignments",
+    }  # fmt: skip
+    assert run["complete"] is False  # any part not collected makes the run PARTIAL

@@ -165,3 +165,41 @@ def test_a_rules_own_parameter_wins_over_its_groups_policy_setting(tmp_path):
     assert params["MAC-VM-001"] == {"approved_serials": ("B",), "approved_name_patterns": ()}
     assert params["MAC-TEN-006"] == {"personal_allowed": True}
     assert "MAC-FV-001" not in params  # no group, no configured value
+
+
+def test_the_example_audits_graph_or_files_never_the_fictional_sample():
+    # User review A5: copying the example and running `auditor run` audited the sample tenant.
+    example = Path(__file__).parent.parent / "auditor.toml.example"
+    config = load_config(example)
+    assert config.source == "graph"
+    assert config.waiver_policy.max_days[Severity.CRITICAL] == 30
+    uncommented = [line.split("#")[0] for line in example.read_text().splitlines()]
+    assert not any('"sample"' in line for line in uncommented)
+
+
+def test_waiver_policy_and_sign_off_are_read_and_checked(tmp_path):
+    config = load_config(
+        write(
+            tmp_path,
+            "[waivers]\nmax_days = { high = 45 }\nallow_wildcards_on_critical = true\n"
+            '[report]\nprepared_by = " Jane Doe "\nreviewed_by = "John Roe"\n',
+        )
+    )
+    assert config.waiver_policy.max_days[Severity.HIGH] == 45
+    assert config.waiver_policy.max_days[Severity.CRITICAL] == 30  # the default stays
+    assert config.waiver_policy.allow_wildcards_on_critical is True
+    assert (config.prepared_by, config.reviewed_by) == ("Jane Doe", "John Roe")
+    with pytest.raises(ConfigError) as caught:
+        load_config(
+            write(
+                tmp_path,
+                "[waivers]\nmax_days = { urgent = 5, high = 0 }\nrequire_distinct_approver = 1\n"
+                "[report]\nsigned_by = 'x'\n",
+            )
+        )
+    message = str(caught.value)
+    assert "4 problem(s)" in message
+    assert "waivers.max_days.urgent: not a severity" in message
+    assert "waivers.max_days.high: expected whole days (1 or more), got 0" in message
+    assert "waivers.require_distinct_approver: expected true/false, got 1" in message
+    assert "unknown key 'report.signed_by'" in message

@@ -59,8 +59,10 @@ def test_details_explain_failures_and_name_missing_inputs():
     ctx = EvaluationContext(AS_OF, load_catalogue(), {})
     results = evaluate([make_rule()], {"devices": frame()}, ctx).set_index("entity_id")
     assert results.loc["fail", "detail"] == "not supervised"
-    assert results.loc["no-os", "detail"] == "scope undecidable, missing: os_version_key"
-    assert results.loc["no-supervision", "detail"] == "missing: is_supervised"
+    assert results.loc["no-os", "detail"] == (
+        "cannot tell whether the rule applies: macOS version not reported"
+    )
+    assert results.loc["no-supervision", "detail"] == "supervision not reported"
     assert pd.isna(results.loc["pass", "detail"])
 
 
@@ -105,8 +107,30 @@ def test_undecided_rows_name_the_values_the_check_saw():
     results = evaluate([rule], {"devices": frame()}, ctx).set_index("entity_id")
     assert results.loc["no-supervision", "status"] == "unknown"
     assert results.loc["no-supervision", "detail"] == (
-        "could not decide from os_version_key=26000000, is_supervised=not reported"
+        "could not decide from macOS version 26.0.0; supervision not reported"
     )
+
+
+def test_a_check_in_after_the_as_of_date_is_unknown_never_a_pass():
+    from auditor.rules import rule_by_id
+
+    stale = [rule_by_id("MAC-SYN-001"), rule_by_id("MAC-SYN-002")]
+    data = pd.DataFrame({
+        "device_id": pd.array(["synced-yesterday", "synced-in-9999", "synced-tomorrow"],
+                              dtype="string"),
+        "last_sync_at": pd.Series(pd.to_datetime(["2026-08-31", "9999-12-31", "2026-09-02"],
+                                                 utc=True)).astype("datetime64[us, UTC]"),
+    })  # fmt: skip
+    ctx = EvaluationContext(AS_OF, load_catalogue(), {})
+    results = evaluate(stale, {"devices": data}, ctx)
+    by_id = results.groupby("entity_id", observed=True)["status"].agg(lambda s: set(s.astype(str)))
+    assert by_id.to_dict() == {
+        "synced-yesterday": {"pass"},
+        "synced-in-9999": {"unknown"},
+        "synced-tomorrow": {"unknown"},
+    }
+    details = set(results.loc[results["entity_id"] == "synced-in-9999", "detail"])
+    assert details == {"last check-in 9999-12-31 is after the as-of date 2026-09-01"}
 
 
 def test_no_rule_gives_an_empty_frame_of_the_usual_dtypes():
@@ -115,3 +139,12 @@ def test_no_rule_gives_an_empty_frame_of_the_usual_dtypes():
     empty = evaluate([], {}, EvaluationContext(dt.date(2026, 9, 1), load_catalogue(), {}))
     assert list(empty.columns) == list(RESULT_COLUMNS)
     assert (empty["status"].dtype, empty["severity"].dtype) == (STATUSES, SEVERITIES)
+
+
+def test_every_field_a_rule_reads_has_words_for_reasons():
+    """Unknown reasons name fields in words ('bootstrap token'), never as column names."""
+    from auditor.rules import ALL_RULES
+    from auditor.rules.phrases import FIELD_WORDS
+
+    read = {column for rule in ALL_RULES for column in rule.requires}
+    assert sorted(read - set(FIELD_WORDS)) == []

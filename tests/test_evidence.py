@@ -176,7 +176,8 @@ def test_signed_evidence_verifies_with_the_public_key(evidence, keys):
     result = verify(evidence, key=public)
     assert result.signature == "verified"
     assert "signature verified" in result.summary()
-    assert verify(evidence).signature == "not checked"
+    assert "pass --key" not in result.summary()
+    assert verify(evidence, allow_unsigned=True).signature == "not checked"
 
 
 def test_a_manifest_edited_to_match_a_changed_report_fails_the_signature(evidence, keys):
@@ -188,7 +189,9 @@ def test_a_manifest_edited_to_match_a_changed_report_fails_the_signature(evidenc
     manifest["outputs"][1]["sha256"] = hashlib.sha256(forged).hexdigest()
     manifest["outputs"][1]["bytes"] = len(forged)
     path.write_text(json.dumps(manifest, indent=2) + "\n")
-    assert check_evidence(evidence).is_ok  # the hashes alone cannot tell
+    assert check_evidence(evidence, allow_unsigned=True).is_ok  # the hashes alone cannot tell
+    with pytest.raises(VerifyError, match=r"signed \(key sha256 [0-9a-f]{64}\), but no public"):
+        verify(evidence)  # without the key, a signed folder never passes as OK
     with pytest.raises(VerifyError, match=r"manifest\.json: signature does not verify"):
         verify(evidence, key=public)
 
@@ -293,13 +296,25 @@ def test_the_summary_says_only_outputs_were_checked_and_names_the_inputs_outside
     ) in summary
 
 
-def test_signed_evidence_verified_without_a_key_passes_with_a_warning(evidence, keys):
+def test_signed_evidence_verified_without_a_key_fails_unless_unsigned_is_allowed(evidence, keys):
     seal(evidence, key=keys[0])
-    result = verify(evidence)
+    with pytest.raises(VerifyError, match="pass --key PUBKEY") as caught:
+        verify(evidence)
+    assert "signature not checked: the manifest is signed and no public key" in str(caught.value)
+    result = verify(evidence, allow_unsigned=True)
     assert result.is_ok
-    assert "warning: manifest is signed; pass --key PUBKEY to check the signature" in (
-        result.summary().splitlines()
+    assert "warning: the manifest is signed, but its signature was not checked" in (
+        result.summary()
     )
+
+
+def test_a_wrong_key_never_asks_for_a_key(evidence, keys, tmp_path):
+    seal(evidence, key=keys[0])
+    _, other_public = generate_keypair(tmp_path / "other")
+    with pytest.raises(VerifyError) as caught:
+        verify(evidence, key=other_public)
+    assert "pass --key" not in str(caught.value)
+    assert "signature NOT verified with the given public key" in str(caught.value)
 
 
 def test_a_removed_signature_fails_even_without_a_key(evidence, keys):
@@ -325,7 +340,7 @@ def test_an_input_inside_the_folder_is_checked_too(evidence, tmp_path, monkeypat
     write_manifest(evidence, manifest)
     result = verify(evidence)
     assert (result.inputs_checked, result.inputs_not_checked) == (
-        ("snapshot.json.gz",), (str(tmp_path / "devices.csv"),)
+        ("snapshot.json.gz",), ("devices.csv",)
     )  # fmt: skip
     assert "checked: the outputs, and the inputs inside this folder (snapshot.json.gz)" in (
         result.summary()

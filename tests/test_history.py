@@ -28,14 +28,14 @@ CATALOGUE = load_catalogue()
 INPUTS = [InputFile("devices.csv", "admin-center-csv", "ab" * 32, 8)]
 
 
-def meta(as_of: dt.date) -> RunMeta:
+def meta(as_of: dt.date, tenant: str = "tenant-1") -> RunMeta:
     return RunMeta(
         as_of=as_of,
         generated_at=dt.datetime.combine(as_of, dt.time(6), tzinfo=dt.UTC),
         tool_version="0.1.0",
         organisation="Example",
         classification="INTERNAL",
-        tenant_id="tenant-1",
+        tenant_id=tenant,
         source="files",
         catalogue_as_of=CATALOGUE.as_of,
         catalogue_source=CATALOGUE.source,
@@ -290,7 +290,8 @@ def test_list_is_formatted_one_line_per_period(tmp_path):
         assert format_runs(history.list_runs()) == "no runs recorded"
         record(history, JUL, JULY)
         text = format_runs(history.list_runs())
-    header, line = text.splitlines()[:2]
+    tenant, header, line = text.splitlines()[:3]
+    assert tenant == "tenant tenant-1"
     assert header.split()[:7] == ["period", "as", "of", "Macs", "failing", "crit/high", "posture"]
     assert line.split()[:6] == ["2026-07", "2026-07-01", "7", "5", "5", "28.6%"]
     assert "posture: Macs without one (the report's headline)" in text
@@ -479,14 +480,110 @@ def test_posture_is_the_reports_headline_macs_without_a_critical_or_high_failure
     assert changes.trend["failing_devices"].tolist() == [5, 5]
 
 
+def as_schema_2(path):
+    """Rewrite a history file as auditor with schema 2 left it: the frozen v1 and v2 SQL,
+    holding the same rows (schema 2 had one run per period, whatever its tenant)."""
+    from auditor.history.schema import MIGRATIONS
+
+    old = path.with_name("v2.sqlite")
+    with closing(sqlite3.connect(old)) as conn:
+        for statement in (*MIGRATIONS[0], *MIGRATIONS[1]):
+            conn.execute(statement)
+        conn.execute("ATTACH DATABASE ? AS v3", (str(path),))
+        for table in ("runs", "rules", "entities", "results"):
+            columns = [r[1] for r in conn.execute(f"PRAGMA main.table_info({table})")]
+            listed = ", ".join(columns)
+            conn.execute(f"INSERT INTO main.{table} ({listed}) SELECT {listed} FROM v3.{table}")
+        conn.commit()
+        conn.execute("DETACH DATABASE v3")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("PRAGMA user_version = 2")
+    path.unlink()
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    old.rename(path)
+
+
+def as_schema_1(path):
+    """Rewrite a history file as auditor with schema 1 left it (no posture column)."""
+    as_schema_2(path)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("ALTER TABLE runs DROP COLUMN critical_high_devices")
+        conn.execute("PRAGMA user_version = 1")
+
+
+def test_a_schema_2_database_keeps_its_runs_under_their_tenant(tmp_path):
+    path = tmp_path / "history.sqlite"
+    with open_history(path) as history:
+        record(history, JUL, JULY)
+        record(history, AUG, AUGUST, waived=("mac-waived-now",))
+        before = history.diff("2026-07", "2026-08")
+    as_schema_2(path)
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    with open_history(path) as history:
+        runs = history.list_runs()
+        after = history.diff("2026-07", "2026-08")
+        sep = audit(SEP, AUGUST)
+        same = history.compare(*sep, meta(SEP)).changes
+        other = history.compare(*sep, meta(SEP, tenant="tenant-2")).changes
+    assert runs[["tenant_id", "period"]].values.tolist() == [
+        ["tenant-1", "2026-07"], ["tenant-1", "2026-08"]
+    ]  # fmt: skip
+    assert names(after.new) == names(before.new) and names(after.resolved) == names(before.resolved)
+    assert (same.previous_period, other.previous_period) == ("2026-08", None)
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        view = conn.execute("SELECT DISTINCT tenant_id FROM findings").fetchall()
+    assert view == [("tenant-1",)]
+
+
+def test_two_tenants_in_one_file_keep_their_own_months(tmp_path):
+    path = tmp_path / "history.sqlite"
+    with open_history(path) as history:
+        record(history, JUL, JULY)
+        record(history, AUG, AUGUST)
+        results, frames = audit(AUG, {"other-mac": False})
+        second = history.compare(results, frames, meta(AUG, tenant="tenant-2"))
+        history.record(second, INPUTS)
+        runs = history.list_runs()
+        first_tenant = history.list_runs("tenant-1")
+        with pytest.raises(ConfigError, match="recorded for 2 tenants"):
+            history.show("2026-08")
+        shown = history.show("2026-08", tenant="tenant-2")
+        own = history.diff("2026-07", "2026-08", tenant="tenant-1")
+        with pytest.raises(ConfigError, match="no recorded period 2026-07"):
+            history.diff("2026-07", "2026-08", tenant="tenant-2")
+        assert history.prune(1) == 1  # tenant-1's July; tenant-2 has only August
+    assert second.changes.previous_period is None  # never compared with tenant-1
+    assert runs[["tenant_id", "period", "devices"]].values.tolist() == [
+        ["tenant-1", "2026-07", 7], ["tenant-1", "2026-08", 7], ["tenant-2", "2026-08", 1]
+    ]  # fmt: skip
+    assert first_tenant["period"].tolist() == ["2026-07", "2026-08"]
+    assert (shown["tenant_id"], shown["devices"]) == ("tenant-2", 1)
+    assert own.previous_period == "2026-07"
+    assert "tenant tenant-1" in format_runs(runs) and "tenant tenant-2" in format_runs(runs)
+
+
+def test_a_diff_never_compares_two_tenants(tmp_path):
+    with open_history(tmp_path / "history.sqlite") as history:
+        record(history, JUL, JULY)
+        results, frames = audit(AUG, {"other-mac": False})
+        history.record(history.compare(results, frames, meta(AUG, tenant="tenant-2")), INPUTS)
+        with pytest.raises(ConfigError) as caught:
+            history.diff("2026-07", "2026-08")
+        with pytest.raises(ConfigError, match="matches none"):
+            history.list_runs("tenant-3")
+    assert "2026-07 is tenant tenant-1; 2026-08 is tenant tenant-2" in str(caught.value)
+    assert "never two tenants" in str(caught.value)
+
+
 def test_a_schema_1_database_gets_posture_recomputed_from_its_results(tmp_path):
     path = tmp_path / "history.sqlite"
     results, frames = device_results(POSTURE_OUTCOMES)
     with open_history(path) as history:
         history.record(history.compare(results, frames, meta(JUL)), [])
-    with closing(sqlite3.connect(path)) as conn:  # as auditor with schema 1 left it
-        conn.execute("ALTER TABLE runs DROP COLUMN critical_high_devices")
-        conn.execute("PRAGMA user_version = 1")
+    as_schema_1(path)
     with open_history(path) as history:
         runs = history.list_runs()
     assert runs["critical_high_devices"].tolist() == [2]
@@ -537,9 +634,7 @@ def test_the_report_the_history_and_the_v2_migration_agree_on_posture(tmp_path):
     with open_history(path) as history:
         history.record(history.compare(results, frames, meta(JUL)), [])
         recorded = history.list_runs()[["critical_high_devices", "posture_pct"]].values.tolist()
-    with closing(sqlite3.connect(path)) as conn:  # schema 1, then the v2 migration's own SQL
-        conn.execute("ALTER TABLE runs DROP COLUMN critical_high_devices")
-        conn.execute("PRAGMA user_version = 1")
+    as_schema_1(path)  # then the v2 and v3 migrations' own SQL
     with open_history(path) as history:
         migrated = history.list_runs()[["critical_high_devices", "posture_pct"]].values.tolist()
     assert recorded == migrated == [[len(serious), expected]]

@@ -56,8 +56,10 @@ def two_months(tmp_path_factory) -> tuple[Path, dict[str, int]]:
         ("2026-08-01", august, "2026-08", "json"),  # only September's reports are read
         ("2026-09-01", september, "2026-09", "json,xlsx,pdf"),
     ):
+        # The enrollment configurations name the tenant: history compares a tenant's own runs.
         done = auditor(
-            "run", "--input", str(write_month(devices, base / period)), "--as-of", as_of,
+            "run", "--input", str(write_month(devices, base / period)), "--input",
+            str(base / "raw" / "enrollment_configurations.json"), "--as-of", as_of,
             "--out", str(out / period), "--history", str(history), "--format", formats,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr

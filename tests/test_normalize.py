@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from auditor.models import RawBatch
 from auditor.normalize import DEVICE_SCHEMA, SCHEMAS, normalize, schema_markdown
 from auditor.normalize.dates import datetime_column
+from auditor.normalize.text import TEXT_LIMIT
 from auditor.normalize.values import (
     BOOLEAN_TOKENS,
     as_text,
@@ -273,6 +275,14 @@ def test_same_device_twice_in_one_input_is_merged_and_said_so():
     assert duplicate.examples == ("A: test.json:value[0], test.json:value[1]",)
     [conflict] = notes(inventory, "os_version", "conflict")
     assert "says '14.5.0'" in conflict.examples[0] and "says '14.6.0'" in conflict.examples[0]
+
+
+def test_a_mac_listed_thousands_of_times_is_named_with_ten_records_and_a_count():
+    """A diagnostic-log folder holds each Mac once per export: the note stays short."""
+    inventory = normalize([batch("graph_devices", [mac("a")] * 3000)])
+    [duplicate] = notes(inventory, "device_id", "duplicate_record")
+    named = ", ".join(f"test.json:value[{i}]" for i in range(10))
+    assert duplicate.examples == (f"A: {named} and 2,990 more",)
 
 
 def test_values_fill_in_from_lower_precedence_inputs():
@@ -693,6 +703,130 @@ def test_restriction_not_collected_is_na():
     assert pd.isna(row["macos_enrollment_blocked"]) and pd.isna(row["personal_enrollment_blocked"])
 
 
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(12.0, "12"), (2.0**53 - 1, "9007199254740991"), (1e23, "1e+23"), (-1e300, "-1e+300")],
+)
+def test_a_float_is_never_shown_with_invented_digits(value, text):
+    """A JSON integer past 2**64 arrives as a float: its text is the float's, not made-up digits."""
+    assert as_text(value) == text
+
+
+# ---------------------------------------------------------------- hostile text: controls, sizes
+
+
+def test_control_characters_are_removed_and_noted_once_per_field():
+    rows = [
+        mac(
+            "id-1", deviceName="Ada\x00's\x1b[31m Mac\x85", userPrincipalName="ada@\x07contoso.com"
+        ),
+        mac("id-2", deviceName="Bo\x01b", serialNumber="C02\x9fXYZ"),
+        mac("id-3", deviceName="Tab\tand\nnewline stay"),
+    ]
+    inventory = normalize([batch("graph_devices", rows)])
+    assert one(inventory, "id-1")["device_name"] == "Ada's[31m Mac"
+    assert one(inventory, "id-1")["upn"] == "ada@contoso.com"
+    assert one(inventory, "id-2")["serial_number"] == "C02XYZ"
+    assert one(inventory, "id-3")["device_name"] == "Tab\tand\nnewline stay"
+    [name] = notes(inventory, "device_name", "control_characters")
+    assert name.count == 2 and name.source == "test.json"
+    assert name.examples == (
+        "Ada's[31m Mac: U+0000, U+001B removed",
+        "Bob (C02XYZ): U+0001 removed",
+    )
+    assert notes(inventory, "serial_number", "control_characters")[0].examples == (
+        "Bob (C02XYZ): U+009F removed",
+    )
+    assert len(notes(inventory, "upn", "control_characters")) == 1
+
+
+def test_a_value_of_control_characters_only_is_missing_and_said_so():
+    inventory = normalize([batch("graph_devices", [mac("id-1", deviceName="\x00\x01")])])
+    assert pd.isna(one(inventory, "id-1")["device_name"])
+    assert notes(inventory, "device_name", "control_characters")[0].count == 1
+
+
+@pytest.mark.parametrize("length", [257, 16_000, 2**20])
+def test_long_text_is_cut_with_its_length_and_digest_in_the_value_and_the_note(length):
+    name = "N" * (length - 1) + "Z"
+    inventory = normalize([batch("graph_devices", [mac("id-1", deviceName=name)])])
+    shown = one(inventory, "id-1")["device_name"]
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    reference = hashlib.sha256(name.casefold().encode()).hexdigest()[:16]
+    assert len(shown) == TEXT_LIMIT
+    assert shown.endswith(f"… [cut: {length:,} characters, ref {reference}]")
+    assert shown.startswith("NNNN")
+    [note] = notes(inventory, "device_name", "capped")
+    assert note.count == 1 and note.source == "test.json"
+    assert note.examples == (f"{shown}: {length:,} characters cut to 256; sha256 {digest}",)
+
+
+def test_256_characters_are_kept_whole():
+    name = "N" * TEXT_LIMIT
+    inventory = normalize([batch("graph_devices", [mac("id-1", deviceName=name)])])
+    assert one(inventory, "id-1")["device_name"] == name
+    assert not [n for n in inventory.quality if n.problem == "capped"]
+
+
+def test_long_ids_that_share_their_start_stay_two_macs_and_one_mac_still_merges():
+    """The digest in the cut value keeps different values apart and equal ones together."""
+    first, second = "x" * 500 + "1", "x" * 500 + "2"
+    graph = batch("graph_devices", [mac(first), mac(second)])
+    export = batch(
+        "export_devices",
+        [{"DeviceId": first.upper(), "UserApprovedEnrollment": "true", "OS": "macOS"}],
+        source="export.csv",
+    )
+    inventory = normalize([graph, export])
+    assert len(inventory.devices) == 2
+    merged = inventory.devices[inventory.devices["user_approved"].fillna(False)]
+    assert len(merged) == 1 and merged["source"].iloc[0] == "test.json; export.csv"
+    assert merged["device_id"].iloc[0].startswith("x" * 100)
+    assert sum(n.count for n in notes(inventory, "device_id", "capped")) == 3  # one per input
+
+
+def test_unparseable_hostile_values_are_quoted_cut():
+    inventory = normalize([batch("graph_devices", [mac("id-1", osVersion="1" * 100_000)])])
+    [note] = notes(inventory, "os_version", "unparseable")
+    assert len(note.examples[0]) < 400 and "[cut: 100,000 characters" in note.examples[0]
+
+
+def test_tenant_texts_are_made_safe_too():
+    apns = batch(
+        "apns", [{"appleIdentifier": "push@\x00contoso.com", "expirationDateTime": "2027-01-01"}]
+    )
+    tokens = batch("ade_tokens", [{"id": "t1", "tokenName": "T" * 5000, "appleIdentifier": "a@b"}])
+    inventory = normalize([apns, tokens])
+    assert inventory.tenant["apns_apple_id"].iloc[0] == "push@contoso.com"
+    assert len(inventory.ade_tokens["token_name"].iloc[0]) == TEXT_LIMIT
+    assert notes(inventory, "apns_apple_id", "control_characters")[0].count == 1
+    [cut] = notes(inventory, "token_name", "capped")
+    assert cut.examples[0].startswith("test.json:value[0]: 5,000 characters cut to 256; sha256 ")
+
+
+def test_population_texts_are_cut_before_serials_are_matched():
+    """A hostile serial cut on the Mac and on its ABM identity alike still matches."""
+    serial = "C02" + "X" * 400
+    devices = batch("graph_devices", [mac("id-1", serialNumber=serial)])
+    tokens = batch("ade_tokens", [{"id": "t1", "tokenName": "T" * 5000, "appleIdentifier": "a@b"}])
+    identities = batch(
+        "ade_identities",
+        [{"serialNumber": serial.lower(), "tokenId": "t1", "platform": "macOS",
+          "description": "\x00" + "d" * 300}],
+        source="identities.json",
+    )  # fmt: skip
+    inventory = normalize([devices, tokens, identities])
+    [identity] = inventory.ade_identities.to_dict("records")
+    assert identity["is_enrolled"] is True
+    assert len(identity["serial_number"]) == TEXT_LIMIT
+    assert len(identity["token_name"]) == TEXT_LIMIT
+    cut = notes(inventory, "serialNumber", "capped")
+    assert cut[0].source == "identities.json" and cut[0].examples[0].startswith(
+        "identities.json:value[0]: 403 characters cut to 256"
+    )
+    assert len(notes(inventory, "token_name", "capped")) == 1  # said once, by the tenant frame
+
+
 # ---------------------------------------------------------------- docs/schema.md
 
 
@@ -929,3 +1063,16 @@ def test_year_one_is_never_but_year_zero_is_unparseable(value, failed):
     result = datetime_column(pd.Series([value], dtype=object))
     assert pd.isna(result.values.iloc[0])
     assert bool(result.failed[0]) is failed
+
+
+@pytest.mark.parametrize(
+    ("value", "year"),
+    [("/Date(253402214400000)/", 9999), ("/Date(-5000000000000)/", 1811),
+     ("/Date(300000000000000)/", None), ("/Date(99999999999999999999)/", None)],
+)  # fmt: skip
+def test_a_date_past_9999_is_unparseable_and_a_date_before_1900_is_kept(value, year):
+    """A .NET millisecond count can name year 11476, which no report can hold as a date."""
+    result = datetime_column(pd.Series([value], dtype=object))
+    parsed = result.values.iloc[0]
+    assert (None if pd.isna(parsed) else parsed.year) == year
+    assert bool(result.failed[0]) is (year is None)

@@ -48,7 +48,8 @@ def receiver():
 
 
 def write_findings(tmp_path: Path, **report_options) -> tuple[Path, dict]:
-    report = make_report(rules=golden_rules(), **report_options)
+    # every part collected unless a test says otherwise: a gap alone is news (PARTIAL)
+    report = make_report(rules=golden_rules(), **{"gaps": False, **report_options})
     path = tmp_path / "findings.json"
     RENDERERS["json"](report, path)
     return path, json.loads(path.read_text())

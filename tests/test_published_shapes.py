@@ -106,9 +106,9 @@ def test_devices_export_with_display_headers_maps_every_column():
     assert status(statuses, "MAC-SYN-001", inventory, "CF-MAC-ADA") == "pass"
     assert status(statuses, "MAC-SYN-001", inventory, "CF-MAC-OLD") == "fail"
     ada = devices(inventory).loc["CF-MAC-ADA", "device_id"]
-    assert statuses[("MAC-ENR-004", ada)] == ("unknown", "missing: enrollment_method")
+    assert statuses[("MAC-ENR-004", ada)] == ("unknown", "enrollment method not reported")
     assert status(statuses, "MAC-ENR-004", inventory, "CF-MAC-BOB") == "not_applicable"
-    assert statuses[("MAC-FV-001", ada)] == ("unknown", "missing: is_encrypted")
+    assert statuses[("MAC-FV-001", ada)] == ("unknown", "FileVault state not reported")
     # the data-quality report names what to add for what the rules missed
     [bootstrap] = notes(inventory, "bootstrap_escrowed", "missing")
     assert bootstrap.examples == (
@@ -294,7 +294,7 @@ def test_docs_single_get_wrapped_in_value_is_read_but_its_defaults_are_not():
     assert pd.isna(mac.bootstrap_escrowed) and pd.isna(mac.model_identifier)
     [default] = notes(inventory, "bootstrap_escrowed", "default_not_read")
     assert "without $select=bootstrapTokenEscrowed" in default.examples[0]
-    assert statuses[("MAC-BST-001", mac.device_id)] == ("unknown", "missing: bootstrap_escrowed")
+    assert statuses[("MAC-BST-001", mac.device_id)] == ("unknown", "bootstrap token not reported")
     # a GET by id fills enrollmentProfileName: ADE (profile named) with an ambiguity note
     assert mac.enrollment_method == "ade"
     assert notes(inventory, "enrollment_method", "ambiguous")
@@ -402,10 +402,10 @@ def test_input_folder_without_inventory_or_with_a_damaged_file_stops(tmp_path):
 
 def test_gaps_name_the_input_to_add(tmp_path):
     """A run on the export alone records the parts no input carried and what carries them."""
-    from auditor.pipeline import _uncovered_parts
+    from auditor.pipeline.inputs import uncovered_parts
 
     readings = read_files([PUBLISHED / "devices_export_display_headers.csv"])
-    gaps = {g.part: g.reason for g in _uncovered_parts(readings.batches, readings.gaps)}
+    gaps = {g.part: g.reason for g in uncovered_parts(readings.batches, readings.gaps)}
     assert gaps["device_details"] == (
         "no input carried it; add single-device GETs with $select (`auditor fetch` collects "
         "them; docs/inputs.md)"

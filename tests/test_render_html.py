@@ -142,7 +142,7 @@ def test_the_findings_view_filters_on_owner_os_major_and_enrollment(report):
     assert specs["upn"].filter == "text" and specs["upn"].label == "Primary user"
     assert [v.value for v in specs["severity"].values] == ["critical", "high", "medium", "low",
                                                            "info"]  # fmt: skip
-    assert specs["rule_id"].values[0].label.startswith("MAC-CMP-001 · ")
+    assert specs["rule_id"].values[0].label.startswith("MAC-ADE-002 · ")
     assert specs["entity_name"].link == "device"
     assert specs["serial_number"].source == "device"
     majors = {c.key: c for c in report.views.devices.columns}["os_major"].values

@@ -54,7 +54,9 @@ def hostile(tmp_path_factory) -> Path:
     """The hand-made tenant with a script, a formula and an <img onerror> as Mac names."""
     inv = inventory()
     inv.devices.loc[inv.devices["device_id"] == "dev-01", "device_name"] = IMG
-    inv.gaps.append(SourceGap("managed_devices", "500 after 3 tries", ("device_id",), True))
+    inv.gaps.append(
+        SourceGap("managed_devices", "500 after 3 tries", ("device_id",), True, "failed")
+    )
     outcome = results_for(inv)
     report = build_report(
         outcome.results, inv, ALL_RULES, outcome.uses, meta(stale=True), changes()
@@ -234,7 +236,9 @@ def test_hostile_names_show_as_text_and_run_nothing(browser, hostile):
     browser.find_element(By.CSS_SELECTOR, '#tabs button[data-view="findings"]').click()
     assert browser.execute_script("return window.__pwned === undefined")
     banner = browser.find_element(By.CSS_SELECTOR, '[data-testid="partial"]')
-    assert "PARTIAL DATA" in banner.text and "managed_devices: 500 after 3 tries" in banner.text
+    assert (
+        "PARTIAL DATA" in banner.text and "device list: failed (500 after 3 tries)" in banner.text
+    )
     browser.find_element(By.CSS_SELECTOR, '#tabs button[data-view="changes"]').click()
     assert row_count(browser, "changes") == 6  # 3 new, 2 persisting, 1 resolved (report_inputs)
     changed = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "td.c-device_name")]
@@ -282,3 +286,22 @@ def test_the_interactive_report_of_the_sample_is_dated_and_complete(browser, sam
     header = browser.find_element(By.CSS_SELECTOR, ".masthead").text
     assert f"as of {AS_OF.isoformat()}" in header and data["run"]["tenant_id"] in header
     assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="partial"]') == []
+
+
+def test_a_device_list_only_run_says_partial_and_not_collected_in_the_browser(browser, tmp_path):
+    """Issue 14: PARTIAL names every part not collected; a key number nothing measured says so."""
+    done = auditor(
+        "run", "--input", str(Path(__file__).resolve().parent.parent / "sample_data" /
+                              "managed_devices.json"),
+        "--as-of", "2026-09-01", "--out", str(tmp_path), "--no-history", "--format", "html",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    fresh(browser, tmp_path / "report.html")
+    banner = browser.find_element(By.CSS_SELECTOR, '[data-testid="partial"]').text
+    assert "per-device details: not supplied" in banner and "silences MAC-BST-001" in banner
+    kpi = browser.find_element(By.CSS_SELECTOR, '[data-kpi-count="bootstrap_escrowed"]').text
+    assert kpi == "not collected"
+    warnings = browser.find_element(By.CSS_SELECTOR, '[data-testid="warnings"]').text
+    assert "SAMPLE DATA" in warnings
+    unknown = browser.find_element(By.CSS_SELECTOR, '[data-testid="serious-unknown"]').text
+    assert unknown.startswith("300 Macs had an unknown on a critical or high rule")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 
 import orjson
 import pytest
@@ -14,7 +15,7 @@ from auditor.render.json import document_bytes
 from auditor.report import Report
 
 TOP_KEYS = ["schema_version", "run", "summary", "findings", "data_quality", "waivers", "changes",
-            "tenant"]  # fmt: skip
+            "tenant", "population"]  # fmt: skip
 
 
 def write(report: Report, tmp_path, name: str = "findings.json") -> tuple[bytes, dict]:
@@ -35,7 +36,7 @@ def test_the_document_has_the_documented_blocks_in_order(report, tmp_path):
     assert OUTPUT_NAMES["json"] == "findings.json"
     run = data["run"]
     assert run["as_of"] == "2026-09-01"
-    assert run["complete"] is True
+    assert run["complete"] is False  # the per-device details were denied
     catalogue = {"as_of": "2026-08-22", "source": "bundled", "age_days": 10, "stale": False}
     assert run["catalogue"] == catalogue
     assert run["inputs"] == [
@@ -147,3 +148,27 @@ def test_waivers_and_data_quality_blocks(report, tmp_path):
     ]
     assert data["data_quality"]["never_synced_devices"] == 1
     assert data["data_quality"]["unknown_by_rule"][0]["rule_id"] == "MAC-FV-001"
+
+
+def test_docs_findings_json_names_every_key_the_document_has(report, tmp_path):
+    """docs/findings-json.md is the contract: every key written is documented there."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "findings-json.md").read_text()
+    _, data = write(report, tmp_path)
+
+    def keys(value, depth=0):
+        if isinstance(value, dict) and depth < 3:
+            for key, inner in value.items():
+                if not key.startswith("MAC-") and key not in ("critical", "high", "medium",
+                                                              "low", "info"):  # fmt: skip
+                    yield key
+                yield from keys(inner, depth + 1)
+        elif isinstance(value, list) and value:
+            yield from keys(value[0], depth)
+
+    written = {k for block in ("run", "summary", "data_quality") for k in keys(data[block])}
+    listed_elsewhere = set(data["summary"]["kpis"]) | set(data["summary"]["status"])
+    named = set(re.findall(r"[a-z_0-9]+", doc))  # `key` in a table, or inside `{a, b, c}`
+    undocumented = sorted(k for k in written - listed_elsewhere if k not in named)
+    assert undocumented == []

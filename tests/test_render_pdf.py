@@ -85,11 +85,13 @@ def test_html_escapes_inventory_text(html):
 
 
 def test_html_warns_about_partial_data_and_a_stale_catalogue(html):
-    assert "PARTIAL DATA" not in html
+    complete = render_html(make_report(rules=golden_rules(), gaps=False))
+    assert "PARTIAL:" not in complete and "complete: every part collected" in complete
+    assert "PARTIAL: part of the inventory was not collected" in html  # details were denied
+    assert "per-device details: denied (403 denied)" in html
     assert "WARNING: the macOS release catalogue" not in html
     bad = render_html(make_report(rules=golden_rules(), core_gap=True, stale=True))
-    assert "PARTIAL DATA" in bad
-    assert "managed_devices: 500 failed" in bad
+    assert "device list: failed (500 failed)" in bad
     assert "WARNING: the macOS release catalogue is 92 days old" in bad
     limit = f"limit {STALE_AFTER_DAYS} days"  # the constant the run judged by, not a copy
     assert limit in bad and f"older than {STALE_AFTER_DAYS} days" in bad
@@ -117,3 +119,20 @@ def test_charts_are_svg_without_dates(report):
     for svg in charts.values():
         assert svg.lstrip().startswith("<?xml")
         assert "<dc:date>" not in svg
+
+
+def test_a_large_findings_json_is_attached_gzipped_and_the_appendix_names_it(
+    report, tmp_path, monkeypatch
+):
+    import gzip
+
+    import auditor.render.pdf as pdf
+
+    monkeypatch.setattr(pdf, "ATTACH_AS_IS_MAX_BYTES", 1)  # every findings.json is "large"
+    RENDERERS["pdf"](report, tmp_path / "report.pdf")
+    RENDERERS["json"](report, tmp_path / "findings.json")
+    reader = PdfReader(tmp_path / "report.pdf")
+    (packed,) = reader.attachments["findings.json.gz"]
+    assert gzip.decompress(packed) == (tmp_path / "findings.json").read_bytes()
+    text = " ".join((page.extract_text() or "") for page in reader.pages)
+    assert "findings.json.gz" in " ".join(text.split())

@@ -15,6 +15,8 @@ SHEETS = [
     "Summary",
     "Findings",
     "Devices",
+    "ABM serials",
+    "Population",
     "Rules",
     "Tenant",
     "Data quality",
@@ -121,7 +123,7 @@ def test_rules_tenant_quality_waivers_and_changes_sheets(workbook, report):
 def test_run_info_states_the_run(workbook, report):
     info = workbook["Run info"]
     assert column_of(info, "as_of") == dt.datetime(2026, 9, 1)
-    assert column_of(info, "complete") is True
+    assert column_of(info, "complete") is False  # the per-device details were denied
     assert column_of(info, "findings_rows") == f"{len(report.findings)} rows on sheet Findings"
 
 

@@ -104,8 +104,14 @@ def test_sections_cap_the_listed_macs_and_count_the_rest():
     assert [s.rule.rule_id for s in report.sections] == ["MAC-FV-001", "MAC-SYN-002", "MAC-SYN-001"]
 
 
-def test_a_core_gap_marks_the_report_partial():
-    assert make_report(rules=golden_rules()).run.is_complete
+def test_any_gap_marks_the_report_partial():
+    assert make_report(rules=golden_rules(), gaps=False).run.is_complete
+    denied = make_report(rules=golden_rules())
+    assert not denied.run.is_complete
+    assert [(p.part, p.state) for p in denied.run.parts if p.state != "collected"] == [
+        ("device_details", "denied"),
+        ("ade_profiles", "collected"),
+    ][:1]
     partial = make_report(rules=golden_rules(), core_gap=True)
     assert not partial.run.is_complete
     assert partial.run.gaps[0].is_core
@@ -136,7 +142,7 @@ def test_without_history_there_are_no_changes():
 
 def test_data_quality_names_the_commonest_reason_for_unknown(report):
     unknown = {u.rule_id: (u.count, u.top_reason) for u in report.quality.unknowns}
-    assert unknown["MAC-FV-001"] == (1, "missing: is_encrypted")
+    assert unknown["MAC-FV-001"] == (1, "FileVault state not reported")
     assert report.quality.never_synced == 1
     assert {n.problem for n in report.quality.notes} == {"missing", "suspicious_text"}
 

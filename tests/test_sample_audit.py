@@ -30,7 +30,8 @@ CASES = [(rule_id, case) for rule_id, cases in EXPECTED["rules"].items() for cas
 
 
 def _case_id(rule_id: str, case: Mapping[str, Any]) -> str:
-    entity = case.get("key") or case.get("dem_upn") or case.get("token_name") or case["entity"]
+    names = ("key", "dem_upn", "token_name", "vpp_token_name", "policy_name", "identity_id")
+    entity = next((case[n] for n in names if case.get(n)), case["entity"])
     extra = "-".join(f"{k}" for k in ("config", "generate") if k in case)
     return "-".join(filter(None, (rule_id, str(entity), case["status"], extra)))
 
@@ -76,7 +77,11 @@ def _status(report: Report, rule_id: str, case: Mapping[str, Any]) -> str:
     if case["entity"] == "device":
         devices = report.devices.set_index("device_id")
         return str(devices.loc[case["device_id"], rule_id])
-    entity_id = case.get("tenant_id") or case.get("token_id") or case.get("dem_upn")
+    if case["entity"] == "ade_identity":
+        identities = report.population.identities.set_index("identity_id")
+        return str(identities.loc[case["identity_id"], rule_id])
+    ids = ("tenant_id", "token_id", "dem_upn", "vpp_token_id", "policy_id")
+    entity_id = next(case[n] for n in ids if case.get(n))
     found = [
         r.status
         for r in report.tenant.results

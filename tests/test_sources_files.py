@@ -16,7 +16,7 @@ import pandas.testing
 import pytest
 
 from auditor.errors import SourceError
-from auditor.sources.files import ReadLimits, read_file, read_files
+from auditor.sources.files import ReadLimits, UnknownShapeError, read_file, read_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "files"
 
@@ -334,7 +334,35 @@ def test_json_records_of_another_kind_name_their_fields(tmp_path):
 
 def test_array_of_non_objects(tmp_path):
     message = error_of(tmp_path, "ids.json", b'[{"DeviceId": "a"}, 7]')
-    assert message == "ids.json:[1]: expected an object, found int"
+    assert message == "ids.json:[1]: expected an object (a record), found the number 7"
+
+
+@pytest.mark.parametrize(
+    ("data", "holds"),
+    [
+        (b"null", "the file is JSON holding null"),
+        (b"  null\n", "the file is JSON holding null"),
+        (b"42", "the file is JSON holding the number 42"),
+        (b'"x"', 'the file is JSON holding the string "x"'),
+        (b"false", "the file is JSON holding the boolean false"),
+        (b"[]", "an empty array"),
+        (b"{}", "an empty JSON object"),
+        (b"[null, null]", "an array of nulls, not of records"),
+        (b'[1, "a"]', "an array of numbers, strings, not of records"),
+        (b"null\nnull\n", "line 1: not a known shape: expected a JSON object or array, found null"),
+        (gzip.compress(b"42", mtime=0), "the file is JSON holding the number 42"),
+    ],
+)
+def test_json_that_holds_no_records_is_described_as_json(tmp_path, data, holds):
+    """Issue 15: a JSON `null` file was described as a CSV whose header is `null`."""
+    path = tmp_path / "x.json"
+    path.write_bytes(data)
+    with pytest.raises(UnknownShapeError) as caught:
+        read_files([path])
+    message = str(caught.value)
+    assert message.startswith("x.json") and "not a known shape" in message
+    assert holds in message
+    assert "header" not in message and "CSV" not in message
 
 
 def test_ragged_csv_row(tmp_path):
@@ -430,6 +458,22 @@ def test_two_processes_read_what_one_reads(tmp_path):
     assert records["source_record"].is_unique
     assert records["deviceName"].tolist()[:4] == records["deviceName"].tolist()[-4:]
     assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_long_first_line_is_not_read_by_both_processes(tmp_path):
+    """The child's lines may start right after line 1: the parent then reads no more lines.
+
+    (Found by tests/test_reader_properties.py: line 2 was read twice, its Mac "listed twice".)
+    """
+    lines = (FIXTURES / "graph_devices_beta_pages.jsonl").read_bytes().splitlines()
+    first = orjson.loads(lines[0])
+    first["value"][0]["notes"] = "n" * 20_000  # most of the file: the split falls after it
+    first["value"][0]["isSupervised"] = "yes"  # a string: Arrow declines, the general reader reads
+    path = tmp_path / "pages.jsonl"
+    path.write_bytes(orjson.dumps(first) + b"\n" + lines[1] + b"\n" + lines[0] + b"\n")
+    records = read_one(path, TWO_PROCESSES)[0]["graph_devices"].records
+    assert records["source_record"].is_unique
+    assert len(records) == 2 * len(first["value"]) + len(orjson.loads(lines[1])["value"])
 
 
 def test_error_in_the_second_process_names_its_line(tmp_path):
@@ -533,6 +577,46 @@ def test_csv_rows_name_their_first_line_across_blank_lines_and_line_breaks(tmp_p
     assert records["source_record"].tolist() == ["devices.csv:line 2", "devices.csv:line 5"]
 
 
+_PHYSICAL = b'Device ID,Device name\n\nid-1,"two\nlines"\n\n\nid-2,"three\n\nlines"\nid-3,MAC-3%s\n'
+
+
+@pytest.mark.parametrize(
+    "tail", [b"", b'"'], ids=["Arrow reads it", "odd quotes: the csv module reads it"]
+)
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n", b"\r"], ids=["LF", "CRLF", "CR"])
+def test_csv_rows_cite_physical_lines_on_every_path(tmp_path, tail, line_end):
+    """Quoted line breaks and blank lines count as lines, whichever reader takes the file.
+
+    CR alone is how Excel's "CSV (Macintosh)" ends lines: such a file has no LF at all.
+    """
+    path = tmp_path / "devices.csv"
+    path.write_bytes((_PHYSICAL % tail).replace(b"\n", line_end))
+    records = read_one(path)[0]["admin_center_csv"].records
+    assert records["Device ID"].tolist() == ["id-1", "id-2", "id-3"]
+    lines = ["devices.csv:line 3", "devices.csv:line 7", "devices.csv:line 10"]
+    assert records["source_record"].tolist() == lines
+
+
+@pytest.mark.parametrize("tail", [b"", b'"'], ids=["Arrow first", "csv module"])
+def test_csv_errors_cite_physical_lines_after_line_breaks_and_blanks(tmp_path, tail):
+    data = _PHYSICAL % tail + b"\nid-4,MAC-4,extra\n"
+    message = error_of(tmp_path, "a.csv", data)
+    assert message == "a.csv: line 12: expected 2 fields (as in the header), found 3"
+
+
+def test_powershell_type_line_counts_as_a_line(tmp_path):
+    """Windows PowerShell's `#TYPE` line is line 1: the header is line 2."""
+    head = (
+        b'#TYPE Microsoft.Graph.PowerShell.Models.MicrosoftGraphManagedDevice\n"Id","DeviceName"\n'
+    )
+    path = tmp_path / "devices.csv"
+    path.write_bytes(head + b'"id-1","MAC-1"\n\n"id-2","MAC-2"\n')
+    records = read_one(path)[0]["graph_devices"].records
+    assert records["source_record"].tolist() == ["devices.csv:line 3", "devices.csv:line 5"]
+    message = error_of(tmp_path, "b.csv", head + b'"id-1","MAC-1"\n"id-2"\n')
+    assert message.startswith("b.csv: line 4: expected 2 fields")
+
+
 def test_a_column_present_twice_is_read_from_the_filled_copy(tmp_path):
     path = tmp_path / "devices.csv"
     path.write_bytes(b"Device ID,Serial number,Serial number\nid-1,,C02X\nid-2,C02Y,C02Y\n")
@@ -618,6 +702,25 @@ def test_arrow_and_general_readers_match_member_names_alike(tmp_path, change):
     as_graph_wrote_it = _normalized_devices(camel)
     for field in ("serial_number", "is_supervised"):
         pandas.testing.assert_series_equal(arrow[field], as_graph_wrote_it[field])
+
+
+@pytest.mark.parametrize("layout", ["JSON lines", "one document"])
+def test_a_member_respelled_deep_in_a_page_is_read_not_skipped(tmp_path, layout):
+    """Arrow skips a member it does not expect: a later record's PascalCase member must send
+    the file to the general reader. (Found by tests/test_reader_properties.py: the name came
+    out "missing" when the record sat beyond the first record of its page.)"""
+    data = _device_pages(tmp_path, 900)
+    pages = [orjson.loads(line) for line in data.splitlines()]
+    record = pages[1]["value"][300]
+    record["DeviceName"] = record.pop("deviceName")
+    path = tmp_path / "pages.json"
+    if layout == "JSON lines":
+        path.write_bytes(b"".join(orjson.dumps(page) + b"\n" for page in pages))
+    else:
+        values = [device for page in pages for device in page["value"]]
+        path.write_bytes(orjson.dumps({**pages[0], "value": values}))
+    devices = _normalized_devices(path).set_index("device_id")
+    assert devices.loc[record["id"], "device_name"] == record["DeviceName"]
 
 
 @pytest.mark.parametrize(
@@ -741,3 +844,57 @@ def test_unused_columns_are_listed_once_per_file():
     ]:
         notes = [n for n in read_file(FIXTURES / fixture).notes if n.problem == "unmapped_columns"]
         assert [n.examples[0] for n in notes] == ([listed] if listed else [])
+
+
+def test_one_column_quoted_csv_is_still_a_csv(tmp_path):
+    """Its lines parse as JSON strings: it must not be mistaken for JSON lines."""
+    path = tmp_path / "ids.csv"
+    path.write_bytes(b'"DeviceId"\n"abc"\n"def"\n')
+    reading = read_file(path)
+    assert reading.kind == "export-devices"
+    assert reading.batches[0].records["DeviceId"].tolist() == ["abc", "def"]
+
+
+def _surrogate_page() -> dict:
+    page = orjson.loads((FIXTURES / "graph_devices_v1_page.json").read_bytes())
+    page["value"][1]["deviceName"] = "Ada\ud83d's Mac"  # an emoji's UTF-16 cut in half
+    return page
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["one document", "pretty documents", "JSON lines", "gzip JSON lines"],
+)
+def test_a_lone_surrogate_is_removed_and_noted_not_the_file_refused(tmp_path, layout):
+    """`"\\ud83d"` is valid JSON syntax orjson refuses; the device and its name stay, noted."""
+    page = _surrogate_page()
+    text = json.dumps(page)  # ensure_ascii: the lone surrogate is written as an escape
+    data = {
+        "one document": text,
+        "pretty documents": json.dumps(page, indent=2) + "\n" + json.dumps(page, indent=2),
+        "JSON lines": text + "\n" + text + "\n",
+        "gzip JSON lines": text + "\n" + text + "\n",
+    }[layout].encode()
+    path = tmp_path / "devices.json"
+    path.write_bytes(gzip.compress(data) if layout.startswith("gzip") else data)
+    reading = read_file(path)
+    records = reading.batches[0].records
+    copies = 1 if layout == "one document" else 2
+    assert len(records) == copies * len(page["value"])
+    assert records["deviceName"].tolist().count("Ada's Mac") == copies
+    [note] = [n for n in reading.notes if n.problem == "control_characters"]
+    assert (note.field, note.count, note.source) == ("deviceName", copies, "devices.json")
+    assert note.examples[0].startswith("devices.json:")
+    assert note.examples[0].endswith(
+        "value[1].deviceName: a lone UTF-16 surrogate (text no UTF-8 can hold) removed"
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b'{"value": [{"id": NaN}]}', b'{"value": [{"id": "a\\ud800", "x": NaN}]}'],
+    ids=["orjson", "json module after a surrogate"],
+)
+def test_nan_is_not_json_on_any_path(tmp_path, data):
+    message = error_of(tmp_path, "n.json", data)
+    assert message.startswith("n.json: line 1 column") and "invalid JSON" in message

@@ -3,11 +3,12 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from auditor.config import WaiverPolicy
 from auditor.engine import EvaluationContext, evaluate
 from auditor.errors import ConfigError
 from auditor.refdata.catalogue_file import load_catalogue
 from auditor.rules import ALL_RULES
-from auditor.waivers import apply_waivers, load_waivers
+from auditor.waivers import WaiverRules, apply_waivers, load_waivers
 
 AS_OF = dt.date(2026, 9, 1)
 
@@ -26,6 +27,13 @@ def devices() -> pd.DataFrame:
 def results(frame: pd.DataFrame) -> pd.DataFrame:
     fv = [r for r in ALL_RULES if r.id == "MAC-FV-001"]
     return evaluate(fv, {"devices": frame}, EvaluationContext(AS_OF, load_catalogue(), {}))
+
+
+def governed(policy=None, operator=""):
+    """What a run checks waivers against: the catalogue's severities and a [waivers] policy."""
+    return WaiverRules(
+        {r.id: r.severity for r in ALL_RULES}, policy or WaiverPolicy(), AS_OF, operator
+    )
 
 
 def write(tmp_path, text, name="waivers.toml"):
@@ -109,9 +117,10 @@ def test_every_bad_waiver_is_named(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_waivers(path)
     message = str(caught.value)
-    assert "waiver 1: missing expires" in message
-    assert "waiver 1: give exactly one of" in message
-    assert "waiver 2: expires 'soon' is not a date" in message
+    assert "line 1, waiver 1: missing expires" in message
+    assert "line 1, waiver 1: give exactly one selector" in message
+    assert "line 9, waiver 2: expires: 'soon' is not a date" in message
+    assert message.count("waiver 2") == 1  # one problem, one message
 
 
 def test_unknown_rule_ids_are_reported_with_the_other_problems(tmp_path):
@@ -121,10 +130,10 @@ def test_unknown_rule_ids_are_reported_with_the_other_problems(tmp_path):
         'ticket = "t"\nexpires = 2026-12-31\n\n[[waiver]]\nrule = "MAC-FV-001"\nserial = "X"\n',
     )
     with pytest.raises(ConfigError) as caught:
-        load_waivers(path, {r.id for r in ALL_RULES})
+        load_waivers(path, governed())
     message = str(caught.value)
-    assert "waiver 1: unknown rule id 'MAC-XX-001'" in message
-    assert "waiver 2: missing reason, approver, ticket, expires" in message
+    assert "line 1, waiver 1 (W001): unknown rule id 'MAC-XX-001'" in message
+    assert "line 9, waiver 2: missing reason, approver, ticket, expires" in message
 
 
 def test_tenant_false_selects_nothing_and_ids_match_case_insensitively(tmp_path):
@@ -133,7 +142,7 @@ def test_tenant_false_selects_nothing_and_ids_match_case_insensitively(tmp_path)
         '[[waiver]]\nrule = "MAC-FV-001"\ntenant = false\nreason = "r"\napprover = "a"\n'
         'ticket = "t"\nexpires = 2026-12-31\n',
     )
-    with pytest.raises(ConfigError, match="give exactly one of"):
+    with pytest.raises(ConfigError, match="give exactly one selector"):
         load_waivers(bad)
     waivers, _ = load_waivers(
         write(
@@ -145,3 +154,14 @@ def test_tenant_false_selects_nothing_and_ids_match_case_insensitively(tmp_path)
     frame = devices()
     outcome = apply_waivers(results(frame), {"devices": frame}, waivers, AS_OF)
     assert (outcome.results["status"] == "waived").sum() == 1
+
+
+def test_the_readme_waiver_example_passes_the_default_policy(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("Waivers (`waivers.toml`")[1].split("```toml\n")[1].split("```")[0]
+    waivers, _ = load_waivers(write(tmp_path, example), governed())
+    assert [(w.id, w.rule_id, w.approved) for w in waivers] == [
+        ("W-LAB-VMS", "MAC-VM-001", dt.date(2026, 9, 1))
+    ]

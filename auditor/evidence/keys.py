@@ -20,8 +20,10 @@ from auditor.errors import ConfigError
 def generate_keypair(directory: Path, name: str = "auditor-signing") -> tuple[Path, Path]:
     """Write a new Ed25519 key pair: `<name>.key` (private, mode 0600) and `<name>.pub`.
 
-    Refuses to overwrite either file.
+    Refuses to overwrite either file, and a name that is not a plain file stem (a path, `..`,
+    a separator), so the keys land in `directory` and nowhere else.
     """
+    _check_stem(name)
     private = Ed25519PrivateKey.generate()
     private_pem = private.private_bytes(
         serialization.Encoding.PEM,
@@ -44,6 +46,23 @@ def generate_keypair(directory: Path, name: str = "auditor-signing") -> tuple[Pa
     except OSError as exc:
         raise ConfigError(f"{exc.filename or directory}: cannot write the key pair: {exc}") from exc
     return paths
+
+
+def _check_stem(name: str) -> None:
+    """A ConfigError unless `name` is one plain file name component (no path of any kind)."""
+    separators = {"/", "\\", os.sep, os.altsep or "/"}
+    if (
+        not name.strip()
+        or name in (".", "..")
+        or any(s in name for s in separators)
+        or "\x00" in name
+        or Path(name).is_absolute()
+        or Path(name).name != name
+    ):
+        raise ConfigError(
+            f"--name {name!r}: give a plain file name, not a path (no '/', '\\' or '..'); "
+            "the keys are written into the DIRECTORY argument"
+        )
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:

@@ -7,6 +7,10 @@ failure carries the first period of its uninterrupted failing streak, carried fo
 latest earlier period when it is recorded, so a streak needs one earlier period, not all of them
 (re-recording an old period therefore does not rewrite the streaks of later ones).
 
+Runs are keyed by tenant: each tenant has its own line of periods, a run is compared only with
+its own tenant's runs, and `list`, `show`, `diff` and `prune` work on one tenant (named, or the
+only one the file holds); a diff never spans two tenants.
+
 Posture (`posture_pct`) is the report's headline, defined once in `auditor.posture`;
 `failing_devices` counts Macs with any failing result. A run is compared once
 (`History.compare`): the report shows that comparison and `History.record` stores it.
@@ -52,7 +56,9 @@ from auditor.history.sql import (
     load_run,
     posture_column,
     require_periods,
+    resolve_tenant,
     table_rows,
+    tenants,
     trend,
 )
 from auditor.history.stored import StoredRun, stored_run
@@ -138,13 +144,14 @@ class History:
         """
         current = stored_run(results, frames, meta)
         with self._transaction("compare with the previous run") as conn:
-            compared_with = basis(conn, meta.period)
-            matched = match_failures(current, self._latest_before(conn, compared_with[0]))
+            compared_with = basis(conn, meta.tenant_id, meta.period)
+            previous = self._latest_before(conn, meta.tenant_id, compared_with[0])
+            matched = match_failures(current, previous)
             changes = matched.changes(trend(conn, current))
         return Comparison(meta, current, changes, matched.first_seen, compared_with)
 
     def record(self, comparison: Comparison, inputs: Sequence[InputFile]) -> None:
-        """Store the compared run, replacing any run recorded for its period, in one transaction.
+        """Store the compared run, replacing its tenant's run of that period, in one transaction.
 
         Keeps the run's metadata and inputs, counts per rule and status, every entity that
         existed, and each non-passing result (passes are implied by the entity list) with the
@@ -152,70 +159,84 @@ class History:
         `compare` are the streaks matched again, against what is recorded now.
         """
         meta, snap = comparison.meta, comparison.stored
+        tenant = meta.tenant_id
         inputs_json = json.dumps([dataclasses.asdict(i) for i in inputs])
         with self._transaction("record the run", write=True) as conn:
             first_seen = comparison.first_seen
-            now = basis(conn, meta.period)
+            now = basis(conn, tenant, meta.period)
             if now != comparison.basis:
-                first_seen = match_failures(snap, self._latest_before(conn, now[0])).first_seen
+                previous = self._latest_before(conn, tenant, now[0])
+                first_seen = match_failures(snap, previous).first_seen
             results = snap.results.copy()
             results.loc[results["status"].to_numpy() == FAIL, "first_seen"] = first_seen
-            delete_periods(conn, [meta.period])
+            delete_periods(conn, tenant, [meta.period])
             conn.execute(
                 f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(RUN_COLUMNS))})",
-                (meta.period, meta.as_of.isoformat(), meta.generated_at.isoformat(),
+                (tenant, meta.period, meta.as_of.isoformat(), meta.generated_at.isoformat(),
                  meta.tool_version, meta.catalogue_as_of.isoformat(), meta.catalogue_source,
-                 meta.config_digest, meta.waivers_digest, meta.tenant_id, meta.source,
+                 meta.config_digest, meta.waivers_digest, meta.source,
                  snap.devices, snap.failing_devices, snap.critical_high_devices, inputs_json),
             )  # fmt: skip
             for table, frame in (("rules", snap.rules), ("entities", snap.entities)):
-                marks = ", ".join("?" * (frame.shape[1] + 2))
-                conn.executemany(
-                    f"INSERT INTO {table} VALUES ({marks})", table_rows(meta.period, frame)
-                )
-            insert_results(conn, meta.period, results)
+                marks = ", ".join("?" * (frame.shape[1] + 3))
+                rows = table_rows(tenant, meta.period, frame)
+                conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+            insert_results(conn, tenant, meta.period, results)
 
-    def diff(self, a: str, b: str) -> Changes:
-        """Deltas of recorded period `b` against recorded period `a` (as `compare` gives them).
+    def diff(self, a: str, b: str, tenant: str | None = None) -> Changes:
+        """Deltas of recorded period `b` against recorded period `a` of one tenant.
+
+        `tenant` (an id or a unique start of one) may be left out when one tenant has both
+        periods recorded; a diff never compares two tenants.
 
         Raises:
-            ConfigError: `a` or `b` is not a recorded period (the message lists those that are).
+            ConfigError: `a` or `b` is not recorded for the tenant (the message lists those
+                that are), or the tenant is ambiguous.
         """
         with self._transaction(f"compare {a} with {b}") as conn:
-            require_periods(conn, self.path, a, b)
-            current = load_run(conn, b, self.path, fails_only=False)
-            comparison = match_failures(current, load_run(conn, a, self.path, fails_only=True))
+            tenant = resolve_tenant(conn, self.path, tenant, (a, b))
+            require_periods(conn, self.path, tenant, a, b)
+            current = load_run(conn, tenant, b, self.path, fails_only=False)
+            before = load_run(conn, tenant, a, self.path, fails_only=True)
+            comparison = match_failures(current, before)
             is_fail = current.results["status"].to_numpy() == FAIL
             # streaks as recorded for b: counted over every period before it, not only since a
             comparison.first_seen = current.results["first_seen"].to_numpy(dtype=object)[is_fail]
             return comparison.changes(trend(conn, current))
 
-    def list_runs(self) -> pd.DataFrame:
-        """One row per recorded period, oldest first, with totals per status."""
+    def list_runs(self, tenant: str | None = None) -> pd.DataFrame:
+        """One row per recorded run (of `tenant`, else of every tenant), by tenant and period."""
         sums = ", ".join(f"coalesce(sum(u.{s}), 0) AS {s}" for s in STATUS_CODES)
-        query = f"""SELECT r.period, r.as_of, r.generated_at, r.tool_version, r.catalogue_as_of,
-            r.config_digest, r.devices, r.failing_devices, r.critical_high_devices, {sums}
-            FROM runs r
-            LEFT JOIN rules u USING (period) GROUP BY r.period ORDER BY r.period"""
+        query = f"""SELECT r.tenant_id, r.period, r.as_of, r.generated_at, r.tool_version,
+            r.catalogue_as_of, r.config_digest, r.devices, r.failing_devices,
+            r.critical_high_devices, {sums}
+            FROM runs r LEFT JOIN rules u USING (tenant_id, period)
+            WHERE ? IS NULL OR r.tenant_id = ?
+            GROUP BY r.tenant_id, r.period ORDER BY r.tenant_id, r.period"""
         with self._transaction("list runs") as conn:
-            runs = frame_of(conn.execute(query))
+            chosen = None if tenant is None else resolve_tenant(conn, self.path, tenant, ())
+            runs = frame_of(conn.execute(query, (chosen, chosen)))
         return runs.assign(posture_pct=posture_column(runs))
 
-    def show(self, period: str) -> dict[str, Any]:
-        """Everything recorded about one period: metadata, inputs, counts per rule, totals.
+    def show(self, period: str, tenant: str | None = None) -> dict[str, Any]:
+        """Everything recorded about one tenant's period: metadata, inputs, counts, totals.
 
         Raises:
-            ConfigError: `period` is not recorded (the message lists the periods that are).
+            ConfigError: `period` is not recorded (the message lists the periods that are),
+                or several tenants have it and `tenant` does not say which.
         """
         with self._transaction(f"show {period}") as conn:
-            require_periods(conn, self.path, period)
-            cursor = conn.execute("SELECT * FROM runs WHERE period = ?", (period,))
+            tenant = resolve_tenant(conn, self.path, tenant, (period,))
+            require_periods(conn, self.path, tenant, period)
+            key = (tenant, period)
+            cursor = conn.execute("SELECT * FROM runs WHERE tenant_id = ? AND period = ?", key)
             row = cursor.fetchone()
             run = dict(zip([d[0] for d in cursor.description], row, strict=True))
             columns = ", ".join(("rule_id", "severity", *STATUS_CODES))
-            query = f"SELECT {columns} FROM rules WHERE period = ? ORDER BY rule_no"
-            rules = frame_of(conn.execute(query, (period,)))
+            query = f"""SELECT {columns} FROM rules WHERE tenant_id = ? AND period = ?
+                ORDER BY rule_no"""
+            rules = frame_of(conn.execute(query, key))
         run["inputs"] = json.loads(run["inputs"])
         posture = posture_column(pd.DataFrame([run])).iloc[0]
         run["posture_pct"] = None if pd.isna(posture) else float(posture)
@@ -223,19 +244,32 @@ class History:
         run["totals"] = {s: int(rules[s].sum()) for s in STATUS_CODES}
         return run
 
-    def prune(self, keep: int) -> int:
-        """Delete all but the newest `keep` periods; returns how many periods were deleted."""
+    def prune(self, keep: int, tenant: str | None = None) -> int:
+        """Keep each tenant's (or only `tenant`'s) newest `keep` periods; returns runs deleted."""
         if keep < 1:
             raise ConfigError(f"history prune: keep must be at least 1, got {keep}")
+        deleted = 0
         with self._transaction("prune old runs", write=True) as conn:
-            query = "SELECT period FROM runs ORDER BY period DESC LIMIT -1 OFFSET ?"
-            old = [period for (period,) in conn.execute(query, (keep,)).fetchall()]
-            delete_periods(conn, old)
-        return len(old)
+            chosen = (
+                [resolve_tenant(conn, self.path, tenant, ())]
+                if tenant is not None
+                else tenants(conn)
+            )
+            query = """SELECT period FROM runs WHERE tenant_id = ?
+                ORDER BY period DESC LIMIT -1 OFFSET ?"""
+            for each in chosen:
+                old = [period for (period,) in conn.execute(query, (each, keep)).fetchall()]
+                delete_periods(conn, each, old)
+                deleted += len(old)
+        return deleted
 
-    def _latest_before(self, conn: sqlite3.Connection, previous: str | None) -> StoredRun | None:
-        """The failures of period `previous` (the latest before the run), if there is one."""
-        return None if previous is None else load_run(conn, previous, self.path, fails_only=True)
+    def _latest_before(
+        self, conn: sqlite3.Connection, tenant: str, previous: str | None
+    ) -> StoredRun | None:
+        """The failures of the tenant's period `previous` (the latest before the run), if any."""
+        if previous is None:
+            return None
+        return load_run(conn, tenant, previous, self.path, fails_only=True)
 
     def _prepare(self, busy_timeout_s: float) -> None:
         """Refuse files that are not ours or too new; create or migrate; switch to WAL."""

@@ -41,11 +41,69 @@ _V2 = (
     WHERE r.period = runs.period AND r.status = 1 AND e.entity_type = 'device'
     AND u.severity IN ('critical', 'high'))""",
 )
-# MIGRATIONS[i] takes a database from schema version i to i + 1, inside one transaction.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
-SCHEMA_VERSION = len(MIGRATIONS)
-RUN_COLUMNS = (
+
+_V3_RUN_COLUMNS = (
     "period", "as_of", "generated_at", "tool_version", "catalogue_as_of", "catalogue_source",
-    "config_digest", "waivers_digest", "tenant_id", "source", "devices", "failing_devices",
+    "config_digest", "waivers_digest", "source", "devices", "failing_devices",
     "critical_high_devices", "inputs",
 )  # fmt: skip
+
+
+def _keyed_by_tenant(table: str, columns: str, key: str) -> tuple[str, ...]:
+    """v3 statements that rebuild `table` keyed by tenant, taking each row's from its run.
+
+    `tenant_id` becomes the first column and leads the primary key; the `findings` view and
+    the renamed `runs_v2` are handled around these statements.
+    """
+    return (
+        f"CREATE TABLE {table}_v3 (tenant_id TEXT NOT NULL, {columns}, "
+        f"PRIMARY KEY (tenant_id, {key})) WITHOUT ROWID",
+        f"INSERT INTO {table}_v3 SELECT r.tenant_id, t.* FROM {table} t "
+        "JOIN runs_v2 r USING (period)",
+        f"DROP TABLE {table}",
+        f"ALTER TABLE {table}_v3 RENAME TO {table}",
+    )
+
+
+# v3: one history line per tenant. Every table is keyed by (tenant_id, period, …), so two
+# tenants' runs of one month no longer replace each other; existing runs keep their tenant.
+_V3 = (
+    "DROP VIEW findings",
+    "ALTER TABLE runs RENAME TO runs_v2",
+    """CREATE TABLE runs (tenant_id TEXT NOT NULL, period TEXT NOT NULL, as_of TEXT NOT NULL,
+    generated_at TEXT NOT NULL, tool_version TEXT NOT NULL, catalogue_as_of TEXT NOT NULL,
+    catalogue_source TEXT NOT NULL, config_digest TEXT NOT NULL, waivers_digest TEXT NOT NULL,
+    source TEXT NOT NULL, devices INTEGER NOT NULL, failing_devices INTEGER NOT NULL,
+    critical_high_devices INTEGER NOT NULL, inputs TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, period))""",
+    f"INSERT INTO runs (tenant_id, {', '.join(_V3_RUN_COLUMNS)}) "
+    f"SELECT tenant_id, {', '.join(_V3_RUN_COLUMNS)} FROM runs_v2",
+    *_keyed_by_tenant(
+        "rules",
+        "period TEXT NOT NULL, rule_no INTEGER NOT NULL, rule_id TEXT NOT NULL, "
+        "severity TEXT NOT NULL, pass INTEGER NOT NULL, fail INTEGER NOT NULL, "
+        "unknown INTEGER NOT NULL, not_applicable INTEGER NOT NULL, waived INTEGER NOT NULL",
+        "period, rule_no",
+    ),
+    *_keyed_by_tenant(
+        "entities",
+        "period TEXT NOT NULL, entity_no INTEGER NOT NULL, entity_type TEXT NOT NULL, "
+        "entity_id TEXT NOT NULL, serial_number TEXT, name TEXT",
+        "period, entity_no",
+    ),
+    *_keyed_by_tenant(
+        "results",
+        "period TEXT NOT NULL, rule_no INTEGER NOT NULL, entity_no INTEGER NOT NULL, "
+        "status INTEGER NOT NULL, first_seen TEXT, waiver_id TEXT",
+        "period, rule_no, entity_no",
+    ),
+    "DROP TABLE runs_v2",
+    """CREATE VIEW findings AS SELECT r.tenant_id, r.period, u.rule_id, u.severity,
+    e.entity_type, e.entity_id, e.serial_number, e.name, s.status, r.first_seen, r.waiver_id
+    FROM results r JOIN rules u USING (tenant_id, period, rule_no)
+    JOIN entities e USING (tenant_id, period, entity_no) JOIN statuses s ON s.code = r.status""",
+)
+# MIGRATIONS[i] takes a database from schema version i to i + 1, inside one transaction.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+SCHEMA_VERSION = len(MIGRATIONS)
+RUN_COLUMNS = ("tenant_id", *_V3_RUN_COLUMNS)

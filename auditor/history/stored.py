@@ -21,6 +21,7 @@ _SERIOUS = [s.value for s in SERIOUS]
 class StoredRun:
     """One period in stored form: non-pass `results` number into `rules` and `entities` rows."""
 
+    tenant_id: str
     period: str
     as_of: str
     rules: pd.DataFrame  # rule_id, severity, a count per status; row = rule_no
@@ -68,7 +69,7 @@ def stored_run(
     per_device = np.bincount(failing[is_device[failing]], minlength=len(entities))
     serious = failing[np.isin(_SEVERITIES[severity[kept]][status[kept] == FAIL], _SERIOUS)]
     per_device_serious = np.bincount(serious[is_device[serious]], minlength=len(entities))
-    return StoredRun(meta.period, meta.as_of.isoformat(), rules, entities, stored,
+    return StoredRun(meta.tenant_id, meta.period, meta.as_of.isoformat(), rules, entities, stored,
                      int(is_device.sum()), int(np.count_nonzero(per_device)),
                      int(np.count_nonzero(per_device_serious)), keys)  # fmt: skip
 

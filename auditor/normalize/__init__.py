@@ -8,7 +8,8 @@ Device rows come in the order devices first appear in the batches. The frames' c
 documented in `schema.py` (docs/schema.md, printed by `python -m auditor.normalize`).
 
 Modules: `fields` (source columns → typed canonical columns), `values` (the parsers),
-`merge`, `derive` (chip, VM, enrollment method), `quality`, `tenant`, `schema`.
+`merge`, `derive` (chip, VM, enrollment method), `quality`, `tenant`, `schema`, and for the
+population and policy frames `population` (ADE identities), `vpp`, `compliance`.
 """
 
 from __future__ import annotations
@@ -20,9 +21,17 @@ import numpy as np
 import pandas as pd
 
 from auditor.models import BatchKind, InputFile, Inventory, QualityNote, RawBatch, SourceGap
+from auditor.normalize.compliance import (
+    ASSIGNMENTS,
+    POLICIES,
+    SETTINGS,
+    compliance_columns,
+    compliance_policy_frame,
+)
 from auditor.normalize.derive import add_enrollment, add_hardware
 from auditor.normalize.fields import DEVICE_KINDS, SOURCE_FILE, device_columns, sources_of
 from auditor.normalize.merge import KEY, merge_devices
+from auditor.normalize.population import IDENTITIES, add_abm_assignment, identity_frame
 from auditor.normalize.quality import duplicate_serial_notes, missing_notes
 from auditor.normalize.schema import (
     ADE_TOKEN_SCHEMA,
@@ -41,6 +50,8 @@ from auditor.normalize.tenant import (
     dem_account_frame,
     tenant_frame,
 )
+from auditor.normalize.text import safe_raw, text_notes
+from auditor.normalize.vpp import VPP_TOKENS, vpp_token_frame
 
 __all__ = [
     "ADE_TOKEN_SCHEMA",
@@ -61,6 +72,7 @@ TENANT_KINDS = frozenset(
         BatchKind.TENANT,
     }
 )
+POPULATION_KINDS = frozenset({IDENTITIES, VPP_TOKENS, SETTINGS, POLICIES, ASSIGNMENTS})
 
 
 def normalize(
@@ -88,17 +100,55 @@ def normalize(
             "inputs", "ignored_kind", len(b.records), (f"{b.kind} records are not used",), b.source
         )
         for b in batches
-        if b.kind not in DEVICE_KINDS and b.kind not in TENANT_KINDS
+        if b.kind not in DEVICE_KINDS and b.kind not in TENANT_KINDS | POPULATION_KINDS
     ]
+    population = [  # ADE token names reach the identities too; ade_token_frame notes them
+        _safe_batch(b, notes if b.kind in POPULATION_KINDS else [])
+        if b.kind in POPULATION_KINDS | {BatchKind.ADE_TOKENS}
+        else b
+        for b in batches
+    ]
+    identities = identity_frame(population, devices, gaps, notes)
+    policies = compliance_policy_frame(population, gaps, notes)
+    tenant = tenant_frame(batches, notes)
+    compliance = compliance_columns(population, policies, gaps)
     return Inventory(
-        devices=devices,
-        tenant=tenant_frame(batches, notes),
-        ade_tokens=ade_token_frame(batches),
+        devices=add_abm_assignment(devices, identities, gaps),
+        tenant=conform(tenant.assign(**{k: [v] for k, v in compliance.items()}), TENANT_SCHEMA),
+        ade_tokens=ade_token_frame(batches, notes),
         dem_accounts=dem_account_frame(devices),
         inputs=list(inputs),
         quality=notes,
         gaps=list(gaps),
+        ade_identities=identities,
+        vpp_tokens=vpp_token_frame(population, gaps),
+        compliance_policies=policies,
     )
+
+
+def _safe_batch(batch: RawBatch, notes: list[QualityNote]) -> RawBatch:
+    """A population batch's texts without control characters and cut (`text`), with notes.
+
+    Done on the records, before the frames are built, so that a serial cut here matches a
+    Mac's serial cut the same way.
+    """
+    records = batch.records
+    handles = (
+        records["source_record"].astype(object).fillna("?")
+        if "source_record" in records.columns
+        else pd.Series(batch.source, index=records.index, dtype=object)
+    )
+    changed = {}
+    for column in records.columns:
+        if column == "source_record" or records[column].dtype != object:
+            continue
+        safe = safe_raw(records[column])
+        if safe.removed or safe.cuts:
+            changed[column] = safe.values
+            notes += text_notes(str(column), safe, handles, lambda _: batch.source)
+    if not changed:
+        return batch
+    return RawBatch(batch.kind, batch.source, records.assign(**changed))
 
 
 def device_rows(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.DataFrame:

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from auditor.normalize.values import MISSING_TOKENS, Parsed, all_strings, arrow_strings, text_column
 
 _NO_DATE = MISSING_TOKENS | {"never"}
+_LAST_YEAR = 9999  # Python's datetime, and so every report, ends with 9999
 _SHORTEST_ISO_DATE = len("2024-03-05")
 _ISO_TRIMMED = "ISO8601, fractions cut to µs"
 _DOTNET = "/Date(ms)/"
@@ -73,11 +74,12 @@ def datetime_column(raw: pd.Series, *, day_first: bool | None = None) -> Parsed:
 
     Year 1 (.NET's DateTime.MinValue, Intune's "never": 0001-01-01T00:00:00Z or
     1/1/0001 12:00:00 AM) and missing-value words are NA without counting as failed; year 0
-    does not exist and is unparseable. A value without a zone is taken as UTC, which is what
-    Intune exports write. `day_first` is the slash-date order (see `slash_order`); None reads
-    only slash dates whose day and month cannot be swapped. The format a sample reads best
-    with goes over the whole column; only what it leaves unread is cleaned and retried with
-    every format (a failing format is the slow path).
+    does not exist and a year past 9999 cannot be shown: both are unparseable. A value
+    without a zone is taken as UTC, which is what Intune exports write. `day_first` is the
+    slash-date order (see `slash_order`); None reads only slash dates whose day and month
+    cannot be swapped. The format a sample reads best goes over the whole column; only what
+    it leaves unread is cleaned and retried with every format (a failing format is the slow
+    path).
     """
     strings = raw if raw.dtype == object and all_strings(raw) else _as_objects(text_column(raw))
     formats = _formats_by_fit(strings, _DAY_FIRST if day_first else _MONTH_FIRST)
@@ -100,6 +102,8 @@ def datetime_column(raw: pd.Series, *, day_first: bool | None = None) -> Parsed:
     year = parsed.dt.year
     never = (year == 1).to_numpy(dtype=bool, na_value=False)
     rejected |= (year < 1).to_numpy(dtype=bool, na_value=False)  # there is no year 0
+    # past 9999 (a .NET millisecond count can say 11476): no report can hold it as a date
+    rejected |= (year > _LAST_YEAR).to_numpy(dtype=bool, na_value=False)
     if never.any() or rejected.any():
         parsed = parsed.mask(never | rejected)
         fill = rejected & text.isna().to_numpy(dtype=bool)

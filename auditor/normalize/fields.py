@@ -26,6 +26,7 @@ from auditor.normalize.provenance import (
     selected_members,
     unselected_notes,
 )
+from auditor.normalize.text import capped, safe_text, text_notes, without_controls
 from auditor.normalize.values import (
     Parsed,
     boolean_column,
@@ -84,7 +85,13 @@ def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFr
     """
     source = BatchColumns(batch.kind, newest_first(batch))
     other_ids = pd.Series([], dtype="string")
-    system = text_column(source.field("operating_system"), distinct=True)
+    system = _safe(
+        "operating_system",
+        text_column(source.field("operating_system"), distinct=True),
+        _records_of(source.records),
+        batch,
+        notes,
+    )
     is_mac = _is_macos(system)
     if not is_mac.all():
         ordered = source.records
@@ -143,12 +150,59 @@ def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFr
         else _na(records.index)
     )
     out["_rank"] = DEVICE_KINDS.index(batch.kind)
+    _safe_texts(out, batch, notes)
     notes += [
         _failure_note(field, problem, result, out, batch)
         for field, (result, problem) in parsed.items()
         if result.failed.any()
     ]
     return _identified(out, notes), other_ids
+
+
+_TEXTS = (*_IDENTIFYING, *_REPEATED, "model_identifier", *(f"{f}_raw" for f in ENUMS))
+_KEYS = {"device_id": ("_id_key", str.casefold), "serial_number": ("_serial_key", str.upper)}
+
+
+def _safe_texts(out: pd.DataFrame, batch: RawBatch, notes: list[QualityNote]) -> None:
+    """Every text the input gave, controls removed and cut to `TEXT_LIMIT`, with notes.
+
+    A changed id or serial number gets its matching key again: keyed, then cut, so values
+    that match (case aside) still match after the cut.
+    """
+    changed = []
+    for field in _TEXTS:
+        safe = safe_text(out[field])
+        if not (safe.removed or safe.cuts):
+            continue
+        changed.append((field, safe))
+        if field in _KEYS:  # keyed before the cut: the digest of the case-folded whole value
+            key, keyed = _KEYS[field]
+            rows = safe.changed
+            out.loc[rows, key] = [
+                capped(keyed(without_controls(v).strip())) if isinstance(v, str) else None
+                for v in out[field][rows]
+            ]
+        out[field] = safe.values
+    if changed:
+        handles = describe_rows(out)  # from the safe values: a note never quotes a control
+        for field, safe in changed:
+            notes += text_notes(field, safe, handles, lambda rows: sources_of(out[rows]))
+
+
+def _safe(
+    field: str, text: pd.Series, handles: pd.Series, batch: RawBatch, notes: list[QualityNote]
+) -> pd.Series:
+    """`text` made safe (`text.safe_text`), its notes naming rows by `handles`."""
+    safe = safe_text(text)
+    if safe.removed or safe.cuts:
+        notes += text_notes(field, safe, handles, lambda _: batch.source)
+    return safe.values
+
+
+def _records_of(records: pd.DataFrame) -> pd.Series:
+    if "source_record" in records.columns:
+        return records["source_record"].astype(object).fillna("?")
+    return pd.Series("?", index=records.index, dtype=object)
 
 
 def _is_macos(system: pd.Series) -> npt.NDArray[np.bool_]:
@@ -246,7 +300,9 @@ def _failure_note(
 ) -> QualityNote:
     rows = np.flatnonzero(result.failed)[:_EXAMPLES]
     who = describe_rows(out.iloc[rows])
-    examples = tuple(f"{w}: {v!r}" for w, v in zip(who, result.text.iloc[rows], strict=True))
+    examples = tuple(
+        f"{w}: {capped(v)!r}" for w, v in zip(who, result.text.iloc[rows], strict=True)
+    )
     return QualityNote(
         field, problem, int(result.failed.sum()), examples, sources_of(out[result.failed])
     )

@@ -36,6 +36,7 @@ _CASELESS = frozenset({"device_name", "serial_number", "udid", "upn", "model_ide
 _ENUMS = frozenset({"ownership", "enrollment_type", "compliance_state", "processor_arch"})
 _LINEAGE = ("source", "source_record")
 _EXAMPLES = 5
+_RECORDS_NAMED = 10
 KEY = "_key"
 
 
@@ -239,7 +240,9 @@ def _duplicate_records(combined: pd.DataFrame, groups: _Groups) -> list[QualityN
     examples = []
     for g in np.unique(groups.of_row[repeated])[:_EXAMPLES]:
         rows = combined.iloc[groups.members(g)]
-        records = ", ".join(rows["source_record"].fillna("?"))
+        records = ", ".join(rows["source_record"].head(_RECORDS_NAMED).fillna("?"))
+        if len(rows) > _RECORDS_NAMED:  # a log folder may hold one Mac thousands of times
+            records += f" and {len(rows) - _RECORDS_NAMED:,} more"
         examples.append(f"{describe_rows(rows.iloc[:1]).iloc[0]}: {records}")
     affected = len(np.unique(groups.of_row[repeated]))
     source = sources_of(combined[repeated])

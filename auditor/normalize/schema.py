@@ -99,6 +99,12 @@ DEVICE_SCHEMA: Schema = {
         STRING,
         "Every contributing record (`file:line 12`, `file:value[3]`), `; `-separated.",
     ),
+    "is_abm_assigned": (
+        BOOLEAN,
+        "The serial is assigned to one of the tenant's ADE tokens in Apple Business Manager (an "
+        "imported Apple device identity, not deleted); NA when the identities were not "
+        "collected whole or the Mac reports no serial.",
+    ),
 }
 
 TENANT_SCHEMA: Schema = {
@@ -112,6 +118,35 @@ TENANT_SCHEMA: Schema = {
     "macos_enrollment_blocked": (
         BOOLEAN,
         "The default platform restriction blocks macOS MDM enrollment; NA if not collected.",
+    ),
+    "secure_by_default": (
+        BOOLEAN,
+        "Devices without an assigned compliance policy are marked not compliant (Graph "
+        "`deviceManagement.settings.secureByDefault`); NA if not collected.",
+    ),
+    "compliance_validity_days": (
+        INT,
+        "Days a device may go without checking in and stay compliant (`settings."
+        "deviceComplianceCheckinThresholdDays`); NA if not collected.",
+    ),
+    "macos_compliance_policies": (
+        INT,
+        "macOS compliance policies (`#microsoft.graph.macOSCompliancePolicy`); NA if not "
+        "collected.",
+    ),
+    "macos_compliance_policies_assigned": (
+        INT,
+        "Of those, the ones with at least one included target; NA unless every policy's "
+        "assignments were collected.",
+    ),
+    "filevault_policies": (
+        INT,
+        "macOS compliance policies with `storageRequireEncryption` true; NA if not collected.",
+    ),
+    "filevault_policy_assigned": (
+        BOOLEAN,
+        "At least one assigned macOS compliance policy requires FileVault; NA when the policies, "
+        "or the assignments of those requiring FileVault, were not collected.",
     ),
 }
 
@@ -135,11 +170,101 @@ DEM_ACCOUNT_SCHEMA: Schema = {
     "device_count": (INT, "Macs in the inventory enrolled by this account."),
 }
 
+NOT_COLLECTED = "(not collected)"  # the id of the one row that stands for entities not collected
+ADE_IDENTITY_SCHEMA: Schema = {
+    "identity_id": (
+        STRING,
+        f"The serial, upper-cased (one row per serial); `{NOT_COLLECTED}` stands for "
+        "identities that could not be collected, `record <id>` for one without a serial.",
+    ),
+    "serial_number": (STRING, "Serial number as Apple Business Manager reports it."),
+    "token_id": (STRING, "ADE token(s) the serial is assigned to, `; `-separated."),
+    "token_name": (STRING, "Their names, `; `-separated."),
+    "platform": (STRING, "`macOS`, or `unknown` when not reported (other platforms are left out)."),
+    "is_mac": (
+        BOOLEAN,
+        "A Mac: platform `macOS`, or a managed Mac carries the serial; NA when neither is known.",
+    ),
+    "enrollment_state": (
+        STRING,
+        "Intune's `enrollmentState`: `enrolled`, `notContacted`, `pendingReset`, `failed`, "
+        "`blocked` or `unknown`.",
+    ),
+    "is_deleted": (BOOLEAN, "Deleted from Apple Business Manager (`isDeleted`)."),
+    "imported_at": (TIMESTAMP, "When Intune received the serial (`createdDateTime`)."),
+    "last_contacted_at": (TIMESTAMP, "Last contact (`lastContactedDateTime`)."),
+    "is_enrolled": (
+        BOOLEAN,
+        "A managed Mac carries the serial; NA when none does and the device list is not whole.",
+    ),
+    "device_id": (STRING, "The managed Mac carrying the serial (an ADE one first, if several)."),
+    "device_name": (STRING, "Its name."),
+    "enrollment_method": (STRING, "Its enrollment method (`ade`, `direct`, … or `unknown`)."),
+    "devices_without_serial": (
+        INT,
+        "Managed Macs that report no serial (none of them can be matched to a serial).",
+    ),
+    "source_record": (STRING, "The identity records, `; `-separated."),
+}
+
+VPP_TOKEN_SCHEMA: Schema = {
+    "vpp_token_id": (
+        STRING,
+        f"vppToken id; `{NOT_COLLECTED}` stands for tokens that could not be collected.",
+    ),
+    "vpp_token_name": (
+        STRING,
+        "`displayName` (beta), else the organization and location names.",
+    ),
+    "apple_id": (STRING, "Apple Account of the token (`appleId`)."),
+    "account_type": (STRING, "`business` or `education`."),
+    "vpp_expires_at": (TIMESTAMP, "Token expiry (`expirationDateTime`)."),
+    "vpp_last_sync_at": (TIMESTAMP, "Last app and license sync (`lastSyncDateTime`); NA: never."),
+    "vpp_last_sync_status": (
+        STRING,
+        "`none`, `inProgress`, `completed` or `failed` (`lastSyncStatus`).",
+    ),
+    "vpp_state": (
+        STRING,
+        "`valid`, `expired`, `invalid`, `assignedToExternalMDM`, `duplicateLocationId` or "
+        "`unknown` (`state`).",
+    ),
+}
+
+COMPLIANCE_POLICY_SCHEMA: Schema = {
+    "policy_id": (
+        STRING,
+        f"macOS compliance policy id; `{NOT_COLLECTED}` stands for policies not collected.",
+    ),
+    "policy_name": (STRING, "`displayName`."),
+    "is_assigned": (
+        BOOLEAN,
+        "At least one assignment includes a target (exclusions alone do not); NA if its "
+        "assignments were not collected.",
+    ),
+    "assignment_targets": (
+        STRING,
+        "What the assignments target: `all devices`, `all users`, `group <id>`, "
+        "`excluded group <id>`, `; `-separated.",
+    ),
+    "requires_filevault": (BOOLEAN, "`storageRequireEncryption`."),
+    "sets_os_minimum": (BOOLEAN, "`osMinimumVersion` is set."),
+    "os_minimum_version": (STRING, "`osMinimumVersion` as set (NA when not set)."),
+    "os_maximum_version": (STRING, "`osMaximumVersion`."),
+    "os_minimum_build": (STRING, "`osMinimumBuildVersion`."),
+    "requires_sip": (BOOLEAN, "`systemIntegrityProtectionEnabled`."),
+    "firewall_enabled": (BOOLEAN, "`firewallEnabled`."),
+    "modified_at": (TIMESTAMP, "`lastModifiedDateTime`."),
+}
+
 SCHEMAS: Mapping[str, Schema] = {
     "devices": DEVICE_SCHEMA,
     "tenant": TENANT_SCHEMA,
     "ade_tokens": ADE_TOKEN_SCHEMA,
     "dem_accounts": DEM_ACCOUNT_SCHEMA,
+    "ade_identities": ADE_IDENTITY_SCHEMA,
+    "vpp_tokens": VPP_TOKEN_SCHEMA,
+    "compliance_policies": COMPLIANCE_POLICY_SCHEMA,
 }
 
 

@@ -15,6 +15,7 @@ from auditor.normalize.schema import (
     conform,
     empty_frame,
 )
+from auditor.normalize.text import safe_text, text_notes
 from auditor.normalize.values import boolean_column, text_column
 
 UNKNOWN_TENANT = "unknown"
@@ -40,8 +41,8 @@ def ade_profile_names(batches: Sequence[RawBatch]) -> frozenset[str] | None:
     """Case-folded display names of the tenant's ADE profiles; None when no input lists them."""
     if not any(b.kind == "ade_profiles" for b in batches):
         return None
-    names = _column(_records(batches, "ade_profiles"), "displayName")
-    return frozenset(names.dropna().str.casefold())
+    names = safe_text(_column(_records(batches, "ade_profiles"), "displayName")).values
+    return frozenset(names.dropna().str.casefold())  # cut as the Macs' profile names are
 
 
 def tenant_frame(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.DataFrame:
@@ -64,7 +65,21 @@ def tenant_frame(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.Da
         row["apns_apple_id"] = _column(apns, "appleIdentifier").iloc[0]
     row.update(_platform_restriction(_records(batches, "enrollment_configurations"), notes))
     frame = pd.DataFrame({k: [v] for k, v in row.items()})
+    frame = _safe_texts(frame, ("tenant_id", "apns_apple_id"), pd.Series(["tenant"]), notes)
     return conform(frame, TENANT_SCHEMA)
+
+
+def _safe_texts(
+    frame: pd.DataFrame, fields: Sequence[str], handles: pd.Series, notes: list[QualityNote]
+) -> pd.DataFrame:
+    """The text `fields` of a tenant frame without control characters, cut to length, noted."""
+    for field in fields:
+        if field not in frame.columns:
+            continue
+        safe = safe_text(frame[field].astype("string"))
+        frame[field] = safe.values
+        notes += text_notes(field, safe, handles, lambda _: "")
+    return frame
 
 
 _GUID = r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
@@ -158,7 +173,7 @@ def _bool_text(value: bool | None) -> str:
     return "true" if value else "false"
 
 
-def ade_token_frame(batches: Sequence[RawBatch]) -> pd.DataFrame:
+def ade_token_frame(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.DataFrame:
     """One row per ADE (DEP) token, from depOnboardingSettings; duplicates by id dropped."""
     records = _records(batches, "ade_tokens")
     if records.empty:
@@ -177,6 +192,9 @@ def ade_token_frame(batches: Sequence[RawBatch]) -> pd.DataFrame:
             "synced_device_count": _integers(_column(records, "syncedDeviceCount")),
         }
     )
+    handles = _column(records, "source_record").fillna("ADE token").reset_index(drop=True)
+    texts = ("token_id", "token_name", "apple_id", "token_type")
+    frame = _safe_texts(frame.reset_index(drop=True), texts, handles, notes)
     frame["token_id"] = frame["token_id"].fillna(
         "record " + pd.Series(range(len(frame))).astype(str)
     )

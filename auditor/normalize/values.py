@@ -30,6 +30,7 @@ _FALSE = ("false", "no", "n", "0", "not supervised", "unsupervised", "not encryp
           "unencrypted", "disabled", "off", "not approved")  # fmt: skip
 BOOLEAN_TOKENS: Mapping[str, bool] = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
 _SPACING = re.compile(r"[\s_\-]+")
+_EXACT = 2.0**53
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,9 @@ def as_text(value: object) -> str | None:
     if isinstance(value, float):
         if math.isnan(value):
             return None
-        return str(int(value)) if value.is_integer() else repr(value)
+        # a whole number as digits only while a float holds it exactly (2**53): past that
+        # the digits would be invented (1e23 is not 99999999999999991611392)
+        return str(int(value)) if value.is_integer() and abs(value) < _EXACT else repr(value)
     return str(value).strip() or None
 
 

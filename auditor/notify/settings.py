@@ -15,9 +15,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from auditor.config import Config, _Getter
+from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.models import Severity
+from auditor.typed_table import TableReader
 
 KINDS = ("teams", "slack", "smtp", "graph-mail", "webhook")
 TRIGGERS = ("every-run", "new-failures", "expiring")
@@ -99,7 +100,7 @@ def notify_settings(config: Config) -> NotifySettings:
 
 
 def _parse(table: Mapping[str, Any], problems: list[str]) -> NotifySettings:
-    get = _Getter(problems)
+    get = TableReader(problems)
     for key in sorted(set(table) - _GLOBAL):
         problems.append(f"unknown key 'notify.{key}'{_secret_hint(key)}")
     triggers = _triggers(table, "notify.on", frozenset({"every-run"}), problems)
@@ -146,7 +147,7 @@ def _parse(table: Mapping[str, Any], problems: list[str]) -> NotifySettings:
 
 
 def _channel(
-    name: str, raw: Mapping[str, Any], defaults: Channel, get: _Getter, problems: list[str]
+    name: str, raw: Mapping[str, Any], defaults: Channel, get: TableReader, problems: list[str]
 ) -> Channel | None:
     where = f"notify.channels.{name}"
     kind = get.text(raw, f"{where}.type", "")
@@ -197,7 +198,9 @@ def _channel(
     return channel
 
 
-def _smtp(channel: Channel, raw: Mapping[str, Any], get: _Getter, problems: list[str]) -> Channel:
+def _smtp(
+    channel: Channel, raw: Mapping[str, Any], get: TableReader, problems: list[str]
+) -> Channel:
     """SMTP: `smtp://[user@]host[:port]` (STARTTLS) or `smtps://` (TLS from the first byte)."""
     where = f"notify.channels.{channel.name}"
     if channel.url is None:

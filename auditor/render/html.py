@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import gzip
 import hashlib
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import orjson
 import pandas as pd
 
 from auditor.errors import RenderError
+from auditor.normalize.text import without_controls
 from auditor.render import report_path
 from auditor.render.pdf import template_dir
 from auditor.report import Report
@@ -125,15 +127,38 @@ def payload(report: Report) -> dict[str, Any]:
 def embedded(data: dict[str, Any], compress_over: int) -> tuple[str, str]:
     """(script type, text) of the data: JSON, or gzip + base64 when larger than `compress_over`.
 
-    JSON is escaped so that no `</script>` (or `<!--`) can end the element early.
+    JSON is escaped so that no `</script>` (or `<!--`) can end the element early. Control
+    characters are removed (a safety net: normalize removed them from the inventory).
     """
-    raw = orjson.dumps(data)
+    try:
+        raw = orjson.dumps(data)
+        has_controls = _CONTROL_IN_JSON.search(raw) is not None
+    except orjson.JSONEncodeError:  # a lone surrogate: text no UTF-8 can hold
+        has_controls = True
+    if has_controls:
+        raw = orjson.dumps(_without_controls(data))
     if len(raw) > compress_over:
         packed = gzip.compress(raw, compresslevel=6, mtime=0)
         return "application/gzip+base64", base64.b64encode(packed).decode("ascii")
     for text, escape in _JSON_ESCAPES:
         raw = raw.replace(text, escape)
     return "application/json", raw.decode("utf-8")
+
+
+# How orjson writes a control character (C0 as an escape, DEL and C1 as UTF-8); a match
+# may be an escaped backslash followed by such letters, which only costs a clean pass.
+_CONTROL_IN_JSON = re.compile(rb"\\u00[01][0-9a-f]|\\u007f|\\[bfr]|\x7f|\xc2[\x80-\x9f]")
+
+
+def _without_controls(value: Any) -> Any:
+    """`value` (the page's data) with every text stripped of control characters."""
+    if isinstance(value, str):
+        return without_controls(value)
+    if isinstance(value, dict):
+        return {without_controls(k): _without_controls(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_controls(v) for v in value]
+    return value
 
 
 @cache
@@ -168,7 +193,7 @@ def render_page(report: Report, *, compress_over: int = COMPRESS_OVER_BYTES) -> 
     )
     meta = report.run.meta
     try:
-        return env.get_template("shell.html").render(
+        page = env.get_template("shell.html").render(
             csp=content_security_policy(script, style),
             title=f"Intune Mac audit · {meta.organisation} · as of {meta.as_of:%Y-%m-%d}",
             meta=meta,
@@ -180,6 +205,7 @@ def render_page(report: Report, *, compress_over: int = COMPRESS_OVER_BYTES) -> 
         )
     except jinja2.TemplateError as exc:
         raise RenderError(f"interactive report template: {exc}") from exc
+    return without_controls(page)  # the shell's own texts (organisation …), as a safety net
 
 
 def render(report: Report, path: Path, *, compress_over: int = COMPRESS_OVER_BYTES) -> None:

@@ -9,7 +9,6 @@ spaces with `indent=True` (`--json-indent`). Only whitespace differs between the
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ from typing import Any
 import orjson
 
 from auditor.render import report_path
+from auditor.render.json_population import compliance_block, population_block, vpp_token_list
+from auditor.render.json_population import stamp as _stamp
 from auditor.report import Report
 
 SCHEMA_VERSION = 1
@@ -78,15 +79,42 @@ def run_block(report: Report) -> dict[str, Any]:
         },
         "complete": run.is_complete,
         "gaps": [
-            {"part": g.part, "reason": g.reason, "fields": list(g.fields), "is_core": g.is_core}
+            {
+                "part": g.part,
+                "reason": g.reason,
+                "fields": list(g.fields),
+                "is_core": g.is_core,
+                "state": g.state.value,
+                "status": g.status or None,
+            }
             for g in run.gaps
         ],
+        "parts": [
+            {
+                "part": p.part,
+                "label": p.label,
+                "state": p.state,
+                "reason": p.reason or None,
+                "silenced_rules": list(p.silenced_rule_ids),
+            }
+            for p in run.parts
+        ],
+        "warnings": [{"code": w.code, "message": w.message} for w in run.warnings],
+        "scope": {
+            "devices": run.scope.devices,
+            "virtual_devices": run.scope.virtual_devices,
+            "excluded": [dataclasses.asdict(e) for e in run.scope.excluded],
+        },
+        "sign_off": {
+            "prepared_by": run.sign_off.prepared_by or None,
+            "reviewed_by": run.sign_off.reviewed_by or None,
+        },
     }
 
 
 def summary_block(report: Report) -> dict[str, Any]:
     """The `summary` object: device count, posture, counts per status and severity, per rule."""
-    summary = report.summary
+    summary, waivers = report.summary, report.summary.waivers
     return {
         "devices": summary.devices,
         "posture": {"devices": summary.posture.count, "pct": summary.posture.pct},
@@ -94,7 +122,8 @@ def summary_block(report: Report) -> dict[str, Any]:
         "fail_by_severity": {s.severity: s.results for s in summary.failing_by_severity},
         "failing_devices_by_severity": {s.severity: s.devices for s in summary.failing_by_severity},
         "kpis": {
-            k.key: {"devices": k.count, "pct": k.pct, "unknown": k.unknown} for k in summary.kpis
+            k.key: {"devices": k.count, "pct": k.pct, "unknown": k.unknown, "state": k.state}
+            for k in summary.kpis
         },
         "rules": [
             {
@@ -111,6 +140,20 @@ def summary_block(report: Report) -> dict[str, Any]:
             }
             for r in report.rules
         ],
+        "posture_without_waivers": {
+            "devices": summary.posture_without_waivers.count,
+            "pct": summary.posture_without_waivers.pct,
+        },
+        "serious_unknown_devices": summary.serious_unknown_devices,
+        "waived_by_severity": {s.severity: s.waived for s in summary.failing_by_severity},
+        "waivers": {
+            "applied": waivers.applied,
+            "waived_results": waivers.waived_results,
+            "expired": [w.waiver_id for w in waivers.expired],
+            "unmatched": [w.waiver_id for w in waivers.unmatched],
+            "expiring_soon": [w.waiver_id for w in waivers.expiring_soon],
+            "soon_days": waivers.soon_days,
+        },
     }
 
 
@@ -187,6 +230,9 @@ def waivers_block(report: Report) -> list[dict[str, Any]]:
             "expires": w.expires.isoformat(),
             "state": w.state,
             "matched": w.matched,
+            "severity": w.severity or None,
+            "days_left": w.days_left,
+            "origin": w.origin,
         }
         for w in report.waivers
     ]
@@ -236,13 +282,6 @@ def changes_block(report: Report) -> dict[str, Any] | None:
     }
 
 
-def _stamp(value: Any) -> str | None:
-    """A timestamp as `YYYY-MM-DDTHH:MM:SSZ` (UTC), or None."""
-    if value is None:
-        return None
-    return f"{value.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
-
-
 def tenant_block(report: Report) -> dict[str, Any]:
     """The `tenant` object: the expiry dates of the APNs certificate and the ADE tokens."""
     tenant = report.tenant
@@ -261,6 +300,9 @@ def tenant_block(report: Report) -> dict[str, Any]:
             }
             for t in tenant.tokens
         ],
+        # added with the population and policy parts: after the keys above
+        "vpp_tokens": vpp_token_list(report),
+        "compliance": compliance_block(report),
     }
 
 
@@ -280,6 +322,7 @@ def document_bytes(
         ("waivers", waivers_block(report)),
         ("changes", changes_block(report)),
         ("tenant", tenant_block(report)),  # added after the first release: last
+        ("population", population_block(report)),  # added later still: after tenant
     ]
     opening, separator, colon = (b"{\n  ", b",\n  ", b": ") if indent else (b"{", b",", b":")
     for i, (key, value) in enumerate(blocks):

@@ -8,6 +8,7 @@ findings.json) compute nothing; they only lay this model out.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 from auditor.models import Changes, Entity, Inventory, Param, RunMeta, Status
 from auditor.refdata.catalogue import STALE_AFTER_DAYS
 from auditor.report.changes import CHANGE_ITEMS_SCHEMA, changes_view
+from auditor.report.completeness import gap_fields, part_statuses
 from auditor.report.findings import (
     DEVICE_TABLE_SCHEMA,
     FINDINGS_SCHEMA,
@@ -24,17 +26,31 @@ from auditor.report.findings import (
     findings_table,
 )
 from auditor.report.frames import equals, sort_codes
-from auditor.report.model import Report, RunInfo
+from auditor.report.model import Report
+from auditor.report.policies import compliance_coverage, gap_texts, vpp_rows
+from auditor.report.population import IDENTITY_TABLE_SCHEMA, population
 from auditor.report.quality import data_quality, distribution, ordered_gaps
 from auditor.report.rules import own_mappings, rule_sections, rule_summaries
+from auditor.report.run_model import RunInfo, RunWarning, SignOff
+from auditor.report.sanity import after_as_of_notes, date_warnings
+from auditor.report.scope import audit_scope, what_was_read
 from auditor.report.summary import summary
 from auditor.report.tenant import tenant_health
 from auditor.report.views import build_views
-from auditor.report.waivers import waiver_rows
+from auditor.report.waivers import waiver_overview, waiver_rows
 from auditor.rules.base import Rule
 from auditor.waivers import WaiverUse
 
-__all__ = ["DEVICE_TABLE_SCHEMA", "FINDINGS_SCHEMA", "NON_PASSING", "Report", "build_report"]
+__all__ = [
+    "DEVICE_TABLE_SCHEMA",
+    "FINDINGS_SCHEMA",
+    "IDENTITY_TABLE_SCHEMA",
+    "NON_PASSING",
+    "Report",
+    "RunWarning",
+    "SignOff",
+    "build_report",
+]
 
 
 def build_report(
@@ -48,6 +64,8 @@ def build_report(
     pdf_devices_per_rule: int = 15,
     params: Mapping[str, Mapping[str, Param]] | None = None,
     cloud: str = "global",
+    sign_off: SignOff | None = None,
+    notices: Sequence[RunWarning] = (),
 ) -> Report:
     """Build the report model of one run.
 
@@ -63,6 +81,9 @@ def build_report(
         params: the run's per-rule parameter overrides; the report shows each rule's
             defaults with these laid over them. None: defaults only.
         cloud: the Graph cloud (`graph.cloud`): which admin center the Macs' links open.
+        sign_off: the prepared-by / reviewed-by names.
+        notices: warnings the pipeline knows of (history not compared, sample data); the
+            report adds those about dates and an empty inventory.
 
     Returns:
         The frozen report model.
@@ -79,8 +100,20 @@ def build_report(
     ]  # fmt: skip
     device_rule_ids = tuple(sorted(r.id for r in rules if r.entity == Entity.DEVICE))
     devices, worst = device_table(inventory.devices, results, device_rule_ids)
-    tenant = tenant_health(inventory, results, titles, meta.as_of)
+    tenant = dataclasses.replace(
+        tenant_health(inventory, results, titles, meta.as_of),
+        vpp_tokens=vpp_rows(inventory, meta.as_of),
+        vpp_gap="; ".join(gap_texts(inventory.gaps, ("vpp_tokens",))) or None,
+        compliance=compliance_coverage(inventory),
+    )
+    identity_rule_ids = tuple(sorted(r.id for r in rules if r.entity == Entity.ADE_IDENTITY))
     patch_rule_ids = tuple(sorted(r.id for r in rules if "patch" in r.groups))
+    after_as_of = after_as_of_notes(inventory, meta.as_of)
+    warnings = [*notices, *date_warnings(inventory, meta.as_of, meta.catalogue_as_of, after_as_of)]
+    if inventory.devices.empty:
+        warnings.insert(0, RunWarning("no_macs", f"No Mac was audited: {what_was_read(inventory)}. "
+                                      "This is not a clean audit."))  # fmt: skip
+    waivers = waiver_rows(waiver_uses, {s.rule_id: s.severity for s in summaries}, meta.as_of)
     change_view = None if changes is None else changes_view(changes, titles, pdf_devices_per_rule)
     views = build_views(
         findings,
@@ -100,16 +133,27 @@ def build_report(
             gaps=ordered_gaps(inventory.gaps),
             is_complete=not any(g.makes_run_partial for g in inventory.gaps),
             catalogue_stale_after_days=STALE_AFTER_DAYS,
+            parts=part_statuses(inventory.gaps, rules, results),
+            warnings=tuple(warnings),
+            scope=audit_scope(inventory),
+            sign_off=sign_off or SignOff("", ""),
         ),
         summary=summary(
-            results, inventory.devices, summaries, worst, tenant.results, patch_rule_ids
+            results,
+            inventory.devices,
+            summaries,
+            worst,
+            tenant.results,
+            patch_rule_ids,
+            waiver_overview(waivers),
+            gap_fields(inventory.gaps),
         ),
         rules=summaries,
         sections=rule_sections(fails, summaries, pdf_devices_per_rule),
         tenant=tenant,
         distribution=distribution(inventory.devices),
-        quality=data_quality(inventory, results, titles),
-        waivers=waiver_rows(waiver_uses),
+        quality=data_quality(inventory, results, titles, after_as_of),
+        waivers=waivers,
         changes=change_view,
         own_mappings=own_mappings(rules),
         findings=findings,
@@ -117,4 +161,5 @@ def build_report(
         device_rule_ids=device_rule_ids,
         pdf_devices_per_rule=pdf_devices_per_rule,
         views=views,
+        population=population(inventory, results, identity_rule_ids),
     )

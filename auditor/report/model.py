@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from auditor.models import InputFile, QualityNote, RunMeta, Severity, SourceGap
+from auditor.models import QualityNote, Severity
+from auditor.report.model_population import ComplianceCoverage, Population, VppTokenRow
 from auditor.report.plain import plain
+from auditor.report.run_model import RunInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,20 +36,10 @@ class Kpi:
 
     key: str
     label: str
-    count: int | None  # None: not assessed (the rules or the column are absent)
+    count: int | None  # None unless `state` is measured
     pct: float | None
-    unknown: int
-
-
-@dataclass(frozen=True, slots=True)
-class RunInfo:
-    """What, when and from what this report was made, and how complete the inventory was."""
-
-    meta: RunMeta
-    inputs: tuple[InputFile, ...]  # by path, then kind
-    gaps: tuple[SourceGap, ...]  # core parts first
-    is_complete: bool  # False when a gap makes the run partial (SourceGap.makes_run_partial)
-    catalogue_stale_after_days: int  # the age past which every output warns
+    unknown: int  # Macs whose value is not reported
+    state: str = "measured"  # measured | not_collected | not_reported | not_assessed
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +135,11 @@ class EntityResult:
 
 @dataclass(frozen=True, slots=True)
 class TenantHealth:
-    """APNs, ADE tokens, enrollment restrictions, DEM accounts and the tenant rules' results."""
+    """APNs, ADE tokens, enrollment restrictions, DEM accounts and the tenant rules' results.
+
+    `results` holds tenant, ADE token, VPP token, compliance policy and DEM account results;
+    the ADE identities' are the Population section's (`Population.identities`).
+    """
 
     tenant_id: str | None
     apns_expires_at: dt.datetime | None
@@ -153,6 +150,9 @@ class TenantHealth:
     tokens: tuple[TokenRow, ...]
     dem_accounts: tuple[Share, ...]
     results: tuple[EntityResult, ...]
+    vpp_tokens: tuple[VppTokenRow, ...] = ()  # by name
+    vpp_gap: str | None = None  # why VPP tokens are missing, if they are
+    compliance: ComplianceCoverage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +186,7 @@ class DataQuality:
     notes: tuple[QualityNote, ...]  # by field, problem, source
     unknowns: tuple[UnknownRow, ...]
     never_synced: int
+    words: Mapping[str, str] = field(default_factory=dict)  # each note's field and problem in words
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +195,7 @@ class WaiverRow:
 
     waiver_id: str
     rule_id: str
+    severity: str  # the rule's severity in this run ("" for a rule the run did not evaluate)
     selector: str  # `serial C02…`, `name LAB-*`, `tenant`
     reason: str
     approver: str
@@ -201,7 +203,8 @@ class WaiverRow:
     expires: dt.date
     state: str
     matched: int
-    origin: str
+    origin: str  # "waivers.toml line 12: waiver 3"
+    days_left: int  # from the as-of date to the expiry (negative once expired)
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,11 +269,24 @@ class ChangesView:
 
 @dataclass(frozen=True, slots=True)
 class SeverityCount:
-    """Failing results of one severity, and the distinct Macs they concern."""
+    """Failing results of one severity, the distinct Macs they concern, and the waived ones."""
 
     severity: str
     results: int
     devices: int
+    waived: int = 0  # results of this severity a waiver turned from fail into waived
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverOverview:
+    """Page one's account of the waivers: what they hide, and which need a decision."""
+
+    applied: int  # waivers that covered at least one failing result
+    waived_results: int
+    expired: tuple[WaiverRow, ...]  # past their expiry: cover nothing, listed for renewal
+    unmatched: tuple[WaiverRow, ...]  # unexpired, matched no failing result
+    expiring_soon: tuple[WaiverRow, ...]  # applied or unmatched, expiring within `soon_days`
+    soon_days: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +295,8 @@ class Summary:
 
     devices: int
     posture: Share  # `auditor.posture`: Macs with no (unwaived) critical or high failure
+    posture_without_waivers: Share  # the same, counting waived results as the failures they are
+    serious_unknown_devices: int  # Macs with an `unknown` on a critical or high rule
     kpis: tuple[Kpi, ...]
     patch_rule_ids: tuple[str, ...]  # the rules of group "patch" behind the patched key number
     status_counts: tuple[tuple[str, int], ...]
@@ -289,6 +307,7 @@ class Summary:
     newest_sync_at: dt.datetime | None
     oldest_sync_at: dt.datetime | None
     never_synced: int
+    waivers: WaiverOverview
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,6 +385,7 @@ class Report:
     device_rule_ids: tuple[str, ...]
     pdf_devices_per_rule: int
     views: Views  # added for the interactive tables: column specs, filter values, links
+    population: Population  # added for completeness: the Macs ABM assigns, enrolled or not
 
     def failures_by_severity(self) -> dict[Severity, int]:
         """Failing (unwaived) results per severity, every severity present: for --fail-on."""

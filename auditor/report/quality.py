@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from auditor.models import Inventory, SourceGap, Status
+from auditor.models import Inventory, Problem, QualityNote, SourceGap, Status
 from auditor.report.frames import column, equals, major_shares, shares
 from auditor.report.model import DataQuality, Distribution, UnknownRow
+from auditor.rules.phrases import field_words
+
+PROBLEM_WORDS = {
+    Problem.NOT_MACOS.value: "not macOS (left out)",
+    Problem.IGNORED_KIND.value: "record kind not used (left out)",
+    Problem.AFTER_AS_OF.value: "after the as-of date",
+    Problem.UNKNOWN_VALUE.value: "unknown value",
+    Problem.ABSENT_FROM_INPUT.value: "absent from an input",
+}
 
 
 def data_quality(
-    inventory: Inventory, results: pd.DataFrame, titles: Mapping[str, str]
+    inventory: Inventory,
+    results: pd.DataFrame,
+    titles: Mapping[str, str],
+    more_notes: Sequence[QualityNote] = (),
 ) -> DataQuality:
-    """Normalization notes, and per rule the count and commonest reason of `unknown`."""
-    notes = tuple(sorted(inventory.quality, key=lambda q: (q.field, q.problem, q.source)))
+    """The notes (normalization's and `more_notes`); per rule, its unknowns and their reason."""
+    notes = tuple(
+        sorted((*inventory.quality, *more_notes), key=lambda q: (q.field, q.problem, q.source))
+    )
     unknown = results.loc[
         equals(results["status"], Status.UNKNOWN.value), ["rule_id", "detail"]
     ].astype("string")
@@ -39,7 +53,11 @@ def data_quality(
                 )
             )
     never = int(column(inventory.devices, "last_sync_at", "datetime64[us, UTC]").isna().sum())
-    return DataQuality(notes=notes, unknowns=tuple(rows), never_synced=never)
+    words = {
+        **{n.field: field_words(n.field) for n in notes},
+        **{n.problem: PROBLEM_WORDS.get(n.problem, n.problem.replace("_", " ")) for n in notes},
+    }
+    return DataQuality(notes=notes, unknowns=tuple(rows), never_synced=never, words=words)
 
 
 def ordered_gaps(gaps: list[SourceGap]) -> tuple[SourceGap, ...]:

@@ -70,8 +70,14 @@ def _dem_accounts(dem: pd.DataFrame) -> tuple[Share, ...]:
 def _entity_results(
     inventory: Inventory, results: pd.DataFrame, titles: Mapping[str, str]
 ) -> tuple[EntityResult, ...]:
-    """Every result of a tenant, ADE token or DEM account rule, by rule, entity type and id."""
-    entity = results[~equals(results["entity_type"], Entity.DEVICE.value)]
+    """Every result of a tenant-level rule, by rule, entity type and id.
+
+    Devices' results are the Devices table's and ADE identities' the Population section's.
+    """
+    entity = results[
+        ~equals(results["entity_type"], Entity.DEVICE.value)
+        & ~equals(results["entity_type"], Entity.ADE_IDENTITY.value)
+    ]
     entity = entity.sort_values(
         ["rule_id", "entity_type", "entity_id"], key=lambda s: s.astype("string")
     )
@@ -105,7 +111,8 @@ def _entity_results(
 def entity_names(inventory: Inventory, types: pd.Series, ids: pd.Series) -> pd.Series:
     """What a reader recognises for each non-device entity (NA for devices and unknown ids).
 
-    ADE tokens → their name, DEM accounts → their UPN (the id), the tenant → "tenant".
+    ADE tokens → their name, DEM accounts → their UPN (the id), the tenant → "tenant"; VPP
+    tokens and compliance policies → their names, ADE identities → their serial (the id).
     """
     tokens = inventory.ade_tokens
     token_names = pd.Series(
@@ -119,6 +126,21 @@ def entity_names(inventory: Inventory, types: pd.Series, ids: pd.Series) -> pd.S
     is_dem = (kind == Entity.DEM_ACCOUNT.value).to_numpy(dtype=bool, na_value=False)
     names[is_dem] = ids[is_dem].astype("string")
     names[(kind == Entity.TENANT.value).to_numpy(dtype=bool, na_value=False)] = "tenant"
+    for entity, frame, name_column in (
+        (Entity.VPP_TOKEN, inventory.vpp_tokens, "vpp_token_name"),
+        (Entity.COMPLIANCE_POLICY, inventory.compliance_policies, "policy_name"),
+        (Entity.ADE_IDENTITY, inventory.ade_identities, "serial_number"),
+    ):
+        mine = (kind == entity.value).to_numpy(dtype=bool, na_value=False)
+        if mine.any():
+            lookup = pd.Series(
+                column(frame, name_column).astype("string").to_numpy(dtype=object),
+                index=column(frame, entity.id_column).astype("string"),
+                dtype=object,
+            )
+            lookup = lookup[~lookup.index.duplicated()].dropna()
+            found = ids[mine].astype(object).map(lookup)
+            names[mine] = pd.Series(found, dtype="string").fillna(ids[mine].astype("string"))
     return names
 
 

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from auditor.rules import (
     bootstrap,
+    compliance,
     dem,
     enrollment,
     hardware,
     inventory,
     os,
+    population,
     protection,
     sync,
     tenant,
     vm,
+    vpp,
 )
 from auditor.rules.base import Rule
 
-FAMILIES = (enrollment, dem, bootstrap, os, hardware, vm, inventory, sync, protection, tenant)
+FAMILIES = (
+    *(enrollment, dem, bootstrap, os, hardware, vm, inventory, sync, protection, tenant),
+    *(population, vpp, compliance),
+)
 
 ALL_RULES: tuple[Rule, ...] = tuple(
     sorted(

@@ -21,7 +21,10 @@ def _placeable(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 def _can_run_supported(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     catalogue = ctx.catalogue
-    oldest_supported = version_key(catalogue.supported_majors(ctx.as_of)[0])
+    supported = catalogue.supported_majors(ctx.as_of)
+    if not supported:  # no major released by the as-of date: nothing to judge against
+        return pd.Series(pd.NA, index=devices.index, dtype="boolean")
+    oldest_supported = version_key(supported[0])
 
     def answer(ident: str) -> bool | None:
         ceiling = catalogue.model_ceiling(str(ident))

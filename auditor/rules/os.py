@@ -17,9 +17,12 @@ def major_position(os_major: pd.Series, ctx: RuleContext) -> pd.Series:
     """Position of each Mac's major among the majors released by the as-of date (0 = oldest).
 
     Majors older than the catalogue's first get -1; a major newer than the newest the
-    catalogue knows at the as-of date (a beta, or a stale catalogue) gets NA.
+    catalogue knows at the as-of date (a beta, or a stale catalogue) gets NA, and so does
+    every major when the catalogue knows none released by the as-of date (a date before 2019).
     """
     labels = ctx.catalogue.majors_at(ctx.as_of)
+    if not labels:
+        return pd.Series(pd.NA, index=os_major.index, dtype="Int64")
     keys = [version_key(label) for label in labels]
 
     def position(label: str) -> int | None:
@@ -48,13 +51,14 @@ def _per_major_floor(os_major: pd.Series, ctx: RuleContext, grace_days: int | No
     """Version key each Mac must reach, per major.
 
     The exploited-fix floor when `grace_days` is None, else the latest patch older than
-    `grace_days`; 0 when the major has no such release, NA when its history is partial.
+    `grace_days`; 0 when the major has no such release, NA when its history is partial or
+    the major was released after the as-of date (the inventory cannot be right about both).
     """
     catalogue = ctx.catalogue
 
     def floor(label: str) -> int | None:
         major = catalogue.major(str(label))
-        if major is None or not major.releases_complete:
+        if major is None or not major.releases_complete or major.released > ctx.as_of:
             return None
         if grace_days is None:
             release = catalogue.exploited_fix_floor(major.label, ctx.as_of)
@@ -65,14 +69,20 @@ def _per_major_floor(os_major: pd.Series, ctx: RuleContext, grace_days: int | No
     return per_value(os_major, floor, "Int64")
 
 
-def _intune_floor(ctx: RuleContext) -> tuple[str, str]:
+def intune_floor(ctx: RuleContext) -> tuple[str, str]:
+    """Intune's supported minimum major and its origin, e.g. `("14", "since 2025-09-15")`.
+
+    The rule's `intune_min_major` parameter when set, else the catalogue's floor at the as-of
+    date.
+    """
     configured = ctx.str_param("intune_min_major").strip()
     if configured:
         try:
             version_key(configured)
         except ValueError:
             raise ConfigError(
-                f"rules.params.MAC-OS-001.intune_min_major: not a macOS major: {configured!r}"
+                f"rules.params.{ctx.rule_id or 'MAC-OS-001'}.intune_min_major: not a macOS "
+                f"major: {configured!r}"
             ) from None
         return configured, "configured"
     floor = ctx.catalogue.intune_minimum(ctx.as_of)
@@ -95,7 +105,7 @@ def _intune_floor(ctx: RuleContext) -> tuple[str, str]:
         devices["os_version"],
         lambda version: (
             f"macOS {version} is below Intune's supported minimum, "
-            + "macOS {} ({})".format(*_intune_floor(ctx))
+            + "macOS {} ({})".format(*intune_floor(ctx))
         ),
         "string",
     ),
@@ -127,7 +137,7 @@ def _intune_floor(ctx: RuleContext) -> tuple[str, str]:
     ),
 )
 def supported_by_intune(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    minimum, _ = _intune_floor(ctx)
+    minimum, _ = intune_floor(ctx)
     return devices["os_version_key"] >= version_key(minimum)
 
 

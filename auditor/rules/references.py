@@ -39,3 +39,34 @@ MSCP_MDM_REQUIRE = f"{_MSCP}/os/os_mdm_require.yaml"
 MSCP_SUPPORTED_OS = f"{_MSCP}/os/os_supported_operating_system.yaml"
 MSCP_FILEVAULT_ENFORCE = f"{_MSCP}/system_settings/system_settings_filevault_enforce.yaml"
 MSCP_SOFTWAREUPDATE_CURRENT = f"{_MSCP}/system_settings/system_settings_softwareupdate_current.yaml"
+
+# Microsoft Learn (Intune), pages the population and policy rules cite
+MS_VPP = f"{_LEARN}/intune-service/apps/vpp-apps-ios"
+MS_COMPL_SETTINGS = (
+    f"{_LEARN}/intune-service/protect/device-compliance-get-started#compliance-policy-settings"
+)
+MS_COMPL_CREATE = f"{_LEARN}/intune-service/protect/create-compliance-policy"
+
+# Microsoft Graph reference pages: every field and permission these rules read
+_GRAPH = "https://learn.microsoft.com/graph/api"
+GRAPH_ADE_IDENTITY = (
+    f"{_GRAPH}/resources/intune-enrollment-importedappledeviceidentity?view=graph-rest-beta"
+)
+GRAPH_ADE_IDENTITY_LIST = (
+    f"{_GRAPH}/intune-enrollment-importedappledeviceidentity-list?view=graph-rest-beta"
+)
+GRAPH_VPP_TOKEN = f"{_GRAPH}/resources/intune-onboarding-vpptoken?view=graph-rest-1.0"
+GRAPH_VPP_TOKEN_LIST = f"{_GRAPH}/intune-onboarding-vpptoken-list?view=graph-rest-1.0"
+GRAPH_DM_SETTINGS = (
+    f"{_GRAPH}/resources/intune-deviceconfig-devicemanagementsettings?view=graph-rest-1.0"
+)
+GRAPH_DM_GET = f"{_GRAPH}/intune-deviceconfig-devicemanagement-get?view=graph-rest-1.0"
+GRAPH_MACOS_COMPLIANCE = (
+    f"{_GRAPH}/resources/intune-deviceconfig-macoscompliancepolicy?view=graph-rest-1.0"
+)
+GRAPH_COMPLIANCE_LIST = (
+    f"{_GRAPH}/intune-deviceconfig-devicecompliancepolicy-list?view=graph-rest-1.0"
+)
+GRAPH_COMPLIANCE_ASSIGNMENTS = (
+    f"{_GRAPH}/intune-deviceconfig-devicecompliancepolicyassignment-list?view=graph-rest-1.0"
+)

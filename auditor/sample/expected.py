@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from auditor.sample.compliance import (
+    CONTRACTORS_POLICY,
+    DRAFT_POLICY,
+    FILEVAULT_POLICY,
+    LAB_POLICY,
+)
+from auditor.sample.population import Identities
 from auditor.sample.scenarios import DEM_EVENTS, DEM_LABS, PINNED
 from auditor.sample.tenant import ENGINEERING_TOKEN_DAYS_LEFT
 
@@ -14,12 +22,31 @@ Json = dict[str, Any]
 VM_NAME_PATTERN = "QA-VM-*"
 
 
+# The compliance generated the other way round: MAC-POL-001 passes and MAC-POL-002 fails.
+STRICT_COMPLIANCE = {"secure_by_default": True, "filevault_assigned": False}
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    """The population and policy objects the cases name (serials, tokens, policies)."""
+
+    identities: Identities
+    vpp: Json
+    policies: Json
+
+
 def _case(status: str, entity: Json, **conditions: Any) -> Json:
     return {"status": status, **entity, **{k: v for k, v in conditions.items() if v}}
 
 
 def expected_outcomes(
-    devices: pd.DataFrame, tenant_id: str, apns: Json, tokens: Json, as_of: dt.date, seed: int
+    devices: pd.DataFrame,
+    tenant_id: str,
+    apns: Json,
+    tokens: Json,
+    as_of: dt.date,
+    seed: int,
+    population: Population,
 ) -> Json:
     """Cases per rule id: entity, intended status, and any config or generation it needs.
 
@@ -96,6 +123,7 @@ def expected_outcomes(
     rules["MAC-TEN-003"] = [_case("pass", healthy), _case("pass", expiring), _case("fail", lapsed)]
     rules["MAC-TEN-004"] = [_case("pass", healthy), _case("fail", expiring), _case("fail", lapsed)]
     rules["MAC-TEN-005"] = [_case("pass", healthy), _case("pass", expiring), _case("fail", lapsed)]
+    rules |= _population_cases(placed, tenant, population)
 
     return {
         "about": (
@@ -112,4 +140,49 @@ def expected_outcomes(
         "config_for_full_coverage": {**vm_config, **warn_at},
         "devices": handles,
         "rules": {rule_id: rules[rule_id] for rule_id in sorted(rules)},
+    }
+
+
+def _population_cases(placed: pd.DataFrame, tenant: Json, population: Population) -> dict[str, Any]:
+    """MAC-ADE-001 per serial, MAC-TEN-007/008 per VPP token, MAC-POL-001/002/003."""
+    identities = population.identities
+
+    def serial(value: str) -> Json:
+        return {"entity": "ade_identity", "identity_id": value.upper(), "serial_number": value}
+
+    vpp = [
+        {"entity": "vpp_token", "vpp_token_id": t["id"], "vpp_token_name": t["organizationName"]}
+        for t in population.vpp["value"]
+    ]
+    macs = [p for p in population.policies["value"] if "macOS" in p["@odata.type"]]
+    policy = {
+        p["displayName"]: {
+            "entity": "compliance_policy", "policy_id": p["id"], "policy_name": p["displayName"]
+        }
+        for p in macs
+    }  # fmt: skip
+    return {
+        "MAC-ADE-001": [
+            _case("pass", serial(str(placed.loc["healthy-ade", "serialNumber"]))),
+            _case("pass", serial(str(placed.loc["direct", "serialNumber"]))),
+            _case("fail", serial(identities.never_enrolled)),
+            _case("not_applicable", serial(identities.recent)),
+            _case("not_applicable", serial(identities.deleted)),
+        ],
+        "MAC-TEN-007": [_case("pass", vpp[0]), _case("pass", vpp[1]), _case("fail", vpp[2])],
+        "MAC-TEN-008": [_case("pass", vpp[0]), _case("fail", vpp[1]), _case("fail", vpp[2])],
+        "MAC-POL-001": [
+            _case("fail", tenant),
+            _case("pass", tenant, generate=STRICT_COMPLIANCE),
+        ],
+        "MAC-POL-002": [
+            _case("pass", tenant),
+            _case("fail", tenant, generate=STRICT_COMPLIANCE),
+        ],
+        "MAC-POL-003": [
+            _case("pass", policy[FILEVAULT_POLICY]),
+            _case("fail", policy[CONTRACTORS_POLICY]),
+            _case("fail", policy[LAB_POLICY]),
+            _case("not_applicable", policy[DRAFT_POLICY]),
+        ],
     }

@@ -11,9 +11,16 @@ import pandas as pd
 
 from auditor.errors import ConfigError
 from auditor.sample.catalog import MODEL_INDEX, RELEASE_INDEX
-from auditor.sample.expected import expected_outcomes
+from auditor.sample.compliance import compliance_assignments, compliance_policies
+from auditor.sample.expected import Population, expected_outcomes
 from auditor.sample.export import windows_rows
 from auditor.sample.fleet import DAY, DEM, draw_plan, epoch, users
+from auditor.sample.population import (
+    device_management,
+    imported_identities,
+    own_rng,
+    vpp_tokens,
+)
 from auditor.sample.render import NEVER, guids, render
 from auditor.sample.scenarios import COMPLIANCE_CODE, DEM_EVENTS, DEM_LABS, PINNED, Pinned
 from auditor.sample.tenant import (
@@ -50,10 +57,21 @@ class SampleTenant:
     ade_profiles: list[Json]
     enrollment_configurations: Json
     expected: Json
+    ade_identities: list[Json]  # list pages, per token (beta importedAppleDeviceIdentities)
+    vpp_tokens: Json
+    device_management: Json  # GET /deviceManagement: the compliance settings
+    compliance_policies: Json
+    compliance_assignments: list[Json]  # one list response per macOS policy
 
 
 def generate_tenant(
-    devices: int, seed: int, as_of: dt.date, *, apns_valid_days: float = DEFAULT_APNS_VALID_DAYS
+    devices: int,
+    seed: int,
+    as_of: dt.date,
+    *,
+    apns_valid_days: float = DEFAULT_APNS_VALID_DAYS,
+    secure_by_default: bool = False,
+    filevault_assigned: bool = True,
 ) -> SampleTenant:
     """Generate a sample tenant of `devices` Macs; the same arguments give the same tenant.
 
@@ -64,6 +82,10 @@ def generate_tenant(
             the fixed facts (macOS releases, pre-June-2020 BYOD enrollments).
         apns_valid_days: days the APNs certificate stays valid after `as_of` (negative: expired);
             the default passes MAC-TEN-001/002, 10 fails TEN-002, -3 fails both.
+        secure_by_default: Macs without a compliance policy are marked not compliant
+            (MAC-POL-001 passes); the default fails it.
+        filevault_assigned: the macOS policy requiring FileVault is assigned (MAC-POL-002
+            passes); False leaves it unassigned.
 
     Raises:
         ConfigError: `devices` is below `MIN_DEVICES` or `seed` is negative.
@@ -98,7 +120,14 @@ def generate_tenant(
     ]
     synced = [c + int(rng.integers(0, 1 + c // 20)) for c in ade_counts]
     apns = apns_certificate(rng, as_of, apns_valid_days)
-    tokens = ade_tokens(token_ids, as_of, synced)
+    extra_rng = own_rng(seed)
+    never_enrolled = [s - c for s, c in zip(synced, ade_counts, strict=True)]
+    identities = imported_identities(
+        frame, token_ids, profile_ids, never_enrolled, as_of, extra_rng
+    )
+    tokens = ade_tokens(token_ids, as_of, identities.counts)
+    policies, policy_ids = compliance_policies(extra_rng)
+    vpp = vpp_tokens(extra_rng, as_of)
     return SampleTenant(
         seed=seed,
         as_of=as_of,
@@ -109,7 +138,16 @@ def generate_tenant(
         ade_tokens=tokens,
         ade_profiles=enrollment_profiles(profile_ids, token_ids, profiles, tenant_id),
         enrollment_configurations=enrollment_configurations(tenant_id, group_policy_id, as_of),
-        expected=expected_outcomes(frame, tenant_id, apns, tokens, as_of, seed),
+        expected=expected_outcomes(
+            frame, tenant_id, apns, tokens, as_of, seed, Population(identities, vpp, policies)
+        ),
+        ade_identities=identities.pages,
+        vpp_tokens=vpp,
+        device_management=device_management(extra_rng, secure_by_default),
+        compliance_policies=policies,
+        compliance_assignments=compliance_assignments(
+            extra_rng, policy_ids, filevault_assigned=filevault_assigned
+        ),
     )
 
 

@@ -49,6 +49,32 @@ _FILES = {
         "`GET /beta/deviceManagement/deviceEnrollmentConfigurations`: tenant defaults (the default "
         "platform restriction allows personal Macs) and one group policy blocking personal Macs."
     ),
+    "ade_imported_identities.json": (
+        "JSON array of Graph list pages of `GET /beta/deviceManagement/depOnboardingSettings/{id}/"
+        "importedAppleDeviceIdentities`, per ADE token (its id in `@odata.context`), a long list "
+        "split into pages joined by `@odata.nextLink`: the serials Apple Business Manager "
+        "assigned to Intune. Most are enrolled Macs; two Macs enrolled outside ADE; serials no "
+        "Mac carries (imported months ago, or days ago); one deleted in ABM; two iPhones."
+    ),
+    "vpp_tokens.json": (
+        "`GET /v1.0/deviceAppManagement/vppTokens`: a healthy Apps and Books token, one whose "
+        "sync failed and that expires within 30 days, and a lapsed one. `token` holds a fake "
+        "token string that no output may repeat."
+    ),
+    "device_management.json": (
+        "`GET /v1.0/deviceManagement`: one object whose `settings.secureByDefault` is false "
+        "(Macs without a compliance policy are marked compliant)."
+    ),
+    "compliance_policies.json": (
+        "`GET /v1.0/deviceManagement/deviceCompliancePolicies`: four macOS policies (FileVault "
+        "and macOS 14 floor; contractors on macOS 13; a lab policy without floor; an unassigned "
+        "draft), a Windows and an iOS policy."
+    ),
+    "compliance_policy_assignments.json": (
+        "JSON array of list responses of `GET /v1.0/deviceManagement/deviceCompliancePolicies/"
+        "{id}/assignments`, one per macOS policy (its id in `@odata.context`): groups, all "
+        "devices, exclusions, and none for the draft."
+    ),
     "expected.json": (
         "Not a Microsoft file: the outcomes the sample intends, per rule id, naming the Macs "
         "placed on purpose (for end-to-end tests)."

@@ -218,6 +218,8 @@ def render(
             "_product_name": [s.identifier for s in spec],
             "_escrowed": plan["escrowed"].to_numpy(),
             "_has_details": True,
+            "_profile": profile,  # index into the tenant's ADE profiles, -1: none
+            "_token": np.array([p.token for p in profiles] + [-1])[profile],
             "_user_approved": plan["approved"].to_numpy(),
             "_is_laptop": [s.model.startswith("MacBook") for s in spec],
             "_battery_health": rng.integers(78, 101, n),

@@ -100,6 +100,11 @@ def write_tenant(
             ("dep_onboarding_settings.json", tenant.ade_tokens),
             ("ade_enrollment_profiles.json", tenant.ade_profiles),
             ("enrollment_configurations.json", tenant.enrollment_configurations),
+            ("ade_imported_identities.json", tenant.ade_identities),
+            ("vpp_tokens.json", tenant.vpp_tokens),
+            ("device_management.json", tenant.device_management),
+            ("compliance_policies.json", tenant.compliance_policies),
+            ("compliance_policy_assignments.json", tenant.compliance_assignments),
             ("expected.json", tenant.expected),
         ):
             written.append(_dump(out_dir / name, data, option))

@@ -3,7 +3,9 @@
 Parts (see the snapshot format in snapshot.py): `managed_devices` (core: v1.0 list, `$filter` +
 `$select`, every nextLink), `device_details` (beta GET by id in JSON `$batch`es for
 bootstrapTokenEscrowed / hardwareInformation), `export_devices` (reports export job `Devices`),
-`apns`, `ade_tokens`, `ade_profiles`, `enrollment_configurations`. A denied or failed optional part
+`apns`, `ade_tokens`, `ade_profiles`, `ade_identities`, `enrollment_configurations`, and
+`vpp_tokens`, `compliance_settings`, `compliance_policies`, `compliance_assignments`
+(graph_policies.py). A denied or failed optional part
 becomes a gap; a failed core part raises PartialSourceError unless partial data is allowed.
 Everything runs inside one `asyncio.run()`.
 """
@@ -38,6 +40,7 @@ from auditor.sources.graph_devices import collect_devices, reconcile
 from auditor.sources.graph_export import export_devices
 from auditor.sources.graph_network import Proxies, is_loopback, public_url
 from auditor.sources.graph_parts import Part, Progress, tenant_parts
+from auditor.sources.graph_policies import policy_parts
 from auditor.sources.graph_throttle import RateLimiter, RetryPolicy
 from auditor.sources.graph_transport import GraphSession
 from auditor.sources.snapshot import write_snapshot
@@ -216,7 +219,8 @@ async def _pull(settings: GraphSettings, tokens: TokenSource, when: datetime) ->
         with Progress(settings.progress, session.stats) as progress:
             export = Part("export_devices", f"{session.v1}/deviceManagement/reports/exportJobs")
             tenant_task = asyncio.create_task(tenant_parts(session))
-            side: list[asyncio.Task[Any]] = [tenant_task]
+            policy_task = asyncio.create_task(policy_parts(session))
+            side: list[asyncio.Task[Any]] = [tenant_task, policy_task]
             if settings.include_export:
                 side.append(asyncio.create_task(_export(session, settings, export, progress)))
             else:
@@ -233,7 +237,7 @@ async def _pull(settings: GraphSettings, tokens: TokenSource, when: datetime) ->
                         "allow partial data (--allow-partial)"
                     )
                 await asyncio.gather(*side)
-                tenant = tenant_task.result()
+                tenant = [*tenant_task.result(), *policy_task.result()]
             finally:
                 for task in side:
                     task.cancel()

@@ -132,7 +132,12 @@ def read_export_zip(content: bytes, job_id: str) -> list[dict[str, str]]:
             text = archive.read(names[0]).decode("utf-8-sig")
         rows = csv.reader(io.StringIO(text, newline=""), strict=True)
         header = [h.strip() for h in next(rows, [])]
-        return [_row(header, row, job_id, rows.line_num) for row in rows if row]
+        records, line = [], rows.line_num + 1  # the line a row starts on (values may span lines)
+        for row in rows:
+            if row:
+                records.append(_row(header, row, job_id, line))
+            line = rows.line_num + 1
+        return records
     except (zipfile.BadZipFile, UnicodeDecodeError, csv.Error) as exc:
         raise GraphFault(
             f"export job {job_id}: unreadable report file ({type(exc).__name__}: {exc})"

@@ -51,6 +51,11 @@ PERMISSIONS = {
     "ade_tokens": "DeviceManagementServiceConfig.Read.All",
     "ade_profiles": "DeviceManagementServiceConfig.Read.All",
     "enrollment_configurations": "DeviceManagementServiceConfig.Read.All",
+    "ade_identities": "DeviceManagementServiceConfig.Read.All",
+    "vpp_tokens": "DeviceManagementServiceConfig.Read.All",
+    "compliance_settings": "DeviceManagementConfiguration.Read.All",
+    "compliance_policies": "DeviceManagementConfiguration.Read.All",
+    "compliance_assignments": "DeviceManagementConfiguration.Read.All",
 }
 _GraphError = (APIError, httpx.HTTPError, GraphFault)
 _VOLATILE = frozenset({"@odata.context", "@odata.etag", "@odata.id"})
@@ -162,22 +167,38 @@ async def pages(
         request = link
 
 
+async def collect(session: GraphSession, part: Part, url: str, extra: dict[str, Any]) -> None:
+    """Every page of a list into `part` (each record with `extra`); a failure stops the part."""
+    try:
+        async for page in pages(session, url, part.endpoint):
+            part.records += [{**record, **extra} for record in page]
+    except _GraphError as exc:
+        part.fail(exc, f"GET {url}")
+
+
+async def get_object(session: GraphSession, part: Part) -> None:
+    """A single object (no `value` list) as the part's one record."""
+    try:
+        part.records = [clean(await session.call_json(part.endpoint))]
+    except _GraphError as exc:
+        part.fail(exc, f"GET {part.endpoint}")
+
+
+def not_collected(what: str, part: Part) -> str:
+    """Why a part that hangs off `part` was skipped, with `part`'s own reason."""
+    return f"{what} were not collected ({part.reason or part.status})"
+
+
 async def tenant_parts(session: GraphSession) -> list[Part]:
-    """APNs certificate, ADE tokens (+ their enrollment profiles) and enrollment restrictions."""
+    """APNs certificate, ADE tokens (+ profiles, imported identities), enrollment restrictions."""
     apns = Part("apns", f"{session.v1}/deviceManagement/applePushNotificationCertificate")
     tokens = Part("ade_tokens", f"{session.beta}/deviceManagement/depOnboardingSettings")
     profiles = Part("ade_profiles", f"{tokens.endpoint}/{{id}}/enrollmentProfiles")
+    identities = Part("ade_identities", f"{tokens.endpoint}/{{id}}/importedAppleDeviceIdentities")
     configs = Part(
         "enrollment_configurations",
         f"{session.beta}/deviceManagement/deviceEnrollmentConfigurations",
     )
-
-    async def collect(part: Part, url: str, extra: dict[str, Any]) -> None:
-        try:
-            async for page in pages(session, url, part.endpoint):
-                part.records += [{**record, **extra} for record in page]
-        except _GraphError as exc:
-            part.fail(exc, f"GET {url}")
 
     async def get_apns() -> None:
         try:
@@ -191,19 +212,20 @@ async def tenant_parts(session: GraphSession) -> list[Part]:
             apns.fail(exc, f"GET {apns.endpoint}")
 
     async def get_ade() -> None:
-        await collect(tokens, tokens.endpoint, {})
+        await collect(session, tokens, tokens.endpoint, {})
         if tokens.status != "ok":
             profiles.skip("ADE tokens were not collected")
+            identities.skip(not_collected("ADE tokens", tokens))
             return
         for token in tokens.records:
-            await collect(
-                profiles,
-                f"{tokens.endpoint}/{quote(token['id'], safe='')}/enrollmentProfiles",
-                {"tokenId": token["id"]},
-            )
+            url = f"{tokens.endpoint}/{quote(token['id'], safe='')}"
+            parent = {"tokenId": token["id"]}
+            await collect(session, profiles, f"{url}/enrollmentProfiles", parent)
+            await collect(session, identities, f"{url}/importedAppleDeviceIdentities", parent)
 
-    await asyncio.gather(get_apns(), get_ade(), collect(configs, configs.endpoint, {}))
-    return [apns, tokens, profiles, configs]
+    configured = collect(session, configs, configs.endpoint, {})
+    await asyncio.gather(get_apns(), get_ade(), configured)
+    return [apns, tokens, profiles, identities, configs]
 
 
 class Progress:

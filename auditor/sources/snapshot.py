@@ -58,6 +58,11 @@ PART_KINDS = {  # snapshot part → RawBatch kind
     InventoryPart.ADE_TOKENS: BatchKind.ADE_TOKENS,
     InventoryPart.ADE_PROFILES: BatchKind.ADE_PROFILES,
     InventoryPart.ENROLLMENT_CONFIGURATIONS: BatchKind.ENROLLMENT_CONFIGURATIONS,
+    InventoryPart.ADE_IDENTITIES: BatchKind.ADE_IDENTITIES,
+    InventoryPart.VPP_TOKENS: BatchKind.VPP_TOKENS,
+    InventoryPart.COMPLIANCE_SETTINGS: BatchKind.COMPLIANCE_SETTINGS,
+    InventoryPart.COMPLIANCE_POLICIES: BatchKind.COMPLIANCE_POLICIES,
+    InventoryPart.COMPLIANCE_ASSIGNMENTS: BatchKind.COMPLIANCE_ASSIGNMENTS,
 }
 USABLE = frozenset({"ok", "partial", "denied"})  # statuses whose records are worth reading
 

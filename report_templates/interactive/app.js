@@ -494,8 +494,15 @@
     const out = [];
     const run = m.run;
     if (!run.is_complete) {
-      const parts = run.gaps.filter((g) => g.is_core).map((g) => `${g.part}: ${g.reason}`).join("; ");
-      out.push(el("div", { class: "banner partial", "data-testid": "partial" }, `PARTIAL DATA: part of the inventory could not be collected (${parts}). Counts cover only what was collected.`));
+      // every part not collected whole, and the rules it silences (report.completeness)
+      const parts = run.parts.filter((p) => p.state !== "collected").map((p) =>
+        `${p.label}: ${p.state.replace("_", " ")}${p.reason ? ` (${p.reason})` : ""}${p.silenced_rule_ids.length ? `; silences ${p.silenced_rule_ids.join(", ")}` : ""}`);
+      out.push(el("div", { class: "banner partial", "data-testid": "partial" }, "PARTIAL DATA: part of the inventory was not collected; counts cover only what was collected.",
+        el("ul", null, parts.map((text) => el("li", null, text)))));
+    }
+    if (run.warnings.length) {
+      out.push(el("div", { class: "banner warning", "data-testid": "warnings" }, "Before relying on these numbers:",
+        el("ul", null, run.warnings.map((w) => el("li", { "data-warning": w.code }, w.message)))));
     }
     if (run.meta.catalogue_is_stale) {
       out.push(el("div", { class: "banner warning" }, `WARNING: the macOS release catalogue is ${days(run.meta.catalogue_age_days)} old at the as-of date (limit ${days(run.catalogue_stale_after_days)}). OS patch findings may miss recent releases: refresh it with auditor refdata import.`));
@@ -517,13 +524,15 @@
       el("div", { class: "lead" },
         el("div", { class: "posture" },
           el("div", { class: "big", "data-testid": "posture-pct" }, pct(s.posture.pct)),
-          el("div", null, `${s.posture.label}: `, el("strong", { "data-testid": "posture-count" }, num(s.posture.count)), " of ", el("strong", { "data-testid": "devices" }, num(s.devices)), " Macs")),
+          el("div", null, `${s.posture.label}: `, el("strong", { "data-testid": "posture-count" }, num(s.posture.count)), " of ", el("strong", { "data-testid": "devices" }, num(s.devices)), " Macs (of the results that could be judged)"),
+          s.waivers.waived_results ? el("div", { class: "muted small", "data-testid": "posture-without-waivers" }, `Without waivers: ${pct(s.posture_without_waivers.pct)} (${num(s.posture_without_waivers.count)} Macs); ${num(s.waivers.waived_results)} failing results are waived.`) : null,
+          s.serious_unknown_devices ? el("div", { class: "muted small", "data-testid": "serious-unknown" }, `${num(s.serious_unknown_devices)} Macs had an unknown on a critical or high rule: not judged there.`) : null),
         table(["Fact", "Value"], [
           ["Report", `as of ${m.run.meta.as_of} · generated ${stamp(m.run.meta.generated_at)} (period ${m.period})`],
           ["Newest check-in", day(s.newest_sync_at)],
           ["Oldest check-in", `${day(s.oldest_sync_at)}${s.never_synced ? ` (${num(s.never_synced)} without a check-in date)` : ""}`],
           ["Release catalogue", `${m.run.meta.catalogue_as_of} (${days(m.run.meta.catalogue_age_days)} old${m.run.meta.catalogue_is_stale ? ", WARNING: stale" : ""})`],
-          ["Data", `${m.run.is_complete ? "complete" : "PARTIAL"} · source ${m.run.meta.source}`],
+          ["Data", `${m.run.is_complete ? "complete: every part collected" : `PARTIAL: ${m.run.parts.filter((p) => p.state === "collected").length} of ${m.run.parts.length} parts collected`} · source ${m.run.meta.source}`],
           ...(changes ? [["Since last period", `${num(changes.new)} new · ${num(changes.resolved)} resolved · ${num(changes.persisting)} persisting failures (vs ${changes.previous_period || "no earlier period"})`]] : []),
         ], { class: "data facts" })),
       el("div", { class: "charts" },
@@ -534,7 +543,9 @@
         section("macOS majors", barChart(majors, { label: "Macs per macOS major version" })),
         changes && changes.trend.length > 1 ? section("Posture trend", trendChart(changes.trend)) : null),
       section("Key numbers", table(["Macs", "#count", "#share", "#not reported"], kpis.map((k) => [
-        el("span", { "data-kpi": k.key }, k.label), el("span", { "data-kpi-count": k.key }, num(k.count)), pct(k.pct), num(k.unknown)]))),
+        el("span", { "data-kpi": k.key }, k.label),
+        el("span", { "data-kpi-count": k.key }, k.state === "measured" ? num(k.count) : k.state.replace("_", " ")),
+        k.state === "measured" ? pct(k.pct) : DASH, num(k.unknown)]))),
       section("Top device rules: most severe first, then most failing Macs",
         s.top_rules.length ? table(["Rule", "Severity", "Passing state", "#Failing Macs"], s.top_rules.map((r) => [
           link(r.rule_id, hashOf("findings", { ...emptyState(), filters: { rule_id: [r.rule_id], status: ["fail"] } })),
@@ -596,8 +607,8 @@
     const q = m.quality;
     const run = m.run;
     return el("div", null,
-      section("Collection", el("p", null, run.is_complete ? "Every core part of the inventory was collected." : "PARTIAL: a core part of the inventory could not be collected."),
-        run.gaps.length ? table(["Part", "Core", "Reason", "Fields it would feed"], run.gaps.map((g) => [g.part, g.is_core ? "yes" : "no", g.reason, g.fields.join(", ")])) : el("p", null, "No part was denied or failed.")),
+      section("Collection", el("p", null, run.is_complete ? "Every part of the inventory was collected." : "PARTIAL: part of the inventory was not collected; the rules it feeds give unknown or no result."),
+        table(["Part", "State", "Reason", "Rules it silences"], run.parts.map((p) => [p.label, p.state.replace("_", " "), dash(p.reason), dash(p.silenced_rule_ids.join(", "))]))),
       section("Undecided results (unknown) by rule", q.unknowns.length ? table(["Rule", "Passing state", "#Unknown", "Commonest reason", "#Times"],
         q.unknowns.map((u) => [link(u.rule_id, hashOf("findings", { ...emptyState(), filters: { rule_id: [u.rule_id], status: ["unknown"] } })), u.title, num(u.count), dash(u.top_reason), num(u.top_reason_count)])) : el("p", null, "Every rule could decide for every entity.")),
       section("Normalization notes", q.notes.length ? table(["Field", "Problem", "#Count", "Examples", "Source"], q.notes.map((n) => [n.field, n.problem, num(n.count), n.examples.join(" · "), dash(n.source)])) : el("p", null, "None.")),

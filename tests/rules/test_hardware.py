@@ -39,3 +39,8 @@ def test_intel_macs_fail_and_virtual_machines_are_out_of_scope():
         {"is_vm": False, "chip": "virtual"},
     ]
     assert statuses(HW_002, rows) == ["fail", "pass", "not_applicable", "unknown"]
+
+
+def test_before_the_catalogues_first_major_hardware_support_is_unknown():
+    rows = [{"model_identifier": "MacBookPro18,3", "chip": "apple_silicon"}]
+    assert statuses(HW_001, rows, as_of=dt.date(2000, 1, 1)) == ["unknown"]

@@ -88,3 +88,16 @@ def test_partial_release_history_makes_patch_rules_unknown():
     as_of = dt.date(2022, 6, 1)
     assert statuses(OS[3], rows, as_of=as_of) == ["unknown", "pass"]
     assert statuses(OS[4], rows, as_of=as_of) == ["unknown", "pass"]
+
+
+@pytest.mark.parametrize("as_of", [dt.date(2000, 1, 1), dt.date(2019, 6, 1)])
+def test_before_the_catalogues_first_major_the_os_rules_cannot_judge(as_of):
+    # Catalina (10.15), the catalogue's first major, shipped 2019-10-07: nothing before it.
+    rows = _versions("26.6.2", "10.15.7")
+    for n in (2, 3, 4, 5):
+        assert statuses(OS[n], rows, as_of=as_of) == ["unknown", "unknown"], n
+
+
+def test_a_major_released_after_the_as_of_date_is_unknown_never_patched():
+    rows = _versions("26.6.2", "15.7.9")
+    assert statuses(OS[3], rows, as_of=dt.date(2025, 9, 1)) == ["unknown", "pass"]

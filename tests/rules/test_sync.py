@@ -22,3 +22,12 @@ def test_max_days_is_a_parameter_and_appears_in_the_detail():
     assert details(SYN_001, rows, params={"max_days": 7}) == [
         "last check-in 2026-08-20, 12 days ago (limit 7)"
     ]
+
+
+def test_a_check_in_after_the_as_of_date_is_unknown_with_the_date_in_the_reason():
+    rows = [_synced("2026-09-01 23:59"), _synced("2026-09-02 00:00"), _synced("9999-12-31")]
+    assert statuses(SYN_001, rows) == ["pass", "unknown", "unknown"]
+    assert details(SYN_001, rows)[1:] == [
+        "last check-in 2026-09-02 is after the as-of date 2026-09-01",
+        "last check-in 9999-12-31 is after the as-of date 2026-09-01",
+    ]

@@ -2,8 +2,9 @@
 
 openpyxl builds every sheet, style, table, filter and chart (`sheets`, `cells`); the long
 sheets (Findings, Devices) get their rows streamed in by `package.splice_rows`. Sheets longer
-than Excel's row limit are split ("Findings (2)") and Run info says so. Inventory text is
-always written as text, never as a formula.
+than Excel's row limit are split ("Findings (2)") and Run info says so, as it names any cell
+Excel could not hold as given (`limits`). Inventory text is always written as text, never as
+a formula.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from auditor.render.xlsx.cells import (
     header,
     widths,
 )
+from auditor.render.xlsx.limits import adjustments_of, fit_frame
 from auditor.render.xlsx.package import SheetRows, splice_rows
+from auditor.render.xlsx.population import IDENTITIES_SHEET, population_sheet
 from auditor.render.xlsx.sheets import (
     changes_sheet,
     quality_sheet,
@@ -58,17 +61,26 @@ def render(report: Report, path: Path, *, rows_per_sheet: int = EXCEL_MAX_ROWS -
     shown = [c for c in FINDINGS_SHEET if report.changes is not None or c not in HISTORY_ONLY]
     parts: list[SheetRows] = []
     splits: list[tuple[str, int, list[str]]] = []
-    for title, frame in (("Findings", report.findings[shown]), ("Devices", report.devices)):
-        statuses = report.device_rule_ids if title == "Devices" else ()
-        names = _long_sheets(workbook, title, frame, statuses, rows_per_sheet, parts)
+    statuses = {"Devices": report.device_rule_ids, IDENTITIES_SHEET: report.population.rule_ids}
+    for title, frame in (
+        ("Findings", report.findings[shown]),
+        ("Devices", report.devices),
+        (IDENTITIES_SHEET, report.population.identities),
+    ):
+        names = _long_sheets(workbook, title, frame, statuses.get(title, ()), rows_per_sheet, parts)
         splits.append((title, len(frame), names))
+    adjustments = adjustments_of(workbook)
+    parts = [SheetRows(p.sheet, fit_frame(p.frame, p.sheet, adjustments)) for p in parts]
+    population_sheet(workbook.create_sheet("Population"), report)
     rules_sheet(workbook.create_sheet("Rules"), report)
     tenant_sheet(workbook.create_sheet("Tenant"), report)
     quality_sheet(workbook.create_sheet("Data quality"), report)
     waivers_sheet(workbook.create_sheet("Waivers"), report)
     if report.changes is not None:
         changes_sheet(workbook.create_sheet("Changes"), report)
-    run_info_sheet(workbook.create_sheet("Run info"), report, splits, rows_per_sheet)
+    run_info_sheet(
+        workbook.create_sheet("Run info"), report, splits, rows_per_sheet, adjustments.lines()
+    )
     with report_path(path) as temporary:
         staged = temporary.with_name(temporary.name + ".openpyxl")
         try:
@@ -110,7 +122,7 @@ def _long_sheets(
         sheet.freeze_panes = "C2" if title == "Devices" else "A2"
         last = f"{get_column_letter(frame.shape[1])}{len(part) + 1}"
         if len(part):
-            table_name = title if i == 0 else f"{title}_{i + 1}"
+            table_name = title.replace(" ", "") + ("" if i == 0 else f"_{i + 1}")
             sheet.add_table(excel_table(table_name, f"A1:{last}", headers, stripes=False))
         else:
             sheet.auto_filter.ref = f"A1:{get_column_letter(max(frame.shape[1], 1))}1"

@@ -20,6 +20,7 @@ from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
+from auditor.render.xlsx.limits import adjustments_of, fit_value
 from auditor.render.xlsx.stream import FORMULA_TRIGGERS, ILLEGAL_XML
 
 DATE_FORMAT = "yyyy-mm-dd"
@@ -67,10 +68,17 @@ def _excel(value: Any) -> Any:
 
 
 def put(sheet: Worksheet, row: int, col: int, value: Any, *, number_format: str = "") -> Cell:
-    """Write one value; text is always a string cell, quote-prefixed if it looks like a formula."""
+    """Write one value; text is always a string cell, quote-prefixed if it looks like a formula.
+
+    Text over Excel's cell limit is cut and a date Excel cannot show is written as text;
+    both are listed on the Run info sheet (`limits`).
+    """
     cell = sheet.cell(row=row, column=col)
     assert isinstance(cell, Cell)  # a fresh cell, never part of a merged range
     plain = _excel(value)
+    if isinstance(plain, str | dt.date):  # too long, or a date Excel cannot show: said
+        assert sheet.parent is not None
+        plain = fit_value(plain, sheet.title, cell.coordinate, adjustments_of(sheet.parent))
     if isinstance(plain, str):
         cell.value = ILLEGAL_XML.sub("\ufffd", plain)
         cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula

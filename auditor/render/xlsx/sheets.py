@@ -25,6 +25,7 @@ from auditor.render.xlsx.cells import (
     table,
     widths,
 )
+from auditor.render.xlsx.population import tenant_policy_tables
 from auditor.report import Report
 from auditor.report.model import (
     EntityResult,
@@ -38,6 +39,7 @@ from auditor.report.model import (
     UnknownRow,
     WaiverRow,
 )
+from auditor.report.run_model import PartStatus
 
 
 def _failing(severity: Severity) -> Callable[[TrendPoint], int | None]:
@@ -75,11 +77,13 @@ KPIS: tuple[Column[Kpi], ...] = (
     Column("count", lambda k: k.count),
     Column("share", lambda k: k.pct, number_format=PCT_FORMAT),
     Column("not reported", lambda k: k.unknown),
+    Column("state", lambda k: k.state.replace("_", " ")),
 )
 BY_SEVERITY: tuple[Column[SeverityCount], ...] = (
     Column("severity", lambda s: s.severity),
     Column("failing results", lambda s: s.results),
     Column("Macs", lambda s: s.devices),
+    Column("waived results", lambda s: s.waived),
 )
 BY_WORST: tuple[Column[Share], ...] = (
     Column("worst failing severity", lambda s: s.label),
@@ -117,6 +121,12 @@ TENANT_RESULTS: tuple[Column[EntityResult], ...] = (
     Column("status", lambda r: r.status),
     Column("detail", lambda r: r.detail),
 )
+PARTS: tuple[Column[PartStatus], ...] = (
+    Column("part", lambda p: p.label),
+    Column("state", lambda p: p.state.replace("_", " ")),
+    Column("reason", lambda p: p.reason or None),
+    Column("rules it silences", lambda p: ", ".join(p.silenced_rule_ids) or None),
+)
 GAPS: tuple[Column[SourceGap], ...] = (
     Column("part not collected", lambda g: g.part),
     Column("reason", lambda g: g.reason),
@@ -140,11 +150,13 @@ UNKNOWNS: tuple[Column[UnknownRow], ...] = (
 WAIVERS: tuple[Column[WaiverRow], ...] = (
     Column("waiver_id", lambda w: w.waiver_id, 10),
     Column("rule_id", lambda w: w.rule_id, 14),
+    Column("severity", lambda w: w.severity or None, 10),
     Column("selects", lambda w: w.selector, 28),
     Column("reason", lambda w: w.reason, 40),
     Column("approver", lambda w: w.approver, 26),
     Column("ticket", lambda w: w.ticket, 14),
     Column("expires", lambda w: w.expires, 12, DATE_FORMAT),
+    Column("days left", lambda w: w.days_left, 9),
     Column("state", lambda w: w.state, 11),
     Column("matched", lambda w: w.matched, 9),
     Column("origin", lambda w: w.origin, 28),
@@ -178,7 +190,17 @@ def summary_sheet(sheet: Worksheet, report: Report) -> None:
         ("Tenant", meta.tenant_id),
         ("As of", meta.as_of),
         ("Classification", meta.classification),
-        ("Data", "complete" if run.is_complete else "PARTIAL: some inventory not collected"),
+        (
+            "Data",
+            "complete: every part collected"
+            if run.is_complete
+            else "PARTIAL: "
+            + "; ".join(
+                f"{p.label} {p.state.replace('_', ' ')}"
+                for p in run.parts
+                if p.state != "collected"
+            ),
+        ),
         ("Newest check-in", summary.newest_sync_at),
         ("Oldest check-in", summary.oldest_sync_at),
         ("Macs without a check-in date", summary.never_synced),
@@ -188,9 +210,16 @@ def summary_sheet(sheet: Worksheet, report: Report) -> None:
     if meta.catalogue_is_stale:
         limit = f"{run.catalogue_stale_after_days} days"
         pairs.append(("WARNING", f"release catalogue older than {limit}: OS findings may be stale"))
+    pairs += [("WARNING", w.message) for w in run.warnings]
     row = facts(sheet, 3, pairs) + 1
-    facts(sheet, row, [(summary.posture.label, summary.posture.count)])
+    facts(sheet, row, [
+        (summary.posture.label, summary.posture.count),
+        (summary.posture_without_waivers.label, summary.posture_without_waivers.count),
+        ("Macs with an unknown on a critical or high rule", summary.serious_unknown_devices),
+    ])  # fmt: skip
     put(sheet, row, 3, summary.posture.pct, number_format=PCT_FORMAT)
+    put(sheet, row + 1, 3, summary.posture_without_waivers.pct, number_format=PCT_FORMAT)
+    row += 2
     row = table(sheet, "KeyNumbers", row + 2, KPIS, summary.kpis)
     severity_top = row
     row = table(sheet, "FindingsBySeverity", row, BY_SEVERITY, summary.failing_by_severity)
@@ -237,13 +266,15 @@ def tenant_sheet(sheet: Worksheet, report: Report) -> None:
     )
     row = table(sheet, "AdeTokens", row + 1, TOKENS, tenant.tokens)
     row = table(sheet, "DemAccounts", row, DEM_ACCOUNTS, tenant.dem_accounts)
-    table(sheet, "TenantResults", row, TENANT_RESULTS, tenant.results)
+    row = table(sheet, "TenantResults", row, TENANT_RESULTS, tenant.results)
+    tenant_policy_tables(sheet, report, row)
     widths(sheet, [32, 40, 26, 12, 18, 10, 18, 12, 12, 12])
 
 
 def quality_sheet(sheet: Worksheet, report: Report) -> None:
     """The Data quality sheet: gaps, normalization notes, unknowns per rule."""
-    row = table(sheet, "Gaps", 1, GAPS, report.run.gaps)
+    row = table(sheet, "Parts", 1, PARTS, report.run.parts)
+    row = table(sheet, "Gaps", row, GAPS, report.run.gaps)
     row = table(sheet, "QualityNotes", row, NOTES, report.quality.notes)
     table(sheet, "Unknowns", row, UNKNOWNS, report.quality.unknowns)
     widths(sheet, [24, 36, 30, 50, 20])
@@ -285,8 +316,9 @@ def run_info_sheet(
     report: Report,
     splits: Sequence[tuple[str, int, list[str]]],
     rows_per_sheet: int,
+    adjusted: Sequence[tuple[str, str]] = (),
 ) -> None:
-    """The Run info sheet: as-of date, versions, digests, inputs and sheet splits."""
+    """The Run info sheet: as-of date, versions, digests, sheet splits, adjusted cells, inputs."""
     run, meta = report.run, report.run.meta
     pairs: list[tuple[str, Any]] = [
         ("as_of", meta.as_of),
@@ -304,8 +336,14 @@ def run_info_sheet(
         ("catalogue_stale", meta.catalogue_is_stale),
         ("config_sha256", meta.config_digest),
         ("waivers_sha256", meta.waivers_digest),
+        ("signing_key_sha256", meta.signing_key_sha256 or None),
+        ("prepared_by", run.sign_off.prepared_by or None),
+        ("reviewed_by", run.sign_off.reviewed_by or None),
+        ("macs_audited", run.scope.devices),
+        *((f"left_out: {e.reason}", f"{e.records:,} ({e.detail}; {e.source})")
+          for e in run.scope.excluded),
         ("pdf_devices_per_rule", report.pdf_devices_per_rule),
-    ]
+    ]  # fmt: skip
     for title, count, names in splits:
         note = f"{count:,} rows on sheet {names[0]}"
         if len(names) > 1:
@@ -314,6 +352,7 @@ def run_info_sheet(
                 f"{rows_per_sheet:,} data rows per sheet"
             )
         pairs.append((f"{title.lower()}_rows", note))
+    pairs += adjusted
     row = facts(sheet, 1, pairs)
     inputs: tuple[Column[InputFile], ...] = (
         Column("input", lambda i: i.path),

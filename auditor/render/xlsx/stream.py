@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
+from auditor.render.xlsx.limits import MAX_CELL_CHARS, fit_text, iso_text, outside_excel
+
 CHUNK_ROWS = 20_000
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -28,7 +30,6 @@ _NEEDS_ESCAPE = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _RISKY_START = re.compile("\n[=+\\-@\t\r]")
 _XML_SPACE = " \t\r\n"  # what an XML reader may trim from an element's text
 _EDGE_SPACES = [f"\n{c}" for c in _XML_SPACE] + [f"{c}\n" for c in _XML_SPACE]
-MAX_CELL_CHARS = 32_767  # Excel's limit per cell
 SHARED_WHEN_REPEATS = 2  # share a column's text when each value appears this often on average
 _EXCEL_EPOCH_US = int(pd.Timestamp("1899-12-30").value // 1_000)
 _US_PER_DAY = 86_400_000_000
@@ -88,6 +89,9 @@ def _text_bodies(uniques: Any, quoted: int, shared: SharedStrings | None = None)
     except TypeError:  # not all text (e.g. an object column of mixed values)
         values = np.asarray([str(v) for v in values], dtype=object)
         joined = "\n".join(values)
+    if max(map(len, values)) > MAX_CELL_CHARS:  # `limits.fit_frame` cut (and listed) them
+        values = np.asarray([fit_text(v) for v in values], dtype=object)  # before escaping
+        joined = "\n".join(values)
     # whole-column regex passes decide whether any value needs per-value work at all
     risky: Any = False
     if _RISKY_START.search("\n" + joined):
@@ -98,11 +102,6 @@ def _text_bodies(uniques: Any, quoted: int, shared: SharedStrings | None = None)
         preserve = np.fromiter((v != v.strip(_XML_SPACE) for v in values), bool, len(values))
     if _NEEDS_ESCAPE.search(joined):
         values = np.asarray([escape_text(v) for v in values], dtype=object)
-    if max(map(len, values)) > MAX_CELL_CHARS:
-        values = np.asarray(
-            [v if len(v) <= MAX_CELL_CHARS else v[: MAX_CELL_CHARS - 1] + "…" for v in values],
-            dtype=object,
-        )
     style: Any = np.where(risky, f' s="{quoted}"', "").astype(object) if risky is not False else ""
     if shared is not None:
         indexes = shared.add(values, np.broadcast_to(preserve, values.shape))
@@ -125,7 +124,11 @@ def _value_bodies(series: pd.Series, styles: Styles) -> np.ndarray:
         stamps = series.dt.tz_convert("UTC") if isinstance(dtype, pd.DatetimeTZDtype) else series
         micros = stamps.dt.tz_localize(None).astype("datetime64[us]").to_numpy().astype(np.int64)
         serial = ((micros - _EXCEL_EPOCH_US) / _US_PER_DAY).round(8).astype(str).astype(object)
-        return np.asarray(f'" s="{styles.date}"><v>' + serial + "</v></c>", dtype=object)
+        bodies = np.asarray(f'" s="{styles.date}"><v>' + serial + "</v></c>", dtype=object)
+        outside = outside_excel(series)  # listed by `limits.fit_frame`: written as text
+        if outside.any():
+            bodies[outside] = _text_bodies([iso_text(v) for v in series[outside]], styles.quoted)
+        return bodies
     if pd.api.types.is_bool_dtype(dtype):
         flags = series.fillna(False).to_numpy(dtype=bool)
         return np.where(flags, '" t="b"><v>1</v></c>', '" t="b"><v>0</v></c>').astype(object)

@@ -23,11 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from auditor.errors import SourceError
+from auditor.normalize.text import TEXT_LIMIT, quoted
 from auditor.sources.files.csv_exports import read_csv
 from auditor.sources.files.encoding import GZIP, NON_SPACE, ZIP, as_utf8, gunzip
 from auditor.sources.files.json_document import read_value_document
 from auditor.sources.files.json_lines import read_json_lines_file
-from auditor.sources.files.json_text import read_json
+from auditor.sources.files.json_text import is_json_without_bracket, read_json
 from auditor.sources.files.reading import (
     Content,
     FileReading,
@@ -35,6 +36,7 @@ from auditor.sources.files.reading import (
     ReadLimits,
     UnknownShapeError,
     sha256_bytes,
+    shown_name,
 )
 from auditor.sources.files.shapes import INPUT_KINDS
 from auditor.sources.snapshot_pages import is_paged_snapshot, read_paged_snapshot
@@ -85,7 +87,8 @@ def _read_folder(folder: Path, limits: ReadLimits) -> tuple[list[FileReading], l
             readings.append(read_file(path, limits))
         except UnknownShapeError as exc:
             reason = str(exc).split(": not a known shape", 1)[-1].lstrip(": ")
-            unrecognised.append(f"{folder / path.name}: not inventory ({reason[:160]})")
+            shown = shown_name(str(folder / path.name))
+            unrecognised.append(f"{shown}: not inventory ({reason[:160]})")
     if not readings:
         listed = "; ".join(unrecognised[:5]) or "it is empty"
         raise SourceError(f"{folder}: no inventory file in the folder ({listed})")
@@ -99,7 +102,7 @@ def read_file(path: Path, limits: ReadLimits | None = None) -> FileReading:
     streamed, so a 500k-device file never sits in memory whole; everything else is read at
     once. The SHA-256 of the file is computed alongside (hashlib releases the GIL).
     """
-    name, limits = path.name, limits or ReadLimits()
+    name, limits = shown_name(path.name), limits or ReadLimits()
     try:
         if is_paged_snapshot(path):  # `auditor fetch` output: read column-wise by its owner
             batches, gaps, sha256 = read_paged_snapshot(path, name)
@@ -129,7 +132,7 @@ def read_content(data: bytes, name: str) -> Content:
     start = NON_SPACE.search(text)
     if start is None:
         raise SourceError(f"{name}: the file is empty")
-    if text[start.start() : start.start() + 1] in (b"{", b"["):
+    if text[start.start() : start.start() + 1] in (b"{", b"[") or is_json_without_bracket(text):
         return read_json(text, name)
     return read_csv(text, name)
 
@@ -146,7 +149,8 @@ def _read_zip(data: bytes, name: str) -> Content:
             if not members:
                 raise UnknownShapeError(f"{name}: not a known shape: the ZIP archive is empty")
             for member in members:
-                contents.append(read_content(archive.read(member), f"{name}/{member.filename}"))
+                inner = f"{name}/{quoted(member.filename, TEXT_LIMIT)}"
+                contents.append(read_content(archive.read(member), inner))
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise SourceError(f"{name}: the ZIP archive is damaged or cut short ({exc})") from exc
     return Content(

@@ -14,6 +14,7 @@ import pandas as pd
 from auditor.errors import SourceError
 from auditor.models import BatchKind, QualityNote
 from auditor.normalize.columns import spelling_key
+from auditor.normalize.text import quoted
 from auditor.normalize.values import text_column
 
 _LISTED = 40
@@ -23,7 +24,7 @@ def unmapped_note(name: str, columns: Sequence[str]) -> QualityNote | None:
     """One note per file listing the columns normalization does not read, or None."""
     if not columns:
         return None
-    shown = ", ".join(columns[:_LISTED]) + (
+    shown = ", ".join(map(quoted, columns[:_LISTED])) + (
         f" and {len(columns) - _LISTED} more" if len(columns) > _LISTED else ""
     )
     return QualityNote(
@@ -71,7 +72,8 @@ def _merged(
             where = frame["source_record"].iloc[row] if "source_record" in frame else f"{name}"
             raise SourceError(
                 f"{where}: {label(columns[0])} and {label(column)} hold the same field but "
-                f"disagree ({result.iloc[row]!r} vs {other.iloc[row]!r}); remove one of them"
+                f"disagree ({quoted(result.iloc[row])!r} vs {quoted(other.iloc[row])!r}); "
+                "remove one of them"
             )
         result = result.fillna(other)
     return result

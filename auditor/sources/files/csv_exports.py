@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 from auditor.errors import SourceError
 from auditor.models import BatchKind, QualityNote, RawBatch
 from auditor.normalize.columns import classify, identifying_columns, wanted_columns
+from auditor.normalize.text import quoted
 from auditor.sources.files.copies import merge_copies, unmapped_note
 from auditor.sources.files.encoding import undecodable
 from auditor.sources.files.reading import Content, UnknownShapeError
@@ -40,16 +41,20 @@ def read_csv(text: bytes, name: str) -> Content:
         SourceError: a short or long row, a quoted value never closed, copies of a column
             that disagree, bytes that are not UTF-8, or a header mixing two shapes.
     """
+    if b"\n" not in text and b"\r" in text:  # classic Mac line ends (Excel's "CSV (Macintosh)")
+        text = text.replace(b"\r", b"\n")
+    skipped = 0  # lines before the header: line numbers count them too
     powershell = _TYPE_LINE.match(text)
     if powershell:
         text = text[powershell.end() :]
-    raw_header, data_start, delimiter = _header(text, name)
+        skipped = 1
+    raw_header, data_start, delimiter = _header(text, name, skipped + 1)
     header = [h.strip() for h in raw_header]
     kind = _kind(header, text, name)
     wanted = wanted_columns(kind) or frozenset()
     keep = [i for i, h in enumerate(header) if h.casefold() in wanted]
     names = [f"{h}{_SEPARATOR}{i}" for i, h in enumerate(header)]
-    first_line = text.count(b"\n", 0, data_start) + 1
+    first_line = skipped + _line_ends(text, 0, data_start) + 1
     frame = _read_with_arrow(text, data_start, delimiter, names, keep)
     if frame is None:
         frame = _read_with_csv(text, data_start, name, delimiter, names, keep, first_line)
@@ -71,10 +76,11 @@ def read_csv(text: bytes, name: str) -> Content:
     return Content([RawBatch(kind, name, frame)], shape, notes=notes)
 
 
-def _header(text: bytes, name: str) -> tuple[list[str], int, str]:
+def _header(text: bytes, name: str, line_number: int) -> tuple[list[str], int, str]:
     """The header's fields, where the data starts, and the delimiter.
 
     A header field may hold a quoted line break: lines are taken until the quotes close.
+    `line_number` is the header's line in the file, for the error.
     """
     end = 0
     while True:
@@ -87,12 +93,14 @@ def _header(text: bytes, name: str) -> tuple[list[str], int, str]:
     try:
         fields = next(csv.reader(io.StringIO(line, newline=""), delimiter=delimiter), [])
     except csv.Error as exc:
-        raise SourceError(f"{name}: line 1: the header is not readable CSV ({exc})") from exc
+        raise SourceError(
+            f"{name}: line {line_number}: the header is not readable CSV ({exc})"
+        ) from exc
     return fields, end, delimiter
 
 
 def _kind(header: list[str], text: bytes, name: str) -> BatchKind:
-    have = ", ".join(header[:15]) + (" …" if len(header) > 15 else "")
+    have = ", ".join(map(quoted, header[:15])) + (" …" if len(header) > 15 else "")
     found = classify(header)
     if found.kind is None:
         raise UnknownShapeError(f"{name}: not a known shape: {_looks_like(text, have)}")
@@ -221,11 +229,29 @@ def _column_words(column: str) -> str:
     return f"column {int(position) + 1} '{header}'"
 
 
+def _line_ends(text: bytes, start: int, end: int) -> int:
+    """Line ends in `text[start:end]`: CRLF, LF or CR alone, as the csv module and Arrow see them.
+
+    A CR alone inside a quoted value counts too, as it does for the csv module's line
+    numbers (and for editors that show a line break there).
+    """
+    return (
+        text.count(b"\n", start, end)
+        + text.count(b"\r", start, end)
+        - text.count(b"\r\n", start, end)
+    )
+
+
 def _line_numbers(
     text: bytes, start: int, delimiter: str, frame: pd.DataFrame, first: int
 ) -> pd.Series:
-    """Each row's first line in the file (rows may span lines; blank lines are skipped)."""
-    lines = text.count(b"\n", start) + (1 if len(text) > start and text[-1:] != b"\n" else 0)
+    """Each row's first line in the file (rows may span lines; blank lines are skipped).
+
+    When the file has as many lines as rows, row *n* is on line *n*; else the csv module
+    counts them (it ends lines at CRLF, LF and CR alone, as `_line_ends` does).
+    """
+    unended = len(text) > start and text[-1:] not in (b"\n", b"\r")
+    lines = _line_ends(text, start, len(text)) + (1 if unended else 0)
     if lines == len(frame):
         return pd.Series(range(first, first + len(frame)), index=frame.index).astype(str)
     starts = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.models import BatchKind
+from auditor.normalize.text import quoted
 from auditor.sources.files.reading import UnknownShapeError
 from auditor.sources.files.records import Collector
 
@@ -45,8 +46,8 @@ def add_diagnostic(
         category = str(member(record, "category") or "")
         if category.casefold() != "devices":
             raise UnknownShapeError(
-                f"{located}: an Intune diagnostic record of category {category!r}; only the "
-                "Devices category carries inventory (AuditLogs, OperationalLogs and "
+                f"{located}: an Intune diagnostic record of category {quoted(category)!r}; only "
+                "the Devices category carries inventory (AuditLogs, OperationalLogs and "
                 "DeviceComplianceOrg do not)"
             )
         rows.append({**member(record, "properties"), "time": member(record, "time")})

@@ -4,10 +4,11 @@ The common big inputs — `managedDevices` pages saved one per line, or all devi
 `value` document — are read column-wise instead of as millions of Python dicts. Only the
 fields normalization reads are kept.
 
-Arrow matches member names exactly; the general reader matches them case-insensitively.
-So the schema uses the spelling the first page's records use, and the first record of every
-page is checked for a member spelled another way (pages come from one writer each): any
-sends the file to the general reader, which reads it the same way either path would.
+Arrow matches member names exactly, and skips one it does not expect; the general reader
+matches them case-insensitively. So the schema uses the spelling the first page's records
+use, and the whole file is searched (by RE2, beside the digest) for a member the reader
+needs spelled another way: one anywhere sends the file to the general reader, which reads it
+the same way either path would.
 Anything else falls back to the general reader (`json_lines`) too, whose errors name the
 line and field: a line of another collection, a field of an unexpected JSON type, bytes that
 are not UTF-8 (Arrow does not check), blank lines or two pages on one line (either would
@@ -22,11 +23,12 @@ import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from auditor.models import BatchKind, RawBatch
@@ -53,6 +55,11 @@ def read_device_pages(
     size = path.stat().st_size
     if one_document and size > _LARGEST_DOCUMENT:
         return None
+    if not str(path).isascii():
+        try:  # Arrow opens paths as UTF-8: a name in another encoding goes to the general reader
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:
+            return None
     schema, spelled = _schema(keys)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
         digest = pool.submit(_sha256_and_lines, path, spelled, one_document)
@@ -164,15 +171,14 @@ def _sha256_and_lines(
 ) -> tuple[str, int, int, bool, bool]:
     """The file's SHA-256, lines, blank lines, whether it is valid UTF-8, and any respelling.
 
-    The last is whether the first record of some page spells a member otherwise than
-    `spelled` says (the schema's spelling).
+    The last is whether any record, anywhere in the file, spells a member otherwise than
+    `spelled` says (the schema's spelling): Arrow would skip that member silently.
     """
     hasher = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     lines, blank, last, utf8 = 0, 0, b"\n", True
     has_text = False  # the current line holds something besides white space
-    starts = [0]
-    offset = 0
+    respelling, respelled, tail = _respelling(spelled), False, b""
     with path.open("rb") as handle:
         while chunk := handle.read(2**22):
             hasher.update(chunk)
@@ -183,42 +189,51 @@ def _sha256_and_lines(
                 lines += 1
                 has_text = False
                 start = newline + 1
-                if not one_document:
-                    starts.append(offset + start)
             has_text = has_text or NON_SPACE.search(chunk, start) is not None
             last = chunk[-1:]
-            offset += len(chunk)
             if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
                     utf8 = False
-        respelled = any(_respelled(_first_record(handle, at), spelled) for at in starts)
+            if not respelled:  # the chunk, and where it meets the last (a name may straddle)
+                respelled = _matches(tail + chunk[:_KEY_SPAN], respelling) or _matches(
+                    chunk, respelling
+                )
+                tail = chunk[-_KEY_SPAN:]
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         utf8 = False
-    return hasher.hexdigest(), lines + (last != b"\n"), blank, utf8, respelled
+    return hasher.hexdigest(), lines + (last != b"\n"), blank, utf8, bool(respelled)
 
 
-_VALUE_START = re.compile(rb'"value"\s*:\s*\[\s*\{')
-_KEY = re.compile(rb'"([^"\\]+)"\s*:')
-_WINDOW = 2**14  # the first record of a Graph device page is a few kilobytes
+_KEY_SPAN = 4096  # longer than any member name with the white space before its colon
 
 
-def _first_record(handle: BinaryIO, at: int) -> bytes:
-    """The bytes of the page starting at `at` from its first record on (a window of them)."""
-    handle.seek(at)
-    window = handle.read(_WINDOW * 4)
-    match = _VALUE_START.search(window)
-    return window[match.end() : match.end() + _WINDOW] if match else b""
+def _matches(text: bytes, pattern: str) -> bool:
+    """Whether RE2 finds `pattern` in `text` (read in place, not copied)."""
+    offsets = pa.py_buffer(np.array([0, len(text)], dtype=np.int64).tobytes())
+    array = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), 1, [None, offsets, pa.py_buffer(text)]
+    )
+    return bool(pc.any(pc.match_substring_regex(array, pattern)).as_py())
 
 
-def _respelled(record: bytes, spelled: dict[str, str]) -> bool:
-    """Whether a member here is one of `spelled` under another spelling (nested ones too)."""
-    for key in _KEY.findall(record):
-        name = key.decode("utf-8", "replace")
-        chosen = spelled.get(name.casefold())
-        if chosen is not None and chosen != name:
-            return True
-    return False
+def _respelling(spelled: dict[str, str]) -> str:
+    """An RE2 pattern matching a member name that is one of `spelled` in another casing.
+
+    Each alternative keeps the name up to one letter, flips that letter's case and matches
+    the rest in any case (`D(?i:eviceName)`, `dE(?i:viceName)` …), so the exact spelling
+    never matches and every other casing does. A match must be quoted and followed by a
+    colon: inside a JSON string a quote is escaped, so that is always a member name.
+    """
+    alternatives = []
+    for name in sorted(set(spelled.values())):
+        for i, letter in enumerate(name):
+            if letter.lower() != letter.upper():
+                rest = re.escape(name[i + 1 :])
+                alternatives.append(
+                    f"{re.escape(name[:i])}{re.escape(letter.swapcase())}(?i:{rest})"
+                )
+    return '"(?:' + "|".join(alternatives) + r')"\s*:'

@@ -26,6 +26,7 @@ from auditor.fileops import sha256_file
 from auditor.models import BatchKind
 from auditor.sources.files.encoding import GZIP, gc_paused, undecodable
 from auditor.sources.files.json_arrow import read_device_pages
+from auditor.sources.files.json_parse import loads
 from auditor.sources.files.reading import FileReading, ReadLimits
 from auditor.sources.files.records import Collector, Exported
 from auditor.sources.files.shapes import add_document, context_kind, shape_of
@@ -49,7 +50,7 @@ def read_json_lines_file(path: Path, name: str, limits: ReadLimits) -> FileReadi
             more = bool(stream.peek(1)[:1])
         except (OSError, EOFError, zlib.error):
             return None  # damaged gzip: the whole-file path reports it
-        document = _first_line_document(first, more=more)
+        document, repaired = _first_line_document(first, more=more)
         if document is None:
             return None
         if not is_gzip and _is_device_page(document):
@@ -62,6 +63,7 @@ def read_json_lines_file(path: Path, name: str, limits: ReadLimits) -> FileReadi
         size = os.fstat(buffered.fileno()).st_size
         split = None if is_gzip else _split_offset(path, size, limits.two_processes_from)
         with gc_paused():
+            collector.note_repaired("line 1 ", repaired)
             kinds += add_document(collector, document, "line 1 ", True)
             del document
             if split is None:
@@ -97,15 +99,21 @@ def _parse_lines(
         if not line.strip():
             continue
         try:  # without its newline, a line cut inside a string reads as cut short
-            page = orjson.loads(memoryview(line)[:-1] if line.endswith(b"\n") else line)
+            page, repaired = loads(memoryview(line)[:-1] if line.endswith(b"\n") else line)
         except orjson.JSONDecodeError as exc:
             raise _line_error(line, number, name, exc) from exc
+        collector.note_repaired(f"line {number} ", repaired)
         kinds += add_document(collector, page, f"line {number} ", True)
         del page
 
 
 def _lines_until(lines: Iterator[bytes], length: int) -> Iterator[bytes]:
-    """Lines until `length` bytes were read (the split point is a line start)."""
+    """Lines until `length` bytes were read (the split point is a line start).
+
+    Zero: none (the child's lines start right after the first line, already parsed).
+    """
+    if length <= 0:
+        return
     read = 0
     for line in lines:
         yield line
@@ -194,20 +202,20 @@ def _chunks(handle: BinaryIO, length: int) -> Iterator[bytes]:
         yield chunk
 
 
-def _first_line_document(first: bytes, *, more: bool) -> Any:
-    """The first line's JSON when it opens a JSON-lines file, else None."""
+def _first_line_document(first: bytes, *, more: bool) -> tuple[Any, list[str]]:
+    """The first line's JSON when it opens a JSON-lines file (else None), and repaired paths."""
     if not more or not first.endswith(b"\n"):
-        return None  # a single document (or a first line too long to be a page)
+        return None, []  # a single document (or a first line too long to be a page)
     line = first.removeprefix(codecs.BOM_UTF8).strip()
     if not line.startswith((b"{", b"[")):
-        return None
+        return None, []
     try:
-        document = orjson.loads(line)
+        document, repaired = loads(line)
     except orjson.JSONDecodeError:
-        return None  # pretty-printed JSON: read whole
+        return None, []  # pretty-printed JSON: read whole
     if isinstance(document, dict) and "auditor_snapshot" in document:
-        return None  # the snapshot reader wants the whole document
-    return document
+        return None, []  # the snapshot reader wants the whole document
+    return document, repaired
 
 
 def _lines(stream: io.BufferedIOBase, name: str) -> Iterator[bytes]:

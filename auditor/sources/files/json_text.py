@@ -12,6 +12,7 @@ import orjson
 from auditor.errors import SourceError
 from auditor.models import BatchKind, RawBatch, SourceGap
 from auditor.sources.files.encoding import NON_SPACE, gc_paused, undecodable
+from auditor.sources.files.json_parse import loads, not_json, without_surrogates
 from auditor.sources.files.reading import Content
 from auditor.sources.files.records import Collector
 from auditor.sources.files.shapes import add_document, read_snapshot_document, shape_of
@@ -27,7 +28,8 @@ def read_json(text: bytes, name: str) -> Content:
     kinds: list[BatchKind] = []
     is_snapshot = False
     with gc_paused():
-        for where, document, is_stream in _json_documents(text, name):
+        for where, document, is_stream, repaired in _json_documents(text, name):
+            collector.note_repaired(where, repaired)
             if isinstance(document, dict) and "auditor_snapshot" in document:
                 snapshot_batches, snapshot_gaps = read_snapshot_document(document, name)
                 snapshot += snapshot_batches
@@ -40,18 +42,44 @@ def read_json(text: bytes, name: str) -> Content:
     return Content([*snapshot, *collector.batches()], shape, gaps, collector.notes())
 
 
-def _json_documents(text: bytes, name: str) -> Iterator[tuple[str, Any, bool]]:
-    """(location prefix, parsed document, part of a stream?) for one or many documents."""
+def is_json_without_bracket(text: bytes) -> bool:
+    """JSON whose first value is not an object or array: `null`, `42`, `"x"`, or lines of them.
+
+    Such a file would otherwise be read as a CSV whose header is that value. A CSV never
+    parses as one JSON document, nor (its header naming columns) starts with a line that is
+    a JSON null, boolean or number, so trying costs only its first bytes.
+    """
     try:
-        yield "", orjson.loads(text), False
-        return
+        orjson.loads(text)
+        return True
+    except orjson.JSONDecodeError as exc:
+        if exc.msg != "unexpected content after document":
+            return False
+    newline = text.find(b"\n")
+    try:
+        first = orjson.loads(text[: newline if newline >= 0 else len(text)])
+    except orjson.JSONDecodeError:
+        return False
+    return not isinstance(first, str)  # `"DeviceId"` then rows is a one-column CSV
+
+
+Documents = Iterator[tuple[str, Any, bool, list[str]]]
+
+
+def _json_documents(text: bytes, name: str) -> Documents:
+    """(location prefix, document, part of a stream?, repaired paths) for each document."""
+    try:
+        document, repaired = loads(text)
     except orjson.JSONDecodeError as exc:
         if exc.msg != "unexpected content after document":
             raise json_error(text, name, exc) from exc
+    else:
+        yield "", document, False, repaired
+        return
     yield from _json_lines(text, name)
 
 
-def _json_lines(text: bytes, name: str) -> Iterator[tuple[str, Any, bool]]:
+def _json_lines(text: bytes, name: str) -> Documents:
     """Documents one per line (JSON-lines); else pretty-printed documents one after another."""
     view = memoryview(text)
     documents = []
@@ -62,16 +90,16 @@ def _json_lines(text: bytes, name: str) -> Iterator[tuple[str, Any, bool]]:
         line += 1
         if NON_SPACE.search(text, start, end) is not None:
             try:
-                documents.append((f"line {line} ", orjson.loads(view[start:end])))
+                documents.append((f"line {line} ", *loads(view[start:end])))
             except orjson.JSONDecodeError:
                 documents = []
                 break
         start = end + 1
     if documents:
-        for where, document in documents:
-            yield where, document, True
+        for where, document, repaired in documents:
+            yield where, document, True, repaired
         return
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_constant=not_json)
     decoded = text.decode("utf-8")
     position, number = 0, 0
     while True:
@@ -83,7 +111,11 @@ def _json_lines(text: bytes, name: str) -> Iterator[tuple[str, Any, bool]]:
             document, position = decoder.raw_decode(decoded, match.start())
         except json.JSONDecodeError as exc:
             raise json_error(text, name, exc) from exc
-        yield f"document {number} ", document, True
+        except ValueError as exc:  # NaN or Infinity, or a number of over 4,300 digits
+            line = decoded.count("\n", 0, match.start()) + 1
+            raise SourceError(f"{name}: document {number} (line {line}): {exc}") from exc
+        document, repaired = without_surrogates(document)
+        yield f"document {number} ", document, True, repaired
 
 
 def json_error(text: bytes, name: str, exc: json.JSONDecodeError) -> SourceError:

@@ -69,7 +69,7 @@ class FileReading:
     def input_file(self) -> InputFile:
         """The evidence record of this input: path, shape, digest, record count."""
         records = sum(len(b.records) for b in self.batches)
-        return InputFile(str(self.path), self.kind, self.sha256, records)
+        return InputFile(shown_name(str(self.path)), self.kind, self.sha256, records)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +109,14 @@ class Readings:
                 )
             )
         return notes
+
+
+def shown_name(name: str) -> str:
+    """A file name or path as reports cite it, with U+FFFD for bytes that are not UTF-8.
+
+    Linux keeps such bytes as lone surrogates in `str`, which no report can write.
+    """
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
@@ -12,14 +13,19 @@ import pandas as pd
 from auditor.errors import SourceError
 from auditor.models import BatchKind, QualityNote, RawBatch
 from auditor.normalize.columns import wanted_columns
+from auditor.normalize.text import quoted
 from auditor.sources.files.copies import merge_copies, unmapped_note
+from auditor.sources.files.json_parse import json_words
 
 _CHUNK = 5_000  # records turned into a frame at a time, so parsed dicts are freed as we go
 _EXAMPLES = 5
 _NOT_VALUES = (dict, list)
 
 
-Exported = dict[str, tuple[dict[str, Any], int, dict[str, None], dict[str, list[str]]]]
+Exported = tuple[
+    dict[str, tuple[dict[str, Any], int, dict[str, None], dict[str, list[str]]]], list[str]
+]
+"""Columns by kind (values, rows, keys, non-values), and the locations of repaired text."""
 
 
 class _Columns:
@@ -175,6 +181,11 @@ class Collector:
     def __init__(self, name: str) -> None:
         self.name = name
         self.kinds: dict[str, _Columns] = {}
+        self.repaired: list[str] = []  # where lone UTF-16 surrogates were removed (json_parse)
+
+    def note_repaired(self, where: str, paths: list[str]) -> None:
+        """Values of the document at `where` (`line 3 `) whose lone surrogates were removed."""
+        self.repaired += [f"{self.name}:{where}{path}" for path in paths]
 
     def add(
         self, kind: str, records: list[Any], where: str, extra: dict[str, str], start: int = 0
@@ -190,9 +201,9 @@ class Collector:
             del records[:_CHUNK]
             for i, record in enumerate(chunk):
                 if not isinstance(record, dict):
-                    found = type(record).__name__
                     raise SourceError(
-                        f"{self.name}:{where}[{offset + i}]: expected an object, found {found}"
+                        f"{self.name}:{where}[{offset + i}]: expected an object (a record), "
+                        f"found {json_words(record)}"
                     )
                 for column, value in extra.items():
                     record.setdefault(column, value)
@@ -212,11 +223,14 @@ class Collector:
         A column of few distinct values goes as those values plus an array of codes
         (pickling millions of shared references one by one is the slow part).
         """
-        return {k: (c.export(), c.rows, c.keys, c.not_values) for k, c in self.kinds.items()}
+        kinds = {k: (c.export(), c.rows, c.keys, c.not_values) for k, c in self.kinds.items()}
+        return kinds, self.repaired
 
     def absorb(self, exported: Exported) -> None:
         """Append another collector's rows (from `export`) after this one's."""
-        for kind, (data, rows, keys, not_values) in exported.items():
+        kinds, repaired = exported
+        self.repaired += repaired
+        for kind, (data, rows, keys, not_values) in kinds.items():
             columns = self.kinds.setdefault(kind, _Columns(wanted_columns(kind)))
             columns.append({name: _decoded(value) for name, value in data.items()}, rows)
             columns.keys.update(keys)
@@ -238,7 +252,10 @@ class Collector:
         return list(columns.keys) if columns is not None else []
 
     def notes(self) -> list[QualityNote]:
-        """Per device kind: the keys normalization does not read, and non-values it met."""
+        """Per device kind: the keys normalization does not read, and non-values it met.
+
+        Then, per member, the values whose lone surrogates were removed.
+        """
         notes = []
         for columns in self.kinds.values():
             wanted = columns.wanted
@@ -255,7 +272,7 @@ class Collector:
                 if locations:
                     notes.append(
                         QualityNote(
-                            key,
+                            quoted(key),
                             "not_a_value",
                             len(locations),
                             tuple(
@@ -265,7 +282,26 @@ class Collector:
                             self.name,
                         )
                     )
-        return notes
+        return notes + self._repaired_notes()
+
+    def _repaired_notes(self) -> list[QualityNote]:
+        by_member: dict[str, list[str]] = {}
+        for where in self.repaired:
+            member = re.sub(r"\[\d+\]$", "", where).rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+            by_member.setdefault(member, []).append(where)
+        return [
+            QualityNote(
+                quoted(member),
+                "control_characters",
+                len(locations),
+                tuple(
+                    f"{where}: a lone UTF-16 surrogate (text no UTF-8 can hold) removed"
+                    for where in locations[:_EXAMPLES]
+                ),
+                self.name,
+            )
+            for member, locations in by_member.items()
+        ]
 
 
 def _is_wanted(folded: str, wanted: frozenset[str]) -> bool:

@@ -18,7 +18,10 @@ import pandas as pd
 from auditor.errors import SourceError
 from auditor.models import BatchKind, RawBatch, SourceGap
 from auditor.normalize.columns import classify
+from auditor.normalize.text import quoted
+from auditor.sources.files import population
 from auditor.sources.files.diagnostic import add_diagnostic, is_diagnostic, member
+from auditor.sources.files.json_parse import JSON_TYPES, json_words
 from auditor.sources.files.reading import UnknownShapeError
 from auditor.sources.files.records import Collector
 
@@ -33,6 +36,7 @@ INPUT_KINDS = {
     BatchKind.ADE_PROFILES: "graph-ade-profiles",
     BatchKind.ENROLLMENT_CONFIGURATIONS: "graph-enrollment-configurations",
     BatchKind.TENANT: "tenant",
+    **population.INPUT_KINDS,
 }
 POWERSHELL = "powershell-managed-devices"
 """Shape of `Get-MgDeviceManagementManagedDevice` output saved by Export-Csv or ConvertTo-Json."""
@@ -64,7 +68,12 @@ def add_document(collector: Collector, document: Any, where: str, is_stream: boo
             )
         context = str(document.get("@odata.context", ""))
         single = not is_stream or context.endswith("$entity")
-        kind = _object_kind(document, context, single, f"{name}:{where.strip() or '$'}")
+        located = f"{name}:{where.strip() or '$'}"
+        kind = _object_kind(document, context, single, located)
+        match = _CONTEXT.search(context)
+        document |= population.parent_extra(kind, match[2] if match else None, [document], located)
+        if kind == population.POLICIES:
+            population.add_embedded_assignments(collector, [document], where.strip())
         collector.add_object(kind, document, where.strip())
         return [kind]
     if isinstance(document, list):
@@ -76,12 +85,21 @@ def add_document(collector: Collector, document: Any, where: str, is_stream: boo
             ]
         if document and all(isinstance(r, dict) and is_diagnostic(r) for r in document):
             return add_diagnostic(collector, document, where.strip(), f"{name}:{where}")
-        kind = _records_kind(document, "", f"{name}:{where.strip() or '$'}", in_page=False)
-        collector.add(kind, document, where.strip(), {})
+        located = f"{name}:{where.strip() or '$'}"
+        kind = _records_kind(document, "", located, in_page=False)
+        extra = population.parent_extra(kind, None, document, located)
+        if kind == population.POLICIES:
+            population.add_embedded_assignments(collector, document, where.strip())
+        collector.add(kind, document, where.strip(), extra)
         return [kind]
+    if not where.strip():
+        raise UnknownShapeError(
+            f"{name}: not a known shape: the file is JSON holding {json_words(document)}, not "
+            "an object or array of records (docs/inputs.md lists the inputs read)"
+        )
     raise UnknownShapeError(
-        f"{name}:{where.strip() or ' top level'}: not a known shape: expected a JSON object or "
-        f"array, found {type(document).__name__}"
+        f"{name}:{where.strip()}: not a known shape: expected a JSON object or array, found "
+        f"{json_words(document)}"
     )
 
 
@@ -94,10 +112,12 @@ def _is_empty_page(document: dict[str, Any]) -> bool:
 def _empty_page(document: dict[str, Any], where: str) -> Kinds:
     kind = context_kind(str(document.get("@odata.context", "")))
     if kind is None and "@odata.nextLink" not in document:
-        raise UnknownShapeError(
-            f"{where}: not a known shape: a page without records whose @odata.context names "
-            "no known collection"
+        what = (
+            "an empty JSON object"
+            if not document
+            else "a page without records whose @odata.context names no known collection"
         )
+        raise UnknownShapeError(f"{where}: not a known shape: {what}")
     return [kind] if kind is not None else []
 
 
@@ -116,6 +136,10 @@ def add_page_records(
     match = _CONTEXT.search(context)
     if kind == BatchKind.ADE_PROFILES and match and match[2]:
         extra["tokenId"] = match[2]
+    parent = match[2] if match else None
+    extra |= population.parent_extra(kind, parent, records, f"{collector.name}:{where}value")
+    if kind == population.POLICIES:
+        population.add_embedded_assignments(collector, records, f"{where}value")
     collector.add(kind, records, f"{where}value", extra, start)
     return kind
 
@@ -144,7 +168,9 @@ def _add_report_table(collector: Collector, document: dict[str, Any], where: str
 def context_kind(context: str) -> BatchKind | None:
     """The batch kind an `@odata.context` names (a list of it), or None."""
     match = _CONTEXT.search(context)
-    return _CONTEXT_KINDS.get((match[1], match[3] or "")) if match else None
+    if match is None:
+        return population.app_context_kind(context)
+    return _CONTEXT_KINDS.get((match[1], match[3] or ""))
 
 
 def _records_kind(records: list[Any], context: str, where: str, *, in_page: bool) -> BatchKind:
@@ -165,7 +191,13 @@ def _records_kind(records: list[Any], context: str, where: str, *, in_page: bool
             odata_type = odata_type or str(record.get("@odata.type", ""))
     if not records:
         raise UnknownShapeError(
-            f"{where}: an empty list whose @odata.context names no known collection"
+            f"{where}: not a known shape: an empty array, and no @odata.context names the "
+            "collection it would hold"
+        )
+    if not any(isinstance(r, dict) for r in records):
+        found = ", ".join(sorted({JSON_TYPES.get(type(r), "objects") for r in records}))
+        raise UnknownShapeError(
+            f"{where}: not a known shape: an array of {found}, not of records (objects)"
         )
     kind = _kind_of(list(keys), odata_type, single=False, where=where)
     if kind is None:
@@ -193,6 +225,7 @@ _CONTEXT_KINDS = {
     ("depOnboardingSettings", ""): BatchKind.ADE_TOKENS,
     ("depOnboardingSettings", "enrollmentProfiles"): BatchKind.ADE_PROFILES,
     ("deviceEnrollmentConfigurations", ""): BatchKind.ENROLLMENT_CONFIGURATIONS,
+    **population.CONTEXT_KINDS,
 }
 _GRAPH_DEVICE_KEYS = frozenset(
     {"devicename", "operatingsystem", "osversion", "serialnumber", "deviceenrollmenttype",
@@ -207,6 +240,8 @@ _PROFILE_KEYS = frozenset(
 
 def _kind_of(keys: list[str], odata_type: str, *, single: bool, where: str) -> BatchKind | None:
     """Classify by @odata.type, then by which members are present (any case)."""
+    if (kind := population.population_kind(keys, odata_type)) is not None:
+        return kind
     folded = {k.casefold() for k in keys}
     type_name = odata_type.rsplit(".", 1)[-1].casefold()
     details = BatchKind.GRAPH_DEVICE_DETAILS if single else BatchKind.GRAPH_DEVICES
@@ -254,11 +289,12 @@ def _refuse_foreign(foreign: tuple[str, ...], where: str) -> None:
 
 
 def _unknown_shape(where: str, keys: set[str]) -> SourceError:
-    shown = ", ".join(sorted(keys)[:12]) + (" …" if len(keys) > 12 else "")
+    shown = ", ".join(quoted(k) for k in sorted(keys)[:12]) + (" …" if len(keys) > 12 else "")
     return UnknownShapeError(
         f"{where}: not a known shape (fields: {shown or 'none'}); expected Intune managed "
         "devices, a Devices export, Intune diagnostic Devices records, the APNs certificate, "
-        "ADE tokens or profiles, or enrollment configurations"
+        "ADE tokens, profiles or imported device identities, enrollment configurations, VPP "
+        "tokens, or compliance policies, their assignments or settings"
     )
 
 
