@@ -74,6 +74,23 @@ def _check(run: CommandRun) -> None:
         raise SystemExit(f"{' '.join(run.command[:6])} … failed ({run.returncode}):\n{tail}")
 
 
+def startup_times(repeat: int = 5) -> None:
+    """`auditor --version` and `auditor --help` as a user types them: fastest and median wall."""
+    script = Path(sys.executable).with_name("auditor")
+    base = [str(script)] if script.is_file() else [sys.executable, "-m", "auditor"]
+    for flag in ("--version", "--help"):
+        walls = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            subprocess.run([*base, flag], check=True, capture_output=True)
+            walls.append(time.perf_counter() - started)
+        print(
+            f"auditor {flag}: {min(walls):.3f} s fastest, {statistics.median(walls):.3f} s median "
+            f"of {repeat} (goal < 0.3 s)  ({load()})",
+            flush=True,
+        )
+
+
 def bench_size(devices: int, work: Path, args: argparse.Namespace) -> None:
     """Everything `make bench` prints for one tenant size."""
     tenant = work / f"tenant-{devices}"
@@ -166,6 +183,7 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="auditor-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
+        startup_times()
         for devices in args.devices or [100_000]:
             bench_size(devices, work, args)
             if args.extras:

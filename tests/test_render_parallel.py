@@ -90,3 +90,12 @@ def test_json_indent_from_the_flag_or_auditor_toml(tmp_path, flags, config, inde
     raw = (tmp_path / "out" / "findings.json").read_bytes()
     assert raw.startswith(b'{\n  "schema_version": 1,' if indented else b'{"schema_version":1,')
     assert orjson.loads(raw)["summary"]["devices"] == 300
+
+
+@pytest.mark.parametrize("json_indent", [False, True])
+def test_the_pdf_attaches_the_findings_json_the_run_wrote(report, tmp_path, json_indent):
+    # pdf listed first: findings.json still renders first, and the PDF carries its bytes
+    render_reports(report, ["pdf", "json"], tmp_path, json_indent=json_indent)
+    (attached,) = PdfReader(tmp_path / "report.pdf").attachments["findings.json"]
+    assert attached == (tmp_path / "findings.json").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.json", "report.pdf"]

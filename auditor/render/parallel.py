@@ -2,7 +2,8 @@
 
 The workbook is the longest renderer at scale (seconds per 100k Macs) and the PDF is next;
 they share nothing but the report model, so the workbook goes to a child process while the
-PDF, findings.json and every other format render here. On Linux the child is forked after
+PDF, findings.json and every other format render here (findings.json first: the PDF
+attaches the file written rather than rendering it again). On Linux the child is forked after
 the model is built, so the model crosses without being copied or serialized (its frames'
 buffers are shared copy-on-write; `gc.freeze` keeps the child's collector from touching the
 parent's objects). Where fork is unsafe (macOS, Windows) the child is spawned and the model
@@ -63,12 +64,12 @@ def render_reports(
     children = [
         _Child(fmt, report, paths[fmt], start_method or _default_start_method()) for fmt in aside
     ]
+    here = sorted((f for f in formats if f not in aside), key=lambda f: f != "json")
     try:
-        for fmt in formats:
-            if fmt not in aside:
-                clock = Stopwatch()
-                _renderer(fmt, json_indent)(report, paths[fmt])
-                log.info("rendered %s: %s", OUTPUT_NAMES[fmt], clock.lap())
+        for fmt in here:  # findings.json first: the PDF attaches the file written
+            clock = Stopwatch()
+            _renderer(fmt, json_indent, paths)(report, paths[fmt])
+            log.info("rendered %s: %s", OUTPUT_NAMES[fmt], clock.lap())
         for child in children:
             lap = child.wait()
             log.info("rendered %s in a child process: %s", OUTPUT_NAMES[child.fmt], lap)
@@ -78,11 +79,15 @@ def render_reports(
     return [paths[fmt] for fmt in formats]
 
 
-def _renderer(fmt: str, json_indent: bool) -> Renderer:
+def _renderer(fmt: str, json_indent: bool, paths: dict[str, Path]) -> Renderer:
     if fmt == "json" and json_indent:
         from auditor.render.json import render
 
         return functools.partial(render, indent=True)
+    if fmt == "pdf" and "json" in paths:
+        from auditor.render.pdf import render as render_pdf
+
+        return functools.partial(render_pdf, findings_json=paths["json"])
     return RENDERERS[fmt]
 
 

@@ -156,27 +156,31 @@ PDF_VARIANT = "pdf/a-3a"  # PDF/A-3: archival and tagged, and it may carry attac
 ATTACH_AS_IS_MAX_BYTES = 16 * 2**20
 
 
-def render(report: Report, path: Path) -> None:
+def render(report: Report, path: Path, *, findings_json: Path | None = None) -> None:
     """Write the PDF report to `path`: PDF/A-3a (tagged) with findings.json attached.
 
     The attachment is the same document `auditor run` writes as findings.json (rendered from
     the same model), so the filed PDF alone carries the machine-readable result; a large one
-    is attached as findings.json.gz, and the appendix names the attachment.
+    is attached as findings.json.gz, and the appendix names the attachment. `findings_json`:
+    that file as this run already wrote it (attached as it is, not rendered a second time).
     """
     from weasyprint import HTML, Attachment
 
     from auditor.render.json import render as render_json
 
     with tempfile.TemporaryDirectory(prefix="auditor-pdf-") as scratch:
-        findings = Path(scratch) / ATTACHMENT_NAME
-        render_json(report, findings)
+        findings, name = findings_json, ATTACHMENT_NAME
+        if findings is None:
+            findings = Path(scratch) / ATTACHMENT_NAME
+            render_json(report, findings)
         if findings.stat().st_size > ATTACH_AS_IS_MAX_BYTES:
-            findings = _gzipped(findings)
+            name += ".gz"
+            findings = _gzipped(findings, Path(scratch) / name)
         # a safety net: normalize removed control characters already
-        html = without_controls(render_html(report, attachment=findings.name))
+        html = without_controls(render_html(report, attachment=name))
         attachment = Attachment(
             filename=str(findings),
-            name=findings.name,
+            name=name,
             description="The machine-readable result of this audit (docs/findings-json.md)",
             relationship="Data",
         )
@@ -190,9 +194,8 @@ def render(report: Report, path: Path) -> None:
             )
 
 
-def _gzipped(path: Path) -> Path:
-    """`path` compressed beside itself as `NAME.gz` (fast level, no timestamp: deterministic)."""
-    target = path.with_name(path.name + ".gz")
+def _gzipped(path: Path, target: Path) -> Path:
+    """`path` compressed into `target` (fast level, no timestamp: deterministic)."""
     with path.open("rb") as raw, gzip.GzipFile(target, "wb", compresslevel=1, mtime=0) as packed:
         shutil.copyfileobj(raw, packed, 2**20)
     return target
