@@ -93,10 +93,12 @@ golden: install ## Regenerate golden files after an intended change; review the 
 sample: install ## Regenerate sample_data/ with the deterministic generator
 	$(BIN)/auditor sample --devices 300 --seed 7 --out sample_data --as-of 2026-09-01
 
-docs: install ## Regenerate docs/rules.md, docs/schema.md and the README's pictures (PDF page 1, HTML report)
+docs: install ## Regenerate docs/rules.md, docs/schema.md and the README's pictures (PDF page 1, HTML report; the sample after its August run)
 	$(BIN)/auditor rules --format markdown > docs/rules.md
 	$(BIN)/python -m auditor.normalize > docs/schema.md
-	$(BIN)/auditor run --out build/docs --as-of 2026-09-01 --no-history --format pdf,html
+	rm -rf build/docs && $(BIN)/auditor sample --devices 300 --seed 7 --out build/docs/2026-08 --as-of 2026-08-01
+	$(BIN)/auditor run --input build/docs/2026-08 --out build/docs/2026-08-reports --as-of 2026-08-01 --history build/docs/history.sqlite --format json
+	$(BIN)/auditor run --input sample_data --out build/docs --as-of 2026-09-01 --history build/docs/history.sqlite --format pdf,html
 	$(BIN)/python -c "import pypdfium2 as p; p.PdfDocument('build/docs/report.pdf')[0].render(scale=1.4).to_pil().save('docs/sample-report-page1.png')"
 	$(BIN)/python tests/browser.py screenshot build/docs/report.html docs/sample-report-html.png
 

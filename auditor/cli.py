@@ -135,7 +135,8 @@ def graph_options(fn: F) -> F:
                 "--allow-partial",
                 is_flag=True,
                 default=None,
-                help="Write reports even when a core part of the Graph pull failed.",
+                help="Write PARTIAL reports even when the device list was not collected whole "
+                "(a Graph pull failed, or saved pages lack the last).",
             ),
         ]
     ):
@@ -234,6 +235,12 @@ def cli(verbose: int, log_format: str) -> None:
     is_flag=True,
     help="Record inputs' paths as given in manifest.json (default: file names only).",
 )
+@click.option(
+    "--split-by",
+    type=click.Choice(["group", "category", "owner"]),
+    help="Also write the Action plan as one action-plan-<value>.csv per hand-off group "
+    "([owners] group_by), device category or owner.",
+)
 @graph_options
 def run(
     inputs: tuple[Path, ...],
@@ -255,6 +262,7 @@ def run(
     allow_empty: bool,
     bundle_inputs: bool,
     record_paths: bool,
+    split_by: str | None,
     cloud: str | None,
     graph_url: str | None,
     allow_partial: bool | None,
@@ -299,6 +307,7 @@ def run(
         allow_empty=allow_empty,
         bundle_inputs=bundle_inputs,
         record_paths=record_paths,
+        split_by=split_by,
     )
     if only_new and not fail_on:
         raise click.UsageError("--only-new qualifies --fail-on SEVERITY; give both")

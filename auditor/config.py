@@ -83,6 +83,10 @@ def url_problems(value: str, label: str, *, is_proxy: bool = False) -> list[str]
     return []
 
 
+DEFAULT_SLA_DAYS = {"critical": 14, "high": 30, "medium": 90, "low": 180}  # issue 17 defaults
+OWNER_GROUPINGS = ("category", "owner")  # Intune device category, or the owner themself
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """Everything a run is configured with; built by `load_config`."""
@@ -113,6 +117,10 @@ class Config:
     graph: GraphConfig = field(default_factory=GraphConfig)
     # The [notify] table as written; auditor.notify.settings checks and reads it.
     notify: Mapping[str, Any] = field(default_factory=dict)
+    # [owners]: days to fix a failure of each severity after it is first seen (no entry: no
+    # due date), and how the Action plan groups owners (`OWNER_GROUPINGS`)
+    sla_days: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
+    owner_group_by: str = "category"
     config_file: Path | None = None
     digest: str = ""
 
@@ -136,7 +144,8 @@ class Config:
 
 
 _TOP = {"organisation", "classification", "as_of", "source", "inputs", "output", "rules", "vms",
-        "policy", "waivers", "history", "catalogue", "graph", "notify", "report"}  # fmt: skip
+        "policy", "waivers", "history", "catalogue", "graph", "notify", "report",
+        "owners"}  # fmt: skip
 _SECTIONS = {
     "output": {"dir", "formats", "pdf_devices_per_rule", "json_indent"},
     "rules": {"select", "exclude", "severity", "params"},
@@ -146,6 +155,7 @@ _SECTIONS = {
     "report": {"prepared_by", "reviewed_by"},
     "history": {"path", "enabled"},
     "catalogue": {"path"},
+    "owners": {"sla_days", "group_by"},
     "graph": {"cloud", "graph_url", "tenant_id", "client_id", "max_concurrency", "allow_partial",
               "proxy", "export_timeout_s"},
 }  # fmt: skip
@@ -297,7 +307,33 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
             export_timeout_s=export_timeout_s,
         ),
         notify=notify,
+        sla_days=_sla_days(sections["owners"].get("sla_days", {}), problems),
+        owner_group_by=_group_by(
+            get.text(sections["owners"], "owners.group_by", "category"), problems
+        ),
     )
+
+
+def _sla_days(table: object, problems: list[str]) -> dict[str, int]:
+    """[owners.sla_days]: severity → days (0 or more); severities left out keep the default."""
+    if not isinstance(table, Mapping):
+        problems.append("owners.sla_days must be a table: [owners.sla_days] critical = 14")
+        return dict(DEFAULT_SLA_DAYS)
+    days = dict(DEFAULT_SLA_DAYS)
+    for key, value in table.items():
+        if key not in {s.value for s in Severity}:
+            problems.append(f"owners.sla_days.{key}: '{key}' is not a severity")
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(f"owners.sla_days.{key}: must be a whole number of days, 0 or more")
+        else:
+            days[key] = value
+    return days
+
+
+def _group_by(value: str, problems: list[str]) -> str:
+    if value not in OWNER_GROUPINGS:
+        problems.append(f"owners.group_by: '{value}' is not one of {', '.join(OWNER_GROUPINGS)}")
+    return value
 
 
 def _waiver_policy(section: Mapping[str, Any], get: TableReader) -> WaiverPolicy:

@@ -37,13 +37,15 @@ def format_changes(changes: Changes, *, limit: int = 20) -> str:
     """`history diff` as text: a summary line, counts per rule, then up to `limit` rows each."""
     if changes.previous_period is None:
         return f"{changes.current_period}: first recorded period, nothing to compare"
-    now = changes.resolved["now"].value_counts().sort_index()
-    how = ", ".join(f"{count} {status}" for status, count in now.items())
+    resolved = changes.resolved
+    kinds = resolved["resolution"] if "resolution" in resolved else resolved["now"]
+    how = ", ".join(f"{count} {kind}" for kind, count in kinds.value_counts().sort_index().items())
     lines = [
         f"{changes.current_period} vs {changes.previous_period}: {len(changes.new)} new, "
         f"{len(changes.resolved)} resolved{f' ({how})' if how else ''}, "
         f"{len(changes.persisting)} still failing"
     ]
+    lines += _why(changes)
     moved = changes.per_rule[(changes.per_rule["new"] + changes.per_rule["resolved"]) > 0]
     lines += [f"  {r['rule_id']}: {r['previous_fail']} -> {r['current_fail']} failing "
               f"({r['new']} new, {r['resolved']} resolved)"
@@ -52,8 +54,36 @@ def format_changes(changes: Changes, *, limit: int = 20) -> str:
         for row in frame.head(limit).to_dict("records"):
             name = row["entity_id"] if pd.isna(row["device_name"]) else row["device_name"]
             name = "".join(c if c.isprintable() else "?" for c in str(name))  # no escape codes
-            extra = f" (now {row['now']})" if title == "resolved" else ""
+            extra = f" (now {row['now']})" if title == "resolved" else f" ({row.get('cause')})"
             lines.append(f"  {title:<8} {row['rule_id']} {row['entity_type']} {name}{extra}")
         if len(frame) > limit:
             lines.append(f"  … and {len(frame) - limit} more {title}")
     return "\n".join(lines)
+
+
+_GROUPS = {  # `history.causes.CAUSE_GROUPS`, worded
+    "regressed": "the Mac changed", "now_reported": "the Mac changed", "new_mac": "new Mac",
+    "catalogue": "the bar moved", "grace_ended": "the bar moved", "parameter": "the bar moved",
+    "rule_added": "the bar moved", "waiver_ended": "the bar moved",
+}  # fmt: skip
+
+
+def _why(changes: Changes) -> list[str]:
+    """New failures by cause (with distinct Macs), and what moved the bar."""
+    new = changes.new
+    if not len(new) or "cause" not in new:
+        return []
+    cause = new["cause"].astype("string").fillna("undetermined")
+    macs = new["entity_id"].where(new["entity_type"] == "device")
+    lines = ["  new by cause:"]
+    for name, group in pd.DataFrame({"cause": cause, "mac": macs}).groupby("cause", sort=True):
+        heading = _GROUPS.get(str(name), "undetermined")
+        lines.append(f"    {name} ({heading}): {len(group)} results on "
+                     f"{group['mac'].nunique()} Macs")  # fmt: skip
+    for row in changes.catalogue_changes.to_dict("records"):
+        cves = f", fixes exploited {row['exploited_cves']}" if row["exploited_cves"] else ""
+        released = f" released {row['released']}" if not pd.isna(row["released"]) else ""
+        lines.append(f"  catalogue: {row['kind']} macOS {row['versions']}{released}{cves}")
+    lines += [f"  parameter: {r['rule_id']} {r['name']} {r['before']} -> {r['after']}"
+              for r in changes.param_changes.to_dict("records")]  # fmt: skip
+    return lines

@@ -144,8 +144,25 @@ def evaluate_rule(
     )
 
 
+def rule_statuses(
+    rule: Rule, frame: pd.DataFrame, ctx: RuleContext, *, judge_later_dates: bool = False
+) -> np.ndarray:
+    """One rule's status codes over `frame` (`models.Status` codes), without the results frame.
+
+    `judge_later_dates` judges rows whose past-event date lies after the as-of date instead of
+    making them `unknown`: the question "would this data have failed on that earlier date?"
+    that change attribution asks (`history.causes`).
+    """
+    return _statuses(rule, frame, ctx, judge_later_dates=judge_later_dates)[0]
+
+
 def _statuses(
-    rule: Rule, frame: pd.DataFrame, ctx: RuleContext, uncollected: Mapping[str, str] | None = None
+    rule: Rule,
+    frame: pd.DataFrame,
+    ctx: RuleContext,
+    uncollected: Mapping[str, str] | None = None,
+    *,
+    judge_later_dates: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Status codes and details of every row of `frame` for one rule."""
     size = len(frame)
@@ -163,6 +180,8 @@ def _statuses(
     strict = [c for c in rule.requires if c not in rule.nullable]
     complete = inputs[strict].notna().all(axis=1).to_numpy() if strict else np.ones(size, bool)
     later, later_detail = _after_as_of(inputs, ctx)
+    if judge_later_dates:
+        later[:] = False
     in_scope = scope.to_numpy(dtype=bool, na_value=False)
     positions = np.flatnonzero(in_scope & complete & ~later)
     if positions.size:

@@ -304,6 +304,13 @@ class Inventory:
         }
 
 
+def _empty_frame() -> pd.DataFrame:
+    """A frame with no rows or columns (pandas imported on use: `auditor --help` never loads it)."""
+    import pandas as pd
+
+    return pd.DataFrame()
+
+
 def _none_of(entity: Entity) -> pd.DataFrame:
     """No entity of this kind (normalize builds the typed frame; this stands in elsewhere)."""
     import pandas as pd
@@ -355,11 +362,18 @@ class Changes:
     """Month-over-month deltas against the previous recorded period (built by history).
 
     Frames (all sorted, ids as strings):
-    - `first_seen`: rule_id, entity_type, entity_id, first_seen (period), months_failing (Int64)
-      for every result failing now.
+    - `first_seen`: rule_id, entity_type, entity_id, first_seen (period), months_failing (Int64),
+      cause (why the streak began, `history.causes.NEW_CAUSES`; NA: not known) and
+      first_seen_on (the as-of date of the first_seen period, YYYY-MM-DD) for every result
+      failing now.
     - `new`, `resolved`, `persisting`: rule_id, entity_type, entity_id, severity, device_name,
-      serial_number (+ `now` status for resolved: pass | not_applicable | unknown | retired;
-      + months_failing for persisting).
+      serial_number (+ `cause` for new; + `now` status for resolved: pass | not_applicable |
+      unknown | waived | retired, and its `resolution`: fixed | relaxed | waived | unknown |
+      retired; + months_failing and the streak's `cause` for persisting).
+    - `catalogue_changes`: what the release catalogue knows now that it did not at the previous
+      as-of date: kind (release | newly_exploited | major | intune_minimum), versions
+      ("26.6.1/15.7.9/14.8.9", or the major), released (YYYY-MM-DD), exploited_cves (", ").
+    - `param_changes`: rule_id, name, before, after (parameter values as text).
     - `per_rule`: rule_id, previous_fail, current_fail, new, resolved, persisting.
     - `trend`: period, as_of, devices, failing_devices, posture_pct and fail_<severity> counts,
       oldest first, at most 12 periods including the current one. `posture_pct` is the report's
@@ -375,3 +389,6 @@ class Changes:
     persisting: pd.DataFrame
     per_rule: pd.DataFrame
     trend: pd.DataFrame
+    catalogue_changes: pd.DataFrame = field(default_factory=_empty_frame)
+    param_changes: pd.DataFrame = field(default_factory=_empty_frame)
+    previous_as_of: str | None = None  # YYYY-MM-DD of the previous period's run

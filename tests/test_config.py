@@ -203,3 +203,23 @@ def test_waiver_policy_and_sign_off_are_read_and_checked(tmp_path):
     assert "waivers.max_days.high: expected whole days (1 or more), got 0" in message
     assert "waivers.require_distinct_approver: expected true/false, got 1" in message
     assert "unknown key 'report.signed_by'" in message
+
+
+def test_owners_sla_days_default_and_override_per_severity(tmp_path):
+    assert load_config(None).sla_days == {"critical": 14, "high": 30, "medium": 90, "low": 180}
+    path = tmp_path / "auditor.toml"
+    path.write_text('[owners]\ngroup_by = "owner"\n[owners.sla_days]\nhigh = 7\n')
+    config = load_config(path)
+    assert config.sla_days == {"critical": 14, "high": 7, "medium": 90, "low": 180}
+    assert config.owner_group_by == "owner"
+
+
+def test_owners_problems_are_named(tmp_path):
+    path = tmp_path / "auditor.toml"
+    path.write_text('[owners]\ngroup_by = "department"\n[owners.sla_days]\nurgent = 3\nhigh = -1\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "owners.group_by: 'department' is not one of category, owner" in message
+    assert "owners.sla_days.urgent: 'urgent' is not a severity" in message
+    assert "owners.sla_days.high: must be a whole number of days, 0 or more" in message

@@ -14,6 +14,7 @@ def make_rule(**overrides) -> Rule:
     fields = {
         "id": "MAC-TST-001",
         "title": "Test rule passes",
+        "problem": "Test rule fails",
         "severity": Severity.MEDIUM,
         "entity": Entity.DEVICE,
         "requires": ("os_version_key", "is_supervised"),

@@ -96,6 +96,17 @@ def test_message_numbers_equal_findings_json(tmp_path):
     assert message.causes, "FileVault failures are new this month"
 
 
+def test_the_message_says_why_in_the_report_s_own_sentences(tmp_path):
+    _, _, message, data = message_for(tmp_path)
+    sentences = [c["sentence"] for c in data["changes"]["causes"]
+                 if c["severity"] in ("critical", "high")]  # fmt: skip
+    assert sentences and list(message.why) == sentences[:3]
+    layout = run_layout(message, ["new failures"])
+    why = next(s for s in layout.sections if s.heading.startswith("Why it changed since"))
+    assert list(why.lines) == sentences[:3]
+    assert message.previous_posture_pct == data["changes"]["previous_posture_pct"]
+
+
 def test_without_history_nothing_is_called_new(tmp_path):
     _, _, message, data = message_for(tmp_path, with_changes=False)
     assert data["changes"] is None

@@ -4,7 +4,9 @@ Records are Graph `managedDevices` list records (members and value shapes of the
 managedDevice resource, microsoftgraph/microsoft-graph-docs-contrib api-reference/beta/
 resources/intune-devices-manageddevice.md) and admin-center export rows (the display headers
 of DevicesWithInventory, MicrosoftDocs/memdocs reports-export-graph-available-reports.md);
-hypothesis varies their values, JSON types, sizes and member-name casing. Each property
+hypothesis varies their values, JSON types, sizes and member-name casing, and how the pages
+of one list (a nextLink on all but the last: "Paging Microsoft Graph data in your app",
+microsoft-graph-docs-contrib concepts/paging.md) are split over files. Each property
 runs a few seconds: `max_examples` is kept small and the deadline off (the first example
 pays for imports).
 """
@@ -12,6 +14,7 @@ pays for imports).
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 from collections import Counter
 from pathlib import Path
@@ -26,6 +29,7 @@ from auditor.errors import SourceError
 from auditor.normalize import normalize
 from auditor.normalize.text import TEXT_LIMIT, capped, without_controls
 from auditor.normalize.values import as_text
+from auditor.pipeline.inputs import with_list_gaps
 from auditor.sources.files import ReadLimits, read_files
 
 CONTEXT = "https://graph.microsoft.com/beta/$metadata#deviceManagement/managedDevices"
@@ -221,7 +225,7 @@ def test_no_device_and_no_value_vanishes_whatever_the_types_sizes_and_casing(
         device = devices.loc[values["id"].casefold()]
         for member, column in {**TEXTS, **PARSED}.items():
             value = values.get(member.casefold())
-            if _absent(value):
+            if _absent(value) or (member in PARSED and _is_never(value)):
                 continue
             shown = device[column]
             if pd.isna(shown):
@@ -235,6 +239,16 @@ def test_no_device_and_no_value_vanishes_whatever_the_types_sizes_and_casing(
                 assert bool(shown) is value, (member, value, shown)
 
 
+def _is_never(value: Any) -> bool:
+    """Intune's "never" date (.NET DateTime.MinValue, year 1): NA by design, not a lost value.
+
+    normalize/dates.py `datetime_column` documents it; Graph writes 0001-01-01T00:00:00Z for a
+    device that never synced, and exports write 1/1/0001 12:00:00 AM.
+    """
+    text = (as_text(value) or "").strip()
+    return text.startswith(("0001-01-01", "1/1/0001"))
+
+
 def _absent(value: Any) -> bool:
     if isinstance(value, dict | list):
         return False  # not a value: must be noted when it replaces one
@@ -245,6 +259,59 @@ def _absent(value: Any) -> bool:
 def _expected_text(value: Any) -> str:
     text = without_controls(as_text(value) or "").strip()
     return capped(text)
+
+
+# -------------------------------------------------------- paging: split any way, one decision
+
+PAGE_LAYOUTS = ("JSON lines", "gzip JSON lines", "array of pages", "pretty pages")
+
+
+def _page_file(pages: list[dict[str, Any]], layout: str) -> bytes:
+    if len(pages) == 1 and layout == "pretty pages":
+        return json.dumps(pages[0], indent=2).encode()  # one page: a plain Graph response
+    if layout == "array of pages":
+        return json.dumps(pages).encode()
+    if layout == "pretty pages":
+        return "\n".join(json.dumps(p, indent=1) for p in pages).encode()
+    lines = "".join(json.dumps(p) + "\n" for p in pages).encode()
+    return gzip.compress(lines, mtime=0) if layout == "gzip JSON lines" else lines
+
+
+@PROPERTY
+@given(
+    graph_records(hostile=False),
+    st.integers(1, 3),
+    st.booleans(),
+    st.lists(st.integers(0, 8), max_size=4),
+    st.lists(st.sampled_from(PAGE_LAYOUTS), min_size=5, max_size=5),
+)
+def test_the_same_pages_split_differently_across_files_give_the_same_gap(
+    tmp_path_factory, records, page_size, last_saved, cuts, layouts
+):
+    """Pages of one list (a nextLink on all but the last, Graph's paging) written over any
+    number of files in any layout: the list is whole exactly when its last page was saved,
+    and the gap counts every page and record that was read, whichever file held them."""
+    pages = _pages(records, page_size)
+    for number, page in enumerate(pages[:-1]):
+        page["@odata.nextLink"] = f"{CONTEXT.replace('$metadata#', '')}?$skiptoken=p{number + 1}"
+    saved = pages if last_saved or len(pages) == 1 else pages[:-1]
+    if not last_saved and len(pages) == 1:
+        saved[0]["@odata.nextLink"] = f"{CONTEXT.replace('$metadata#', '')}?$skiptoken=p1"
+    bounds = sorted({0, len(saved), *(c for c in cuts if c < len(saved))})
+    folder = tmp_path_factory.mktemp("split")
+    for number, (start, stop) in enumerate(itertools.pairwise(bounds)):
+        data = _page_file(saved[start:stop], layouts[number])
+        (folder / f"page-{number:02d}.json").write_bytes(data)
+    readings = with_list_gaps(read_files([folder]))
+    [listed] = readings.lists
+    assert (listed.pages, listed.records) == (len(saved), sum(len(p["value"]) for p in saved))
+    gaps = {g.part: g for g in readings.gaps}
+    assert ("managed_devices" in gaps) is not last_saved
+    if not last_saved:
+        files = len(bounds) - 1
+        assert (
+            f"hold{'s' if files == 1 else ''} {len(saved)} page" in gaps["managed_devices"].reason
+        )
 
 
 # ---------------------------------------------------------------- CSV: both readers, lines

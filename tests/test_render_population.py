@@ -44,7 +44,10 @@ def test_page_one_shows_the_population_block(run: RunResult) -> None:
     p = run.report.population
     first = _pages(run)[0]
     assert "Population: Macs assigned to Intune in Apple Business Manager" in first
-    numbers = f"{p.assigned} {p.enrolled_via_ade} {p.enrolled_otherwise} {p.never_enrolled}"
+    numbers = (
+        f"{p.assigned} assigned in ABM · {p.enrolled_via_ade} enrolled through ADE · "
+        f"{p.enrolled_otherwise} enrolled outside ADE · {p.never_enrolled} never enrolled"
+    )  # one line since issue 17: page one must stay one page
     assert numbers in first
 
 

@@ -16,6 +16,7 @@ SHEETS = [
     "Findings",
     "Devices",
     "ABM serials",
+    "Action plan",
     "Population",
     "Rules",
     "Tenant",

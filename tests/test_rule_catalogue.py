@@ -97,11 +97,15 @@ def test_a_title_names_its_parameters_instead_of_their_defaults(rule: Rule) -> N
     for name, value in rule.params.items():
         if isinstance(value, int) and not isinstance(value, bool):
             assert not re.search(rf"\b{value}\b", rule.title), f"{name}={value} in the title"
+            assert not re.search(rf"\b{value}\b", rule.problem), f"{name}={value} in the problem"
 
 
 @each_rule
 def test_metadata_is_complete(rule: Rule) -> None:
     assert 0 < len(rule.title) <= 100 and not rule.title.endswith(".")
+    # the problem a failure means, as page one and "needs attention" state it
+    assert 0 < len(rule.problem) <= 100 and not rule.problem.endswith(".")
+    assert rule.problem != rule.title
     assert rule.rationale.endswith(".") and rule.remediation.endswith(".")
     assert rule.fails_when and rule.scope_text
     assert rule.references and all(url.startswith("https://") for url in rule.references)
@@ -139,10 +143,10 @@ def test_every_parameter_is_read(rule: Rule) -> None:
 
 
 def test_catalogue_golden(golden) -> None:
-    # Rule ids, titles, severities, entities, groups and parameter defaults are a public
-    # contract: a change shows here as a diff to review (`make golden` writes it).
+    # Rule ids, titles, severities, entities, groups, parameter defaults and the problem each
+    # states are a public contract: a change shows here as a diff to review (`make golden`).
     catalogue = [
-        {k: d[k] for k in ("id", "title", "severity", "entity", "groups", "params")}
+        {k: d[k] for k in ("id", "title", "severity", "entity", "groups", "params", "problem")}
         for d in catalogue_json(ALL_RULES)
     ]
     golden("catalogue.json", json.dumps(catalogue, indent=2, ensure_ascii=False) + "\n")

@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 from auditor.errors import ConfigError, HistoryError
+from auditor.history.bars import bar_changes, current_bar, load_bar, period_dates, store_bar
+from auditor.history.causes import Bar, attribute, recorded_causes
 from auditor.history.compare import match_failures
 from auditor.history.schema import (
     APPLICATION_ID,
@@ -52,9 +54,11 @@ from auditor.history.sql import (
     delete_periods,
     frame_of,
     header,
+    insert_resolutions,
     insert_results,
     load_run,
     posture_column,
+    recorded_resolutions,
     require_periods,
     resolve_tenant,
     table_rows,
@@ -68,8 +72,10 @@ __all__ = [
     "APPLICATION_ID",
     "SCHEMA_VERSION",
     "STATUS_CODES",
+    "Bar",
     "Comparison",
     "History",
+    "current_bar",
     "default_history_path",
     "open_history",
 ]
@@ -114,6 +120,8 @@ class Comparison:
     changes: Changes
     first_seen: np.ndarray  # first period of each failure's streak, in stored result order
     basis: tuple[str | None, int]  # (previous period, PRAGMA data_version) compared against
+    cause: np.ndarray  # why each failure's streak began, in stored result order (None: unknown)
+    bar: Bar | None = None  # what the run was judged against, stored with it
 
 
 class History:
@@ -136,19 +144,32 @@ class History:
         self._conn.close()
 
     def compare(
-        self, results: pd.DataFrame, frames: Mapping[str, pd.DataFrame], meta: RunMeta
+        self,
+        results: pd.DataFrame,
+        frames: Mapping[str, pd.DataFrame],
+        meta: RunMeta,
+        bar: Bar | None = None,
     ) -> Comparison:
         """This (not yet recorded) run against the latest period recorded before it.
 
-        The comparison's `changes` feed the report; `record` stores the same comparison.
+        With the run's `bar` (rules, catalogue, parameters) every new failure gets its cause
+        and every resolution its kind (`history.causes`); without it, or against a period
+        recorded before causes were kept, the causes are `undetermined`. The comparison's
+        `changes` feed the report; `record` stores the same comparison.
         """
         current = stored_run(results, frames, meta)
+        tenant = meta.tenant_id
         with self._transaction("compare with the previous run") as conn:
-            compared_with = basis(conn, meta.tenant_id, meta.period)
-            previous = self._latest_before(conn, meta.tenant_id, compared_with[0])
+            compared_with = basis(conn, tenant, meta.period)
+            previous = self._latest_before(conn, tenant, compared_with[0])
+            before = load_bar(conn, tenant, compared_with[0])
             matched = match_failures(current, previous)
-            changes = matched.changes(trend(conn, current))
-        return Comparison(meta, current, changes, matched.first_seen, compared_with)
+            attribute(matched, frames, bar, before if bar is not None else None)
+            dates = {**period_dates(conn, tenant), meta.period: meta.as_of.isoformat()}
+            changes = matched.changes(trend(conn, current), dates, bar_changes(before, bar))
+        return Comparison(
+            meta, current, changes, matched.first_seen, compared_with, matched.cause, bar
+        )
 
     def record(self, comparison: Comparison, inputs: Sequence[InputFile]) -> None:
         """Store the compared run, replacing its tenant's run of that period, in one transaction.
@@ -162,22 +183,29 @@ class History:
         tenant = meta.tenant_id
         inputs_json = json.dumps([dataclasses.asdict(i) for i in inputs])
         with self._transaction("record the run", write=True) as conn:
-            first_seen = comparison.first_seen
+            first_seen, cause = comparison.first_seen, comparison.cause
+            resolved = comparison.changes.resolved
             now = basis(conn, tenant, meta.period)
-            if now != comparison.basis:
-                previous = self._latest_before(conn, tenant, now[0])
-                first_seen = match_failures(snap, previous).first_seen
+            if now != comparison.basis:  # another run was recorded meanwhile: match again
+                matched = match_failures(snap, self._latest_before(conn, tenant, now[0]))
+                first_seen, cause = matched.first_seen, matched.cause
+                resolved = resolved.iloc[0:0]
             results = snap.results.copy()
-            results.loc[results["status"].to_numpy() == FAIL, "first_seen"] = first_seen
+            is_fail = results["status"].to_numpy() == FAIL
+            results.loc[is_fail, "first_seen"] = first_seen
+            results.loc[is_fail, "cause"] = cause
             delete_periods(conn, tenant, [meta.period])
+            digest, params = store_bar(conn, comparison.bar) if comparison.bar else (None, None)
             conn.execute(
                 f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(RUN_COLUMNS))})",
                 (tenant, meta.period, meta.as_of.isoformat(), meta.generated_at.isoformat(),
                  meta.tool_version, meta.catalogue_as_of.isoformat(), meta.catalogue_source,
                  meta.config_digest, meta.waivers_digest, meta.source,
-                 snap.devices, snap.failing_devices, snap.critical_high_devices, inputs_json),
+                 snap.devices, snap.failing_devices, snap.critical_high_devices, inputs_json,
+                 digest, params),
             )  # fmt: skip
+            insert_resolutions(conn, tenant, meta.period, resolved)
             for table, frame in (("rules", snap.rules), ("entities", snap.entities)):
                 marks = ", ".join("?" * (frame.shape[1] + 3))
                 rows = table_rows(tenant, meta.period, frame)
@@ -201,9 +229,14 @@ class History:
             before = load_run(conn, tenant, a, self.path, fails_only=True)
             comparison = match_failures(current, before)
             is_fail = current.results["status"].to_numpy() == FAIL
-            # streaks as recorded for b: counted over every period before it, not only since a
+            # streaks and their causes as recorded for b: counted over every period before it
             comparison.first_seen = current.results["first_seen"].to_numpy(dtype=object)[is_fail]
-            return comparison.changes(trend(conn, current))
+            comparison.cause = recorded_causes(current, before, is_fail)
+            if basis(conn, tenant, b)[0] == a:  # consecutive: b recorded how each resolved
+                comparison.resolution = recorded_resolutions(conn, tenant, b, comparison)
+            dates = period_dates(conn, tenant)
+            moved = bar_changes(load_bar(conn, tenant, a), load_bar(conn, tenant, b))
+            return comparison.changes(trend(conn, current), dates, moved)
 
     def list_runs(self, tenant: str | None = None) -> pd.DataFrame:
         """One row per recorded run (of `tenant`, else of every tenant), by tenant and period."""
@@ -266,10 +299,12 @@ class History:
     def _latest_before(
         self, conn: sqlite3.Connection, tenant: str, previous: str | None
     ) -> StoredRun | None:
-        """The failures of the tenant's period `previous` (the latest before the run), if any."""
+        """The tenant's period `previous` (the latest before the run): failing, unknown, waived."""
         if previous is None:
             return None
-        return load_run(conn, tenant, previous, self.path, fails_only=True)
+        return load_run(
+            conn, tenant, previous, self.path, fails_only=True, also=("unknown", "waived")
+        )
 
     def _prepare(self, busy_timeout_s: float) -> None:
         """Refuse files that are not ours or too new; create or migrate; switch to WAL."""

@@ -5,6 +5,7 @@ Pure numpy over the stored forms; no database access.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +35,24 @@ class Matched:
     is_resolved: np.ndarray  # per row of `was`
     now: np.ndarray  # status now of each row of `was`; retired when the entity is gone
     first_seen: np.ndarray  # per row of `fails`
+    cause: np.ndarray  # per row of `fails`: why its streak began (`causes`; None: not known)
+    rule_map: np.ndarray  # previous rule_no → current rule_no (-1: not evaluated now)
+    entity_map: np.ndarray  # previous entity_no → position in `universe`
+    resolution: np.ndarray  # per row of `was`: fixed, relaxed, waived, unknown or retired
 
-    def changes(self, trend: pd.DataFrame) -> Changes:
-        """The Changes record of this comparison."""
+    def changes(
+        self,
+        trend: pd.DataFrame,
+        dates: Mapping[str, str] | None = None,
+        moved: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    ) -> Changes:
+        """The Changes record of this comparison.
+
+        `dates` maps periods to their as-of dates (for `first_seen_on`); `moved` holds what
+        the catalogue added and which parameters changed (`bars.bar_changes`).
+        """
         first = pd.Series(self.first_seen, dtype="string")
+        first_on = first.map(dict(dates or {})).astype("string")
         months = (month_number(self.current.period) - month_number(first) + 1).astype("Int64")
         has_previous = self.previous is not None
         is_new, is_persisting = self.is_new & has_previous, ~self.is_new & has_previous
@@ -54,17 +69,27 @@ class Matched:
         for column, pairs in parts.items():  # all 0 but current_fail without a previous period
             counts = np.bincount(pairs[:, 0], minlength=len(per_rule))
             per_rule[column] = pd.array(counts, dtype="Int64")
+        cause = pd.Series(self.cause, dtype="string")
+        resolution = self.resolution
         return Changes(
             current_period=self.current.period,
             previous_period=self.previous.period if self.previous else None,
-            first_seen=self._frame(self.fails, rank, first_seen=first, months_failing=months),
-            new=self._frame(parts["new"], rank, severity_now),
+            first_seen=self._frame(self.fails, rank, first_seen=first, months_failing=months,
+                                   cause=cause, first_seen_on=first_on),
+            new=self._frame(parts["new"], rank, severity_now,
+                            cause=cause[is_new].fillna("undetermined")),
             resolved=self._frame(parts["resolved"], rank, self.severity_before,
-                                 now=pd.Series(self.now[self.is_resolved], dtype="string")),
+                                 now=pd.Series(self.now[self.is_resolved], dtype="string"),
+                                 resolution=pd.Series(resolution[self.is_resolved],
+                                                      dtype="string")),
             persisting=self._frame(parts["persisting"], rank, severity_now,
-                                   months_failing=months[is_persisting]),
+                                   months_failing=months[is_persisting],
+                                   cause=cause[is_persisting]),
             per_rule=per_rule,
             trend=trend,
+            catalogue_changes=moved[0] if moved else pd.DataFrame(),
+            param_changes=moved[1] if moved else pd.DataFrame(),
+            previous_as_of=(dates or {}).get(self.previous.period) if self.previous else None,
         )  # fmt: skip
 
     def _frame(
@@ -102,6 +127,8 @@ def match_failures(current: StoredRun, previous: StoredRun | None) -> Matched:
             current.rules["severity"].to_numpy(dtype=object),
             fails, np.empty((0, 2), np.int64), np.ones(len(fails), bool), np.zeros(0, bool),
             np.empty(0, object), np.full(len(fails), current.period, dtype=object),
+            np.full(len(fails), None, dtype=object), np.empty(0, np.int64),
+            np.empty(0, np.int64), np.empty(0, object),
         )  # fmt: skip
     entity_map = current.keys.get_indexer(previous.keys)
     retired = entity_map < 0
@@ -121,6 +148,9 @@ def match_failures(current: StoredRun, previous: StoredRun | None) -> Matched:
     matched = was_keys.get_indexer(fail_keys)
     streak = before["first_seen"].fillna(previous.period).to_numpy(dtype=object)[kept]
     streak = np.concatenate([streak, np.array([current.period], dtype=object)])
+    carried = np.full(int(kept.sum()) + 1, None, dtype=object)  # last: a new failure's
+    if "cause" in before:  # a new failure's cause is attributed afterwards (`causes`)
+        carried[:-1] = before["cause"].to_numpy(dtype=object)[kept]
     stored = pd.Index(results["rule_no"].to_numpy() * width + results["entity_no"].to_numpy())
     position = stored.get_indexer(was_keys)
     codes = np.append(results["status"].to_numpy(), 0)[position]  # not stored: a pass
@@ -128,8 +158,18 @@ def match_failures(current: StoredRun, previous: StoredRun | None) -> Matched:
     now[(position < 0) & (was[:, 1] >= len(current.entities))] = "retired"
     return Matched(
         current, previous, universe, rank, severity_before, fails, was, matched < 0,
-        ~was_keys.isin(fail_keys), now, streak[matched],
+        ~was_keys.isin(fail_keys), now, streak[matched], carried[matched], rule_map, entity_map,
+        resolution_of(now),
     )  # fmt: skip
+
+
+def resolution_of(now: np.ndarray) -> np.ndarray:
+    """A resolved failure's kind from its status now: passing or out of scope is `fixed`.
+
+    `causes.judge_again` turns a `fixed` into `relaxed` where the bar, not the entity, moved.
+    """
+    fixed = np.isin(now, ["pass", "not_applicable"])
+    return np.where(fixed, "fixed", now).astype(object)
 
 
 def key_ranks(keys: pd.Index) -> np.ndarray:

@@ -103,7 +103,26 @@ _V3 = (
     FROM results r JOIN rules u USING (tenant_id, period, rule_no)
     JOIN entities e USING (tenant_id, period, entity_no) JOIN statuses s ON s.code = r.status""",
 )
+# v4: why each change happened. A run keeps the bar it was judged against (its catalogue, by
+# digest in `catalogues`, and every rule's parameters), each failure the cause its streak began
+# with (`history.causes`; NULL: recorded before v4, or the first period), and each resolution
+# its kind. Runs recorded before v4 have no bar: changes against them say "undetermined".
+_V4 = (
+    "ALTER TABLE runs ADD COLUMN catalogue_digest TEXT",
+    "ALTER TABLE runs ADD COLUMN params TEXT",
+    """CREATE TABLE catalogues (digest TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID""",
+    "ALTER TABLE results ADD COLUMN cause TEXT",
+    """CREATE TABLE resolutions (tenant_id TEXT NOT NULL, period TEXT NOT NULL,
+    rule_id TEXT NOT NULL, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL,
+    resolution TEXT NOT NULL, PRIMARY KEY (tenant_id, period, rule_id, entity_type, entity_id))
+    WITHOUT ROWID""",
+    "DROP VIEW findings",
+    """CREATE VIEW findings AS SELECT r.tenant_id, r.period, u.rule_id, u.severity,
+    e.entity_type, e.entity_id, e.serial_number, e.name, s.status, r.first_seen, r.waiver_id,
+    r.cause FROM results r JOIN rules u USING (tenant_id, period, rule_no)
+    JOIN entities e USING (tenant_id, period, entity_no) JOIN statuses s ON s.code = r.status""",
+)
 # MIGRATIONS[i] takes a database from schema version i to i + 1, inside one transaction.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
-RUN_COLUMNS = ("tenant_id", *_V3_RUN_COLUMNS)
+RUN_COLUMNS = ("tenant_id", *_V3_RUN_COLUMNS, "catalogue_digest", "params")

@@ -13,19 +13,26 @@ import orjson
 import pandas as pd
 
 from auditor.errors import ConfigError, HistoryError
-from auditor.history.schema import ENTITY_COLUMNS, FAIL, STATUS_CODES
+from auditor.history.compare import Matched
+from auditor.history.schema import ENTITY_COLUMNS, STATUS_CODES
 from auditor.history.stored import StoredRun, entity_keys
 from auditor.models import Severity
 from auditor.posture import posture_pct
 
 TREND_PERIODS = 12
-_GROUP = ("rule_no", "status", "first_seen", "waiver_id")  # results share these per statement
+_GROUP = ("rule_no", "status", "first_seen", "waiver_id", "cause")  # shared per statement
 
 
 def load_run(
-    conn: sqlite3.Connection, tenant: str, period: str, where: Path, *, fails_only: bool
+    conn: sqlite3.Connection,
+    tenant: str,
+    period: str,
+    where: Path,
+    *,
+    fails_only: bool,
+    also: Sequence[str] = (),
 ) -> StoredRun:
-    """A tenant's recorded period in stored form (`fails_only`: its failing results only)."""
+    """A tenant's recorded period in stored form (`fails_only`: failing results, and `also`)."""
     key = (tenant, period)
     query = """SELECT as_of, devices, failing_devices, critical_high_devices FROM runs
         WHERE tenant_id = ? AND period = ?"""
@@ -39,7 +46,8 @@ def load_run(
     query = f"""SELECT {", ".join(ENTITY_COLUMNS)} FROM entities
         WHERE tenant_id = ? AND period = ? ORDER BY entity_no"""
     entities = pd.DataFrame(conn.execute(query, key).fetchall(), columns=list(ENTITY_COLUMNS))
-    where_status = f" AND status = {FAIL}" if fails_only else ""
+    codes = ", ".join(str(STATUS_CODES.index(s)) for s in ("fail", *also))
+    where_status = f" AND status IN ({codes})" if fails_only else ""
     query = f"""SELECT {", ".join(_GROUP)}, json_group_array(entity_no) FROM results
         WHERE tenant_id = ? AND period = ?{where_status} GROUP BY {", ".join(_GROUP)}"""
     groups = conn.execute(query, key).fetchall()
@@ -51,6 +59,7 @@ def load_run(
         "status": np.repeat([g[1] for g in groups], sizes).astype(np.int64),
         "first_seen": np.repeat(np.array([g[2] for g in groups], dtype=object), sizes),
         "waiver_id": np.repeat(np.array([g[3] for g in groups], dtype=object), sizes),
+        "cause": np.repeat(np.array([g[4] for g in groups], dtype=object), sizes),
     }).sort_values(["rule_no", "entity_no"], ignore_index=True)  # fmt: skip
     entities = entities.astype("string")
     keys = entity_keys(entities)
@@ -150,13 +159,14 @@ def insert_results(
     conn: sqlite3.Connection, tenant: str, period: str, results: pd.DataFrame
 ) -> None:
     """One INSERT … json_each per (rule, status, first_seen, waiver): 4x faster than rows."""
-    statement = "INSERT INTO results SELECT ?, ?, ?, value, ?, ?, ? FROM json_each(?)"
+    statement = """INSERT INTO results (tenant_id, period, rule_no, entity_no, status,
+        first_seen, waiver_id, cause) SELECT ?, ?, ?, value, ?, ?, ?, ? FROM json_each(?)"""
     groups = results.groupby(list(_GROUP), dropna=False, sort=False)["entity_no"]
     for key, numbers in groups:
-        rule_no, status, first_seen, waiver_id = cast(tuple[Any, ...], key)
+        rule_no, status, first_seen, waiver_id, cause = cast(tuple[Any, ...], key)
         payload = orjson.dumps(numbers.to_numpy(np.int64), option=orjson.OPT_SERIALIZE_NUMPY)
         conn.execute(statement, (tenant, period, int(rule_no), int(status), _text(first_seen),
-                                 _text(waiver_id), payload))  # fmt: skip
+                                 _text(waiver_id), _text(cause), payload))  # fmt: skip
 
 
 def _text(value: Any) -> str | None:
@@ -181,9 +191,14 @@ def table_rows(tenant: str, period: str, frame: pd.DataFrame) -> Iterator[tuple[
 
 
 def delete_periods(conn: sqlite3.Connection, tenant: str, periods: Sequence[str]) -> None:
-    """Remove every row of the tenant's periods from every table."""
-    for table, period in itertools.product(("results", "entities", "rules", "runs"), periods):
+    """Remove every row of the tenant's periods from every table (and catalogues no run uses)."""
+    tables = ("results", "resolutions", "entities", "rules", "runs")
+    for table, period in itertools.product(tables, periods):
         conn.execute(f"DELETE FROM {table} WHERE tenant_id = ? AND period = ?", (tenant, period))
+    conn.execute(
+        "DELETE FROM catalogues WHERE digest NOT IN "
+        "(SELECT catalogue_digest FROM runs WHERE catalogue_digest IS NOT NULL)"
+    )
 
 
 def trend(conn: sqlite3.Connection, current: StoredRun) -> pd.DataFrame:
@@ -216,3 +231,39 @@ def posture_column(frame: pd.DataFrame) -> pd.Series:
         for devices, serious in zip(frame["devices"], frame["critical_high_devices"], strict=True)
     ]
     return pd.Series(pd.array(values, dtype="Float64"), index=frame.index)
+
+
+def insert_resolutions(
+    conn: sqlite3.Connection, tenant: str, period: str, resolved: pd.DataFrame
+) -> None:
+    """Keep how each failure of the previous period resolved (`Changes.resolved`)."""
+    if not len(resolved):
+        return
+    columns = ("rule_id", "entity_type", "entity_id", "resolution")
+    values = [resolved[c].astype(object).where(resolved[c].notna(), None) for c in columns]
+    rows = zip(*values, strict=True)
+    conn.executemany(
+        "INSERT INTO resolutions VALUES (?, ?, ?, ?, ?, ?)",
+        ((tenant, period, *row) for row in rows),
+    )
+
+
+def recorded_resolutions(
+    conn: sqlite3.Connection, tenant: str, period: str, matched: Matched
+) -> np.ndarray:
+    """The recorded resolution of each of `matched`'s previous failures (derived if unrecorded)."""
+    query = """SELECT rule_id, entity_type, entity_id, resolution FROM resolutions
+        WHERE tenant_id = ? AND period = ?"""
+    recorded = {(r, t, i): kind for r, t, i, kind in conn.execute(query, (tenant, period))}
+    if not recorded:
+        return matched.resolution
+    rule_ids = matched.current.rules["rule_id"].to_numpy(dtype=object)
+    kinds = matched.universe["entity_type"].to_numpy(dtype=object)
+    ids = matched.universe["entity_id"].to_numpy(dtype=object)
+    found = [
+        recorded.get((rule_ids[rule_no], kinds[entity_no], ids[entity_no]), derived)
+        for (rule_no, entity_no), derived in zip(
+            matched.was.tolist(), matched.resolution.tolist(), strict=True
+        )
+    ]
+    return np.array(found, dtype=object)

@@ -26,7 +26,7 @@ class StoredRun:
     as_of: str
     rules: pd.DataFrame  # rule_id, severity, a count per status; row = rule_no
     entities: pd.DataFrame  # ENTITY_COLUMNS; row = entity_no
-    results: pd.DataFrame  # rule_no, entity_no, status, first_seen, waiver_id
+    results: pd.DataFrame  # rule_no, entity_no, status, first_seen, waiver_id, cause
     devices: int
     failing_devices: int  # Macs with any failing result
     critical_high_devices: int  # Macs with a failing critical or high result
@@ -63,6 +63,7 @@ def stored_run(
         "status": status[kept],
         "first_seen": pd.Series(None, index=range(len(kept)), dtype=object),
         "waiver_id": pd.Series(waivers, index=range(len(kept)), dtype=object),
+        "cause": pd.Series(None, index=range(len(kept)), dtype=object),
     })  # fmt: skip
     is_device = entities["entity_type"].to_numpy(dtype=object) == Entity.DEVICE.value
     failing = entity_no[status[kept] == FAIL]

@@ -68,6 +68,8 @@ _GRAPH_LIST: Mapping[str, Candidates] = {
     "enrolled_at": _columns("enrolledDateTime"),
     "last_sync_at": _columns("lastSyncDateTime"),
     "upn": _columns("userPrincipalName"),
+    "user_display_name": _columns("userDisplayName"),
+    "device_category": _columns("deviceCategoryDisplayName"),
     "enrolled_by_upn": _columns("enrolledByUserPrincipalName"),
     "operating_system": _columns("operatingSystem"),
 }
@@ -110,6 +112,8 @@ _REPORT: Mapping[str, Candidates] = {
     "enrolled_at": _columns(("CreatedDate", "Enrollment date")),
     "last_sync_at": _columns(("LastContact", "Last check-in")),
     "upn": _columns(("UPN", "Primary user UPN", "UserPrincipalName")),
+    "user_display_name": _columns(("UserName", "Primary user display name", "UserDisplayName")),
+    "device_category": _columns(("CategoryName", "Category", "DeviceCategoryDisplayName")),
     "enrolled_by_upn": _columns(("EnrolledByUser", "Enrolled by", "Enrolled by user UPN")),
     "operating_system": _columns("OS", "DeviceType"),
 }

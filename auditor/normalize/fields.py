@@ -64,7 +64,13 @@ LABELS = {
 
 # Nearly every value distinct (cleaned in bulk) vs few distinct values (cleaned once each).
 _IDENTIFYING = ("device_id", "device_name", "serial_number", "udid", "upn", "enrolled_by_upn")
-_REPEATED = ("model", "enrollment_profile", "os_version_raw")
+_REPEATED = (
+    "model",
+    "enrollment_profile",
+    "os_version_raw",
+    "user_display_name",
+    "device_category",
+)
 _BOOLEANS = ("is_supervised", "is_encrypted", "user_approved", "bootstrap_escrowed")
 _DATES = ("enrolled_at", "last_sync_at")
 _EXAMPLES = 5

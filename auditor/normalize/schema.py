@@ -84,6 +84,16 @@ DEVICE_SCHEMA: Schema = {
     "enrolled_at": (TIMESTAMP, "Enrollment time, UTC (Intune's 0001-01-01 is NA)."),
     "last_sync_at": (TIMESTAMP, "Last check-in, UTC."),
     "upn": (STRING, "Primary user's UPN."),
+    "user_display_name": (
+        STRING,
+        "Primary user's display name (Graph `userDisplayName`, export `UserName` / "
+        "`Primary user display name`).",
+    ),
+    "device_category": (
+        STRING,
+        "Intune device category (Graph `deviceCategoryDisplayName`, export `CategoryName` / "
+        "`Category`).",
+    ),
     "enrolled_by_upn": (
         STRING,
         "Account that enrolled the Mac (Graph beta `enrolledByUserPrincipalName`, export "

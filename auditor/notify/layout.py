@@ -63,7 +63,8 @@ def run_layout(message: Message, reasons: list[str]) -> Layout:
         ("Failing now (results)", _by_severity(m.fail_by_severity)),
         ("Data", "complete" if m.is_complete else "PARTIAL: part of the inventory is missing"),
     ]
-    sections = [s for s in (_gaps(m), _causes(m), _macs(m), _expiring(m)) if s is not None]
+    parts = (_gaps(m), _why(m), _causes(m), _macs(m), _expiring(m))
+    sections = [s for s in parts if s is not None]
     if m.catalogue_stale:
         sections.append(
             Section(
@@ -141,6 +142,13 @@ def _gaps(m: Message) -> Section | None:
         lines.append("Counts cover only what was collected.")
     heading = "PARTIAL: not collected" if not m.is_complete else "Parts not collected"
     return Section(heading, tuple(lines))
+
+
+def _why(m: Message) -> Section | None:
+    """The report's sentences on why failures are new: release, CVE, date, or the Mac."""
+    if not m.why:
+        return None
+    return Section(f"Why it changed since {m.previous_period}", m.why)
 
 
 def _causes(m: Message) -> Section | None:

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from auditor.models import Severity
@@ -19,6 +20,7 @@ from auditor.notify.document import RunDocument
 from auditor.notify.settings import NotifySettings
 
 TOP_CAUSES = 5
+TOP_WHY = 3  # cause sentences a notification quotes
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,9 @@ class Message:
     link: str | None
     folder: str
     reports: tuple[str, ...]
+    # why the failures changed, one sentence per top cause at the floor (findings.json
+    # changes.causes, the report's wording); empty without a comparison or causes
+    why: tuple[str, ...] = ()
 
     @property
     def posture_delta(self) -> float | None:
@@ -154,7 +159,26 @@ def build_message(
         link=report_link(settings.report_url, run) if settings.report_url else None,
         folder=str(folder),
         reports=tuple(reports),
+        why=_why(changes, floor) if compared else (),
     )
+
+
+def _why(changes: dict[str, Any] | None, floor: Severity) -> tuple[str, ...]:
+    """The report's cause sentences at or above `floor`, largest first (at most TOP_WHY)."""
+    causes = (changes or {}).get("causes")
+    if not isinstance(causes, list):
+        return ()  # a findings.json written before causes were kept
+    return tuple(
+        str(c["sentence"])
+        for c in causes
+        if isinstance(c, dict)
+        and c.get("severity") in _SEVERITIES
+        and c.get("sentence")
+        and Severity(c["severity"]).rank <= floor.rank
+    )[:TOP_WHY]
+
+
+_SEVERITIES = {s.value for s in Severity}
 
 
 def report_link(template: str, run: dict[str, object]) -> str:
@@ -202,6 +226,9 @@ def _expiry(what: str, value: object, as_of: dt.date) -> list[Expiry]:
 def _previous_posture(changes: dict[str, object] | None, previous: str | None) -> float | None:
     if changes is None or previous is None:
         return None
+    shown = changes.get("previous_posture_pct")  # as the report shows it (rounded), if written
+    if isinstance(shown, int | float):
+        return float(shown)
     trend = changes.get("trend")
     for point in trend if isinstance(trend, list) else []:
         if point.get("period") == previous:

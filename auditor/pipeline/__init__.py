@@ -25,7 +25,7 @@ from auditor.errors import ConfigError, PartialSourceError, SourceError
 from auditor.evidence import build_manifest, load_private_key, write_manifest
 from auditor.evidence.bundle import RUN_FILE, Bundle, remove_bundle, write_bundle
 from auditor.evidence.keys import fingerprint
-from auditor.history import History, open_history
+from auditor.history import History, current_bar, open_history
 from auditor.models import InputFile, Inventory, RunMeta, Severity
 from auditor.normalize import normalize
 from auditor.pipeline.inputs import (
@@ -40,6 +40,8 @@ from auditor.pipeline.inputs import (
 )
 from auditor.refdata.catalogue import Catalogue
 from auditor.render import OUTPUT_NAMES, check_format_available
+from auditor.render.action_plan_csv import PREFIX as ACTION_PLAN_PREFIX
+from auditor.render.action_plan_csv import write_action_plans
 from auditor.render.parallel import render_reports
 from auditor.report import Report, RunWarning, SignOff, build_report
 from auditor.report.scope import what_was_read
@@ -75,6 +77,9 @@ class RunOptions:
     bundle_inputs: bool = False  # copy every input, the config, waivers and catalogue into out
     record_paths: bool = False  # the manifest keeps inputs' paths as given, not only names
     recorded_source: str | None = None  # `verify --rerun`: the source the recorded run named
+    split_by: str | None = (
+        None  # also write the Action plan as one CSV per group / category / owner
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +157,9 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         )
         meta = _meta(config, options, catalogue, inventory, waivers_digest, key_sha256, is_sample)
         notices = _notices(meta, is_sample, history)
+        bar = current_bar(options.as_of, catalogue, rules, params)
         comparison = (
-            history.compare(outcome.results, inventory.frames(), meta)
+            history.compare(outcome.results, inventory.frames(), meta, bar)
             if history is not None and not notices_block_history(notices)
             else None
         )
@@ -169,6 +175,9 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             cloud=config.graph.cloud,
             sign_off=SignOff(config.prepared_by, config.reviewed_by),
             notices=notices,
+            catalogue=catalogue,
+            sla_days=config.sla_days,
+            owner_group_by=config.owner_group_by,
         )
         for warning in report.run.warnings:
             log.warning("%s", warning.message)
@@ -177,7 +186,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         recorded_inputs = inventory.inputs
         del inventory, results, outcome
         inside = [Path(i.path) for i in inputs if _is_inside(Path(i.path), out_dir)]
-        outputs = _render(report, config, staging, keep=[*fetched, *inside])
+        outputs = _render(report, config, staging, [*fetched, *inside], options.split_by)
         _stage_done("render", clock)
         bundle = (
             _bundle(config, options, catalogue, inputs, out_dir) if options.bundle_inputs else None
@@ -291,7 +300,9 @@ def _refuse_partial(inventory: Inventory, config: Config) -> None:
     core = [g for g in inventory.gaps if g.is_core]
     if core and not config.graph.allow_partial:
         parts = "; ".join(f"{g.part}: {g.reason}" for g in core)
-        raise PartialSourceError(f"inventory incomplete ({parts}); rerun or pass --allow-partial")
+        raise PartialSourceError(
+            f"inventory incomplete ({parts}); rerun, or pass --allow-partial for a PARTIAL report"
+        )
 
 
 def _meta(
@@ -330,10 +341,14 @@ def _stage_done(stage: str, clock: Stopwatch) -> None:
     log.info("stage %s: %s", stage, clock.lap())
 
 
-def _render(report: Report, config: Config, staging: Path, keep: Sequence[Path]) -> list[Path]:
-    """Render every format into `staging` (both cores), then move them into the output folder."""
+def _render(
+    report: Report, config: Config, staging: Path, keep: Sequence[Path], split_by: str | None
+) -> list[Path]:
+    """Render every format (both cores) and split action plans into `staging`, then move them."""
     out_dir = config.out_dir
     staged = render_reports(report, config.formats, staging, json_indent=config.json_indent)
+    if split_by is not None:
+        staged += write_action_plans(report, staging, split_by)
     final = []
     for path in staged:
         target = out_dir / path.name
@@ -341,7 +356,8 @@ def _render(report: Report, config: Config, staging: Path, keep: Sequence[Path])
         final.append(target)
     # Reports of an earlier run in this folder would no longer match the new manifest.
     produced = {p.name for p in (*final, *keep)}
-    for name in (*OUTPUT_NAMES.values(), SNAPSHOT_NAME):
+    earlier_plans = [p.name for p in out_dir.glob(f"{ACTION_PLAN_PREFIX}*.csv")]
+    for name in (*OUTPUT_NAMES.values(), SNAPSHOT_NAME, *earlier_plans):
         stale = out_dir / name
         if name not in produced and stale.is_file():
             log.info("removing %s left by an earlier run", stale)

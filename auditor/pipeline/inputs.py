@@ -1,11 +1,12 @@
 """Where a run's inventory comes from: the configured files, a Graph pull, or the bundled sample.
 
-Also the catalogue the run judges against, the parts no input carried, and how reports name an
-input (by file name).
+Also the catalogue the run judges against, the parts no input carried or Graph lists saved in
+part leave incomplete, and how reports name an input (by file name).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ def load_batches(config: Config, *, progress: bool = False) -> LoadedInputs:
     if config.source == "files" and not config.inputs:
         raise ConfigError("source is 'files' but no input was given: pass --input FILE or DIR")
     paths = list(config.inputs) if config.source == "files" else bundled_sample_files()
-    readings = read_files(paths)
+    readings = with_list_gaps(read_files(paths))
     for unread in readings.unrecognised:
         log.warning("not read: %s", unread)
     return LoadedInputs(readings)
@@ -148,6 +149,45 @@ def uncovered_parts(batches: Sequence[RawBatch], gaps: Sequence[SourceGap]) -> l
         for part, (carriers, add) in _CARRIERS.items()
         if part not in recorded and not kinds & set(carriers)
     ]
+
+
+PAGING_REMEDY = (
+    "save every page: `auditor fetch` collects whole lists, or follow each @odata.nextLink "
+    "until a page carries none and pass every page (docs/inputs.md)"
+)
+
+
+def with_list_gaps(readings: Readings) -> Readings:
+    """`readings` with a "partial" gap for each part a Graph list saved in part feeds.
+
+    A list is saved in part when all its pages, across every file, carry `@odata.nextLink`
+    (the last page is missing) or it holds fewer records than its `@odata.count`. Its gap goes
+    to the part its kind carries first (the device list for Graph device pages), and to any
+    other part it carries that no other input supplies. A part a snapshot already recorded
+    a gap for keeps that gap.
+    """
+    recorded = {g.part for g in readings.gaps}
+    read = {b.kind for b in readings.batches}
+    reasons: dict[InventoryPart, list[str]] = {}
+    for pages in readings.lists:
+        if not pages.is_cut:
+            continue
+        for part, (carriers, _) in _CARRIERS.items():
+            others = (set(carriers) & read) - {pages.kind}
+            if pages.kind in carriers and (carriers[0] == pages.kind or not others):
+                reasons.setdefault(part, []).append(pages.shortfall())
+    gaps = tuple(
+        SourceGap(
+            part,
+            f"{'; '.join(found)}; {PAGING_REMEDY}",
+            PART_FEEDS[part],
+            part in CORE_PARTS,
+            "partial",
+        )
+        for part, found in reasons.items()
+        if part not in recorded
+    )
+    return dataclasses.replace(readings, list_gaps=gaps) if gaps else readings
 
 
 def input_name(path: str) -> str:

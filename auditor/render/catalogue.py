@@ -74,6 +74,7 @@ def _rule_dict(rule: Rule) -> dict[str, Any]:
     return {
         "id": rule.id,
         "title": rule.stated_title(),
+        "problem": rule.stated_problem(),
         "severity": rule.severity.value,
         "entity": rule.entity.value,
         "scope": rule.scope_text,
@@ -121,6 +122,7 @@ def _rule_section(rule: Rule) -> list[str]:
         f"## {rule.id}: {rule.stated_title()}",
         "",
         f"- **Severity:** {rule.severity.value}; **entity:** {rule.entity.value}",
+        f"- **Problem (when it fails):** {rule.stated_problem()}",
         f"- **Scope:** {rule.scope_text}",
         f"- **Fails when:** {rule.fails_when}",
         f"- **Inputs:** {_inputs(rule)}",

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from auditor.render import report_path
+from auditor.render.json_changes import attribution_fields, summary_fields
 from auditor.render.json_population import compliance_block, population_block, vpp_token_list
 from auditor.render.json_population import stamp as _stamp
 from auditor.report import Report
@@ -129,6 +130,7 @@ def summary_block(report: Report) -> dict[str, Any]:
             {
                 "rule_id": r.rule_id,
                 "title": r.title,
+                "problem": r.problem,
                 "severity": r.severity,
                 "entity_type": r.entity_type,
                 "pass": r.passed,
@@ -154,6 +156,7 @@ def summary_block(report: Report) -> dict[str, Any]:
             "expiring_soon": [w.waiver_id for w in waivers.expiring_soon],
             "soon_days": waivers.soon_days,
         },
+        **summary_fields(summary),
     }
 
 
@@ -279,6 +282,7 @@ def changes_block(report: Report) -> dict[str, Any] | None:
             }
             for r in items.where(items.notna(), None).to_dict("records")
         ],
+        **attribution_fields(changes),
     }
 
 

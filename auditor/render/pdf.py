@@ -82,6 +82,28 @@ def _signed(value: int) -> str:
     return f"{value:+,}"
 
 
+def _points(value: float) -> str:
+    """A change of the headline in percentage points: '+1.5 points', '−91.2 points'."""
+    return f"{value:+.1f} points".replace("-", "\u2212")
+
+
+_CAUSE_GROUP_WORDS = {
+    "mac": "the Mac changed:",
+    "bar": "the bar moved:",
+    "new": "new Macs:",
+    "undetermined": "cause undetermined:",
+}
+_RESOLUTION_WORDS = {"unknown": "now unknown", "relaxed": "relaxed (bar lowered)"}
+
+
+def _cause_group(value: str) -> str:
+    return _CAUSE_GROUP_WORDS.get(value, value)
+
+
+def _resolution(value: str) -> str:
+    return _RESOLUTION_WORDS.get(value, value)
+
+
 def _words(value: str) -> str:
     """A model keyword as words: `not_collected` → 'not collected'."""
     return str(value).replace("_", " ")
@@ -119,6 +141,9 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
         dash=_dash,
         days=_days,
         signed=_signed,
+        points=_points,
+        cause_group=_cause_group,
+        resolution=_resolution,
         svg_uri=_svg_uri,
         words=_words,
         days_left=_days_left,

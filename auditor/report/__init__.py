@@ -14,8 +14,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from auditor.config import DEFAULT_SLA_DAYS
 from auditor.models import Changes, Entity, Inventory, Param, RunMeta, Status
-from auditor.refdata.catalogue import STALE_AFTER_DAYS
+from auditor.refdata.catalogue import STALE_AFTER_DAYS, Catalogue
+from auditor.report.action_plan import ACTION_PLAN_SCHEMA, action_plan, overdue_by_severity
+from auditor.report.attention import needs_attention
+from auditor.report.attribution import exposure_clocks
 from auditor.report.changes import CHANGE_ITEMS_SCHEMA, changes_view
 from auditor.report.completeness import gap_fields, part_statuses
 from auditor.report.findings import (
@@ -42,6 +46,7 @@ from auditor.rules.base import Rule
 from auditor.waivers import WaiverUse
 
 __all__ = [
+    "ACTION_PLAN_SCHEMA",
     "DEVICE_TABLE_SCHEMA",
     "FINDINGS_SCHEMA",
     "IDENTITY_TABLE_SCHEMA",
@@ -66,6 +71,9 @@ def build_report(
     cloud: str = "global",
     sign_off: SignOff | None = None,
     notices: Sequence[RunWarning] = (),
+    catalogue: Catalogue | None = None,
+    sla_days: Mapping[str, int] | None = None,
+    owner_group_by: str = "category",
 ) -> Report:
     """Build the report model of one run.
 
@@ -84,6 +92,11 @@ def build_report(
         sign_off: the prepared-by / reviewed-by names.
         notices: warnings the pipeline knows of (history not compared, sample data); the
             report adds those about dates and an empty inventory.
+        catalogue: the release catalogue the run used (page one's exposure clocks); None:
+            no clocks.
+        sla_days: days to fix a failure of each severity (`[owners.sla_days]`); None: the
+            defaults (`config.DEFAULT_SLA_DAYS`).
+        owner_group_by: how the Action plan groups owners (`config.OWNER_GROUPINGS`).
 
     Returns:
         The frozen report model.
@@ -114,7 +127,18 @@ def build_report(
         warnings.insert(0, RunWarning("no_macs", f"No Mac was audited: {what_was_read(inventory)}. "
                                       "This is not a clean audit."))  # fmt: skip
     waivers = waiver_rows(waiver_uses, {s.rule_id: s.severity for s in summaries}, meta.as_of)
-    change_view = None if changes is None else changes_view(changes, titles, pdf_devices_per_rule)
+    problems = {s.rule_id: s.problem or s.title for s in summaries}
+    plan = action_plan(
+        results, inventory, problems, changes, meta.as_of,
+        DEFAULT_SLA_DAYS if sla_days is None else sla_days,
+        group_by=owner_group_by, cloud=cloud, tenant_id=meta.tenant_id,
+    )  # fmt: skip
+    exploited = frozenset(r.id for r in rules if "exploited" in r.groups)
+    change_view = (
+        None
+        if changes is None
+        else changes_view(changes, titles, pdf_devices_per_rule, problems, exploited)
+    )
     views = build_views(
         findings,
         devices,
@@ -138,15 +162,22 @@ def build_report(
             scope=audit_scope(inventory),
             sign_off=sign_off or SignOff("", ""),
         ),
-        summary=summary(
-            results,
-            inventory.devices,
-            summaries,
-            worst,
-            tenant.results,
-            patch_rule_ids,
-            waiver_overview(waivers),
-            gap_fields(inventory.gaps),
+        summary=dataclasses.replace(
+            summary(
+                results,
+                inventory.devices,
+                summaries,
+                worst,
+                tenant.results,
+                patch_rule_ids,
+                waiver_overview(waivers),
+                gap_fields(inventory.gaps),
+            ),
+            exposure=exposure_clocks(inventory.devices, catalogue, meta.as_of),
+            needs_attention=needs_attention(
+                results, summaries, tenant.results, tenant.tokens, inventory.devices
+            ),
+            overdue_by_severity=overdue_by_severity(plan),
         ),
         rules=summaries,
         sections=rule_sections(fails, summaries, pdf_devices_per_rule),
@@ -162,4 +193,5 @@ def build_report(
         pdf_devices_per_rule=pdf_devices_per_rule,
         views=views,
         population=population(inventory, results, identity_rule_ids),
+        action_plan=plan,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,14 @@ from pandas.api.types import pandas_dtype
 
 from auditor.models import Changes, Severity
 from auditor.normalize.schema import INT, STRING
+from auditor.report.attribution import (
+    CAUSE_GROUPS,
+    catalogue_records,
+    cause_counts,
+    cause_lines,
+    posture_delta,
+    resolution_counts,
+)
 from auditor.report.findings import Columns
 from auditor.report.frames import column
 from auditor.report.model import ChangeItem, ChangesView, RuleDelta, TrendPoint
@@ -27,13 +36,39 @@ CHANGE_ITEMS_SCHEMA: Columns = {
     "serial_number": (STRING, "The Mac's serial number."),
     "now": (STRING, "For resolved: pass, not_applicable, unknown, waived or retired."),
     "months_failing": (INT, "For persisting: months the failing streak has lasted."),
+    "cause": (
+        STRING,
+        "For new and persisting: why the failure (its streak) began: new_mac, "
+        "regressed, now_reported (the Mac's own change), catalogue, parameter, "
+        "grace_ended, rule_added, waiver_ended (the bar moved), or undetermined.",
+    ),
+    "cause_group": (
+        STRING,
+        "The cause's heading: mac (the Mac changed), bar (the bar moved), "
+        "new (a new Mac) or undetermined.",
+    ),
+    "resolution": (
+        STRING,
+        "For resolved: fixed, relaxed (the bar was lowered), waived, "
+        "unknown (no longer judged) or retired (the Mac is gone).",
+    ),
 }
 _ITEMS = CHANGE_ITEMS_SCHEMA.items()
 _RANK = {s.value: s.rank for s in Severity}
 
 
-def changes_view(changes: Changes, titles: Mapping[str, str], cap: int) -> ChangesView:
-    """Counts, per-rule deltas, the trend and the first new/resolved findings."""
+def changes_view(
+    changes: Changes,
+    titles: Mapping[str, str],
+    cap: int,
+    problems: Mapping[str, str] | None = None,
+    exploited_rule_ids: frozenset[str] = frozenset(),
+) -> ChangesView:
+    """Counts, per-rule deltas, the trend, the first new/resolved findings and their causes.
+
+    `problems` words each rule's failure for the cause sentences (default: its title);
+    `exploited_rule_ids` are the rules a newly exploited CVE explains (group `exploited`).
+    """
     per_rule = changes.per_rule.sort_values("rule_id")
     severities = _rule_severities(changes)
     records: list[dict[Any, Any]] = per_rule.to_dict("records")
@@ -68,6 +103,10 @@ def changes_view(changes: Changes, titles: Mapping[str, str], cap: int) -> Chang
         for r in trend_records
     )
     new_counts = column(changes.new, "severity").astype("string").value_counts()
+    by_group, by_cause = cause_counts(changes)
+    catalogue = catalogue_records(changes)
+    previous_posture, delta = posture_delta(changes.trend, changes.previous_period)
+    moved = changes.param_changes
     return ChangesView(
         current_period=changes.current_period,
         previous_period=changes.previous_period,
@@ -82,6 +121,20 @@ def changes_view(changes: Changes, titles: Mapping[str, str], cap: int) -> Chang
         resolved_items=_change_items(changes.resolved, cap),
         resolved_more=max(len(changes.resolved) - cap, 0),
         items=change_items_table(changes),
+        previous_as_of=(
+            dt.date.fromisoformat(changes.previous_as_of) if changes.previous_as_of else None
+        ),
+        previous_posture_pct=previous_posture,
+        posture_delta_pts=delta,
+        new_by_group=by_group,
+        new_by_cause=by_cause,
+        resolved_by_kind=resolution_counts(changes),
+        causes=cause_lines(changes, problems or titles, exploited_rule_ids, catalogue),
+        catalogue_changes=catalogue,
+        param_changes=tuple(
+            (str(r["rule_id"]), str(r["name"]), str(r["before"]), str(r["after"]))
+            for r in (moved.to_dict("records") if len(moved) else [])
+        ),
     )
 
 
@@ -92,6 +145,8 @@ def change_items_table(changes: Changes) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=str(dtype)) for c, (dtype, _) in _ITEMS})
     items = pd.concat(parts, ignore_index=True)
+    if "cause" in items:
+        items["cause_group"] = items["cause"].astype("string").map(CAUSE_GROUPS)
     table = pd.DataFrame(
         {c: column(items, c, str(dtype)).astype(pandas_dtype(dtype)) for c, (dtype, _) in _ITEMS}
     )

@@ -32,6 +32,7 @@ FINDINGS_SCHEMA: Columns = {
         name: (STRING, f"{DEVICE_SCHEMA[name][1]} NA for other entities.")
         for name in ("device_id", "serial_number", "device_name", "upn", "os_version")
     },
+    "owner": (STRING, "The Mac's primary user: display name, else UPN (added in issue 17)."),
     "last_sync_at": (TIMESTAMP, "The Mac's last check-in, UTC; NA for other entities."),
     "detail": (STRING, "Why it fails, or what it could not decide from."),
     "waiver_id": (STRING, "The waiver that covers a waived result."),
@@ -44,6 +45,7 @@ DEVICE_FIELDS = (
     "ownership", "enrollment_method", "enrollment_profile", "has_user_affinity", "is_supervised",
     "user_approved", "bootstrap_escrowed", "is_encrypted", "compliance_state", "enrolled_at",
     "last_sync_at", "upn", "enrolled_by_upn", "udid", "source", "source_record",
+    "user_display_name", "device_category",
 )  # fmt: skip
 WORST = pd.CategoricalDtype(SEVERITIES.categories)  # unordered, as the workbook filters it
 DEVICE_TABLE_SCHEMA: Columns = {
@@ -83,6 +85,9 @@ def findings_table(
         "entity_name": pd.array(np.where(is_device, fields["device_name"], named), dtype="string"),
         **fields,
         "last_sync_at": take(column(devices, "last_sync_at", TIMESTAMP), rows),
+        "owner": pd.Series(take(column(devices, "user_display_name"), rows), dtype="string")
+        .fillna(pd.Series(fields["upn"], dtype="string"))
+        .array,
         **_streaks(ids, changes),
     }
     return pd.DataFrame({name: built[name] for name in FINDINGS_SCHEMA})

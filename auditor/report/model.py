@@ -78,6 +78,7 @@ class RuleSummary:
     # failing (a fail) | not_assessed (no fail, some unknown) | not_applicable (nothing in
     # scope) | passing (only pass and waived): a rule is never "passing" while it could not judge.
     outcome: str
+    problem: str = ""  # what a failure means ("Macs with FileVault off"), with its parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ class FailingRow:
     os_version: str | None
     last_sync_at: dt.datetime | None
     detail: str | None
+    owner: str | None = None  # the Mac's primary user (display name, else UPN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +246,60 @@ class ChangeItem:
     serial_number: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class CauseLine:
+    """One cause of new failures under one rule, in a plain sentence (`report.attribution`).
+
+    `cause` is a `history.causes.NEW_CAUSES` word; `group` the issue's heading it falls under:
+    mac (the Mac's own data changed), bar (the bar moved), new (a new Mac), undetermined.
+    """
+
+    cause: str
+    group: str
+    rule_id: str
+    severity: str
+    entity_type: str
+    entities: int  # distinct entities (Macs for device rules) newly failing for this cause
+    results: int
+    sentence: str
+
+
+@dataclass(frozen=True, slots=True)
+class CauseCount:
+    """New failures (or resolutions) of one kind: results, and the distinct Macs among them."""
+
+    kind: str  # a cause, a cause group, or a resolution (fixed, relaxed, waived, unknown, retired)
+    results: int
+    macs: int
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueChange:
+    """What the release catalogue added since the previous period (`Changes.catalogue_changes`)."""
+
+    kind: str  # release | newly_exploited | major | intune_minimum
+    versions: str  # "26.6.1/15.7.9/14.8.9", or the major
+    released: dt.date | None
+    exploited_cves: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureClock:
+    """One actively exploited CVE: when its first fix shipped and the Macs still without it.
+
+    `exposed` counts Macs on a major the catalogue lists a fix for, below that fix (Macs on
+    majors without a listed fix are MAC-OS-001's: unsupported); `not_reported` Macs report no
+    usable macOS version, so cannot be told either way.
+    """
+
+    cve: str
+    fixed_in: str  # first fixing release per major, newest major first: "26.6.1/15.7.9/14.8.9"
+    fixed_on: dt.date
+    days_since_fix: int
+    exposed: int
+    not_reported: int
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class ChangesView:
     """Month-over-month deltas against the previous recorded period.
@@ -265,6 +321,16 @@ class ChangesView:
     resolved_items: tuple[ChangeItem, ...]
     resolved_more: int
     items: pd.DataFrame
+    # added for change attribution (`report.attribution`)
+    previous_as_of: dt.date | None = None
+    previous_posture_pct: float | None = None  # the previous period's headline, if recorded
+    posture_delta_pts: float | None = None  # this period's headline minus it, in points
+    new_by_group: tuple[CauseCount, ...] = ()  # mac, bar, new, undetermined: every one listed
+    new_by_cause: tuple[CauseCount, ...] = ()  # per cause with any new failure
+    resolved_by_kind: tuple[CauseCount, ...] = ()  # fixed, relaxed, waived, unknown, retired
+    causes: tuple[CauseLine, ...] = ()  # by severity weight × entities, largest first
+    catalogue_changes: tuple[CatalogueChange, ...] = ()
+    param_changes: tuple[tuple[str, str, str, str], ...] = ()  # rule_id, name, before, after
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +356,26 @@ class WaiverOverview:
 
 
 @dataclass(frozen=True, slots=True)
+class AttentionItem:
+    """One underlying problem that needs attention now: a failing critical or high rule.
+
+    One entry per rule, however many results it has: `entities` failing entities (Macs for
+    device rules, else tokens, accounts, the tenant), the first few `names`, and `macs`, the
+    Macs affected: the failing Macs for a device rule, the Macs an ADE token enrolled for a
+    token rule (None when nothing says how many).
+    """
+
+    rule_id: str
+    severity: str
+    problem: str
+    entity_type: str
+    entities: int
+    macs: int | None
+    names: tuple[str, ...]
+    detail: str | None  # the first failing entity's detail (tenant rules: what is wrong)
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     """Page one: the few numbers that matter."""
 
@@ -308,6 +394,9 @@ class Summary:
     oldest_sync_at: dt.datetime | None
     never_synced: int
     waivers: WaiverOverview
+    exposure: tuple[ExposureClock, ...] = ()  # exploited CVEs with exposed Macs, newest fix first
+    needs_attention: tuple[AttentionItem, ...] = ()  # by severity weight × Macs, largest first
+    overdue_by_severity: tuple[SeverityCount, ...] = ()  # Action plan rows past their due date
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +475,8 @@ class Report:
     pdf_devices_per_rule: int
     views: Views  # added for the interactive tables: column specs, filter values, links
     population: Population  # added for completeness: the Macs ABM assigns, enrolled or not
+    # added for owners (issue 17): one row per failing result (`ACTION_PLAN_SCHEMA`)
+    action_plan: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def failures_by_severity(self) -> dict[Severity, int]:
         """Failing (unwaived) results per severity, every severity present: for --fail-on."""

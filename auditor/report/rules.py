@@ -70,6 +70,7 @@ def rule_summaries(
                 waived=n(Status.WAIVED),
                 fail_pct=pct(n(Status.FAIL), judged),
                 outcome=rule_outcome(row),
+                problem=rule.stated_problem(changed),
             )
         )
     return tuple(summaries)
@@ -119,8 +120,9 @@ def rule_sections(
                 os_version=text(version),
                 last_sync_at=scalar(synced),
                 detail=text(detail),
+                owner=text(owner),
             )
-            for entity, entity_name, name, serial, version, synced, detail in zip(
+            for entity, entity_name, name, serial, version, synced, detail, owner in zip(
                 head["entity_id"],
                 head["entity_name"],
                 head["device_name"],
@@ -128,6 +130,7 @@ def rule_sections(
                 head["os_version"],
                 head["last_sync_at"],
                 head["detail"],
+                head["owner"] if "owner" in head else [None] * len(head),
                 strict=True,
             )
         )

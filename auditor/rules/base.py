@@ -31,6 +31,9 @@ GROUPS: Mapping[str, str] = {
     "approved_name_patterns parameters.",
     "policy": "Takes [policy] personal_macs_allowed of auditor.toml as its personal_allowed "
     "parameter.",
+    "exploited": "Fails a Mac that lacks the fix for an actively exploited CVE (the catalogue's "
+    "exploited fixes): the report's exposure clock per CVE and the change attribution's "
+    "'newly exploited CVE' sentences read it.",
 }
 
 
@@ -111,10 +114,13 @@ class Rule:
     are all present, so a check only handles the values it declares it can handle.
     `title` states the passing condition; a `{name}` in it stands for parameter `name`, so
     every output states the threshold the run used (`stated_title`), not the default.
+    `problem` states the failing condition as a reader names the problem ("Macs with FileVault
+    off"); page one and "needs attention" say it (`stated_problem`), with parameters the same way.
     """
 
     id: str
     title: str
+    problem: str
     severity: Severity
     entity: Entity
     requires: tuple[str, ...]
@@ -142,16 +148,26 @@ class Rule:
         unknown = set(self.nullable) - set(self.requires)
         if unknown:
             raise ValueError(f"{self.id}: nullable columns not in requires: {sorted(unknown)}")
-        named = {field for _, field, _, _ in string.Formatter().parse(self.title) if field}
-        if named - set(self.params):
-            raise ValueError(f"{self.id}: title names unknown parameters {sorted(named)}")
+        for text, what in ((self.title, "title"), (self.problem, "problem")):
+            named = {field for _, field, _, _ in string.Formatter().parse(text) if field}
+            if named - set(self.params):
+                raise ValueError(f"{self.id}: {what} names unknown parameters {sorted(named)}")
+        if not self.problem.strip():
+            raise ValueError(f"{self.id}: state the problem a failure means (`problem`)")
         if set(self.groups) - set(GROUPS):
             raise ValueError(f"{self.id}: unknown groups {sorted(set(self.groups) - set(GROUPS))}")
 
     def stated_title(self, params: Mapping[str, Param] | None = None) -> str:
         """The title with the parameters it names: the defaults laid over by `params`."""
-        values = {**self.params, **(params or {})}
-        return self.title.format_map({name: param_text(v) for name, v in values.items()})
+        return _stated(self.title, {**self.params, **(params or {})})
+
+    def stated_problem(self, params: Mapping[str, Param] | None = None) -> str:
+        """The problem with the parameters it names: the defaults laid over by `params`."""
+        return _stated(self.problem, {**self.params, **(params or {})})
+
+
+def _stated(text: str, values: Mapping[str, Param]) -> str:
+    return text.format_map({name: param_text(v) for name, v in values.items()})
 
 
 def rule(**meta: Any) -> Callable[[Check], Rule]:

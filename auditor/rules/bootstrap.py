@@ -46,6 +46,7 @@ def _escrow_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-BST-001",
+    problem="Macs without a bootstrap token escrowed to Intune",
     title="Bootstrap token is escrowed to Intune",
     severity=Severity.HIGH,
     entity=Entity.DEVICE,
@@ -205,6 +206,9 @@ def _update_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-SWU-001",
+    problem=(
+        "Apple silicon Macs that cannot authorize software updates with their bootstrap token"
+    ),
     title="Apple silicon Mac can authorize software updates with its bootstrap token",
     severity=Severity.MEDIUM,
     entity=Entity.DEVICE,
@@ -345,6 +349,7 @@ def _kext_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-KXT-001",
+    problem="Apple silicon Macs without remote kernel extension management",
     title="Apple silicon Mac supports remote kernel extension management",
     severity=Severity.LOW,
     entity=Entity.DEVICE,

@@ -23,6 +23,7 @@ _SETTINGS_PATH = (
 
 @rule(
     id="MAC-POL-001",
+    problem="Macs without an assigned compliance policy are marked compliant",
     title="Macs without an assigned compliance policy are marked not compliant",
     severity=Severity.HIGH,
     entity=Entity.TENANT,
@@ -77,6 +78,7 @@ def _filevault_detail(tenant: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-POL-002",
+    problem="No assigned macOS compliance policy requires FileVault",
     title="A macOS compliance policy requiring FileVault is assigned",
     severity=Severity.HIGH,
     entity=Entity.TENANT,
@@ -182,6 +184,7 @@ def _minimum_detail(policies: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-POL-003",
+    problem="A macOS compliance policy's minimum OS is not supported",
     title="The macOS compliance policy's minimum OS is supported",
     severity=Severity.MEDIUM,
     entity=Entity.COMPLIANCE_POLICY,

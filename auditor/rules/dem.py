@@ -14,6 +14,7 @@ from auditor.rules.base import Example, RuleContext, rule
 
 @rule(
     id="MAC-DEM-001",
+    problem="DEM account near its 1,000-device limit",
     title="Each DEM account stays below its 1,000-device limit",
     severity=Severity.LOW,
     entity=Entity.DEM_ACCOUNT,

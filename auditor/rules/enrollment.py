@@ -23,6 +23,7 @@ def _not_approved_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-ENR-001",
+    problem="Macs whose MDM enrollment is not user-approved",
     title="MDM enrollment is user-approved",
     severity=Severity.HIGH,
     entity=Entity.DEVICE,
@@ -109,6 +110,7 @@ def _legacy_byod_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-ENR-002",
+    problem="Macs on a pre-June-2020 BYOD enrollment without user approval",
     title="No pre-June-2020 BYOD enrollment without user approval",
     severity=Severity.MEDIUM,
     entity=Entity.DEVICE,
@@ -234,6 +236,7 @@ def legacy_byod_user_approved(devices: pd.DataFrame, ctx: RuleContext) -> pd.Ser
 
 @rule(
     id="MAC-ENR-003",
+    problem="Macs on macOS 11 or later that are not supervised",
     title="Mac on macOS 11 or later is supervised",
     severity=Severity.MEDIUM,
     entity=Entity.DEVICE,
@@ -279,6 +282,7 @@ def supervised_on_macos_11(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series
 
 @rule(
     id="MAC-ENR-004",
+    problem="Corporate Macs not enrolled through Automated Device Enrollment",
     title="Corporate Mac is enrolled through Automated Device Enrollment",
     severity=Severity.MEDIUM,
     entity=Entity.DEVICE,
@@ -343,6 +347,7 @@ def corporate_mac_uses_ade(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series
 
 @rule(
     id="MAC-ENR-005",
+    problem="Macs enrolled with a device enrollment manager account",
     title="Mac is not enrolled with a device enrollment manager account",
     severity=Severity.LOW,
     entity=Entity.DEVICE,
@@ -391,6 +396,7 @@ def not_enrolled_by_dem(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-ENR-006",
+    problem="Macs whose compliance Intune does not evaluate",
     title="Intune evaluates compliance for the Mac",
     severity=Severity.INFO,
     entity=Entity.DEVICE,

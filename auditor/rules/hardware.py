@@ -59,6 +59,7 @@ def _ceiling_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-HW-001",
+    problem=("Macs whose hardware cannot run a macOS major that still receives security updates"),
     title="Hardware can run a macOS major that still receives security updates",
     severity=Severity.HIGH,
     entity=Entity.DEVICE,
@@ -107,6 +108,7 @@ _CHIP_VERDICT = {"apple_silicon": True, "intel": False}
 
 @rule(
     id="MAC-HW-002",
+    problem="Macs without Apple silicon",
     title="Mac has Apple silicon",
     severity=Severity.LOW,
     entity=Entity.DEVICE,

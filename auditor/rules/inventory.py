@@ -37,6 +37,7 @@ def _duplicate_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-INV-001",
+    problem="Macs whose serial number is on more than one device record",
     title="Serial number belongs to one device record",
     severity=Severity.MEDIUM,
     entity=Entity.DEVICE,
@@ -95,6 +96,7 @@ def _missing_identity_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Seri
 
 @rule(
     id="MAC-INV-002",
+    problem="Device records without a serial number or model",
     title="Device record carries a serial number and model",
     severity=Severity.LOW,
     entity=Entity.DEVICE,

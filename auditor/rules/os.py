@@ -91,6 +91,7 @@ def intune_floor(ctx: RuleContext) -> tuple[str, str]:
 
 @rule(
     id="MAC-OS-001",
+    problem="Macs on a macOS version Intune no longer supports",
     groups=("patch",),
     title="macOS version is supported by Intune",
     severity=Severity.HIGH,
@@ -159,6 +160,7 @@ def _unsupported_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-OS-002",
+    problem="Macs on a macOS major that no longer receives security updates",
     groups=("patch",),
     title="macOS major still receives Apple security updates",
     severity=Severity.CRITICAL,
@@ -224,7 +226,8 @@ def _exploited_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-OS-003",
-    groups=("patch",),
+    problem="Macs missing a fix for an actively exploited vulnerability",
+    groups=("patch", "exploited"),
     title="Mac has every fix for actively exploited vulnerabilities",
     severity=Severity.CRITICAL,
     entity=Entity.DEVICE,
@@ -290,6 +293,7 @@ def _latest_patch_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-OS-004",
+    problem="Macs behind the latest patch of their macOS major",
     groups=("patch",),
     title="Mac runs the latest patch of its macOS major",
     severity=Severity.MEDIUM,
@@ -348,6 +352,7 @@ def _newest_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-OS-005",
+    problem="Macs not on the newest macOS major",
     title="Mac runs the newest macOS major",
     severity=Severity.INFO,
     entity=Entity.DEVICE,

@@ -61,6 +61,7 @@ def _never_enrolled_detail(identities: pd.DataFrame, ctx: RuleContext) -> pd.Ser
 
 @rule(
     id="MAC-ADE-001",
+    problem="Macs assigned to Intune in Apple Business Manager that never enrolled",
     title="Every Mac assigned to Intune in Apple Business Manager has enrolled",
     severity=Severity.MEDIUM,
     entity=Entity.ADE_IDENTITY,
@@ -176,6 +177,7 @@ def assigned_macs_enrolled(identities: pd.DataFrame, ctx: RuleContext) -> pd.Ser
 
 @rule(
     id="MAC-ADE-002",
+    problem="Corporate Macs assigned in Apple Business Manager but enrolled outside ADE",
     title="A corporate Mac assigned in Apple Business Manager is enrolled through ADE",
     severity=Severity.MEDIUM,
     entity=Entity.DEVICE,

@@ -25,6 +25,7 @@ _COMPLIANCE_WORDS = {
 
 @rule(
     id="MAC-FV-001",
+    problem="Macs with FileVault off",
     title="FileVault is on",
     severity=Severity.HIGH,
     entity=Entity.DEVICE,
@@ -66,6 +67,7 @@ def filevault_on(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-CMP-001",
+    problem="Macs Intune reports not compliant",
     title="Intune reports the Mac compliant",
     severity=Severity.MEDIUM,
     entity=Entity.DEVICE,

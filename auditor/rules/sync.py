@@ -39,6 +39,7 @@ def _stale_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-SYN-001",
+    problem="Macs with no check-in for more than {max_days} days",
     title="Mac checked in within {max_days} days",
     severity=Severity.MEDIUM,
     entity=Entity.DEVICE,
@@ -81,6 +82,7 @@ def checked_in_within_30_days(devices: pd.DataFrame, ctx: RuleContext) -> pd.Ser
 
 @rule(
     id="MAC-SYN-002",
+    problem="Macs with no check-in for more than {max_days} days",
     title="Mac checked in within {max_days} days",
     severity=Severity.HIGH,
     entity=Entity.DEVICE,

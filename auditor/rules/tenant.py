@@ -61,8 +61,18 @@ def _valid_for(expires_at: pd.Series, ctx: RuleContext, days: int) -> pd.Series:
     return expires_at > ctx.as_of_ts + pd.Timedelta(days=days)
 
 
+def not_yet_expired(expires_at: pd.Series, ctx: RuleContext) -> pd.Series:
+    """Nullable boolean: expires after the as-of date (NA when the expiry is not reported).
+
+    The scope of the "valid for more than N days" rules: an expired certificate or token is
+    the "has not expired" rule's failure only, so one problem is reported once.
+    """
+    return _valid_for(expires_at, ctx, 0).astype("boolean").mask(expires_at.isna())
+
+
 @rule(
     id="MAC-TEN-001",
+    problem="Apple MDM push certificate expired",
     title="Apple MDM push certificate has not expired",
     severity=Severity.CRITICAL,
     entity=Entity.TENANT,
@@ -100,15 +110,18 @@ def apns_not_expired(tenant: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-TEN-002",
+    problem="Apple MDM push certificate expires within {min_days} days",
     title="Apple MDM push certificate is valid for more than {min_days} days",
     severity=Severity.HIGH,
     entity=Entity.TENANT,
     requires=("apns_expires_at", "apns_apple_id"),
     nullable=("apns_apple_id",),
-    scope_text="the tenant",
+    scope=lambda tenant, ctx: not_yet_expired(tenant["apns_expires_at"], ctx),
+    scope_text="the tenant, while its push certificate has not expired (an expired one fails "
+    "MAC-TEN-001 only)",
     fails_when=(
-        "the certificate expires within `min_days` (default 30) days after the as-of date "
-        "(an expired certificate fails too)"
+        "the certificate has not expired and expires within `min_days` (default 30) days after "
+        "the as-of date"
     ),
     params={"min_days": 30},
     detail=_APNS_DETAIL,
@@ -129,6 +142,11 @@ def apns_not_expired(tenant: pd.DataFrame, ctx: RuleContext) -> pd.Series:
             {"apns_expires_at": pd.Timestamp("2026-10-01 12:00", tz=_UTC)},
             Status.FAIL,
         ),
+        Example(
+            "na-expired-fails-MAC-TEN-001-only",
+            {"apns_expires_at": pd.Timestamp("2026-08-15", tz=_UTC)},
+            Status.NOT_APPLICABLE,
+        ),
         Example("unknown-not-collected", {"apns_expires_at": None}, Status.UNKNOWN),
     ),
 )
@@ -138,6 +156,7 @@ def apns_valid_30_days(tenant: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-TEN-003",
+    problem="ADE token expired",
     title="ADE token has not expired",
     severity=Severity.CRITICAL,
     entity=Entity.ADE_TOKEN,
@@ -175,15 +194,18 @@ def ade_token_not_expired(tokens: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-TEN-004",
+    problem="ADE token expires within {min_days} days",
     title="ADE token is valid for more than {min_days} days",
     severity=Severity.HIGH,
     entity=Entity.ADE_TOKEN,
     requires=("token_expires_at", "token_name"),
     nullable=("token_name",),
-    scope_text="each Automated Device Enrollment (enrollment program) token",
+    scope=lambda tokens, ctx: not_yet_expired(tokens["token_expires_at"], ctx),
+    scope_text="each Automated Device Enrollment (enrollment program) token that has not expired "
+    "(an expired token fails MAC-TEN-003 only)",
     fails_when=(
-        "the token expires within `min_days` (default 30) days after the as-of date (an "
-        "expired token fails too)"
+        "the token has not expired and expires within `min_days` (default 30) days after the "
+        "as-of date"
     ),
     params={"min_days": 30},
     detail=_TOKEN_DETAIL,
@@ -203,6 +225,11 @@ def ade_token_not_expired(tokens: pd.DataFrame, ctx: RuleContext) -> pd.Series:
             "fail-expires-in-two-weeks",
             {"token_expires_at": pd.Timestamp("2026-09-15", tz=_UTC), "token_name": "School"},
             Status.FAIL,
+        ),
+        Example(
+            "na-expired-fails-MAC-TEN-003-only",
+            {"token_expires_at": pd.Timestamp("2026-05-14", tz=_UTC), "token_name": "Legacy"},
+            Status.NOT_APPLICABLE,
         ),
         Example("unknown-expiry-missing", {"token_expires_at": None}, Status.UNKNOWN),
     ),
@@ -242,6 +269,7 @@ def _sync_detail(tokens: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-TEN-005",
+    problem="ADE token not synced in {max_days} days, or its sync fails",
     title="ADE token synced in the last {max_days} days without error",
     severity=Severity.MEDIUM,
     entity=Entity.ADE_TOKEN,
@@ -318,6 +346,7 @@ def _personal_policy_kept(tenant: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-TEN-006",
+    problem="Personal Mac enrollment allowed against the organisation's policy",
     groups=("policy",),
     title="Personal Mac enrollment matches the organisation's policy",
     severity=Severity.MEDIUM,

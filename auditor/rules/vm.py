@@ -55,6 +55,7 @@ def _not_listed_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-VM-001",
+    problem="Virtual Macs not on the approved test list",
     groups=("vms",),
     title="Virtual Mac is on the approved test list",
     severity=Severity.MEDIUM,
@@ -173,6 +174,7 @@ def _setup_detail(devices: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-VM-002",
+    problem="Virtual Macs not set up as Intune requires",
     title="Virtual Mac is set up as Intune requires",
     severity=Severity.LOW,
     entity=Entity.DEVICE,

@@ -1,7 +1,9 @@
 """MAC-TEN-007/008: the VPP (Apps and Books) location tokens Intune assigns App Store apps with.
 
 Same shape and parameters as the ADE token rules (MAC-TEN-003/004/005), over Graph v1.0
-`vppToken` (`expirationDateTime`, `lastSyncDateTime`, `lastSyncStatus`, `state`).
+`vppToken` (`expirationDateTime`, `lastSyncDateTime`, `lastSyncStatus`, `state`). Like the ADE
+pair, an expired token fails MAC-TEN-007 only: MAC-TEN-008 is for tokens that have not expired,
+so one expired token is one problem, not two.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ def _named(name: str | None) -> str:
 
 
 def _not_expired(tokens: pd.DataFrame, ctx: RuleContext, days: int) -> pd.Series:
-    valid = tokens["vpp_expires_at"] > ctx.as_of_ts + pd.Timedelta(days=days)
+    expires_at = tokens["vpp_expires_at"]
+    valid = (expires_at > ctx.as_of_ts + pd.Timedelta(days=days)).astype("boolean")
     marked = (tokens["vpp_state"].astype("string") == "expired").fillna(False)
-    return valid.astype("boolean") & ~marked
+    return valid.mask(expires_at.isna()) & ~marked
 
 
 def _expiry_text(expires_at: pd.Timestamp, ctx: RuleContext) -> str:
@@ -57,6 +60,7 @@ def _expiry_detail(tokens: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-TEN-007",
+    problem="VPP (Apps and Books) token expired",
     title="VPP (Apps and Books) token has not expired",
     severity=Severity.CRITICAL,
     entity=Entity.VPP_TOKEN,
@@ -138,6 +142,9 @@ def _health_detail(tokens: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 @rule(
     id="MAC-TEN-008",
+    problem=(
+        "VPP token expires within {min_days} days, has not synced in {max_days} days, or fails"
+    ),
     title=(
         "VPP token is valid for more than {min_days} days, synced in the last {max_days} days "
         "without error"
@@ -152,10 +159,12 @@ def _health_detail(tokens: pd.DataFrame, ctx: RuleContext) -> pd.Series:
         "vpp_token_name",
     ),
     nullable=("vpp_last_sync_at", "vpp_token_name"),
-    scope_text="each VPP (Apps and Books) location token",
+    scope=lambda tokens, ctx: _not_expired(tokens, ctx, 0),
+    scope_text="each VPP (Apps and Books) location token that has not expired (an expired "
+    "token fails MAC-TEN-007 only)",
     fails_when=(
-        "the token expires within `min_days` (default 30) days after the as-of date (an expired "
-        "token fails too), `lastSyncDateTime` is more than `max_days` (default 7) days before "
+        "the token has not expired and expires within `min_days` (default 30) days after the "
+        "as-of date, `lastSyncDateTime` is more than `max_days` (default 7) days before "
         "the as-of date or missing, `lastSyncStatus` is `failed`, or `state` is not `valid`"
     ),
     params={"min_days": 30, "max_days": 7},
@@ -220,6 +229,26 @@ def _health_detail(tokens: pd.DataFrame, ctx: RuleContext) -> pd.Series:
                 "vpp_state": "assignedToExternalMDM",
             },
             Status.FAIL,
+        ),
+        Example(
+            "na-expired-fails-MAC-TEN-007-only",
+            {
+                "vpp_expires_at": pd.Timestamp("2026-07-22", tz=_UTC),
+                "vpp_last_sync_at": pd.Timestamp("2026-07-22", tz=_UTC),
+                "vpp_last_sync_status": "failed",
+                "vpp_state": "expired",
+            },
+            Status.NOT_APPLICABLE,
+        ),
+        Example(
+            "na-state-expired-fails-MAC-TEN-007-only",
+            {
+                "vpp_expires_at": pd.Timestamp("2027-02-01", tz=_UTC),
+                "vpp_last_sync_at": pd.Timestamp("2026-08-31", tz=_UTC),
+                "vpp_last_sync_status": "completed",
+                "vpp_state": "expired",
+            },
+            Status.NOT_APPLICABLE,
         ),
         Example(
             "unknown-state-unknown",

@@ -81,7 +81,8 @@ def generate_tenant(
         as_of: the date the inventory is "fetched"; every time is placed relative to it except
             the fixed facts (macOS releases, pre-June-2020 BYOD enrollments).
         apns_valid_days: days the APNs certificate stays valid after `as_of` (negative: expired);
-            the default passes MAC-TEN-001/002, 10 fails TEN-002, -3 fails both.
+            the default passes MAC-TEN-001/002, 10 fails TEN-002, -3 fails TEN-001 (TEN-002 is
+            for certificates not yet expired).
         secure_by_default: Macs without a compliance policy are marked not compliant
             (MAC-POL-001 passes); the default fails it.
         filevault_assigned: the macOS policy requiring FileVault is assigned (MAC-POL-002

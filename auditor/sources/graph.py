@@ -27,7 +27,7 @@ from kiota_abstractions.api_error import APIError
 from auditor import __version__
 from auditor.config import GraphConfig, url_problems
 from auditor.errors import ConfigError, PartialSourceError
-from auditor.models import INCOMPLETE_STATUSES
+from auditor.models import InventoryPart
 from auditor.sources.graph_auth import (
     CLOUDS,
     GraphFault,
@@ -140,7 +140,11 @@ def fetch_to_file(graph: GraphConfig | GraphSettings, path: Path, *, progress: b
 
 
 def summarise(snapshot: dict[str, Any], name: str) -> str:
-    """One line: Macs, details, export rows, completeness and gaps of a snapshot."""
+    """One line: Macs, details, export rows, completeness and the parts missing from a snapshot.
+
+    "complete" only when every part of the inventory was collected: a part denied, failed,
+    skipped or absent makes a run from the snapshot PARTIAL, so the line says PARTIAL too.
+    """
     parts = snapshot["parts"]
     labels = {
         "managed_devices": "Macs",
@@ -150,13 +154,16 @@ def summarise(snapshot: dict[str, Any], name: str) -> str:
     counts = ", ".join(
         f"{len(parts[p]['records']):,} {label}" for p, label in labels.items() if p in parts
     )
-    gaps = "; ".join(f"{g['part']} ({parts[g['part']]['status']})" for g in snapshot["gaps"])
-    if not snapshot["complete"]:
-        state = "INCOMPLETE (partial data allowed)"
-    else:
-        failed = any(g.get("status") in INCOMPLETE_STATUSES for g in snapshot["gaps"])
-        state = "PARTIAL (a part could not be collected)" if failed else "complete"
-    return f"{name}: {counts}; {state}" + (f"; gaps: {gaps}" if gaps else "")
+    missing = {g["part"]: parts.get(g["part"], {}).get("status") or g.get("status") or "gap"
+               for g in snapshot["gaps"]}  # fmt: skip
+    missing |= {p: parts[p].get("status") for p in parts if parts[p].get("status") != "ok"}
+    missing |= {p.value: "not pulled" for p in InventoryPart if p.value not in parts}
+    if not missing:
+        return f"{name}: {counts}; complete"
+    named = ", ".join(f"{part} ({status})" for part, status in missing.items())
+    state = "INCOMPLETE (partial data allowed)" if not snapshot["complete"] else "PARTIAL"
+    count = f"{len(missing)} part{'' if len(missing) == 1 else 's'} not collected whole"
+    return f"{name}: {counts}; {state}: {count}: {named}"
 
 
 def fetch_snapshot(

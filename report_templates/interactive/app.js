@@ -510,22 +510,39 @@
     return out;
   }
 
+  const CAUSE_GROUPS = { mac: "the Mac changed:", bar: "the bar moved:", new: "new Macs:", undetermined: "cause undetermined:" };
+  const RESOLUTIONS = { unknown: "now unknown", relaxed: "relaxed (bar lowered)" };
+  const points = (v) => `${v >= 0 ? "+" : "\u2212"}${Math.abs(v).toFixed(1)} points`;
+
   function summaryView(m) {
     const s = m.summary;
     const kpis = s.kpis.filter((k) => k.key !== "devices");
     const worst = s.devices_by_worst.map((w) => ({ label: w.label === "none" ? "no failure" : w.label, value: w.count, text: `${num(w.count)} (${pct(w.pct)})`, cls: `sev-${w.label}` }));
     const severity = s.failing_by_severity.map((r) => ({ label: r.severity, value: r.devices, text: `${num(r.devices)} Macs · ${num(r.results)} results`, cls: `sev-${r.severity}` }));
     const majors = m.distribution.os_majors.map((o) => ({ label: o.label === "not reported" ? o.label : `macOS ${o.label}`, value: o.count, text: `${num(o.count)} (${pct(o.pct)})`, cls: "os" }));
-    const attention = s.attention.length ? el("div", { class: "banner attention", "data-testid": "attention" }, "Needs attention now:",
-      el("ul", null, s.attention.map((a) => el("li", null, chip("severity", a.severity), ` ${a.rule_id}: `, a.detail || `${a.entity_name}: ${a.title}`)))) : null;
+    const attention = s.needs_attention.length ? section("Needs attention now: one line per problem, by severity × Macs",
+      el("div", { "data-testid": "attention" }, table(["Severity", "Problem", "Rule", "#Macs", "Which"], s.needs_attention.map((a) => [
+        chip("severity", a.severity), a.problem,
+        link(a.rule_id, hashOf("findings", { ...emptyState(), filters: { rule_id: [a.rule_id], status: ["fail"] } })),
+        a.macs === null ? DASH : num(a.macs),
+        `${a.names.join(", ")}${a.entities > a.names.length ? ` and ${num(a.entities - a.names.length)} more` : ""}`])))) : null;
+    const why = m.changes && m.changes.previous_period ? section(`Why it changed since ${m.changes.previous_period}`,
+      el("p", { "data-testid": "cause-groups" }, `${num(m.changes.new)} new failing results: `,
+        m.changes.new_by_group.filter((g) => g.results).map((g) => `${CAUSE_GROUPS[g.kind] || g.kind} ${num(g.macs)} Macs (${num(g.results)} results)`).join(" · ") || "none",
+        `. ${num(m.changes.resolved)} resolved: `,
+        m.changes.resolved_by_kind.filter((r) => r.results).map((r) => `${RESOLUTIONS[r.kind] || r.kind} ${num(r.results)}`).join(" · ") || "none", "."),
+      el("ul", { "data-testid": "causes" }, m.changes.causes.slice(0, 5).map((c) => el("li", null, c.sentence)))) : null;
+    const exposure = s.exposure.length ? section("Exposure clock: actively exploited vulnerabilities",
+      el("div", { "data-testid": "exposure" }, table(["CVE", "Fixed in macOS", "Fix shipped", "#Days since", "#Macs still exposed"],
+        s.exposure.map((c) => [c.cve, c.fixed_in, c.fixed_on, num(c.days_since_fix), num(c.exposed)])))) : null;
     const changes = m.changes;
     return el("div", { class: "view-summary" },
-      attention,
       el("div", { class: "lead" },
         el("div", { class: "posture" },
           el("div", { class: "big", "data-testid": "posture-pct" }, pct(s.posture.pct)),
           el("div", null, `${s.posture.label}: `, el("strong", { "data-testid": "posture-count" }, num(s.posture.count)), " of ", el("strong", { "data-testid": "devices" }, num(s.devices)), " Macs (of the results that could be judged)"),
           s.waivers.waived_results ? el("div", { class: "muted small", "data-testid": "posture-without-waivers" }, `Without waivers: ${pct(s.posture_without_waivers.pct)} (${num(s.posture_without_waivers.count)} Macs); ${num(s.waivers.waived_results)} failing results are waived.`) : null,
+          changes && changes.previous_posture_pct !== null ? el("div", { "data-testid": "posture-delta" }, `Last period (${changes.previous_period}): ${pct(changes.previous_posture_pct)}`, changes.posture_delta_pts !== null ? el("strong", null, ` · ${points(changes.posture_delta_pts)}`) : null) : null,
           s.serious_unknown_devices ? el("div", { class: "muted small", "data-testid": "serious-unknown" }, `${num(s.serious_unknown_devices)} Macs had an unknown on a critical or high rule: not judged there.`) : null),
         table(["Fact", "Value"], [
           ["Report", `as of ${m.run.meta.as_of} · generated ${stamp(m.run.meta.generated_at)} (period ${m.period})`],
@@ -535,6 +552,7 @@
           ["Data", `${m.run.is_complete ? "complete: every part collected" : `PARTIAL: ${m.run.parts.filter((p) => p.state === "collected").length} of ${m.run.parts.length} parts collected`} · source ${m.run.meta.source}`],
           ...(changes ? [["Since last period", `${num(changes.new)} new · ${num(changes.resolved)} resolved · ${num(changes.persisting)} persisting failures (vs ${changes.previous_period || "no earlier period"})`]] : []),
         ], { class: "data facts" })),
+      why, exposure, attention,
       el("div", { class: "charts" },
         section("Macs by their worst failure", barChart(worst, { label: "Macs by their worst failing severity; each Mac counted once" }),
           el("p", { class: "muted small" }, "Each Mac counted once, at its most severe unwaived failure.")),
@@ -547,9 +565,9 @@
         el("span", { "data-kpi-count": k.key }, k.state === "measured" ? num(k.count) : k.state.replace("_", " ")),
         k.state === "measured" ? pct(k.pct) : DASH, num(k.unknown)]))),
       section("Top device rules: most severe first, then most failing Macs",
-        s.top_rules.length ? table(["Rule", "Severity", "Passing state", "#Failing Macs"], s.top_rules.map((r) => [
+        s.top_rules.length ? table(["Rule", "Severity", "Problem", "#Failing Macs"], s.top_rules.map((r) => [
           link(r.rule_id, hashOf("findings", { ...emptyState(), filters: { rule_id: [r.rule_id], status: ["fail"] } })),
-          chip("severity", r.severity), r.title, num(r.failed)])) : el("p", null, "No device rule fails.")),
+          chip("severity", r.severity), r.problem || r.title, num(r.failed)])) : el("p", null, "No device rule fails.")),
     );
   }
 

@@ -14,7 +14,8 @@ def _apns(at: str) -> dict[str, object]:
 def test_push_certificate_expiry_boundaries():
     rows = [_apns("2026-09-01 23:59:59"), _apns("2026-09-02 00:00"), _apns("2026-10-02 00:00")]
     assert statuses(TEN[1], rows) == ["fail", "pass", "pass"]
-    assert statuses(TEN[2], rows) == ["fail", "fail", "pass"]
+    # an expired certificate is MAC-TEN-001's problem only: MAC-TEN-002 is for the unexpired
+    assert statuses(TEN[2], rows) == ["not_applicable", "fail", "pass"]
     assert details(TEN[2], rows[1:2]) == [
         "Apple MDM push certificate (Apple ID mdm@contoso.example) expires on 2026-09-02, "
         "1 days after the as-of date"
@@ -26,6 +27,12 @@ def test_token_expiry_uses_its_own_parameter():
     assert statuses(TEN[3], rows) == ["pass"]
     assert statuses(TEN[4], rows) == ["pass"]
     assert statuses(TEN[4], rows, params={"min_days": 90}) == ["fail"]
+
+
+def test_an_expired_token_fails_the_expiry_rule_only():
+    rows = [{"token_expires_at": pd.Timestamp("2026-05-14", tz=UTC), "token_name": "Legacy"}]
+    assert statuses(TEN[3], rows) == ["fail"]
+    assert statuses(TEN[4], rows) == ["not_applicable"]
 
 
 def test_token_sync_needs_recent_success_and_no_error():

@@ -25,7 +25,8 @@ def test_expiry_boundaries_match_the_ade_token_rules():
         _token("2026-10-02 00:00", "2026-08-31"),
     ]
     assert statuses(TEN_007, rows) == ["fail", "pass", "pass"]
-    assert statuses(TEN_008, rows) == ["fail", "fail", "pass"]
+    # an expired token is MAC-TEN-007's problem only, as with the ADE pair (MAC-TEN-003/004)
+    assert statuses(TEN_008, rows) == ["not_applicable", "fail", "pass"]
     assert statuses(TEN_008, rows[2:], params={"min_days": 60}) == ["fail"]
 
 
@@ -46,6 +47,7 @@ def test_a_token_never_synced_or_in_another_state_fails_the_health_rule():
 def test_intune_saying_expired_fails_even_before_the_date():
     row = _token("2027-03-01", "2026-08-31", state="expired")
     assert statuses(TEN_007, [row]) == ["fail"]
+    assert statuses(TEN_008, [row]) == ["not_applicable"]
     assert details(TEN_007, [row]) == [
         "VPP token 'Contoso Ltd' expires on 2027-03-01, 181 days after the as-of date; Intune "
         "reports its state as expired"

@@ -44,6 +44,7 @@ from auditor.render.xlsx.stream import Styles
 from auditor.report import FINDINGS_SCHEMA, Report
 
 EXCEL_MAX_ROWS = 1_048_576  # per sheet, header included
+ACTION_PLAN_SHEET = "Action plan"  # one row per failing result: owner, group, due date, link
 # The findings table as the sheet shows it: device_id equals entity_id for a Mac and is empty
 # for other entities; the streak columns only when the run has history.
 FINDINGS_SHEET = tuple(name for name in FINDINGS_SCHEMA if name != "device_id")
@@ -66,6 +67,7 @@ def render(report: Report, path: Path, *, rows_per_sheet: int = EXCEL_MAX_ROWS -
         ("Findings", report.findings[shown]),
         ("Devices", report.devices),
         (IDENTITIES_SHEET, report.population.identities),
+        (ACTION_PLAN_SHEET, report.action_plan),
     ):
         names = _long_sheets(workbook, title, frame, statuses.get(title, ()), rows_per_sheet, parts)
         splits.append((title, len(frame), names))

@@ -13,6 +13,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.worksheet.worksheet import Worksheet
 
 from auditor.models import InputFile, QualityNote, Severity, SourceGap
+from auditor.render.xlsx.attribution import attribution_block
 from auditor.render.xlsx.cells import (
     DATE_FORMAT,
     PCT_FORMAT,
@@ -302,6 +303,7 @@ def changes_sheet(sheet: Worksheet, report: Report) -> None:
             ("Persisting", changes.persisting),
         ],
     )
+    row = attribution_block(sheet, row, changes)
     row = table(sheet, "Trend", row + 1, TREND, changes.trend)
     row = table(sheet, "RuleChanges", row, RULE_CHANGES, changes.per_rule)
     items = changes.items

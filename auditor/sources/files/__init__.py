@@ -158,4 +158,5 @@ def _read_zip(data: bytes, name: str) -> Content:
         contents[0].kind,
         [g for c in contents for g in c.gaps],
         [n for c in contents for n in c.notes],
+        tuple(p for c in contents for p in c.lists),
     )

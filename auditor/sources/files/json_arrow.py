@@ -2,7 +2,8 @@
 
 The common big inputs — `managedDevices` pages saved one per line, or all devices in one
 `value` document — are read column-wise instead of as millions of Python dicts. Only the
-fields normalization reads are kept.
+fields normalization reads are kept, plus each page's `@odata.nextLink` and `@odata.count` (page
+columns, so the paging check costs nothing per record).
 
 Arrow matches member names exactly, and skips one it does not expect; the general reader
 matches them case-insensitively. So the schema uses the spelling the first page's records
@@ -35,6 +36,7 @@ from auditor.models import BatchKind, RawBatch
 from auditor.normalize.columns import SOURCE_COLUMNS, wanted_columns
 from auditor.sources.files.copies import unmapped_note
 from auditor.sources.files.encoding import NON_SPACE
+from auditor.sources.files.paging import ListPages, list_path
 from auditor.sources.files.reading import FileReading
 
 _KIND = BatchKind.GRAPH_DEVICES
@@ -92,6 +94,15 @@ def read_device_pages(
     ):
         return None
     frame = _frame(pages, name, numbered=not one_document)
+    listed = ListPages(
+        _KIND,
+        list_path(context),
+        (name,),
+        table.num_rows,
+        _linked_pages(table.column(_NEXT_LINK)),
+        len(frame),
+        pc.max(table.column(_COUNT)).as_py(),
+    )
     wanted = wanted_columns(_KIND) or frozenset()
     unused = [
         k for k in dict.fromkeys(keys)
@@ -99,17 +110,26 @@ def read_device_pages(
         and not any(w.startswith(k.casefold() + ".") for w in wanted)
     ]  # fmt: skip
     notes = [n for n in (unmapped_note(name, unused),) if n is not None]
-    return FileReading(path, [RawBatch(_KIND, name, frame)], _SHAPE, sha256, notes=notes)
+    batches = [RawBatch(_KIND, name, frame)]
+    return FileReading(path, batches, _SHAPE, sha256, notes=notes, lists=(listed,))
 
 
 _SHAPE = "graph-managed-devices"
+_NEXT_LINK, _COUNT = "@odata.nextLink", "@odata.count"  # page members (paging.py)
+
+
+def _linked_pages(links: pa.ChunkedArray) -> int:
+    """Pages whose nextLink says more follow (a null or blank one says none; paging.is_linked)."""
+    blank = pc.sum(pc.equal(pc.utf8_trim_whitespace(links), "")).as_py() or 0
+    return int(len(links) - links.null_count - blank)
 
 
 def _schema(keys: Iterable[str]) -> tuple[pa.Schema, dict[str, str]]:
-    """`@odata.context` and `value`: a list of devices with the fields normalization reads.
+    """The page members (context, paging) and `value`: devices with the fields normalization reads.
 
     Each field is spelled as the first page spells it; returns the schema and the spelling
-    chosen for each (case-folded) member name.
+    chosen for each (case-folded) member name (the paging members' too: a page spelling one
+    otherwise goes to the general reader, which folds case).
     """
     seen = {k.casefold(): k for k in keys}
     top: dict[str, pa.DataType] = {}
@@ -125,8 +145,15 @@ def _schema(keys: Iterable[str]) -> tuple[pa.Schema, dict[str, str]]:
                 top[seen.get(field.casefold(), field)] = kind
     members = [pa.field(k, t) for k, t in top.items()]
     members += [pa.field(p, pa.struct(list(m.items()))) for p, m in nested.items()]
-    schema = pa.schema([("@odata.context", pa.string()), ("value", pa.list_(pa.struct(members)))])
-    return schema, {k.casefold(): k for k in [*top, *nested]}
+    schema = pa.schema(
+        [
+            ("@odata.context", pa.string()),
+            (_NEXT_LINK, pa.string()),
+            (_COUNT, pa.int64()),
+            ("value", pa.list_(pa.struct(members))),
+        ]
+    )
+    return schema, {k.casefold(): k for k in [*top, *nested, _NEXT_LINK, _COUNT]}
 
 
 def _frame(pages: pa.ListArray, name: str, *, numbered: bool) -> pd.DataFrame:

@@ -46,9 +46,10 @@ def read_value_document(path: Path, name: str, limits: ReadLimits) -> FileReadin
             stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
         try:
             head = stream.read(2**20)
-            context = _page_context(head)
-            if context is None:
+            before = _members_before_value(head)
+            if before is None:
                 return None
+            context = str(before.get("@odata.context", ""))
             if stream is raw and context_kind(context) == BatchKind.GRAPH_DEVICES:
                 keys = _first_record_keys(head)
                 fast = read_device_pages(path, name, context, keys, one_document=True)
@@ -60,14 +61,19 @@ def read_value_document(path: Path, name: str, limits: ReadLimits) -> FileReadin
                 digest = pool.submit(sha256_file, path)
                 collector = Collector(name)
                 with gc_paused():
-                    kinds = _read_slices(stream, head, context, collector, limits.slice_bytes)
+                    read = _read_slices(stream, head, context, collector, limits.slice_bytes)
                 sha256 = digest.result()
         except (OSError, EOFError, zlib.error):
             return None  # damaged gzip: the whole-file path says so
-    if kinds is None:
+    if read is None:
         return None
+    kinds, records, after = read
+    collector.pages.page(kinds[0], context, records, {**before, **after})
     batches = collector.batches()
-    return FileReading(path, batches, shape_of(kinds, collector), sha256, notes=collector.notes())
+    shape = shape_of(kinds, collector)
+    return FileReading(
+        path, batches, shape, sha256, notes=collector.notes(), lists=collector.pages.lists()
+    )
 
 
 def _first_record_keys(head: bytes) -> list[str]:
@@ -83,8 +89,8 @@ def _first_record_keys(head: bytes) -> list[str]:
     return list(record) if isinstance(record, dict) else []
 
 
-def _page_context(head: bytes) -> str | None:
-    """The @odata.context when `head` opens a top-level `value` array, else None."""
+def _members_before_value(head: bytes) -> dict[str, Any] | None:
+    """The members before `value` when `head` opens a top-level `value` array, else None."""
     match = _VALUE.search(head)
     if match is None or not head.lstrip().startswith(b"{"):
         return None
@@ -94,12 +100,17 @@ def _page_context(head: bytes) -> str | None:
         return None
     if not isinstance(before, dict) or before.get("value") != [] or "auditor_snapshot" in before:
         return None
-    return str(before.get("@odata.context", ""))
+    del before["value"]
+    return before
+
+
+Sliced = tuple[list[BatchKind], int, dict[str, Any]]
+"""The kinds of the slices, the records read, and the members after the array."""
 
 
 def _read_slices(
     stream: BinaryIO, head: bytes, context: str, collector: Collector, size: int
-) -> list[BatchKind] | None:
+) -> Sliced | None:
     """Parse the array slice by slice into `collector`; None on anything unexpected."""
     buffer = head[_VALUE.search(head).end() :]  # type: ignore[union-attr]
     chunks = _chunks(stream)
@@ -111,7 +122,7 @@ def _read_slices(
             if not more:
                 break
             buffer += more
-        records, rest = _next_slice(buffer, size, at_end=len(buffer) < 2 * size)
+        records, rest, after = _next_slice(buffer, size, at_end=len(buffer) < 2 * size)
         if records is None:
             return None
         if records:
@@ -119,27 +130,33 @@ def _read_slices(
             kinds.append(add_page_records(collector, records, context, "", done))
             done += count
         if rest is None:
-            return kinds or None
+            return (kinds, done, after) if kinds else None
         buffer = rest
 
 
-def _next_slice(buffer: bytes, size: int, *, at_end: bool) -> tuple[list[Any] | None, bytes | None]:
-    """(records, what follows) — what follows is None after the array's last record."""
+def _next_slice(
+    buffer: bytes, size: int, *, at_end: bool
+) -> tuple[list[Any] | None, bytes | None, dict[str, Any]]:
+    """(records, what follows, members after the array).
+
+    What follows is None after the array's last record; only then are members after it known.
+    """
     if at_end:
         end = buffer.rfind(b"]")
         while end >= 0:
             records = _records(buffer[:end])
-            if records is not None and _closes_object(buffer[end + 1 :]):
-                return records, None
+            after = _members_after(buffer[end + 1 :]) if records is not None else None
+            if records is not None and after is not None:
+                return records, None, after
             end = buffer.rfind(b"]", 0, end)
-        return None, None
+        return None, None, {}
     for tries, cut in enumerate(_BETWEEN_RECORDS.finditer(buffer, size)):
         if tries == _TRIES:
             break
         records = _records(buffer[: cut.start() + 1])
         if records is not None:
-            return records, buffer[cut.end() - 1 :]
-    return None, None
+            return records, buffer[cut.end() - 1 :], {}
+    return None, None, {}
 
 
 def _records(text: bytes) -> list[Any] | None:
@@ -152,12 +169,16 @@ def _records(text: bytes) -> list[Any] | None:
     return parsed  # type: ignore[no-any-return]
 
 
-def _closes_object(tail: bytes) -> bool:
-    """After the array: `}` or more members then `}` (e.g. an @odata.nextLink)."""
+def _members_after(tail: bytes) -> dict[str, Any] | None:
+    """After the array: `}`, or more members then `}` (e.g. an @odata.nextLink); else None."""
     try:
-        return isinstance(orjson.loads(b'{"value": []' + tail), dict)
+        closed = orjson.loads(b'{"value": []' + tail)
     except orjson.JSONDecodeError:
-        return False
+        return None
+    if not isinstance(closed, dict):
+        return None
+    del closed["value"]
+    return closed
 
 
 def _chunks(stream: BinaryIO) -> Iterator[bytes]:

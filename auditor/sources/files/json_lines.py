@@ -79,7 +79,10 @@ def read_json_lines_file(path: Path, name: str, limits: ReadLimits) -> FileReadi
                 collector.absorb(exported)
                 kinds += child_kinds
     batches = collector.batches()
-    return FileReading(path, batches, shape_of(kinds, collector), sha256, notes=collector.notes())
+    shape = shape_of(kinds, collector)
+    return FileReading(
+        path, batches, shape, sha256, notes=collector.notes(), lists=collector.pages.lists()
+    )
 
 
 def _is_device_page(document: Any) -> bool:

@@ -39,7 +39,9 @@ def read_json(text: bytes, name: str) -> Content:
                 kinds += add_document(collector, document, where, is_stream)
             del document
     shape = "snapshot" if is_snapshot else shape_of(kinds, collector)
-    return Content([*snapshot, *collector.batches()], shape, gaps, collector.notes())
+    return Content(
+        [*snapshot, *collector.batches()], shape, gaps, collector.notes(), collector.pages.lists()
+    )
 
 
 def is_json_without_bracket(text: bytes) -> bool:

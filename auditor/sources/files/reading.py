@@ -12,6 +12,7 @@ from pathlib import Path
 
 from auditor.errors import SourceError
 from auditor.models import InputFile, QualityNote, RawBatch, SourceGap
+from auditor.sources.files.paging import ListPages, merge_lists
 
 
 class UnknownShapeError(SourceError):
@@ -43,10 +44,11 @@ class Content:
     kind: str
     gaps: list[SourceGap] = field(default_factory=list)
     notes: list[QualityNote] = field(default_factory=list)
+    lists: tuple[ListPages, ...] = ()
 
     def of_file(self, path: Path, sha256: str) -> FileReading:
         """This content as the reading of `path`."""
-        return FileReading(path, self.batches, self.kind, sha256, self.gaps, self.notes)
+        return FileReading(path, self.batches, self.kind, sha256, self.gaps, self.notes, self.lists)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,8 @@ class FileReading:
 
     `kind` is the file's shape as evidence names it (`graph-managed-devices`, `export-devices`,
     `snapshot` …); `notes` are what the reader saw about the file (columns it does not use,
-    values of the wrong JSON type), for the data-quality report.
+    values of the wrong JSON type), for the data-quality report; `lists` are the pages of
+    each Graph list it held (paging.py), checked for a missing last page once every file is read.
     """
 
     path: Path
@@ -64,6 +67,7 @@ class FileReading:
     sha256: str
     gaps: list[SourceGap] = field(default_factory=list)
     notes: list[QualityNote] = field(default_factory=list)
+    lists: tuple[ListPages, ...] = ()
 
     @property
     def input_file(self) -> InputFile:
@@ -74,10 +78,16 @@ class FileReading:
 
 @dataclass(frozen=True, slots=True)
 class Readings:
-    """Every input read for one run, plus the files of an input folder that were not inventory."""
+    """Every input read for one run, plus the files of an input folder that were not inventory.
+
+    `list_gaps` are the parts that Graph lists cut short leave incomplete, found across all the
+    files (a list's pages may be split over several); the pipeline sets them (`lists` says
+    which lists were read, page by page).
+    """
 
     files: tuple[FileReading, ...]
     unrecognised: tuple[str, ...] = ()  # "name: why" for files of a folder left unread
+    list_gaps: tuple[SourceGap, ...] = ()
 
     @property
     def batches(self) -> list[RawBatch]:
@@ -91,8 +101,13 @@ class Readings:
 
     @property
     def gaps(self) -> list[SourceGap]:
-        """The gaps snapshot files recorded."""
-        return [g for f in self.files for g in f.gaps]
+        """The gaps snapshot files recorded, then those of lists cut short."""
+        return [*(g for f in self.files for g in f.gaps), *self.list_gaps]
+
+    @property
+    def lists(self) -> tuple[ListPages, ...]:
+        """Every Graph list the files held pages of, its pages added up across files."""
+        return merge_lists(p for f in self.files for p in f.lists)
 
     @property
     def notes(self) -> list[QualityNote]:

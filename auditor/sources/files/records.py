@@ -16,6 +16,7 @@ from auditor.normalize.columns import wanted_columns
 from auditor.normalize.text import quoted
 from auditor.sources.files.copies import merge_copies, unmapped_note
 from auditor.sources.files.json_parse import json_words
+from auditor.sources.files.paging import ListPages, PageTally
 
 _CHUNK = 5_000  # records turned into a frame at a time, so parsed dicts are freed as we go
 _EXAMPLES = 5
@@ -23,9 +24,11 @@ _NOT_VALUES = (dict, list)
 
 
 Exported = tuple[
-    dict[str, tuple[dict[str, Any], int, dict[str, None], dict[str, list[str]]]], list[str]
+    dict[str, tuple[dict[str, Any], int, dict[str, None], dict[str, list[str]]]],
+    list[str],
+    tuple[ListPages, ...],
 ]
-"""Columns by kind (values, rows, keys, non-values), and the locations of repaired text."""
+"""Columns by kind (values, rows, keys, non-values), locations of repaired text, list pages."""
 
 
 class _Columns:
@@ -182,6 +185,7 @@ class Collector:
         self.name = name
         self.kinds: dict[str, _Columns] = {}
         self.repaired: list[str] = []  # where lone UTF-16 surrogates were removed (json_parse)
+        self.pages = PageTally(name)  # the Graph list pages read, for the paging check
 
     def note_repaired(self, where: str, paths: list[str]) -> None:
         """Values of the document at `where` (`line 3 `) whose lone surrogates were removed."""
@@ -224,12 +228,14 @@ class Collector:
         (pickling millions of shared references one by one is the slow part).
         """
         kinds = {k: (c.export(), c.rows, c.keys, c.not_values) for k, c in self.kinds.items()}
-        return kinds, self.repaired
+        return kinds, self.repaired, self.pages.lists()
 
     def absorb(self, exported: Exported) -> None:
         """Append another collector's rows (from `export`) after this one's."""
-        kinds, repaired = exported
+        kinds, repaired, pages = exported
         self.repaired += repaired
+        for listed in pages:
+            self.pages.add(listed)
         for kind, (data, rows, keys, not_values) in kinds.items():
             columns = self.kinds.setdefault(kind, _Columns(wanted_columns(kind)))
             columns.append({name: _decoded(value) for name, value in data.items()}, rows)

@@ -5,7 +5,8 @@ prints single responses, is that object), a single-object response, a bare array
 Intune's report table (Schema/Values), Intune diagnostic records (`diagnostic`), and the tool's
 snapshot. Kinds come from `@odata.context`, then `@odata.type`, then the members the
 records carry, matched case-insensitively (the PowerShell SDK writes Graph's members
-PascalCase). A line or page without records (`"value": null`, a nextLink alone) adds none.
+PascalCase). A line or page without records (`"value": null`, a nextLink alone) adds none, but
+every list page is tallied (`Collector.pages`) so a list saved without its last page is found.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from auditor.normalize.text import quoted
 from auditor.sources.files import population
 from auditor.sources.files.diagnostic import add_diagnostic, is_diagnostic, member
 from auditor.sources.files.json_parse import JSON_TYPES, json_words
+from auditor.sources.files.paging import is_linked, link_path, next_link
 from auditor.sources.files.reading import UnknownShapeError
 from auditor.sources.files.records import Collector
 
@@ -56,7 +58,7 @@ def add_document(collector: Collector, document: Any, where: str, is_stream: boo
             inner = {"@odata.context": document.get("@odata.context", ""), **value}
             return add_document(collector, inner, where, is_stream=False)
         if _is_empty_page(document):
-            return _empty_page(document, f"{name}:{where.strip() or '$'}")
+            return _empty_page(collector, document, f"{name}:{where.strip() or '$'}")
         if _is_report_table(document):
             return [_add_report_table(collector, document, where)]
         if isinstance(member(document, "records"), list):
@@ -109,22 +111,32 @@ def _is_empty_page(document: dict[str, Any]) -> bool:
     return not keys or [k.casefold() for k in keys] == ["value"]
 
 
-def _empty_page(document: dict[str, Any], where: str) -> Kinds:
-    kind = context_kind(str(document.get("@odata.context", "")))
-    if kind is None and "@odata.nextLink" not in document:
+def _empty_page(collector: Collector, document: dict[str, Any], where: str) -> Kinds:
+    """A page without records adds none, but one carrying a nextLink says more pages follow."""
+    context = str(document.get("@odata.context", ""))
+    link = next_link(document)
+    kind = context_kind(context) or (
+        context_kind(f"#{link_path(str(link))}") if is_linked(link) else None
+    )
+    if kind is None and not is_linked(link):
         what = (
             "an empty JSON object"
             if not document
             else "a page without records whose @odata.context names no known collection"
         )
         raise UnknownShapeError(f"{where}: not a known shape: {what}")
+    collector.pages.page(kind, context, 0, document)
     return [kind] if kind is not None else []
 
 
 def _add_page(
     collector: Collector, page: dict[str, Any], records: list[Any], where: str
 ) -> BatchKind:
-    return add_page_records(collector, records, str(page.get("@odata.context", "")), where)
+    context = str(page.get("@odata.context", ""))
+    count = len(records)  # the collector empties the list as it goes
+    kind = add_page_records(collector, records, context, where)
+    collector.pages.page(kind, context, count, page)
+    return kind
 
 
 def add_page_records(

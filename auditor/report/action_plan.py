@@ -1,0 +1,138 @@
+"""The Action plan: one row per failing result with its owner, group, due date and link.
+
+A failure is due `sla_days[severity]` days after it was first seen: the as-of date of the
+period its failing streak began (history), else this run's as-of date (the clock starts when
+the auditor first saw it). It is overdue when the due date lies before the as-of date.
+The owner is the Mac's primary user (display name, else UPN); a Mac without one (shared, lab
+or DEM-enrolled) is grouped as such, never given someone else's name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from auditor.models import Changes, Entity, Inventory, Severity, Status
+from auditor.normalize.schema import BOOLEAN, INT, STRING, TIMESTAMP
+from auditor.report.findings import KEY, Columns
+from auditor.report.frames import codes, column, take
+from auditor.report.model import SeverityCount
+from auditor.report.views import device_links
+
+NO_OWNER = "No owner (shared, lab or DEM)"
+NOT_A_MAC = "Tenant-level (no Mac)"
+NO_CATEGORY = "No device category"
+ACTION_PLAN_SCHEMA: Columns = {
+    "group": (STRING, "Where the fix is handed off: the Mac's Intune device category, or its "
+              "owner (`owners.group_by`); Macs without an owner are their own group."),
+    "owner": (STRING, "The Mac's primary user: display name, else UPN; NA without one."),
+    "owner_upn": (STRING, "The primary user's UPN."),
+    "enrolled_by_upn": (STRING, "The account that enrolled the Mac."),
+    "device_category": (STRING, "The Mac's Intune device category."),
+    "entity_type": (STRING, "`device`, or the tenant-level entity that fails."),
+    "entity_id": (STRING, "The entity's id."),
+    "device_name": (STRING, "The Mac's (or token's) name."),
+    "serial_number": (STRING, "The Mac's serial number."),
+    "rule_id": (STRING, "Rule id."),
+    "problem": (STRING, "What the failure means."),
+    "severity": (STRING, "The rule's severity."),
+    "first_seen": (TIMESTAMP, "When its failing streak began (history), else this as-of date."),
+    "due": (TIMESTAMP, "first_seen + the severity's SLA days; NA when the severity has none."),
+    "days_left": (INT, "Days from the as-of date to the due date (negative: overdue)."),
+    "overdue": (BOOLEAN, "The due date lies before the as-of date."),
+    "link": (STRING, "The Mac's page in the Intune admin center."),
+}  # fmt: skip
+_RANK = {s.value: s.rank for s in Severity}
+
+
+def action_plan(
+    results: pd.DataFrame,
+    inventory: Inventory,
+    problems: Mapping[str, str],
+    changes: Changes | None,
+    as_of: dt.date,
+    sla_days: Mapping[str, int],
+    *,
+    group_by: str = "category",
+    cloud: str = "global",
+    tenant_id: str | None = None,
+) -> pd.DataFrame:
+    """Every failing result as a row of `ACTION_PLAN_SCHEMA`, by severity, due date, group."""
+    failing = results.loc[codes(results["status"]) == Status.FAIL.code]
+    ids = {c: failing[c].astype("string").reset_index(drop=True) for c in (*KEY, "severity")}
+    is_device = (ids["entity_type"] == Entity.DEVICE.value).to_numpy(dtype=bool)
+    rows = np.where(is_device, failing["row"].to_numpy(dtype=np.int64), -1)
+    devices = inventory.devices
+    field = {name: pd.Series(take(column(devices, name), rows), dtype="string")
+             for name in ("device_id", "device_name", "serial_number", "upn",
+                          "user_display_name", "enrolled_by_upn", "device_category")}  # fmt: skip
+    owner = field["user_display_name"].fillna(field["upn"])
+    group = _groups(owner, field["device_category"], is_device, group_by)
+    first_seen = _first_seen(ids, changes, as_of)
+    sla = ids["severity"].map(lambda s: sla_days.get(str(s))).astype("Int64")
+    due = first_seen + pd.to_timedelta(sla.astype("float64"), unit="D")
+    as_of_ts = pd.Timestamp(as_of, tz="UTC")
+    days_left = ((due - as_of_ts).dt.days).astype("Int64")
+    links = device_links(field["device_id"], cloud, tenant_id).where(is_device, pd.NA)
+    plan = pd.DataFrame({
+        "group": group, "owner": owner, "owner_upn": field["upn"],
+        "enrolled_by_upn": field["enrolled_by_upn"], "device_category": field["device_category"],
+        "entity_type": ids["entity_type"], "entity_id": ids["entity_id"],
+        "device_name": field["device_name"], "serial_number": field["serial_number"],
+        "rule_id": ids["rule_id"], "problem": ids["rule_id"].map(problems).astype("string"),
+        "severity": ids["severity"], "first_seen": first_seen, "due": due,
+        "days_left": days_left, "overdue": (days_left < 0).astype("boolean"),
+        "link": links.astype("string"),
+    })  # fmt: skip
+    if not is_device.all():  # tenant-level entities: their own name, no Mac fields
+        plan.loc[~is_device, "device_name"] = pd.Series(
+            failing["entity_id"].astype("string").to_numpy()[~is_device], dtype="string"
+        ).to_numpy()
+    keys = pd.DataFrame({
+        "rank": plan["severity"].map(_RANK), "due": plan["due"], "group": plan["group"],
+        "rule": plan["rule_id"], "entity": plan["entity_id"],
+    })  # fmt: skip
+    order = keys.sort_values(list(keys.columns), na_position="last").index
+    return plan.loc[order].reset_index(drop=True)
+
+
+def _groups(
+    owner: pd.Series, category: pd.Series, is_device: np.ndarray, group_by: str
+) -> pd.Series:
+    """Each row's hand-off group; Macs without an owner and tenant entities are named groups."""
+    chosen = owner if group_by == "owner" else category.fillna(NO_CATEGORY)
+    group = chosen.astype("string").copy()
+    group[owner.isna().to_numpy()] = NO_OWNER
+    group[~is_device] = NOT_A_MAC
+    return group
+
+
+def _first_seen(ids: Mapping[str, pd.Series], changes: Changes | None, as_of: dt.date) -> pd.Series:
+    """When each failure's streak began: its first period's as-of date, else `as_of`."""
+    size = len(ids["rule_id"])
+    fallback = pd.Series(pd.Timestamp(as_of, tz="UTC"), index=range(size), dtype=TIMESTAMP)
+    if changes is None or "first_seen_on" not in changes.first_seen or not size:
+        return fallback
+    seen = changes.first_seen[[*KEY, "first_seen_on"]].astype({k: "string" for k in KEY})
+    merged = pd.DataFrame({k: ids[k] for k in KEY}).merge(
+        seen.drop_duplicates(list(KEY)), on=list(KEY), how="left"
+    )
+    dates: pd.Series = pd.to_datetime(merged["first_seen_on"], utc=True, errors="coerce")
+    return dates.astype("datetime64[us, UTC]").fillna(fallback)
+
+
+def overdue_by_severity(plan: pd.DataFrame) -> tuple[SeverityCount, ...]:
+    """Overdue failing results per severity, and the distinct Macs among them."""
+    overdue = plan[plan["overdue"].fillna(False).to_numpy(dtype=bool)]
+    is_device = overdue["entity_type"] == Entity.DEVICE.value
+    return tuple(
+        SeverityCount(
+            s.value,
+            int((overdue["severity"] == s.value).sum()),
+            int(overdue.loc[is_device & (overdue["severity"] == s.value), "entity_id"].nunique()),
+        )
+        for s in Severity
+    )
