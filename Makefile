@@ -16,8 +16,8 @@ ifeq ($(BROWSER_DEBS),)
 $(error cannot read BROWSER_DEBS from tests/browser.py with $(PYTHON))
 endif
 AS_OF ?=
-BENCH_DEVICES ?= 100000
-BENCH_FLAGS ?= --extras
+BENCH_DEVICES ?=
+BENCH_FLAGS ?= --snapshot
 
 .PHONY: help install system-deps run test lint typecheck contracts pytest bench bench-html golden sample docs dist wheel-check clean
 
@@ -81,11 +81,11 @@ dist: install ## Build the sdist and the wheel into dist/ (what `pip install` an
 wheel-check: dist ## The Dockerfile's steps on the wheel: fresh venv, sample audit outside the repo, verify
 	sh docker/check-wheel.sh dist/auditor-*-py3-none-any.whl
 
-bench: install ## Benchmarks: BENCH_DEVICES="10000 100000 500000" (default 100000)
-	$(BIN)/python -m bench $(foreach n,$(BENCH_DEVICES),--devices $(n)) $(BENCH_FLAGS)
+bench: install ## auditor run vs bench/baseline.py: BENCH_DEVICES="100000" (default "100000 500000"), BENCH_FLAGS="--repeat 3 --extras"
+	$(BIN)/python -m bench $(foreach n,$(or $(BENCH_DEVICES),100000 500000),--devices $(n)) $(BENCH_FLAGS)
 
 bench-html: install ## report.html at scale in headless Chromium: size, time to interactive, filters
-	$(BIN)/python -m bench.html $(foreach n,$(BENCH_DEVICES),--devices $(n))
+	$(BIN)/python -m bench.html $(foreach n,$(or $(BENCH_DEVICES),100000),--devices $(n))
 
 golden: install ## Regenerate golden files after an intended change; review the diff
 	$(BIN)/pytest -q -p no:xdist tests -k golden --update-golden

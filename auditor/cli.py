@@ -202,6 +202,12 @@ def cli(verbose: int, log_format: str) -> None:
     type=click.Path(path_type=Path),
     help="Ed25519 private key (PEM) to sign manifest.json.",
 )
+@click.option(
+    "--json-indent",
+    is_flag=True,
+    default=None,
+    help="Indent findings.json by two spaces (default: compact; same document either way).",
+)
 @click.option("--no-notify", is_flag=True, help="Send no notification for this run.")
 @click.option(
     "--notify-required",
@@ -249,6 +255,7 @@ def run(
     fail_on: str | None,
     only_new: bool,
     sign_key: Path | None,
+    json_indent: bool | None,
     no_notify: bool,
     notify_required: bool,
     require_complete: bool,
@@ -282,6 +289,7 @@ def run(
         cloud=cloud,
         graph_url=graph_url,
         allow_partial=allow_partial,
+        json_indent=json_indent,
     )
     as_of_date = as_of.date() if as_of else (config.as_of or _today())
     _check_as_of(as_of_date, "--as-of" if as_of else "as_of in the configuration")

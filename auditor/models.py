@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported on first use: `auditor --help` never loads it
+    import pandas as pd
 
 
 class Severity(StrEnum):
@@ -39,9 +42,27 @@ class Status(StrEnum):
         return list(Status).index(self)
 
 
-# The one status and severity order: the categories of every results frame's columns.
-STATUSES = pd.CategoricalDtype([s.value for s in Status])
-SEVERITIES = pd.CategoricalDtype([s.value for s in Severity], ordered=True)
+# The one status and severity order: the categories of every results frame's columns,
+# `STATUSES` and `SEVERITIES` (pandas CategoricalDtypes, built on first use by __getattr__).
+if TYPE_CHECKING:
+    STATUSES: pd.CategoricalDtype
+    SEVERITIES: pd.CategoricalDtype
+
+
+@cache
+def _categories() -> dict[str, Any]:
+    import pandas as pd
+
+    return {
+        "STATUSES": pd.CategoricalDtype([s.value for s in Status]),
+        "SEVERITIES": pd.CategoricalDtype([s.value for s in Severity], ordered=True),
+    }
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("STATUSES", "SEVERITIES"):
+        return _categories()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Entity(StrEnum):
@@ -283,8 +304,17 @@ class Inventory:
         }
 
 
+def _empty_frame() -> pd.DataFrame:
+    """A frame with no rows or columns (pandas imported on use: `auditor --help` never loads it)."""
+    import pandas as pd
+
+    return pd.DataFrame()
+
+
 def _none_of(entity: Entity) -> pd.DataFrame:
     """No entity of this kind (normalize builds the typed frame; this stands in elsewhere)."""
+    import pandas as pd
+
     return pd.DataFrame({entity.id_column: pd.Series([], dtype="string")})
 
 
@@ -359,6 +389,6 @@ class Changes:
     persisting: pd.DataFrame
     per_rule: pd.DataFrame
     trend: pd.DataFrame
-    catalogue_changes: pd.DataFrame = field(default_factory=pd.DataFrame)
-    param_changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    catalogue_changes: pd.DataFrame = field(default_factory=_empty_frame)
+    param_changes: pd.DataFrame = field(default_factory=_empty_frame)
     previous_as_of: str | None = None  # YYYY-MM-DD of the previous period's run

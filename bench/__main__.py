@@ -1,10 +1,15 @@
-"""`make bench`: the whole pipeline on generated tenants, stage by stage.
+"""`make bench`: `auditor run` end to end on generated tenants, against a straightforward pipeline.
 
-    python -m bench --devices 100000 [--devices 500000 ...] [--skip-pdf] [--extras]
+    python -m bench --devices 100000 [--devices 500000 ...] [--repeat 3] [--snapshot] [--extras]
 
-Prints, per stage, seconds, rows/s and peak RSS (sampled every 10 ms) with the growth over the
-stage's start. `--extras` also runs the component benchmarks other modules keep in bench/
-(the naive to_excel baseline, ingest from CSV, the throttled Graph pull).
+For each size: the machine's load, then `auditor run` over the generated tenant (100 Graph
+list pages per 100k Macs, the device-detail parts, the Devices export and the tenant
+objects; json, xlsx and pdf) measured from outside as a process tree — per stage (as the
+run logs them with -v) wall and CPU seconds and peak memory, end to end wall, CPU and peak —
+then `bench/baseline.py` over the same files in the same run, and the ratio.
+`--snapshot` also writes the tenant as a Graph snapshot and times reading it back
+(`run --input snapshot.json.gz`). `--extras` runs the component benchmarks kept beside this
+file (renderers, ingest shapes, the engine at 500k, the throttled Graph pull).
 """
 
 from __future__ import annotations
@@ -12,61 +17,151 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import os
+import resource
 import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
-from bench.measure import Stage, bench_meta, stage
+from bench.e2e import CommandRun, measure, stage_table
 
 AS_OF = dt.date(2026, 9, 1)
+FORMATS = "json,xlsx,pdf"
 
 
-def run_pipeline(devices: int, out: Path, *, pdf: bool = True) -> list[Stage]:
-    """Generate a tenant of `devices` Macs and time every pipeline stage over it."""
-    from auditor.config import Config
-    from auditor.engine import EvaluationContext, evaluate
-    from auditor.normalize import normalize
-    from auditor.pipeline import resolve_catalogue, tenant_files
-    from auditor.render import OUTPUT_NAMES, RENDERERS
-    from auditor.report import build_report
-    from auditor.rules.settings import rule_params, select_rules
-    from auditor.sample import generate_tenant, write_tenant
-    from auditor.sources.files import read_files
-    from auditor.waivers import apply_waivers
+def load() -> str:
+    """The machine's load averages (1, 5, 15 min) and core count, as `uptime` shows them."""
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
 
-    stages: list[Stage] = []
-    print(f"\n{devices:,} devices", flush=True)
-    tenant_dir = out / f"tenant-{devices}"
-    with stage("generate sample tenant", stages, devices):
-        write_tenant(generate_tenant(devices, 11, AS_OF), tenant_dir, pretty=False)
-    inputs_paths = tenant_files(tenant_dir)
-    with stage("load (read inputs)", stages, devices) as s:
-        readings = read_files(inputs_paths)
-        batches, inputs = readings.batches, readings.inputs
-        s.extra["MB"] = round(sum(p.stat().st_size for p in inputs_paths) / 2**20)
-    with stage("normalize", stages, devices):
-        inventory = normalize(batches, inputs=inputs)
-    del batches
-    config = Config()
-    rules = select_rules(config)
-    catalogue = resolve_catalogue(config)
-    context = EvaluationContext(AS_OF, catalogue, rule_params(config))
-    with stage(f"evaluate ({len(rules)} rules)", stages, devices) as s:
-        results = evaluate(rules, inventory.frames(), context)
-        s.extra["results"] = f"{len(results):,}"
-    with stage("waivers + report model", stages, devices):
-        outcome = apply_waivers(results, inventory.frames(), [], AS_OF)
-        meta = bench_meta(catalogue, AS_OF)
-        report = build_report(
-            outcome.results, inventory, rules, outcome.uses, meta, params=rule_params(config)
+
+def generate(devices: int, folder: Path) -> float:
+    """Write the generated tenant of `devices` Macs; the seconds it took.
+
+    In a child process: this one stays small, so the runs it starts inherit no high-water
+    mark (Linux carries `ru_maxrss` across fork and exec, and auditor logs its own).
+    """
+    started = time.perf_counter()
+    script = (
+        "import datetime as dt, pathlib, sys\n"
+        "from auditor.sample import generate_tenant, write_tenant\n"
+        "n, folder, day = int(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]\n"
+        "write_tenant(generate_tenant(n, 11, dt.date.fromisoformat(day)), folder, pretty=False)\n"
+    )
+    command = [sys.executable, "-c", script, str(devices), str(folder), AS_OF.isoformat()]
+    subprocess.run(command, check=True)
+    return time.perf_counter() - started
+
+
+def auditor_run(inputs: Path, config: Path | None, out: Path, formats: str) -> CommandRun:
+    """`auditor -v run` over `inputs` (a folder or a file), measured as a process tree."""
+    command = [sys.executable, "-m", "auditor", "-v", "--log-format", "json", "run",
+               "--input", str(inputs), "--as-of", AS_OF.isoformat(), "--no-history",
+               "--no-notify", "--format", formats, "--out", str(out)]  # fmt: skip
+    if config is not None:
+        command += ["--config", str(config)]
+    run = measure(command)
+    _check(run)
+    return run
+
+
+def _check(run: CommandRun) -> None:
+    if run.returncode != 0:
+        tail = "\n".join(run.stderr.splitlines()[-15:])
+        raise SystemExit(f"{' '.join(run.command[:6])} … failed ({run.returncode}):\n{tail}")
+
+
+def startup_times(repeat: int = 5) -> None:
+    """`auditor --version` and `auditor --help` as a user types them: wall and CPU seconds.
+
+    CPU (user + system of the process) is what a busy shared machine cannot inflate.
+    """
+    script = Path(sys.executable).with_name("auditor")
+    base = [str(script)] if script.is_file() else [sys.executable, "-m", "auditor"]
+    for flag in ("--version", "--help"):
+        walls, cpus = [], []
+        for _ in range(repeat):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            subprocess.run([*base, flag], check=True, capture_output=True)
+            walls.append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        print(
+            f"auditor {flag}: {min(walls):.3f} s wall fastest, {statistics.median(walls):.3f} s "
+            f"median, {statistics.median(cpus):.3f} s cpu median of {repeat} (goal < 0.3 s)  "
+            f"({load()})",
+            flush=True,
         )
-    for fmt in (f for f in OUTPUT_NAMES if pdf or f != "pdf"):
-        target = out / f"{devices}-{OUTPUT_NAMES[fmt]}"
-        with stage(f"render {fmt}", stages, devices) as s:
-            RENDERERS[fmt](report, target)
-        s.extra["MB"] = round(target.stat().st_size / 2**20, 1)
-    shutil.rmtree(tenant_dir, ignore_errors=True)
-    return stages
+
+
+def bench_size(devices: int, work: Path, args: argparse.Namespace) -> None:
+    """Everything `make bench` prints for one tenant size."""
+    tenant = work / f"tenant-{devices}"
+    print(f"\n{devices:,} Macs  ({load()})", flush=True)
+    seconds = generate(devices, tenant)
+    size_mb = sum(p.stat().st_size for p in tenant.iterdir()) / 2**20
+    files = sum(1 for _ in tenant.iterdir())
+    print(f"  generated tenant: {files} files, {size_mb:,.0f} MB in {seconds:.0f} s", flush=True)
+    runs = []
+    for attempt in range(args.repeat):
+        run = auditor_run(tenant, tenant / "auditor.toml", work / "out", args.formats)
+        runs.append(run)
+        print(
+            f"  auditor run #{attempt + 1}: {run.wall_s:.2f} s wall, {run.cpu_s:.2f} s cpu, "
+            f"peak {run.peak_pss_mb:,.0f} MB PSS  ({load()})",
+            flush=True,
+        )
+    best = min(runs, key=lambda r: r.wall_s)
+    print(f"  auditor run ({args.formats}), fastest of {len(runs)}:")
+    print("\n".join(stage_table(best)))
+    if len(runs) > 1:
+        walls = [r.wall_s for r in runs]
+        print(f"    median of {len(runs)}: {statistics.median(walls):.2f} s wall")
+    if args.baseline:
+        command = [sys.executable, "-m", "bench.baseline", "--tenant", str(tenant),
+                   "--out", str(work / "baseline")]  # fmt: skip
+        baseline = measure(command)
+        _check(baseline)
+        print(
+            f"  baseline (bench/baseline.py): {baseline.wall_s:.2f} s wall, "
+            f"{baseline.cpu_s:.2f} s cpu, peak {baseline.peak_pss_mb:,.0f} MB PSS "
+            f"(RSS sum {baseline.peak_rss_mb:,.0f} MB)  ({load()})"
+        )
+        print(
+            f"  auditor vs baseline: {baseline.wall_s / best.wall_s:.1f}x faster (wall), "
+            f"{baseline.cpu_s / best.cpu_s:.1f}x less cpu, "
+            f"{baseline.peak_pss_mb / best.peak_pss_mb:.1f}x less memory"
+        )
+    if args.snapshot:
+        bench_snapshot(tenant, work, args.formats)
+    shutil.rmtree(tenant, ignore_errors=True)
+
+
+def bench_snapshot(tenant: Path, work: Path, formats: str) -> None:
+    """Write the tenant as a Graph snapshot, then time `run --input` of it."""
+    path = work / "snapshot.json.gz"
+    started = time.perf_counter()
+    script = "import pathlib, sys\nfrom bench.snapshot import write_tenant_snapshot\n"
+    script += "write_tenant_snapshot(pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]))\n"
+    subprocess.run([sys.executable, "-c", script, str(tenant), str(path)], check=True)
+    written = time.perf_counter() - started
+    print(
+        f"  snapshot written: {path.stat().st_size / 2**20:,.0f} MB in {written:.1f} s",
+        flush=True,
+    )
+    run = auditor_run(path, None, work / "out-snapshot", formats)
+    loading = next(s for s in run.stages if s.name == "load")
+    print(
+        f"  reading it back (run --input snapshot.json.gz): load {loading.wall_s:.2f} s wall, "
+        f"{loading.cpu_s:.2f} s cpu, peak {loading.tree_pss_mb or 0:,.0f} MB during load; "
+        f"whole run {run.wall_s:.2f} s, peak {run.peak_pss_mb:,.0f} MB  ({load()})"
+    )
+    path.unlink()
 
 
 def run_extras(devices: int) -> None:
@@ -77,11 +172,7 @@ def run_extras(devices: int) -> None:
         ("bench.engine", max(devices, 500_000)),
         ("bench.graph_pull", 20_000),
     ):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            print(f"  ({name} not present)")
-            continue
+        module = importlib.import_module(name)
         print(f"\n{name} ({size:,})", flush=True)
         for key, value in module.run(size).items():
             print(f"  {key:<40} {value}")
@@ -90,21 +181,24 @@ def run_extras(devices: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--devices", type=int, action="append", help="tenant size (repeatable)")
-    parser.add_argument("--skip-pdf", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1, help="auditor runs per size")
+    parser.add_argument("--formats", default=FORMATS, help=f"for auditor run (default {FORMATS})")
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false")
+    parser.add_argument("--snapshot", action="store_true", help="also time a snapshot read-back")
     parser.add_argument("--extras", action="store_true", help="also run component benchmarks")
-    parser.add_argument("--out", type=Path, help="keep outputs here (default: a temp dir)")
+    parser.add_argument("--work", type=Path, help="working folder (default: a temp dir)")
     args = parser.parse_args()
-    out = args.out or Path(tempfile.mkdtemp(prefix="auditor-bench-"))
-    out.mkdir(parents=True, exist_ok=True)
-    for devices in args.devices or [100_000]:
-        stages = run_pipeline(devices, out, pdf=not args.skip_pdf)
-        total = sum(s.seconds for s in stages[1:])
-        peak = max(s.rss_peak for s in stages) / 2**20
-        print(f"  {'total (excluding generation)':<28} {total:8.2f} s  peak {peak:,.0f} MB")
-        if args.extras:
-            run_extras(devices)
-    if args.out is None:
-        shutil.rmtree(out, ignore_errors=True)
+    work = args.work or Path(tempfile.mkdtemp(prefix="auditor-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        startup_times()
+        for devices in args.devices or [100_000]:
+            bench_size(devices, work, args)
+            if args.extras:
+                run_extras(devices)
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from graph_population import ASSIGNMENTS, NEVER_ENROLLED, POLICIES, VPP_SECRET, 
 from graph_server import Fault, serve
 from test_sources_graph import pull
 
+from auditor.sources.snapshot import load_snapshot
+
 TOKEN = "eyJ0eXAiOiJKV1QifQ.population-test.signature"
 
 
@@ -103,7 +105,7 @@ def test_a_403_on_each_part_is_a_gap_and_its_rules_say_unknown_naming_the_permis
         unknown = [f for f in findings["findings"] if f["rule_id"] == rule]
         assert unknown and all(f["status"] == "unknown" for f in unknown)
         assert all(permission in f["detail"] for f in unknown), rule
-    snapshot = json.loads(gzip.decompress((tmp_path / "out" / "snapshot.json.gz").read_bytes()))
+    snapshot = load_snapshot(tmp_path / "out" / "snapshot.json.gz")
     assert snapshot["parts"][part]["status"] == "denied"
 
 

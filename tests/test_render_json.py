@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
@@ -103,15 +104,31 @@ def test_without_history_changes_is_null_and_findings_have_no_first_seen(tmp_pat
     assert all("first_seen" not in f for f in data["findings"])
 
 
-def test_streamed_output_equals_one_indented_dump(report, tmp_path):
+def test_streamed_output_equals_one_compact_dump(report, tmp_path):
     raw, data = write(report, tmp_path)
-    assert raw == orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+    assert raw == orjson.dumps(data) + b"\n"
 
 
-def test_chunked_serialization_gives_the_same_bytes(report, tmp_path):
-    raw, _ = write(report, tmp_path)
+def test_indented_output_equals_one_indented_dump_of_the_same_document(report, tmp_path):
+    compact, data = write(report, tmp_path)
+    indented = b"".join(document_bytes(report, indent=True))
+    assert indented == orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+    assert orjson.loads(indented) == orjson.loads(compact)  # only whitespace differs
+
+
+@pytest.mark.parametrize("indent", [False, True])
+def test_chunked_serialization_gives_the_same_bytes(report, indent):
+    whole = b"".join(document_bytes(report, indent=indent))
     for chunk_rows in (1, 2, 1000):
-        assert b"".join(document_bytes(report, chunk_rows=chunk_rows)) == raw
+        assert b"".join(document_bytes(report, chunk_rows=chunk_rows, indent=indent)) == whole
+
+
+@pytest.mark.parametrize("indent", [False, True])
+def test_a_run_without_findings_is_still_one_document(indent):
+    empty = make_report(rules=golden_rules(), with_changes=False)
+    empty = dataclasses.replace(empty, findings=empty.findings.iloc[:0])
+    raw = b"".join(document_bytes(empty, indent=indent))
+    assert orjson.loads(raw)["findings"] == []
 
 
 def test_same_inputs_give_the_same_document_apart_from_generated_at(report, tmp_path):

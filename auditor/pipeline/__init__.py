@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor import __version__
+from auditor.clock import Stopwatch
 from auditor.config import Config
 from auditor.engine import EvaluationContext, evaluate, gap_reasons
 from auditor.errors import PartialSourceError, SourceError
@@ -101,6 +102,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
     history lock is held from the comparison until the run is recorded, which happens only
     after its evidence is in place.
     """
+    clock = Stopwatch()
     for fmt in config.formats:
         check_format_available(fmt)
     rules = select_rules(config)
@@ -124,8 +126,10 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         staging = open_staging(config.out_dir, keep=_paths_read(config, options))
         stack.callback(staging.close)
         hook("staged")
+        _stage_done("prepare (formats, rules, catalogue, waivers, history)", clock)
         loaded = load_batches(config, progress=options.progress, snapshot_dir=staging.path)
         readings, fetched = loaded.readings, list(loaded.fetched)
+        _stage_done("load", clock)
         inputs = readings.inputs  # as read (paths as given): the manifest and the bundle
         if options.bundle_inputs:
             refuse_url_bundle(inputs)
@@ -133,6 +137,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         named = [dataclasses.replace(i, path=input_name(i.path)) for i in inputs]
         inventory = normalize(readings.batches, inputs=named, gaps=gaps, notes=readings.notes)
         del loaded, readings
+        _stage_done("normalize", clock)
         _refuse_partial(inventory, config)
         _refuse_empty(inventory, options)
         log.info("normalized %d Macs from %d input(s)", len(inventory.devices), len(inputs))
@@ -142,6 +147,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             options.as_of, catalogue, params, uncollected=gap_reasons(inventory.gaps)
         )
         results = evaluate(rules, inventory.frames(), context)
+        _stage_done("evaluate", clock)
         outcome = apply_waivers(
             results, inventory.frames(), waivers, options.as_of, digest=waivers_digest
         )
@@ -175,6 +181,10 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         )
         for warning in report.run.warnings:
             log.warning("%s", warning.message)
+        _stage_done("waivers, history and report model", clock)
+        # Only the report model renders: free the frames it was built from first.
+        recorded_inputs = inventory.inputs
+        del inventory, results, outcome
         written = write_evidence(
             report,
             staging,
@@ -186,14 +196,17 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             record_paths=options.record_paths,
             bundle=_bundle_choices(config, options, catalogue) if options.bundle_inputs else None,
             split_by=options.split_by,
+            json_indent=config.json_indent,
         )
+        _stage_done("render and manifest", clock)
         with interrupts.held():  # the evidence and its history record change together
             staging.swap_in()
             hook("swapped")
             if recorded is not None and comparison is not None:
-                recorded.record(comparison, inventory.inputs)
+                recorded.record(comparison, recorded_inputs)
                 _say_later_periods(recorded, meta)
                 hook("recorded")
+        _stage_done("swap and history", clock)
     return RunResult(
         report=report,
         outputs=tuple(staging.final(p) for p in written.outputs),
@@ -201,6 +214,11 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         failures_by_severity=report.failures_by_severity(),
         new_failures_by_severity=report.new_failures_by_severity(),
     )
+
+
+def _stage_done(stage: str, clock: Stopwatch) -> None:
+    """Log what the stage cost (`-v`; `make bench` reads these lines)."""
+    log.info("stage %s: %s", stage, clock.lap())
 
 
 def _paths_read(config: Config, options: RunOptions) -> list[Path]:

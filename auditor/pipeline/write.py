@@ -21,8 +21,8 @@ from auditor.evidence.bundle import BUNDLE, RUN_FILE, Bundle, write_bundle
 from auditor.models import InputFile, RunMeta
 from auditor.pipeline.folder import Staging, hook
 from auditor.refdata.catalogue import Catalogue
-from auditor.render import OUTPUT_NAMES, RENDERERS
 from auditor.render.action_plan_csv import write_action_plans
+from auditor.render.parallel import render_reports
 from auditor.report import Report
 
 
@@ -55,6 +55,7 @@ def write_evidence(
     record_paths: bool,
     bundle: BundleChoices | None,
     split_by: str | None = None,
+    json_indent: bool = False,
 ) -> Written:
     """Render every format, carry the old folder's other files, bundle, then write the manifest.
 
@@ -63,7 +64,7 @@ def write_evidence(
     An input lying in `--out` (a snapshot re-audited in place) is carried into the new folder
     and recorded where it lies there, so `verify` re-hashes it.
     """
-    outputs = [*fetched, *_render(report, formats, staging.path, split_by)]
+    outputs = [*fetched, *_render(report, formats, staging.path, split_by, json_indent)]
     hook("rendered")
     old_bundle = (staging.out_dir / BUNDLE).resolve()
     readable = [Path(i.path) for i in inputs if "://" not in i.path]
@@ -141,14 +142,10 @@ def refuse_url_bundle(inputs: Sequence[InputFile]) -> None:
 
 
 def _render(
-    report: Report, formats: Sequence[str], folder: Path, split_by: str | None
+    report: Report, formats: Sequence[str], folder: Path, split_by: str | None, json_indent: bool
 ) -> list[Path]:
-    """Render every format (and the split action plans) into `folder`."""
-    written = []
-    for fmt in formats:
-        path = folder / OUTPUT_NAMES[fmt]
-        RENDERERS[fmt](report, path)
-        written.append(path)
+    """Render every format (both cores: `render.parallel`) and the split action plans."""
+    written = render_reports(report, formats, folder, json_indent=json_indent)
     if split_by is not None:
         written += write_action_plans(report, folder, split_by)
     return written

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import gc
 import gzip
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -178,31 +181,35 @@ PDF_VARIANT = "pdf/a-3a"  # PDF/A-3: archival and tagged, and it may carry attac
 ATTACH_AS_IS_MAX_BYTES = 16 * 2**20
 
 
-def render(report: Report, path: Path) -> None:
+def render(report: Report, path: Path, *, findings_json: Path | None = None) -> None:
     """Write the PDF report to `path`: PDF/A-3a (tagged) with findings.json attached.
 
     The attachment is the same document `auditor run` writes as findings.json (rendered from
     the same model), so the filed PDF alone carries the machine-readable result; a large one
-    is attached as findings.json.gz, and the appendix names the attachment.
+    is attached as findings.json.gz, and the appendix names the attachment. `findings_json`:
+    that file as this run already wrote it (attached as it is, not rendered a second time).
     """
     from weasyprint import HTML, Attachment
 
     from auditor.render.json import render as render_json
 
     with tempfile.TemporaryDirectory(prefix="auditor-pdf-") as scratch:
-        findings = Path(scratch) / ATTACHMENT_NAME
-        render_json(report, findings)
+        findings, name = findings_json, ATTACHMENT_NAME
+        if findings is None:
+            findings = Path(scratch) / ATTACHMENT_NAME
+            render_json(report, findings)
         if findings.stat().st_size > ATTACH_AS_IS_MAX_BYTES:
-            findings = _gzipped(findings)
+            name += ".gz"
+            findings = _gzipped(findings, Path(scratch) / name)
         # a safety net: normalize removed control characters already
-        html = without_controls(render_html(report, attachment=findings.name))
+        html = without_controls(render_html(report, attachment=name))
         attachment = Attachment(
             filename=str(findings),
-            name=findings.name,
+            name=name,
             description="The machine-readable result of this audit (docs/findings-json.md)",
             relationship="Data",
         )
-        with report_path(path) as temporary:
+        with report_path(path) as temporary, _collector_paused():
             HTML(string=html, base_url=str(template_dir())).write_pdf(
                 temporary,
                 pdf_variant=PDF_VARIANT,
@@ -212,9 +219,8 @@ def render(report: Report, path: Path) -> None:
             )
 
 
-def _gzipped(path: Path) -> Path:
-    """`path` compressed beside itself as `NAME.gz` (fast level, no timestamp: deterministic)."""
-    target = path.with_name(path.name + ".gz")
+def _gzipped(path: Path, target: Path) -> Path:
+    """`path` compressed into `target` (fast level, no timestamp: deterministic)."""
     with path.open("rb") as raw, gzip.GzipFile(target, "wb", compresslevel=1, mtime=0) as packed:
         shutil.copyfileobj(raw, packed, 2**20)
     return target
@@ -233,3 +239,20 @@ def _srgb_profile() -> Any:
 
     with (resources.files("weasyprint.pdf") / "sRGB2014.icc").open("rb") as icc:
         return ColorProfile(icc, "sRGB2014.icc", "relative-colorimetric", (["r"], ["g"], ["b"]))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while WeasyPrint lays out and draws.
+
+    Layout allocates millions of short-lived objects, and the collections they trigger
+    cost ~20 % of the render (0.7 s of 3.7 s at 100k Macs) while reclaiming ~15 MB for a
+    document of bounded length (`pdf_devices_per_rule` rows per rule); it runs again after.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

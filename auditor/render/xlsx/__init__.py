@@ -1,7 +1,7 @@
 """The Excel workbook: the report model laid out as sheets (Summary, Findings, Devices, …).
 
 openpyxl builds every sheet, style, table, filter and chart (`sheets`, `cells`); the long
-sheets (Findings, Devices) get their rows streamed in by `stream.splice_rows`. Sheets longer
+sheets (Findings, Devices) get their rows streamed in by `package.splice_rows`. Sheets longer
 than Excel's row limit are split ("Findings (2)") and Run info says so, as it names any cell
 Excel could not hold as given (`limits`). Inventory text is always written as text, never as
 a formula.
@@ -29,6 +29,7 @@ from auditor.render.xlsx.cells import (
     widths,
 )
 from auditor.render.xlsx.limits import adjustments_of, fit_frame
+from auditor.render.xlsx.package import SheetRows, splice_rows
 from auditor.render.xlsx.population import IDENTITIES_SHEET, population_sheet
 from auditor.render.xlsx.sheets import (
     changes_sheet,
@@ -39,7 +40,7 @@ from auditor.render.xlsx.sheets import (
     tenant_sheet,
     waivers_sheet,
 )
-from auditor.render.xlsx.stream import SheetRows, Styles, splice_rows
+from auditor.render.xlsx.stream import Styles
 from auditor.report import FINDINGS_SCHEMA, Report
 
 EXCEL_MAX_ROWS = 1_048_576  # per sheet, header included

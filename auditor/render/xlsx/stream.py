@@ -1,23 +1,21 @@
-"""Stream a large frame into a worksheet of an openpyxl-made workbook as SpreadsheetML rows.
+"""SpreadsheetML `<row>` XML for a large frame, built column-wise (see `package` for the file).
 
-openpyxl builds the workbook (styles, tables, filters, charts, small sheets) with only the
-header row on the long sheets; `splice_rows` then copies that file and inserts the rows,
-built column by column with vectorised string operations (each distinct value escaped once).
-This writes ~10x faster than openpyxl's cell objects with flat memory (chunks of rows).
+Each column is factorized once per sheet: its distinct values are escaped and turned into
+cell XML once, and a chunk of rows is laid out as a grid of those strings and joined in one
+call, so no string is built per cell. Text whose values repeat (statuses, models, versions,
+rule titles) goes to the shared-strings table, as Excel itself writes it; text that is mostly
+distinct (ids, serials, names) stays inline, so the table never grows with the fleet.
 
-Every text value becomes an inline string, never a formula; text starting with = + - @ tab
-or CR also gets a quote-prefix style, so editing the cell in Excel keeps it text.
+Every text value is a string cell, never a formula; text starting with = + - @ tab or CR also
+gets a quote-prefix style, so editing the cell in Excel keeps it text.
 """
 
 from __future__ import annotations
 
 import re
-import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -30,13 +28,11 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NEEDS_ESCAPE = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _RISKY_START = re.compile("\n[=+\\-@\t\r]")
+_XML_SPACE = " \t\r\n"  # what an XML reader may trim from an element's text
+_EDGE_SPACES = [f"\n{c}" for c in _XML_SPACE] + [f"{c}\n" for c in _XML_SPACE]
+SHARED_WHEN_REPEATS = 2  # share a column's text when each value appears this often on average
 _EXCEL_EPOCH_US = int(pd.Timestamp("1899-12-30").value // 1_000)
 _US_PER_DAY = 86_400_000_000
-_NS = {
-    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +43,26 @@ class Styles:
     quoted: int
 
 
-@dataclass(frozen=True, slots=True)
-class SheetRows:
-    """Rows of `frame` to insert under the header row of the sheet called `sheet`."""
+class SharedStrings:
+    """The workbook's shared-strings table as the streamed sheets add to it (`<si>` items)."""
 
-    sheet: str
-    frame: pd.DataFrame
+    def __init__(self, items: list[str] | None = None) -> None:
+        self.items: list[str] = list(items or [])
+        self.references = 0
+        self._index = {item: i for i, item in enumerate(self.items)}
+
+    def add(self, texts: np.ndarray, preserve: np.ndarray) -> np.ndarray:
+        """The table index of each escaped text (added when new)."""
+        opening = np.where(preserve, '<si><t xml:space="preserve">', "<si><t>").astype(object)
+        items = opening + texts + "</t></si>"
+        indexes = np.empty(len(items), dtype=np.int64)
+        for i, item in enumerate(items.tolist()):
+            index = self._index.get(item)
+            if index is None:
+                index = self._index[item] = len(self.items)
+                self.items.append(item)
+            indexes[i] = index
+        return indexes
 
 
 def escape_text(value: str) -> str:
@@ -63,8 +73,11 @@ def escape_text(value: str) -> str:
     )
 
 
-def _text_bodies(uniques: Any, quoted: int) -> np.ndarray:
-    """Cell XML after `r="A1` for each distinct text value (escaped, quote-prefixed if risky)."""
+def _text_bodies(uniques: Any, quoted: int, shared: SharedStrings | None = None) -> np.ndarray:
+    """Cell XML after `r="A1` for each distinct text value (escaped, quote-prefixed if risky).
+
+    With `shared`, the texts go to the shared-strings table and the cells refer to it.
+    """
     if isinstance(uniques, pd.api.extensions.ExtensionArray | pd.Index):
         values = uniques.to_numpy(dtype=object)
     else:
@@ -78,105 +91,117 @@ def _text_bodies(uniques: Any, quoted: int) -> np.ndarray:
         joined = "\n".join(values)
     if max(map(len, values)) > MAX_CELL_CHARS:  # `limits.fit_frame` cut (and listed) them
         values = np.asarray([fit_text(v) for v in values], dtype=object)  # before escaping
+        joined = "\n".join(values)
     # whole-column regex passes decide whether any value needs per-value work at all
+    risky: Any = False
+    if _RISKY_START.search("\n" + joined):
+        risky = np.fromiter((v.startswith(FORMULA_TRIGGERS) for v in values), bool, len(values))
+    preserve: Any = False
+    wrapped = f"\n{joined}\n"
+    if any(edge in wrapped for edge in _EDGE_SPACES):  # some value starts or ends with space
+        preserve = np.fromiter((v != v.strip(_XML_SPACE) for v in values), bool, len(values))
     if _NEEDS_ESCAPE.search(joined):
         values = np.asarray([escape_text(v) for v in values], dtype=object)
-    plain = '" t="inlineStr"><is><t xml:space="preserve">'
-    if _RISKY_START.search("\n" + joined):
-        prefixed = f'" s="{quoted}" t="inlineStr"><is><t xml:space="preserve">'
-        risky = np.fromiter((v.startswith(FORMULA_TRIGGERS) for v in values), bool, len(values))
-        heads: Any = np.where(risky, prefixed, plain)
-    else:
-        heads = plain
-    return np.asarray(heads + values + "</t></is></c>", dtype=object)
+    style: Any = np.where(risky, f' s="{quoted}"', "").astype(object) if risky is not False else ""
+    if shared is not None:
+        indexes = shared.add(values, np.broadcast_to(preserve, values.shape))
+        return np.asarray(
+            '"' + style + ' t="s"><v>' + indexes.astype(str).astype(object) + "</v></c>",
+            dtype=object,
+        )
+    opening: Any = "<t>"
+    if preserve is not False:
+        opening = np.where(preserve, '<t xml:space="preserve">', "<t>").astype(object)
+    return np.asarray(
+        '"' + style + ' t="inlineStr"><is>' + opening + values + "</t></is></c>", dtype=object
+    )
 
 
-def _column_cells(series: pd.Series, refs: np.ndarray, styles: Styles) -> np.ndarray:
-    """Full `<c>` elements of one column chunk ('' where the value is missing)."""
-    size = len(series)
+def _value_bodies(series: pd.Series, styles: Styles) -> np.ndarray:
+    """Cell XML after `r="A1` for each row of a date, boolean or number column."""
     dtype = series.dtype
-    missing = series.isna().to_numpy()
     if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
         stamps = series.dt.tz_convert("UTC") if isinstance(dtype, pd.DatetimeTZDtype) else series
         micros = stamps.dt.tz_localize(None).astype("datetime64[us]").to_numpy().astype(np.int64)
         serial = ((micros - _EXCEL_EPOCH_US) / _US_PER_DAY).round(8).astype(str).astype(object)
-        body = f'" s="{styles.date}"><v>'
-        cells = refs + body + serial + "</v></c>"
+        bodies = np.asarray(f'" s="{styles.date}"><v>' + serial + "</v></c>", dtype=object)
         outside = outside_excel(series)  # listed by `limits.fit_frame`: written as text
         if outside.any():
-            texts = _text_bodies([iso_text(v) for v in series[outside]], styles.quoted)
-            cells = np.asarray(cells, dtype=object)
-            cells[outside] = refs[outside] + texts
-    elif pd.api.types.is_bool_dtype(dtype):
+            bodies[outside] = _text_bodies([iso_text(v) for v in series[outside]], styles.quoted)
+        return bodies
+    if pd.api.types.is_bool_dtype(dtype):
         flags = series.fillna(False).to_numpy(dtype=bool)
-        cells = refs + np.where(flags, '" t="b"><v>1</v></c>', '" t="b"><v>0</v></c>')
-    elif pd.api.types.is_numeric_dtype(dtype):
-        numbers = series.astype("float64").fillna(0).to_numpy()
-        as_text = np.where(
-            numbers == np.round(numbers), numbers.astype(np.int64).astype(str), numbers.astype(str)
-        ).astype(object)
-        cells = refs + '"><v>' + as_text + "</v></c>"
-    else:
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        bodies = _text_bodies(list(uniques), styles.quoted)
-        cells = refs + bodies[np.where(codes < 0, 0, codes)] if len(bodies) else refs
-    cells = np.asarray(cells, dtype=object)
-    if missing.any():
-        cells[missing] = ""
-    return cells if len(cells) == size else np.full(size, "", dtype=object)
+        return np.where(flags, '" t="b"><v>1</v></c>', '" t="b"><v>0</v></c>').astype(object)
+    numbers = series.astype("float64").fillna(0).to_numpy()
+    as_text = np.where(
+        numbers == np.round(numbers), numbers.astype(np.int64).astype(str), numbers.astype(str)
+    ).astype(object)
+    return np.asarray('"><v>' + as_text + "</v></c>", dtype=object)
 
 
-def rows_xml(frame: pd.DataFrame, styles: Styles, first_row: int = 2) -> Iterator[bytes]:
-    """SpreadsheetML `<row>` elements of the frame, in chunks, starting at row `first_row`."""
-    letters = [get_column_letter(i + 1) for i in range(frame.shape[1])]
+def _is_text(dtype: Any) -> bool:
+    return not (
+        isinstance(dtype, pd.DatetimeTZDtype)
+        or pd.api.types.is_datetime64_any_dtype(dtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_numeric_dtype(dtype)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _TextColumn:
+    """A text column factorized once: per-row codes (-1 missing) into per-value cell XML."""
+
+    codes: np.ndarray
+    bodies: np.ndarray
+
+
+def _text_column(series: pd.Series, quoted: int, shared: SharedStrings | None) -> _TextColumn:
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if shared is not None and len(uniques) * SHARED_WHEN_REPEATS > len(series):
+        shared = None  # mostly distinct values: inline, so the table stays small
+    bodies = _text_bodies(uniques, quoted, shared)
+    if shared is not None:
+        shared.references += int((codes >= 0).sum())
+    return _TextColumn(codes.astype(np.int32), bodies)
+
+
+def rows_xml(
+    frame: pd.DataFrame, styles: Styles, first_row: int = 2, shared: SharedStrings | None = None
+) -> Iterator[bytes]:
+    """SpreadsheetML `<row>` elements of the frame, in chunks, starting at row `first_row`.
+
+    A chunk is laid out as one grid of strings, row by row: `<row r="N">`, then per cell its
+    column's `<c r="X`, the row number and the cell's body (the same objects reused, nothing
+    built per cell), then `</row>`; one `str.join` makes the XML. Missing values leave the
+    cell out. Without `shared` every text is an inline string.
+    """
+    prefixes = [f'<c r="{get_column_letter(i + 1)}' for i in range(frame.shape[1])]
+    texts = {
+        i: _text_column(frame.iloc[:, i], styles.quoted, shared)
+        for i in range(frame.shape[1])
+        if _is_text(frame.dtypes.iloc[i])
+    }
     for start in range(0, len(frame), CHUNK_ROWS):
         chunk = frame.iloc[start : start + CHUNK_ROWS]
         numbers = np.arange(first_row + start, first_row + start + len(chunk)).astype(str)
         numbers = numbers.astype(object)
-        columns = [
-            _column_cells(chunk.iloc[:, i], f'<c r="{letter}' + numbers, styles)
-            for i, letter in enumerate(letters)
-        ]
-        heads = '<row r="' + numbers + '">'
-        text = "".join(
-            [f"{head}{''.join(cells)}</row>" for head, *cells in zip(heads, *columns, strict=True)]
-        )
-        yield text.encode("utf-8")
-
-
-def _sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name → its part name inside the package (read from workbook.xml and its rels)."""
-    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target", "") for r in rels.findall("rel:Relationship", _NS)}
-    paths = {}
-    for sheet in workbook.findall("m:sheets/m:sheet", _NS):
-        target = targets[sheet.get(f"{{{_NS['r']}}}id")]
-        paths[str(sheet.get("name"))] = (
-            target.lstrip("/") if target.startswith("/") else ("xl/" + target)
-        )
-    return paths
-
-
-def splice_rows(source: Path, target: Path, parts: Sequence[SheetRows], styles: Styles) -> None:
-    """Copy the openpyxl workbook `source` to `target`, inserting each part's rows."""
-    with zipfile.ZipFile(source) as original:
-        paths = _sheet_paths(original)
-        by_path = {paths[p.sheet]: p for p in parts}
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
-            for info in original.infolist():
-                data = original.read(info.filename)
-                part = by_path.get(info.filename)
-                if part is None:
-                    out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
-                    continue
-                head, tail = data.split(b"</sheetData>", 1)
-                last = f"{get_column_letter(max(part.frame.shape[1], 1))}{len(part.frame) + 1}"
-                head = re.sub(
-                    rb'<dimension ref="[^"]*"', f'<dimension ref="A1:{last}"'.encode(), head
-                )
-                with out.open(info.filename, "w", force_zip64=True) as stream:
-                    stream.write(head)
-                    for block in rows_xml(part.frame, styles):
-                        stream.write(block)
-                    stream.write(b"</sheetData>" + tail)
+        grid = np.empty((len(chunk), 3 * len(prefixes) + 2), dtype=object)
+        grid[:, 0] = '<row r="' + numbers + '">'
+        grid[:, -1] = "</row>"
+        for i, prefix in enumerate(prefixes):
+            text = texts.get(i)
+            if text is not None:
+                codes = text.codes[start : start + len(chunk)]
+                missing = codes < 0
+                bodies = text.bodies[np.where(missing, 0, codes)] if len(text.bodies) else None
+            else:
+                series = chunk.iloc[:, i]
+                missing = series.isna().to_numpy()
+                bodies = _value_bodies(series, styles)
+            grid[:, 3 * i + 1] = prefix
+            grid[:, 3 * i + 2] = numbers
+            grid[:, 3 * i + 3] = bodies
+            if missing.any():
+                grid[missing, 3 * i + 1 : 3 * i + 4] = ""
+        yield "".join(grid.ravel().tolist()).encode("utf-8")

@@ -39,6 +39,7 @@ from auditor.sources.files.reading import (
     shown_name,
 )
 from auditor.sources.files.shapes import INPUT_KINDS
+from auditor.sources.snapshot_pages import is_paged_snapshot, read_paged_snapshot
 
 __all__ = [
     "INPUT_KINDS",
@@ -103,6 +104,9 @@ def read_file(path: Path, limits: ReadLimits | None = None) -> FileReading:
     """
     name, limits = shown_name(path.name), limits or ReadLimits()
     try:
+        if is_paged_snapshot(path):  # `auditor fetch` output: read column-wise by its owner
+            batches, gaps, sha256 = read_paged_snapshot(path, name)
+            return FileReading(path, batches, "snapshot", sha256, gaps)
         streamed = read_json_lines_file(path, name, limits) or read_value_document(
             path, name, limits
         )

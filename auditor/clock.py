@@ -1,0 +1,48 @@
+"""Stage timing for the progress log (`-v`): wall and CPU seconds, and peak memory so far."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+try:
+    import resource
+except ImportError:  # Windows: no getrusage
+    resource = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class Lap:
+    """What one stage cost this process."""
+
+    wall_s: float
+    cpu_s: float
+    peak_mb: int | None  # the process's peak resident memory so far (None: not measurable)
+
+    def __str__(self) -> str:
+        peak = "" if self.peak_mb is None else f", peak {self.peak_mb} MB"
+        return f"{self.wall_s:.2f} s wall, {self.cpu_s:.2f} s cpu{peak}"
+
+
+class Stopwatch:
+    """Laps of wall-clock and CPU time (this process, all its threads) since the last lap."""
+
+    def __init__(self) -> None:
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+
+    def lap(self) -> Lap:
+        """The time since the previous lap (or the start); starts the next lap."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        lap = Lap(wall - self._wall, cpu - self._cpu, peak_rss_mb())
+        self._wall, self._cpu = wall, cpu
+        return lap
+
+
+def peak_rss_mb() -> int | None:
+    """This process's peak resident set size in MiB, where the platform reports it."""
+    if resource is None:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak / 2**20 if sys.platform == "darwin" else peak / 2**10)  # bytes vs KiB
