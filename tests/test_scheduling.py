@@ -12,7 +12,7 @@ import yaml
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 EXAMPLES = DOCS / "examples"
-# Used when auditor/cli.py is absent: the flags `auditor run` is documented to take.
+# Used when the auditor.cli package is absent: the flags `auditor run` is documented to take.
 RUN_FLAGS = {"--input", "--source", "--as-of", "--format", "--out", "--config", "--waivers",
              "--history", "--no-history", "--fail-on", "--only-new", "--sign-key", "--cloud",
              "--graph-url", "--allow-partial", "--no-notify", "--notify-required"}  # fmt: skip

@@ -1,7 +1,7 @@
-"""The commands over recorded evidence: `verify`, `history` and `keygen`, and what `run` shares.
+"""The commands over recorded evidence: `verify`, `history` and `keygen`.
 
-Thin like `auditor.cli`, which registers them: the work is in `auditor.evidence`,
-`auditor.pipeline.rerun` and `auditor.history`; the text comes from `auditor.console`.
+Thin like every command: the work is in `auditor.evidence`, `auditor.pipeline.rerun` and
+`auditor.history`; the text comes from `auditor.console`.
 """
 
 from __future__ import annotations
@@ -11,32 +11,7 @@ from pathlib import Path
 
 import click
 
-from auditor.config import Config, load_config
-
-DEFAULT_HISTORY = "~/.local/share/auditor/history.sqlite"
-
-
-def load_config_file(config_path: Path | None) -> Config:
-    """The configuration, with its shape, rule and [notify] settings checked in one pass."""
-    from auditor.notify import notify_problems
-    from auditor.rules.settings import rule_problems
-
-    if config_path is None and Path("auditor.toml").is_file():
-        config_path = Path("auditor.toml")
-    return load_config(config_path, check=lambda c: rule_problems(c) + notify_problems(c))
-
-
-def history_path(history: str | None, no_history: bool, config: Config) -> Path | None:
-    """The history database a command uses: the flag, else the config, else the default."""
-    if no_history or not config.history_enabled:
-        return None
-    if history:
-        return Path(history).expanduser()
-    if config.history_path is not None:
-        return config.history_path
-    from auditor.history import default_history_path
-
-    return default_history_path()
+from auditor.cli.options import DEFAULT_HISTORY, history_path, load_config_file
 
 
 @click.command()
