@@ -79,7 +79,7 @@ def add_owners(
         **{c: pd.array(joined[c].to_numpy(), dtype="string") for c in people.columns},
         owner_in_entra=found.to_numpy(),
     )
-    gone = devices.loc[(found == False).to_numpy(dtype=bool), "upn"]  # noqa: E712
+    gone = devices.loc[(~found.fillna(True)).to_numpy(dtype=bool), "upn"]
     if len(gone):
         notes.append(
             QualityNote(

@@ -1,6 +1,6 @@
 """The owner parts of a Graph pull: role scope tag names and the primary users in Entra.
 
-`role_scope_tags` lists `deviceManagement/roleScopeTags` (v1.0, DeviceManagementRBAC.Read.All)
+`role_scope_tags` lists `deviceManagement/roleScopeTags` (beta only, DeviceManagementRBAC.Read.All)
 so the `roleScopeTagIds` each Mac carries (beta, per-device details) read as names.
 `entra_users` (only when `[owners] entra_lookup = true`) GETs each primary user by id in JSON
 `$batch`es with `$select=department,officeLocation,…&$expand=manager(…)` (User.Read.All).
@@ -23,7 +23,7 @@ _NO_USER = frozenset({"", "00000000-0000-0000-0000-000000000000"})
 
 async def role_scope_tags(session: GraphSession) -> Part:
     """Every role scope tag (id, displayName), to name the tags each Mac carries."""
-    tags = Part("role_scope_tags", f"{session.v1}/deviceManagement/roleScopeTags")
+    tags = Part("role_scope_tags", f"{session.beta}/deviceManagement/roleScopeTags")
     await collect(session, tags, tags.endpoint, {})
     return tags
 
