@@ -3,7 +3,8 @@
 Shapes follow Microsoft's Graph reference pages:
 - "List roleScopeTags" (beta only):
   https://learn.microsoft.com/graph/api/intune-rbac-rolescopetag-list?view=graph-rest-beta
-  (microsoftgraph/microsoft-graph-docs-contrib `api-reference/beta/api/intune-rbac-rolescopetag-list.md`):
+  (microsoftgraph/microsoft-graph-docs-contrib
+  `api-reference/beta/api/intune-rbac-rolescopetag-list.md`):
   `{"value": [{"@odata.type": "#microsoft.graph.roleScopeTag", "id", "displayName",
   "description", "isBuiltIn"}]}`; the built-in tag is `Default` with id `0`.
 - "Get user": https://learn.microsoft.com/graph/api/user-get?view=graph-rest-1.0
