@@ -229,8 +229,6 @@ def test_owners_problems_are_named(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     message = str(caught.value)
-    assert (
-        "owners.group_by: 'team' is not one of category, owner, department, scope_tag" in message
-    )
+    assert "owners.group_by: 'team' is not one of category, owner, department, scope_tag" in message
     assert "owners.sla_days.urgent: 'urgent' is not a severity" in message
     assert "owners.sla_days.high: must be a whole number of days, 0 or more" in message
