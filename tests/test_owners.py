@@ -182,3 +182,20 @@ def test_a_saved_users_batch_and_scope_tags_are_read_from_files(tmp_path: Path) 
         assert [from_files[k][key] for k in sorted(from_files)] == [
             pulled[k][key] for k in sorted(from_files)
         ]
+
+
+def test_a_403_on_role_scope_tags_is_a_gap_and_the_tags_show_their_ids(tmp_path: Path) -> None:
+    denied = Fault(r"GET /beta/deviceManagement/roleScopeTags", 403, times=None)
+    with serve(20, faults=[denied]) as graph:
+        code, log = _run(graph, tmp_path / "out", '[owners]\ngroup_by = "scope_tag"\n')
+        by_id = {mac["id"]: mac for mac in graph.macs}
+    assert code in (0, 1), log
+    gap = next(g for g in _findings(tmp_path / "out")["run"]["gaps"])
+    assert gap["part"] == "role_scope_tags" and gap["status"] == "denied"
+    assert "DeviceManagementRBAC.Read.All" in gap["reason"]
+    devices = [r for r in _plan(tmp_path / "out") if r["entity_type"] == "device"]
+    assert devices
+    for row in devices:
+        tags = by_id[row["entity_id"]]["roleScopeTagIds"]
+        assert row["scope_tags"] == "; ".join(f"tag {t}" for t in tags)
+        assert row["group"] == row["scope_tags"]  # scope tags group Macs, owner or not
