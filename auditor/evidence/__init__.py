@@ -5,9 +5,11 @@ a credential. With an Ed25519 private key (PEM) the exact manifest bytes are sig
 `manifest.sig` (base64); `verify` re-hashes every output and, given the public key, the signature.
 Inputs are recorded by file name (the path as given only with `record_paths`); `verify`
 re-hashes those inside the folder (`folder_path`: the snapshot of a Graph pull, or the copies
-`evidence.bundle` made): the others lie elsewhere and are reported as not checked. A report
-file in the folder that the manifest does not name (left by an earlier run?) fails `verify`,
-and so does a signed manifest checked without the public key, unless the caller allows it.
+`evidence.bundle` made): the others lie elsewhere and are reported as not checked. Any file in
+the folder that the manifest does not name, hidden or not (a stale report, a `report-final.pdf`,
+an interrupted run's `.auditor-*` staging folder) fails `verify`, except notes and file-manager
+metadata, which are named; so does a signed manifest checked without the public key, unless
+the caller allows it.
 Keys are made and loaded in `evidence.keys`.
 """
 

@@ -16,6 +16,10 @@ from auditor.evidence.keys import fingerprint, load_public_key
 from auditor.evidence.manifest import FORMAT_VERSION, MANIFEST, REPORT_NAMES, SIGNATURE
 from auditor.fileops import sha256_and_size
 
+STAGING_PREFIX = ".auditor-"  # the hidden folders a run stages its evidence in
+OS_METADATA = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})  # file managers write these
+NOTE_SUFFIXES = (".txt", ".md")  # a reader's notes beside the evidence: named, not a problem
+
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
@@ -24,7 +28,7 @@ class VerifyResult:
     directory: Path
     checked: tuple[str, ...]  # outputs that match
     problems: tuple[str, ...]  # "report.pdf: changed (…)", one per file at fault
-    unlisted: tuple[str, ...]  # other files the manifest does not name (ignored, not a problem)
+    unlisted: tuple[str, ...]  # notes and OS metadata the manifest does not name (not a problem)
     signature: str  # verified | failed | key required | not checked (allowed) | unsigned
     inputs_checked: tuple[str, ...] = ()  # inputs inside the folder that match
     inputs_not_checked: tuple[str, ...] = ()  # inputs recorded but outside the folder
@@ -82,8 +86,10 @@ def check_evidence(
 ) -> VerifyResult:
     """Re-hash every output and every input inside `out_dir`; check the signature given `key`.
 
-    A report-named file (REPORT_NAMES) the manifest does not list is a problem; other unlisted
-    files are ignored. Raises VerifyError only when there is no readable manifest; everything
+    Every file the manifest does not list, hidden or not, is named: a problem, except notes
+    (.txt, .md) and operating-system metadata (.DS_Store …), which are listed as `unlisted`.
+    What an interrupted run left (a `.auditor-*` staging folder, a `.*.tmp` file) is one
+    problem per folder. Raises VerifyError only when there is no readable manifest; everything
     else is a problem in the result.
     """
     data, manifest = _read_manifest(out_dir)
@@ -111,22 +117,45 @@ def check_evidence(
         else:
             inputs_checked.append(inside)
     signature = _check_signature(out_dir, data, manifest, key, problems, allow_unsigned)
-    present = (p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
-    unlisted = sorted(p for p in present if p not in named and not p.startswith("."))
-    problems += [
-        f"{p} is not in the manifest: left from an earlier run?"
-        for p in unlisted
-        if PurePosixPath(p).name in REPORT_NAMES
-    ]
+    unexpected = _unexpected(out_dir, named)
+    problems += [problem for _, problem in unexpected if problem]
     return VerifyResult(
         out_dir,
         tuple(checked),
         tuple(problems),
-        tuple(p for p in unlisted if PurePosixPath(p).name not in REPORT_NAMES),
+        tuple(path for path, problem in unexpected if not problem),
         signature,
         tuple(inputs_checked),
         tuple(inputs_not_checked),
     )
+
+
+def is_leftover(relative: str) -> bool:
+    """True for what an interrupted run leaves: a staging folder or an atomic write's temporary."""
+    name = PurePosixPath(relative).name
+    return relative.startswith(STAGING_PREFIX) or (name.startswith(".") and name.endswith(".tmp"))
+
+
+def _unexpected(out_dir: Path, named: set[str]) -> list[tuple[str, str]]:
+    """(path, problem) for every file or folder the manifest does not name; "" when harmless."""
+    found: dict[str, str] = {}
+    for path in sorted(out_dir.rglob("*")):
+        relative = path.relative_to(out_dir).as_posix()
+        if relative in named or (path.is_dir() and not relative.startswith(STAGING_PREFIX)):
+            continue
+        top = relative.split("/", 1)[0]
+        if top.startswith(STAGING_PREFIX):
+            found.setdefault(f"{top}/", f"{top}/: a staging folder an interrupted auditor run "
+                             "left (the next run into this folder leaves it out)")  # fmt: skip
+        elif is_leftover(relative):
+            found[relative] = f"{relative}: a temporary file an interrupted auditor run left"
+        elif PurePosixPath(relative).name in REPORT_NAMES:
+            found[relative] = f"{relative} is not in the manifest: left from an earlier run?"
+        elif path.name in OS_METADATA or path.suffix.lower() in NOTE_SUFFIXES:
+            found[relative] = ""
+        else:
+            found[relative] = f"{relative} is not in the manifest: not written by this run"
+    return sorted(found.items())
 
 
 def _read_manifest(out_dir: Path) -> tuple[bytes, dict[str, Any]]:

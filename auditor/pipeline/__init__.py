@@ -2,7 +2,8 @@
 
 A run with no Mac stops (exit 4) unless allowed; reports name inputs by file name; a run whose
 tenant is unknown is neither compared with nor recorded in the history (whose runs are keyed
-by tenant); with `bundle_inputs` every input is copied into the evidence folder.
+by tenant); with `bundle_inputs` every input is copied into the evidence folder. The evidence
+folder is written whole beside `--out` and swapped in (`pipeline.folder`, docs/evidence-folder.md).
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +19,13 @@ from pathlib import Path
 from auditor import __version__
 from auditor.config import Config
 from auditor.engine import EvaluationContext, evaluate, gap_reasons
-from auditor.errors import ConfigError, PartialSourceError, SourceError
-from auditor.evidence import build_manifest, load_private_key, write_manifest
-from auditor.evidence.bundle import RUN_FILE, Bundle, remove_bundle, write_bundle
+from auditor.errors import PartialSourceError, SourceError
+from auditor.evidence import load_private_key
 from auditor.evidence.keys import fingerprint
 from auditor.history import History, current_bar, open_history
-from auditor.models import InputFile, Inventory, RunMeta, Severity
+from auditor.models import Inventory, RunMeta, Severity
 from auditor.normalize import normalize
+from auditor.pipeline.folder import hook, open_staging
 from auditor.pipeline.inputs import (
     SNAPSHOT_NAME,
     bundled_sample_files,
@@ -37,10 +36,11 @@ from auditor.pipeline.inputs import (
     tenant_files,
     uncovered_parts,
 )
+from auditor.pipeline.interrupts import interruptible
+from auditor.pipeline.locks import tenant_history_lock
+from auditor.pipeline.write import BundleChoices, refuse_url_bundle, write_evidence
 from auditor.refdata.catalogue import Catalogue
-from auditor.render import OUTPUT_NAMES, RENDERERS, check_format_available
-from auditor.render.action_plan_csv import PREFIX as ACTION_PLAN_PREFIX
-from auditor.render.action_plan_csv import write_action_plans
+from auditor.render import check_format_available
 from auditor.report import Report, RunWarning, SignOff, build_report
 from auditor.report.scope import what_was_read
 from auditor.rules import ALL_RULES
@@ -94,10 +94,12 @@ class RunResult:
 def run_audit(config: Config, options: RunOptions) -> RunResult:
     """Run one audit and write the configured reports plus manifest.json into config.out_dir.
 
-    Reports are rendered into a staging folder and moved into place only when every format
-    succeeded, so an interrupted or failed run never leaves a half-written report behind.
-    The history database is opened first (an unusable one stops the run before any work)
-    and the run is recorded only after its reports exist.
+    The new evidence is written whole (reports, bundle, manifest, signature) into a staging
+    folder beside `out_dir`, then swapped in (`pipeline.folder`): an interrupted or failed run
+    leaves the previous evidence as it was. SIGTERM stops a run like Ctrl-C. The history
+    database is opened first (an unusable one stops the run before any work); the tenant's
+    history lock is held from the comparison until the run is recorded, which happens only
+    after its evidence is in place.
     """
     for fmt in config.formats:
         check_format_available(fmt)
@@ -113,23 +115,20 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
     # A wrong key fails now, not after the reports are written.
     signing_key = load_private_key(options.signing_key) if options.signing_key else None
     key_sha256 = fingerprint(signing_key.public_key()) if signing_key is not None else ""
-    out_dir = config.out_dir
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(f"--out {out_dir}: exists and is not a directory")
-    with contextlib.ExitStack() as stack:
-        if not out_dir.exists():
-            out_dir.mkdir(parents=True)
-            stack.callback(_remove_if_empty, out_dir)
+    with interruptible() as interrupts, contextlib.ExitStack() as stack:
         history = (
             stack.enter_context(open_history(options.history_path))
             if options.history_path is not None
             else None
         )
-        staging = Path(tempfile.mkdtemp(prefix=".auditor-", dir=out_dir))
-        stack.callback(shutil.rmtree, staging, ignore_errors=True)
-        loaded = load_batches(config, progress=options.progress)
+        staging = open_staging(config.out_dir, keep=_paths_read(config, options))
+        stack.callback(staging.close)
+        hook("staged")
+        loaded = load_batches(config, progress=options.progress, snapshot_dir=staging.path)
         readings, fetched = loaded.readings, list(loaded.fetched)
         inputs = readings.inputs  # as read (paths as given): the manifest and the bundle
+        if options.bundle_inputs:
+            refuse_url_bundle(inputs)
         gaps = [*readings.gaps, *uncovered_parts(readings.batches, readings.gaps)]
         named = [dataclasses.replace(i, path=input_name(i.path)) for i in inputs]
         inventory = normalize(readings.batches, inputs=named, gaps=gaps, notes=readings.notes)
@@ -137,6 +136,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         _refuse_partial(inventory, config)
         _refuse_empty(inventory, options)
         log.info("normalized %d Macs from %d input(s)", len(inventory.devices), len(inputs))
+        hook("loaded")
         params = rule_params(config)
         context = EvaluationContext(
             options.as_of, catalogue, params, uncollected=gap_reasons(inventory.gaps)
@@ -150,12 +150,13 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         )
         meta = _meta(config, options, catalogue, inventory, waivers_digest, key_sha256, is_sample)
         notices = _notices(meta, is_sample, history)
-        bar = current_bar(options.as_of, catalogue, rules, params)
-        comparison = (
-            history.compare(outcome.results, inventory.frames(), meta, bar)
-            if history is not None and not notices_block_history(notices)
-            else None
-        )
+        recorded = history if history is not None and not notices_block_history(notices) else None
+        comparison = None
+        if recorded is not None:
+            stack.enter_context(tenant_history_lock(recorded.path, meta.tenant_id))
+            bar = current_bar(options.as_of, catalogue, rules, params)
+            comparison = recorded.compare(outcome.results, inventory.frames(), meta, bar)
+        hook("compared")
         report = build_report(
             outcome.results,
             inventory,
@@ -174,48 +175,50 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         )
         for warning in report.run.warnings:
             log.warning("%s", warning.message)
-        inside = [Path(i.path) for i in inputs if _is_inside(Path(i.path), out_dir)]
-        outputs = _render(
-            report, config.formats, staging, out_dir, [*fetched, *inside], options.split_by
+        written = write_evidence(
+            report,
+            staging,
+            formats=config.formats,
+            inputs=inputs,
+            fetched=fetched,
+            meta=meta,
+            signing_key=signing_key,
+            record_paths=options.record_paths,
+            bundle=_bundle_choices(config, options, catalogue) if options.bundle_inputs else None,
+            split_by=options.split_by,
         )
-        bundle = (
-            _bundle(config, options, catalogue, inputs, out_dir) if options.bundle_inputs else None
-        )
-        if bundle is None and remove_bundle(out_dir):
-            log.info("removed the input bundle an earlier run left in %s", out_dir)
-        manifest = write_manifest(
-            out_dir,
-            build_manifest(
-                out_dir,
-                [*fetched, *outputs, *(bundle.files if bundle else ())],
-                inputs,
-                meta,
-                record_paths=options.record_paths,
-                input_copies=bundle.input_copies if bundle else None,
-                bundle=RUN_FILE if bundle else None,
-            ),
-            key=signing_key,
-        )
-        if history is not None and comparison is not None:
-            history.record(comparison, inventory.inputs)
+        with interrupts.held():  # the evidence and its history record change together
+            staging.swap_in()
+            hook("swapped")
+            if recorded is not None and comparison is not None:
+                recorded.record(comparison, inventory.inputs)
+                _say_later_periods(recorded, meta)
+                hook("recorded")
     return RunResult(
         report=report,
-        outputs=(*fetched, *outputs),
-        manifest=manifest,
+        outputs=tuple(staging.final(p) for p in written.outputs),
+        manifest=staging.final(written.manifest),
         failures_by_severity=report.failures_by_severity(),
         new_failures_by_severity=report.new_failures_by_severity(),
     )
 
 
-def _is_inside(path: Path, folder: Path) -> bool:
-    """True when `path` lies in `folder` (an input re-audited in place must not be removed)."""
-    return path.resolve().parent == folder.resolve()
+def _paths_read(config: Config, options: RunOptions) -> list[Path]:
+    """Files and folders the run reads: they may lie in --out (a snapshot audited in place)."""
+    given = (*config.inputs, config.config_file, config.waivers_file, options.signing_key)
+    return [p for p in given if p is not None and "://" not in str(p)]
 
 
-def _remove_if_empty(folder: Path) -> None:
-    """Undo creating the output folder when a failed run left nothing in it."""
-    with contextlib.suppress(OSError):
-        folder.rmdir()
+def _say_later_periods(history: History, meta: RunMeta) -> None:
+    """A backfill: later periods were compared without this one, and keep what they recorded."""
+    runs = history.list_runs(meta.tenant_id)
+    later = sorted(str(p) for p in runs["period"] if str(p) > meta.period)
+    if later:
+        log.warning(
+            "recorded %s of tenant %s after later period(s) %s: their reports and streaks were "
+            "computed without it; rerun them to compare them with %s",
+            meta.period, meta.tenant_id, ", ".join(later), meta.period,
+        )  # fmt: skip
 
 
 def notices_block_history(notices: Sequence[RunWarning]) -> bool:
@@ -248,30 +251,18 @@ def _notices(meta: RunMeta, is_sample: bool, history: History | None) -> list[Ru
     return notices
 
 
-def _bundle(
-    config: Config,
-    options: RunOptions,
-    catalogue: Catalogue,
-    inputs: Sequence[InputFile],
-    out_dir: Path,
-) -> Bundle:
-    """Copy what the run read into the evidence folder, with what `verify --rerun` needs."""
-    if any("://" in i.path for i in inputs):
-        raise ConfigError("--bundle-inputs copies input files; an input is a URL")
-    return write_bundle(
-        out_dir,
-        [Path(i.path) for i in inputs],
-        config_file=config.config_file,
-        waivers_file=config.waivers_file,
-        catalogue=catalogue,
-        run={
+def _bundle_choices(config: Config, options: RunOptions, catalogue: Catalogue) -> BundleChoices:
+    """What `--bundle-inputs` records beside the copies for `verify --rerun`."""
+    return BundleChoices(
+        config,
+        catalogue,
+        {
             "as_of": options.as_of.isoformat(),
             "generated_at": options.generated_at.isoformat(),
             "source": options.recorded_source or config.source,
             "operator": options.operator,
             "allow_empty": options.allow_empty,
             "allow_partial": config.graph.allow_partial,
-            "tool_version": __version__,
         },
     )
 
@@ -323,35 +314,3 @@ def _meta(
         waivers_digest=waivers_digest,
         signing_key_sha256=signing_key_sha256,
     )
-
-
-def _render(
-    report: Report,
-    formats: Sequence[str],
-    staging: Path,
-    out_dir: Path,
-    keep: Sequence[Path],
-    split_by: str | None = None,
-) -> list[Path]:
-    """Render every format (and split action plans) into `staging`, then move them together."""
-    staged = []
-    for fmt in formats:
-        path = staging / OUTPUT_NAMES[fmt]
-        RENDERERS[fmt](report, path)
-        staged.append(path)
-    if split_by is not None:
-        staged += write_action_plans(report, staging, split_by)
-    final = []
-    for path in staged:
-        target = out_dir / path.name
-        path.replace(target)
-        final.append(target)
-    # Reports of an earlier run in this folder would no longer match the new manifest.
-    produced = {p.name for p in (*final, *keep)}
-    earlier_plans = [p.name for p in out_dir.glob(f"{ACTION_PLAN_PREFIX}*.csv")]
-    for name in (*OUTPUT_NAMES.values(), SNAPSHOT_NAME, *earlier_plans):
-        stale = out_dir / name
-        if name not in produced and stale.is_file():
-            log.info("removing %s left by an earlier run", stale)
-            stale.unlink()
-    return final

@@ -50,19 +50,23 @@ class LoadedInputs:
     fetched: tuple[Path, ...] = ()  # files this run wrote (the Graph snapshot)
 
 
-def load_batches(config: Config, *, progress: bool = False) -> LoadedInputs:
+def load_batches(
+    config: Config, *, progress: bool = False, snapshot_dir: Path | None = None
+) -> LoadedInputs:
     """Read the configured source into raw batches, their inputs, recorded gaps and notes.
 
-    A Graph pull is saved first as `snapshot.json.gz` in the output folder (the evidence of
-    what Graph said), then read like any snapshot; it is returned as `fetched`. Inputs may
+    A Graph pull is saved first as `snapshot.json.gz` in `snapshot_dir` (the run's staging
+    folder; default the output folder), the evidence of what Graph said, then read like any
+    snapshot; it is returned as `fetched`. Inputs may
     be folders: their files are read (not subfolders) and the ones of no known shape are
     listed in the data-quality notes.
     """
     if config.source == "graph":
         from auditor.sources.graph import fetch_to_file
 
-        config.out_dir.mkdir(parents=True, exist_ok=True)
-        snapshot = config.out_dir / SNAPSHOT_NAME
+        folder = snapshot_dir or config.out_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        snapshot = folder / SNAPSHOT_NAME
         log.info(fetch_to_file(config.graph, snapshot, progress=progress))
         return LoadedInputs(read_files([snapshot]), (snapshot,))
     if config.source == "files" and not config.inputs:
