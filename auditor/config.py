@@ -41,6 +41,7 @@ class GraphConfig:
     allow_partial: bool = False
     proxy: str | None = None  # credentials come from AUDITOR_GRAPH_PROXY_USER / _PASSWORD
     export_timeout_s: float = 1800.0  # the Devices export job must complete within this
+    lookup_owners: bool = False  # [owners] entra_lookup: GET the primary users from Entra
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,8 @@ def url_problems(value: str, label: str, *, is_proxy: bool = False) -> list[str]
 
 
 DEFAULT_SLA_DAYS = {"critical": 14, "high": 30, "medium": 90, "low": 180}  # issue 17 defaults
-OWNER_GROUPINGS = ("category", "owner")  # Intune device category, or the owner themself
+# Intune device category, the owner themself, the owner's Entra department, the scope tags
+OWNER_GROUPINGS = ("category", "owner", "department", "scope_tag")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +157,7 @@ _SECTIONS = {
     "report": {"prepared_by", "reviewed_by"},
     "history": {"path", "enabled"},
     "catalogue": {"path"},
-    "owners": {"sla_days", "group_by"},
+    "owners": {"sla_days", "group_by", "entra_lookup"},
     "graph": {"cloud", "graph_url", "tenant_id", "client_id", "max_concurrency", "allow_partial",
               "proxy", "export_timeout_s"},
 }  # fmt: skip
@@ -305,6 +307,7 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
             allow_partial=get.flag(graph, "graph.allow_partial", False),
             proxy=proxy,
             export_timeout_s=export_timeout_s,
+            lookup_owners=get.flag(sections["owners"], "owners.entra_lookup", False),
         ),
         notify=notify,
         sla_days=_sla_days(sections["owners"].get("sla_days", {}), problems),

@@ -134,6 +134,7 @@ class Problem(StrEnum):
     CONTROL_CHARACTERS = "control_characters"  # control characters removed from a value
     CAPPED = "capped"  # a value cut at normalize.text.TEXT_LIMIT; its length and SHA-256 kept
     AFTER_AS_OF = "after_as_of"  # a past event (check-in, enrollment, sync) after the as-of date
+    OWNER_NOT_IN_ENTRA = "owner_not_in_entra"  # a primary user the Entra lookup did not find
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +166,8 @@ class BatchKind(StrEnum):
     COMPLIANCE_SETTINGS = "compliance_settings"  # deviceManagement (its settings)
     COMPLIANCE_POLICIES = "compliance_policies"
     COMPLIANCE_ASSIGNMENTS = "compliance_assignments"
+    ROLE_SCOPE_TAGS = "role_scope_tags"  # Intune role scope tags (id → display name)
+    ENTRA_USERS = "entra_users"  # the primary users in Entra (department, manager, office)
 
 
 class InventoryPart(StrEnum):
@@ -214,6 +217,13 @@ PART_FEEDS: dict[str, tuple[str, ...]] = {
         "is_assigned", "macos_compliance_policies_assigned", "filevault_policy_assigned"),
 }  # fmt: skip
 CORE_PARTS = frozenset({InventoryPart.MANAGED_DEVICES})
+# Parts that name who owns a Mac rather than audit it: no rule reads them, so an input without
+# them is not a gap; a pull that tried and failed (denied, cut short) records one, so the run
+# says PARTIAL and the Action plan says what it could not name.
+OWNER_PART_FEEDS: dict[str, tuple[str, ...]] = {
+    BatchKind.ROLE_SCOPE_TAGS: ("scope_tags",),
+    BatchKind.ENTRA_USERS: ("owner_department", "owner_manager", "owner_office"),
+}
 # What each part is called in every output (PART_FEEDS order is the order reports list parts in).
 PART_LABELS: dict[str, str] = {
     InventoryPart.MANAGED_DEVICES: "device list",
@@ -228,6 +238,8 @@ PART_LABELS: dict[str, str] = {
     InventoryPart.COMPLIANCE_SETTINGS: "compliance settings",
     InventoryPart.COMPLIANCE_POLICIES: "macOS compliance policies",
     InventoryPart.COMPLIANCE_ASSIGNMENTS: "compliance policy assignments",
+    BatchKind.ROLE_SCOPE_TAGS: "role scope tags",
+    BatchKind.ENTRA_USERS: "owners in Entra (department, manager, office)",
 }
 # Statuses of a part the source tried to collect and did not get whole.
 INCOMPLETE_STATUSES = frozenset({"failed", "partial"})

@@ -5,7 +5,8 @@ Intune does: v1.0 lists paged through `@odata.nextLink` with `$select` checked a
 schema, beta single GETs that alone carry `bootstrapTokenEscrowed` / `hardwareInformation`, the
 reports export job (notStarted → inProgress → completed → ZIP at a SAS-style URL), the APNs
 certificate, ADE tokens with their enrollment profiles and imported device identities,
-enrollment restrictions, VPP tokens and compliance policies (graph_population.py). Faults are
+enrollment restrictions, VPP tokens and compliance policies (graph_population.py), role scope
+tags and Entra users with their managers (graph_owners.py). Faults are
 injected per test (429/503/403/404/401, malformed pages, nextLink loops, slow responses, devices
 the list skips) and Intune's per-app rate limit can be emulated.
 
@@ -44,6 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+import graph_owners
 import graph_population
 import orjson
 
@@ -104,6 +106,7 @@ BETA_ONLY_FIELDS = frozenset(
         "bootstrapTokenEscrowed",
         "hardwareInformation",
         "enrolledByUserPrincipalName",
+        "roleScopeTagIds",
         "processorArchitecture",
         "securityPatchLevel",
         "ownerType",
@@ -285,6 +288,7 @@ def make_devices(count: int, seed: int = 7) -> list[dict[str, Any]]:
                 "notes": None,
                 "bootstrapTokenEscrowed": supervised and rng.random() < 0.85,
                 "enrolledByUserPrincipalName": user if kind == "deviceEnrollmentManager" else "",
+                "roleScopeTagIds": graph_owners.scope_tag_ids(i),
                 "processorArchitecture": arch,
                 "securityPatchLevel": "",
                 "ownerType": owner,
@@ -481,8 +485,11 @@ class GraphServer:
         export_outcome: str = "completed",
         export_headers: str = "requested",
         rate_limit: tuple[int, float] | None = None,
+        deleted_users: Iterable[str] = (),
     ) -> None:
         self.macs = devices if isinstance(devices, list) else make_devices(devices, seed)
+        self.users = graph_owners.users(self.macs)  # Entra users by id and by UPN
+        self.deleted_users = set(deleted_users)  # user ids Entra answers 404 for
         self.pcs = make_windows(max(1, len(self.macs) // 10) if windows is None else windows, seed)
         self.by_id = {d["id"]: d for d in self.macs + self.pcs}
         token_ids = [t["id"] for t in ADE_TOKENS]
@@ -737,6 +744,8 @@ class GraphServer:
         ):
             return self._poll_job(m.group(1))
         if (answer := graph_population.route(self, method, version, rest, params)) is not None:
+            return _json(*answer)
+        if (answer := graph_owners.route(self, method, version, rest, params)) is not None:
             return _json(*answer)
         return _json(404, _odata_error("ResourceNotFound", f"no route {method} /{version}{rest}"))
 

@@ -66,18 +66,37 @@ def test_key_numbers_nothing_collected_say_so_never_zero(device_list_only):
 
 
 def test_page_one_says_partial_naming_the_parts_and_the_rules_they_silence(device_list_only):
-    page_one = pdf_pages(device_list_only)[0].replace("MAC- ", "MAC-")  # ids wrap at hyphens
+    """Page one names every missing part; with this many, each reason is one section away.
+
+    (Eleven full reasons would push page one onto a second page: the completeness table in
+    "Data quality" carries each reason and the rules it silences.)
+    """
+    pages = [page.replace("MAC- ", "MAC-") for page in pdf_pages(device_list_only)]
+    page_one = pages[0]  # ids wrap at hyphens
     assert "PARTIAL: part of the inventory was not collected" in page_one
     assert "Data PARTIAL: 1 of 12 parts collected" in page_one
     assert "complete" not in page_one.replace("PARTIAL", "")
+    assert "Not collected (11 of 12 parts): per-device details (not supplied) · " in page_one
+    for part in ("ADE tokens (not supplied)", "compliance policy assignments (not supplied)"):
+        assert part in page_one
+    assert 'the rules it silences: Data quality, "What was collected"' in page_one
+    section = next(page for page in pages if "What was collected" in page and page is not page_one)
     for line in (
-        "per-device details: not supplied (no input carried it; add single-device GETs",
-        "inputs.md)); silences MAC-BST-001, MAC-ENR-005",
-        "ADE tokens: not supplied (no input carried it; add GET depOnboardingSettings); "
-        "silences MAC-ADE-001, MAC-TEN-003",
+        "per-device details not supplied no input carried it; add single-device GETs",
+        "MAC-BST-001, MAC-ENR-005",
+        "ADE tokens not supplied no input carried it; add GET depOnboardingSettings "
+        "MAC-ADE-001, MAC-TEN-003",
     ):
-        assert line in page_one
+        assert line in section
     assert "300 Macs had an unknown on a critical or high rule" in page_one
+
+
+def test_page_one_stays_on_page_one_when_most_parts_are_missing(device_list_only):
+    pages = pdf_pages(device_list_only)
+    assert "Top device rules" in pages[0]
+    assert "MAC-FV-001 high Macs with FileVault off" in pages[0]  # the summary's last block
+    assert pages[1].startswith("Tenant health")  # the next section opens page 2
+    assert "Top device rules" not in pages[1]
 
 
 def test_the_workbook_says_partial_on_its_summary_and_lists_every_part(device_list_only):

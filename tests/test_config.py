@@ -212,14 +212,23 @@ def test_owners_sla_days_default_and_override_per_severity(tmp_path):
     config = load_config(path)
     assert config.sla_days == {"critical": 14, "high": 7, "medium": 90, "low": 180}
     assert config.owner_group_by == "owner"
+    assert config.graph.lookup_owners is False
+
+
+def test_owners_entra_lookup_and_department_grouping(tmp_path):
+    path = tmp_path / "auditor.toml"
+    path.write_text('[owners]\ngroup_by = "department"\nentra_lookup = true\n')
+    config = load_config(path)
+    assert config.owner_group_by == "department"
+    assert config.graph.lookup_owners is True
 
 
 def test_owners_problems_are_named(tmp_path):
     path = tmp_path / "auditor.toml"
-    path.write_text('[owners]\ngroup_by = "department"\n[owners.sla_days]\nurgent = 3\nhigh = -1\n')
+    path.write_text('[owners]\ngroup_by = "team"\n[owners.sla_days]\nurgent = 3\nhigh = -1\n')
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     message = str(caught.value)
-    assert "owners.group_by: 'department' is not one of category, owner" in message
+    assert "owners.group_by: 'team' is not one of category, owner, department, scope_tag" in message
     assert "owners.sla_days.urgent: 'urgent' is not a severity" in message
     assert "owners.sla_days.high: must be a whole number of days, 0 or more" in message

@@ -108,9 +108,10 @@ from auditor.models import Severity
 )
 @click.option(
     "--split-by",
-    type=click.Choice(["group", "category", "owner"]),
+    type=click.Choice(["group", "category", "owner", "department", "scope_tag"]),
     help="Also write the Action plan as one action-plan-<value>.csv per hand-off group "
-    "([owners] group_by), device category or owner.",
+    "([owners] group_by), device category, owner, owner's Entra department "
+    "([owners] entra_lookup) or scope tags.",
 )
 @graph_options
 def run(

@@ -31,6 +31,7 @@ from auditor.normalize.compliance import (
 from auditor.normalize.derive import add_enrollment, add_hardware
 from auditor.normalize.fields import DEVICE_KINDS, SOURCE_FILE, device_columns, sources_of
 from auditor.normalize.merge import KEY, merge_devices
+from auditor.normalize.owners import add_owners
 from auditor.normalize.population import IDENTITIES, add_abm_assignment, identity_frame
 from auditor.normalize.quality import duplicate_serial_notes, missing_notes
 from auditor.normalize.schema import (
@@ -73,6 +74,8 @@ TENANT_KINDS = frozenset(
     }
 )
 POPULATION_KINDS = frozenset({IDENTITIES, VPP_TOKENS, SETTINGS, POLICIES, ASSIGNMENTS})
+OWNER_KINDS = frozenset({BatchKind.ROLE_SCOPE_TAGS, BatchKind.ENTRA_USERS})
+_OTHER_KINDS = TENANT_KINDS | POPULATION_KINDS | OWNER_KINDS
 
 
 def normalize(
@@ -94,13 +97,15 @@ def normalize(
         The typed frames (see `DEVICE_SCHEMA` and friends) plus quality notes.
     """
     notes = list(notes)
-    devices = conform(device_rows(batches, notes), DEVICE_SCHEMA, WORK_COLUMNS)
+    rows = add_owners(device_rows(batches, notes), batches, gaps, notes)
+    devices = conform(rows, DEVICE_SCHEMA, WORK_COLUMNS)
     notes += [
         QualityNote(
             "inputs", "ignored_kind", len(b.records), (f"{b.kind} records are not used",), b.source
         )
         for b in batches
-        if b.kind not in DEVICE_KINDS and b.kind not in TENANT_KINDS | POPULATION_KINDS
+        if b.kind not in DEVICE_KINDS
+        and b.kind not in TENANT_KINDS | POPULATION_KINDS | OWNER_KINDS
     ]
     population = [  # ADE token names reach the identities too; ade_token_frame notes them
         _safe_batch(b, notes if b.kind in POPULATION_KINDS else [])

@@ -81,6 +81,7 @@ _GRAPH_DETAILS: Mapping[str, Candidates] = {
     "model_identifier": _columns("hardwareInformation.productName", "model"),
     "enrollment_profile": _columns("enrollmentProfileName"),
     "bootstrap_escrowed": _columns("bootstrapTokenEscrowed"),
+    "scope_tag_ids": _columns("roleScopeTagIds"),  # beta only (a v1.0 list has no such member)
 }
 # The reports export (requested name, then the display header it may arrive under), the
 # admin-center export (display headers) and the diagnostic log (requested names): one family.

@@ -20,6 +20,7 @@ from auditor.normalize.columns import (
     BatchColumns,
 )
 from auditor.normalize.dates import datetime_column, slash_order
+from auditor.normalize.owners import tag_id_text
 from auditor.normalize.provenance import (
     newest_first,
     profile_carried_column,
@@ -128,6 +129,7 @@ def device_columns(batch: RawBatch, notes: list[QualityNote]) -> tuple[pd.DataFr
         source, out["enrollment_profile"], context, whole_entity
     )
     out["operating_system"] = system
+    out["scope_tag_ids"] = tag_id_text(source.field("scope_tag_ids"))
     out["model_identifier"] = _model_identifier(source)
     parsed: dict[str, tuple[Parsed, str]] = {}
     for field in _BOOLEANS:

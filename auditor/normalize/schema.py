@@ -99,6 +99,24 @@ DEVICE_SCHEMA: Schema = {
         "Account that enrolled the Mac (Graph beta `enrolledByUserPrincipalName`, export "
         "`EnrolledByUser`).",
     ),
+    "scope_tag_ids": (
+        STRING,
+        "The Mac's Intune role scope tag ids, `, `-separated (Graph beta `roleScopeTagIds`, from "
+        "the per-device details; the exports do not carry them).",
+    ),
+    "scope_tags": (
+        STRING,
+        "The scope tags by name (`deviceManagement/roleScopeTags`), `; `-separated; an id whose "
+        "name no input gave reads `tag <id>`.",
+    ),
+    "owner_department": (STRING, "The primary user's Entra `department` ([owners] entra_lookup)."),
+    "owner_manager": (STRING, "The primary user's manager in Entra (display name, else UPN)."),
+    "owner_office": (STRING, "The primary user's Entra `officeLocation`."),
+    "owner_in_entra": (
+        BOOLEAN,
+        "The Entra lookup found the primary user (false: not found, deleted?); NA when no "
+        "lookup covered the Mac (not configured, denied or cut short) or it has no user.",
+    ),
     "enrollment_type_raw": (STRING, "The source's enrollment type as given (text or code)."),
     "ownership_raw": (STRING, "The source's ownership value as given."),
     "os_version_raw": (STRING, "The source's OS version string as given."),

@@ -1,6 +1,7 @@
 """`run --split-by`: the Action plan as one CSV per group, for hand-off to each team.
 
-Each file holds the Action plan rows of one value of the chosen column (`SPLIT_COLUMNS`),
+Each file holds the Action plan rows of one group of the chosen grouping (`SPLITS`; Macs
+without an owner, or whose department is unknown, are groups named as such),
 with the sheet's columns, text made formula-safe as in findings.csv. File names are
 `action-plan-<value>.csv` with the value reduced to letters, digits, `.`, `_` and `-` (never
 a path), made unique with a number when two values reduce to the same name.
@@ -19,7 +20,7 @@ from auditor.render.flat import excel_safe
 from auditor.report import ACTION_PLAN_SCHEMA, Report
 
 PREFIX = "action-plan-"
-SPLIT_COLUMNS = {"group": "group", "category": "device_category", "owner": "owner"}
+SPLITS = ("group", "category", "owner", "department", "scope_tag")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -30,11 +31,12 @@ def file_stem(value: str) -> str:
 
 
 def write_action_plans(report: Report, folder: Path, split_by: str) -> list[Path]:
-    """One CSV per value of `SPLIT_COLUMNS[split_by]` (missing: `none`), in `folder`."""
+    """One CSV per group of `split_by` (`SPLITS`: the configured group, or a grouping)."""
     plan = report.action_plan
     if not len(plan.columns):
         return []
-    key = plan[SPLIT_COLUMNS[split_by]].astype("string").fillna("none")
+    groups = plan["group"] if split_by == "group" else report.action_plan_groups[split_by]
+    key = groups.astype("string").fillna("none")
     written: list[Path] = []
     taken: set[str] = set()
     columns = list(ACTION_PLAN_SCHEMA)

@@ -128,7 +128,7 @@ def build_report(
                                       "This is not a clean audit."))  # fmt: skip
     waivers = waiver_rows(waiver_uses, {s.rule_id: s.severity for s in summaries}, meta.as_of)
     problems = {s.rule_id: s.problem or s.title for s in summaries}
-    plan = action_plan(
+    plan, plan_groups = action_plan(
         results, inventory, problems, changes, meta.as_of,
         DEFAULT_SLA_DAYS if sla_days is None else sla_days,
         group_by=owner_group_by, cloud=cloud, tenant_id=meta.tenant_id,
@@ -194,4 +194,5 @@ def build_report(
         views=views,
         population=population(inventory, results, identity_rule_ids),
         action_plan=plan,
+        action_plan_groups=plan_groups,
     )

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from auditor.models import Changes, Entity, Inventory, Severity, Status
+from auditor.models import BatchKind, Changes, Entity, Inventory, PartState, Severity, Status
 from auditor.normalize.schema import BOOLEAN, INT, STRING, TIMESTAMP
 from auditor.report.findings import KEY, Columns
 from auditor.report.frames import codes, column, take
@@ -25,11 +25,22 @@ from auditor.report.views import device_links
 NO_OWNER = "No owner (shared, lab or DEM)"
 NOT_A_MAC = "Tenant-level (no Mac)"
 NO_CATEGORY = "No device category"
+NO_DEPARTMENT = "No department in Entra"
+NOT_IN_ENTRA = "Owner not found in Entra (deleted?)"
+DEPARTMENT_UNKNOWN = "Department unknown (Entra lookup {state})"
+NO_SCOPE_TAGS = "Scope tags not collected"
+GROUPINGS = ("category", "owner", "department", "scope_tag")  # config.OWNER_GROUPINGS
 ACTION_PLAN_SCHEMA: Columns = {
-    "group": (STRING, "Where the fix is handed off: the Mac's Intune device category, or its "
-              "owner (`owners.group_by`); Macs without an owner are their own group."),
+    "group": (STRING, "Where the fix is handed off (`owners.group_by`): the Mac's Intune device "
+              "category, its owner, the owner's Entra department or the Mac's scope tags; Macs "
+              "without an owner are their own group, and so are Macs whose department is "
+              "unknown (lookup not done, denied, or the owner not found)."),
     "owner": (STRING, "The Mac's primary user: display name, else UPN; NA without one."),
     "owner_upn": (STRING, "The primary user's UPN."),
+    "department": (STRING, "The owner's Entra department; NA when unknown (see `group`)."),
+    "manager": (STRING, "The owner's manager in Entra (display name, else UPN)."),
+    "office": (STRING, "The owner's Entra office location."),
+    "scope_tags": (STRING, "The Mac's Intune role scope tags by name, `; `-separated."),
     "enrolled_by_upn": (STRING, "The account that enrolled the Mac."),
     "device_category": (STRING, "The Mac's Intune device category."),
     "entity_type": (STRING, "`device`, or the tenant-level entity that fails."),
@@ -46,6 +57,7 @@ ACTION_PLAN_SCHEMA: Columns = {
     "link": (STRING, "The Mac's page in the Intune admin center."),
 }  # fmt: skip
 _RANK = {s.value: s.rank for s in Severity}
+PERMISSION = "the app needs User.Read.All"
 
 
 def action_plan(
@@ -59,8 +71,12 @@ def action_plan(
     group_by: str = "category",
     cloud: str = "global",
     tenant_id: str | None = None,
-) -> pd.DataFrame:
-    """Every failing result as a row of `ACTION_PLAN_SCHEMA`, by severity, due date, group."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every failing result as a row of `ACTION_PLAN_SCHEMA`, by severity, due date, group.
+
+    Also returns each row's group under every grouping (columns `GROUPINGS`, same rows), for
+    `run --split-by`.
+    """
     failing = results.loc[codes(results["status"]) == Status.FAIL.code]
     ids = {c: failing[c].astype("string").reset_index(drop=True) for c in (*KEY, "severity")}
     is_device = (ids["entity_type"] == Entity.DEVICE.value).to_numpy(dtype=bool)
@@ -68,9 +84,11 @@ def action_plan(
     devices = inventory.devices
     field = {name: pd.Series(take(column(devices, name), rows), dtype="string")
              for name in ("device_id", "device_name", "serial_number", "upn",
-                          "user_display_name", "enrolled_by_upn", "device_category")}  # fmt: skip
+                          "user_display_name", "enrolled_by_upn", "device_category", "scope_tags",
+                          "owner_department", "owner_manager", "owner_office")}  # fmt: skip
+    found = pd.Series(take(column(devices, "owner_in_entra"), rows), dtype="boolean")
     owner = field["user_display_name"].fillna(field["upn"])
-    group = _groups(owner, field["device_category"], is_device, group_by)
+    groups = hand_off_groups(owner, field, found, is_device, lookup_state(inventory))
     first_seen = _first_seen(ids, changes, as_of)
     sla = ids["severity"].map(lambda s: sla_days.get(str(s))).astype("Int64")
     due = first_seen + pd.to_timedelta(sla.astype("float64"), unit="D")
@@ -78,7 +96,9 @@ def action_plan(
     days_left = ((due - as_of_ts).dt.days).astype("Int64")
     links = device_links(field["device_id"], cloud, tenant_id).where(is_device, pd.NA)
     plan = pd.DataFrame({
-        "group": group, "owner": owner, "owner_upn": field["upn"],
+        "group": groups[group_by], "owner": owner, "owner_upn": field["upn"],
+        "department": field["owner_department"], "manager": field["owner_manager"],
+        "office": field["owner_office"], "scope_tags": field["scope_tags"],
         "enrolled_by_upn": field["enrolled_by_upn"], "device_category": field["device_category"],
         "entity_type": ids["entity_type"], "entity_id": ids["entity_id"],
         "device_name": field["device_name"], "serial_number": field["serial_number"],
@@ -96,18 +116,52 @@ def action_plan(
         "rule": plan["rule_id"], "entity": plan["entity_id"],
     })  # fmt: skip
     order = keys.sort_values(list(keys.columns), na_position="last").index
-    return plan.loc[order].reset_index(drop=True)
+    by_grouping = pd.DataFrame(groups).loc[order].reset_index(drop=True)
+    return plan.loc[order].reset_index(drop=True), by_grouping
 
 
-def _groups(
-    owner: pd.Series, category: pd.Series, is_device: np.ndarray, group_by: str
-) -> pd.Series:
-    """Each row's hand-off group; Macs without an owner and tenant entities are named groups."""
-    chosen = owner if group_by == "owner" else category.fillna(NO_CATEGORY)
-    group = chosen.astype("string").copy()
-    group[owner.isna().to_numpy()] = NO_OWNER
-    group[~is_device] = NOT_A_MAC
-    return group
+def lookup_state(inventory: Inventory) -> str:
+    """How the Entra owner lookup ended: `not done`, or the gap's state (denied, failed …)."""
+    for gap in inventory.gaps:
+        if gap.part == BatchKind.ENTRA_USERS:
+            if gap.state is PartState.DENIED:
+                return f"denied; {PERMISSION}"
+            return gap.state.value.replace("_", " ")
+    return "not done"
+
+
+def hand_off_groups(
+    owner: pd.Series,
+    field: Mapping[str, pd.Series],
+    found: pd.Series,
+    is_device: np.ndarray,
+    state: str,
+) -> dict[str, pd.Series]:
+    """Each row's hand-off group under every grouping (`GROUPINGS`).
+
+    Macs without an owner and tenant entities are named groups under every grouping; so are
+    owners whose department the lookup could not give (not done, denied, not found, empty).
+    """
+    department = field["owner_department"].copy()
+    is_found = found.fillna(False).to_numpy(dtype=bool)
+    is_gone = (~found.fillna(True)).to_numpy(dtype=bool)
+    department[is_found & department.isna().to_numpy()] = NO_DEPARTMENT
+    department[is_gone] = NOT_IN_ENTRA
+    department = department.fillna(DEPARTMENT_UNKNOWN.format(state=state))
+    chosen = {
+        "category": field["device_category"].fillna(NO_CATEGORY),
+        "owner": owner,
+        "department": department,
+        "scope_tag": field["scope_tags"].fillna(NO_SCOPE_TAGS),
+    }
+    groups = {}
+    for by, values in chosen.items():
+        group = values.astype("string").copy()
+        if by != "scope_tag":  # scope tags belong to the Mac, owner or not
+            group[owner.isna().to_numpy()] = NO_OWNER
+        group[~is_device] = NOT_A_MAC
+        groups[by] = group
+    return groups
 
 
 def _first_seen(ids: Mapping[str, pd.Series], changes: Changes | None, as_of: dt.date) -> pd.Series:

@@ -477,6 +477,8 @@ class Report:
     population: Population  # added for completeness: the Macs ABM assigns, enrolled or not
     # added for owners (issue 17): one row per failing result (`ACTION_PLAN_SCHEMA`)
     action_plan: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # each Action plan row's group under every grouping (`action_plan.GROUPINGS`)
+    action_plan_groups: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def failures_by_severity(self) -> dict[Severity, int]:
         """Failing (unwaived) results per severity, every severity present: for --fail-on."""

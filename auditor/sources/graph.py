@@ -5,7 +5,8 @@ Parts (see the snapshot format in snapshot.py): `managed_devices` (core: v1.0 li
 bootstrapTokenEscrowed / hardwareInformation), `export_devices` (reports export job `Devices`),
 `apns`, `ade_tokens`, `ade_profiles`, `ade_identities`, `enrollment_configurations`, and
 `vpp_tokens`, `compliance_settings`, `compliance_policies`, `compliance_assignments`
-(graph_policies.py). A denied or failed optional part
+(graph_policies.py), `role_scope_tags` and, with `lookup_owners`, `entra_users`
+(graph_owners.py). A denied or failed optional part
 becomes a gap; a failed core part raises PartialSourceError unless partial data is allowed.
 Everything runs inside one `asyncio.run()`.
 """
@@ -39,6 +40,7 @@ from auditor.sources.graph_auth import (
 from auditor.sources.graph_devices import collect_devices, reconcile
 from auditor.sources.graph_export import export_devices
 from auditor.sources.graph_network import Proxies, is_loopback, public_url
+from auditor.sources.graph_owners import entra_users, role_scope_tags
 from auditor.sources.graph_parts import Part, Progress, tenant_parts
 from auditor.sources.graph_policies import policy_parts
 from auditor.sources.graph_throttle import RateLimiter, RetryPolicy
@@ -70,6 +72,7 @@ class GraphSettings:
     device_filter: str = "operatingSystem eq 'macOS'"
     include_details: bool = True
     include_export: bool = True
+    lookup_owners: bool = False  # [owners] entra_lookup: the primary users' department, manager
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -117,6 +120,7 @@ def settings_from_config(graph: GraphConfig, *, progress: bool = False) -> Graph
         max_concurrency=graph.max_concurrency,
         proxy=graph.proxy,
         export_timeout_s=graph.export_timeout_s,
+        lookup_owners=graph.lookup_owners,
         progress=progress,
     )
 
@@ -227,7 +231,8 @@ async def _pull(settings: GraphSettings, tokens: TokenSource, when: datetime) ->
             export = Part("export_devices", f"{session.v1}/deviceManagement/reports/exportJobs")
             tenant_task = asyncio.create_task(tenant_parts(session))
             policy_task = asyncio.create_task(policy_parts(session))
-            side: list[asyncio.Task[Any]] = [tenant_task, policy_task]
+            tags_task = asyncio.create_task(role_scope_tags(session))
+            side: list[asyncio.Task[Any]] = [tenant_task, policy_task, tags_task]
             if settings.include_export:
                 side.append(asyncio.create_task(_export(session, settings, export, progress)))
             else:
@@ -243,8 +248,14 @@ async def _pull(settings: GraphSettings, tokens: TokenSource, when: datetime) ->
                         "is incomplete, so no snapshot was written; fix the cause and rerun, or "
                         "allow partial data (--allow-partial)"
                     )
+                owners = [tags_task]
+                if settings.lookup_owners:
+                    lookup = entra_users(session, listing, settings.max_concurrency)
+                    owners.append(asyncio.create_task(lookup))
+                    side.append(owners[-1])
                 await asyncio.gather(*side)
                 tenant = [*tenant_task.result(), *policy_task.result()]
+                tenant += [task.result() for task in owners]
             finally:
                 for task in side:
                     task.cancel()

@@ -188,16 +188,19 @@ async def fetch_by_id(
     ids: list[str],
     part: Part,
     on_done: Callable[[int], None],
+    *,
+    collection: str = "/deviceManagement/managedDevices",
+    expand: str = "",
+    not_found: str = "not found (removed from Intune after it was listed?)",
 ) -> None:
-    """GET managedDevices by id (one $batch of ≤ 20) with `$select`; records/failures go to `part`.
+    """GET objects of `collection` by id (one $batch of ≤ 20) with `$select` (and `$expand`).
 
-    Throttled (429) and unavailable (503/504) items are retried with Retry-After; 404s and other
-    errors are kept in `part.failures`; a 401/403 marks the part denied.
+    Records and failures go to `part`. Throttled (429) and unavailable (503/504) items are
+    retried with Retry-After; 404s (`not_found`) and other errors are kept in `part.failures`;
+    a 401/403 marks the part denied.
     """
-    select = ",".join(fields)
-    pending = {
-        i: f"/deviceManagement/managedDevices/{quote(i, safe='')}?$select={select}" for i in ids
-    }
+    query = f"$select={','.join(fields)}" + (f"&$expand={expand}" if expand else "")
+    pending = {i: f"{collection}/{quote(i, safe='@')}?{query}" for i in ids}
     attempt = 0
     while pending:
         try:
@@ -238,13 +241,7 @@ async def fetch_by_id(
             if status == "denied":
                 part.status, part.reason = "denied", reason
             elif code == 404:
-                part.failures.append(
-                    {
-                        "id": answer.id,
-                        "status": 404,
-                        "reason": "not found (removed from Intune after it was listed?)",
-                    }
-                )
+                part.failures.append({"id": answer.id, "status": 404, "reason": not_found})
             else:
                 part.failures.append({"id": answer.id, "status": code, "reason": reason})
         on_done(len(pending) - len(retry))
@@ -263,15 +260,19 @@ async def fetch_all_by_id(
     part: Part,
     on_done: Callable[[int], None],
     concurrency: int,
+    **target: str,
 ) -> None:
-    """`fetch_by_id` over any number of ids, at most `concurrency` $batches in flight."""
+    """`fetch_by_id` over any number of ids, at most `concurrency` $batches in flight.
+
+    `target` passes `collection`, `expand` and `not_found` on to `fetch_by_id`.
+    """
     gate = asyncio.Semaphore(concurrency)
     size = session.batch_size
 
     async def one(chunk: list[str]) -> None:
         async with gate:
             if part.status != "denied":
-                await fetch_by_id(session, root, fields, chunk, part, on_done)
+                await fetch_by_id(session, root, fields, chunk, part, on_done, **target)
 
     await asyncio.gather(*(one(ids[i : i + size]) for i in range(0, len(ids), size)))
 

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgress
 
-from auditor.models import CORE_PARTS, PART_FEEDS
+from auditor.models import CORE_PARTS, OWNER_PART_FEEDS, PART_FEEDS
 from auditor.sources.graph_auth import GraphFault
 from auditor.sources.graph_network import public_url, scrub_userinfo
 from auditor.sources.graph_throttle import Stats
@@ -40,7 +40,7 @@ LIST_FIELDS = (  # v1.0 managedDevice properties; a $select outside the v1.0 sch
 DETAIL_FIELDS = (  # beta; list calls return defaults for the first two (and udid, profile name)
     "id", "bootstrapTokenEscrowed", "hardwareInformation", "udid", "enrollmentProfileName",
     "enrolledByUserPrincipalName", "processorArchitecture", "securityPatchLevel", "ownerType",
-    "deviceType", "chassisType", "physicalMemoryInBytes",
+    "deviceType", "chassisType", "physicalMemoryInBytes", "roleScopeTagIds",
 )  # fmt: skip
 _APNS = "DeviceManagementManagedDevices.Read.All (or DeviceManagementServiceConfig.ReadWrite.All)"
 PERMISSIONS = {
@@ -56,6 +56,8 @@ PERMISSIONS = {
     "compliance_settings": "DeviceManagementConfiguration.Read.All",
     "compliance_policies": "DeviceManagementConfiguration.Read.All",
     "compliance_assignments": "DeviceManagementConfiguration.Read.All",
+    "role_scope_tags": "DeviceManagementRBAC.Read.All",
+    "entra_users": "User.Read.All",
 }
 _GraphError = (APIError, httpx.HTTPError, GraphFault)
 _VOLATILE = frozenset({"@odata.context", "@odata.etag", "@odata.id"})
@@ -119,7 +121,7 @@ class Part:
             "part": self.name,
             "status": self.status,
             "reason": scrub_userinfo(self.reason or self.status),
-            "fields": list(PART_FEEDS[self.name]),
+            "fields": list(PART_FEEDS.get(self.name) or OWNER_PART_FEEDS[self.name]),
             "is_core": self.name in CORE_PARTS,
         }
 

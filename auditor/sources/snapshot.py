@@ -63,6 +63,8 @@ PART_KINDS = {  # snapshot part → RawBatch kind
     InventoryPart.COMPLIANCE_SETTINGS: BatchKind.COMPLIANCE_SETTINGS,
     InventoryPart.COMPLIANCE_POLICIES: BatchKind.COMPLIANCE_POLICIES,
     InventoryPart.COMPLIANCE_ASSIGNMENTS: BatchKind.COMPLIANCE_ASSIGNMENTS,
+    BatchKind.ROLE_SCOPE_TAGS.value: BatchKind.ROLE_SCOPE_TAGS,  # owner parts (graph_owners)
+    BatchKind.ENTRA_USERS.value: BatchKind.ENTRA_USERS,
 }
 USABLE = frozenset({"ok", "partial", "denied"})  # statuses whose records are worth reading
 

@@ -21,6 +21,8 @@ from auditor.sources.files.paging import ListPages, PageTally
 _CHUNK = 5_000  # records turned into a frame at a time, so parsed dicts are freed as we go
 _EXAMPLES = 5
 _NOT_VALUES = (dict, list)
+# Arrays of ids a device field reads (`roleScopeTagIds`): kept as `a, b` text, not refused.
+_ID_LISTS = frozenset({"rolescopetagids"})
 
 
 Exported = tuple[
@@ -68,6 +70,9 @@ class _Columns:
                     )
             if not wanted_value:
                 continue
+            if list in types and key.casefold() in _ID_LISTS:
+                values = tuple(_id_list(v) if v.__class__ is list else v for v in values)
+                types = set(map(type, values))
             if types.isdisjoint(_NOT_VALUES):
                 self._put(key, list(values))
             elif self.wanted is None:  # tenant objects: keep arrays, objects went to members
@@ -329,3 +334,10 @@ def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if len(frames) == 1:
         return frames[0]
     return pd.concat(frames, ignore_index=True)
+
+
+def _id_list(values: list[Any]) -> Any:
+    """An array of scalar ids as `a, b` text; an array holding objects stays (not a value)."""
+    if any(isinstance(v, _NOT_VALUES) for v in values):
+        return values
+    return ", ".join(str(v) for v in values if v is not None)

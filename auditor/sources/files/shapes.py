@@ -57,6 +57,11 @@ def add_document(collector: Collector, document: Any, where: str, is_stream: boo
         if isinstance(value, dict):  # {"value": {…}}: one object, as Graph's docs print it
             inner = {"@odata.context": document.get("@odata.context", ""), **value}
             return add_document(collector, inner, where, is_stream=False)
+        if isinstance(responses := member(document, "responses"), list):
+            kinds: Kinds = []
+            for body, place in population.batch_answers(responses, name, where):
+                kinds += add_document(collector, body, place, is_stream=False)
+            return kinds
         if _is_empty_page(document):
             return _empty_page(collector, document, f"{name}:{where.strip() or '$'}")
         if _is_report_table(document):
