@@ -129,7 +129,7 @@ def _schema() -> pa.Schema:
 
 def _columnar(path: Path, name: str, header: dict[str, Any]) -> list[RawBatch] | None:
     """Every part's batch, the device parts read by Arrow; None when Arrow cannot read it."""
-    parts = {part: _PartColumns(kind) for part, kind in _COLUMNAR.items()}
+    parts: dict[str, _PartColumns] = {part: _PartColumns(kind) for part, kind in _COLUMNAR.items()}
     counts: dict[str, int] = {}
     try:
         reader = pajson.open_json(
