@@ -12,7 +12,6 @@ recorded gap (denied, User.Read.All): the run is PARTIAL in that part only.
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from graph_owners import DEPARTMENTS
 from graph_server import Fault, GraphServer, serve
 
 from auditor.report.action_plan import NO_OWNER, NOT_IN_ENTRA
+from auditor.sources.snapshot import load_snapshot
 
 LOOKUP = '[owners]\nentra_lookup = true\ngroup_by = "department"\n'
 
@@ -135,7 +135,7 @@ def test_a_403_on_users_is_a_recorded_gap_and_everything_else_stays(tmp_path: Pa
     }
     stems = {p.stem for p in (tmp_path / "out").glob("action-plan-*.csv")}
     assert "action-plan-Department-unknown-Entra-lookup-denied-the-app-needs-User.Read.All" in stems
-    snapshot = json.loads(gzip.decompress((tmp_path / "out" / "snapshot.json.gz").read_bytes()))
+    snapshot = load_snapshot(tmp_path / "out" / "snapshot.json.gz")
     assert snapshot["parts"]["entra_users"]["status"] == "denied"
 
 
@@ -154,7 +154,7 @@ def test_a_saved_users_batch_and_scope_tags_are_read_from_files(tmp_path: Path) 
     with serve(20) as graph:
         code, log = _run(graph, tmp_path / "pulled", LOOKUP)
     assert code in (0, 1), log
-    snapshot = json.loads(gzip.decompress((tmp_path / "pulled" / "snapshot.json.gz").read_bytes()))
+    snapshot = load_snapshot(tmp_path / "pulled" / "snapshot.json.gz")
     people = snapshot["parts"]["entra_users"]["records"]
     # the users as Graph's JSON $batch answers them (each body a "Get user" response)
     answers = {"responses": [{"id": str(i), "status": 200, "headers": {}, "body": p}

@@ -47,6 +47,9 @@ CONTEXT_COLUMN = "@odata.context"
 SELECTED_ONLY = frozenset({"bootstrapTokenEscrowed", "hardwareInformation"})
 """Members a GET by id carries as values only when `$select` names them (else defaults)."""
 
+ID_LIST_MEMBERS = frozenset({"roleScopeTagIds"})
+"""Device members that are arrays of ids: read as `a, b` text (not refused as non-values)."""
+
 
 def _columns(*columns: str | Spellings) -> Candidates:
     return tuple((c,) if isinstance(c, str) else c for c in columns)

@@ -30,7 +30,12 @@ import pyarrow.json as pajson
 
 from auditor.errors import SourceError
 from auditor.models import BatchKind, InventoryPart, RawBatch, SourceGap
-from auditor.normalize.columns import CONTEXT_COLUMN, DATE_WITNESSES, SOURCE_COLUMNS
+from auditor.normalize.columns import (
+    CONTEXT_COLUMN,
+    DATE_WITNESSES,
+    ID_LIST_MEMBERS,
+    SOURCE_COLUMNS,
+)
 from auditor.sources.snapshot import (
     PAGED_PREFIX,
     PART_KINDS,
@@ -111,6 +116,8 @@ def _schema() -> pa.Schema:
     names = [n for s in [*spellings, *DATE_WITNESSES] for n in s] + [CONTEXT_COLUMN]
     for field in dict.fromkeys(names):
         kind = pa.bool_() if field in _BOOLEANS else pa.string()
+        if field in ID_LIST_MEMBERS:
+            kind = pa.list_(pa.string())
         parent, _, member = field.partition(".")
         if member and not parent.startswith("@"):
             nested.setdefault(parent, {})[member] = kind
@@ -210,6 +217,8 @@ class _PartColumns:
                     if column in self.wanted:
                         self.chunks.setdefault(column, []).append(values.field(sub))
             elif field.name in self.wanted:
+                if pa.types.is_list(field.type) and values.flatten().null_count:
+                    raise pa.ArrowInvalid(f"a null in {field.name}")  # the general reader's case
                 self.chunks.setdefault(field.name, []).append(values)
 
     def frame(self, prefix: str) -> pd.DataFrame:
@@ -249,6 +258,8 @@ def _small_parts(path: Path, counts: dict[str, int]) -> dict[str, list[dict[str,
 
 
 def _series(values: pa.Array) -> pd.Series:
+    if pa.types.is_list(values.type):  # ids, as the general reader keeps them: `a, b` text
+        values = pc.binary_join(values, ", ")
     if pa.types.is_boolean(values.type):
         return pd.Series(pd.array(values.to_pandas(), dtype="boolean"))
     return pd.Series(pd.arrays.ArrowStringArray(values))

@@ -12,7 +12,7 @@ import pandas as pd
 
 from auditor.errors import SourceError
 from auditor.models import BatchKind, QualityNote, RawBatch
-from auditor.normalize.columns import wanted_columns
+from auditor.normalize.columns import ID_LIST_MEMBERS, wanted_columns
 from auditor.normalize.text import quoted
 from auditor.sources.files.copies import merge_copies, unmapped_note
 from auditor.sources.files.json_parse import json_words
@@ -21,8 +21,7 @@ from auditor.sources.files.paging import ListPages, PageTally
 _CHUNK = 5_000  # records turned into a frame at a time, so parsed dicts are freed as we go
 _EXAMPLES = 5
 _NOT_VALUES = (dict, list)
-# Arrays of ids a device field reads (`roleScopeTagIds`): kept as `a, b` text, not refused.
-_ID_LISTS = frozenset({"rolescopetagids"})
+_ID_LISTS = frozenset(m.casefold() for m in ID_LIST_MEMBERS)  # kept as `a, b` text
 
 
 Exported = tuple[
