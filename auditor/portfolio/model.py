@@ -28,7 +28,7 @@ ORDER = (
     "whose newest audit is older than the portfolio's newest period; then complete tenants; "
     "sample-data tenants last. Within each: lowest posture first (unknown first), then most "
     "Macs failing a critical rule, then a high one, then most overdue critical and high "
-    "results, then name"
+    "results, then name. Groups are ordered by their worst tenant"
 )
 OUTCOME_WORDS = {"failed": "FAILED", "partial": "PARTIAL", "ok": "ok", "sample": "sample data"}
 REPORT_LABELS = {"report.pdf": "PDF", "report.html": "HTML", "report.xlsx": "Excel",

@@ -88,12 +88,18 @@ def totals_of(rows: Sequence[TenantRow]) -> Totals:
 
 
 def group_rows(rows: Sequence[TenantRow]) -> tuple[Group, ...]:
-    """One group per tenant group, by name (NO_GROUP last), rows in the portfolio's order."""
-    names = sorted({g for r in rows for g in r.groups}, key=lambda n: (n.casefold(), n))
-    if any(not r.groups for r in rows):
-        names.append(NO_GROUP)
+    """One group per tenant group, rows in the portfolio's order (worst first).
+
+    Groups come worst first too: by their worst tenant's place in `rows`, then by name, so
+    a failed tenant heads the first group whichever group it is in. Tenants without a
+    group are in NO_GROUP.
+    """
+    first: dict[str, int] = {}
+    for position, row in enumerate(rows):
+        for name in row.groups or (NO_GROUP,):
+            first.setdefault(name, position)
     groups = []
-    for name in names:
-        members = tuple(r for r in rows if (name in r.groups if r.groups else name == NO_GROUP))
+    for name in sorted(first, key=lambda n: (first[n], n.casefold(), n)):
+        members = tuple(r for r in rows if name in (r.groups or (NO_GROUP,)))
         groups.append(Group(name, tuple(r.tenant_id for r in members), members, totals_of(members)))
     return tuple(groups)
