@@ -81,9 +81,9 @@ def raw(tmp_path_factory) -> Path:
         assert done.returncode == 0, done.stderr
         (folder / "inputs").mkdir()
         for path in (folder / "all").iterdir():
-            if path.suffix in (".json", ".csv") and path.name != "expected.json":
-                if path.name in spec.get("only", (path.name,)):
-                    shutil.copy(path, folder / "inputs" / path.name)
+            is_input = path.suffix in (".json", ".csv") and path.name != "expected.json"
+            if is_input and path.name in spec.get("only", (path.name,)):
+                shutil.copy(path, folder / "inputs" / path.name)
         (folder / "auditor.toml").write_text(
             f"organisation = {json.dumps(spec['organisation'])}\n", encoding="utf-8"
         )
@@ -193,8 +193,16 @@ def test_failed_tenant_is_first_shown_with_no_numbers(portfolio):
         "FAILED",
     )
     assert first["display_name"] == FORMULA_NAME
-    for key in ("devices", "posture_pct", "posture_delta_pts", "critical_failing_devices",
-                "high_failing_devices", "overdue_critical_results", "overdue_high_results"):  # fmt: skip
+    numbers = (
+        "devices",
+        "posture_pct",
+        "posture_delta_pts",
+        "critical_failing_devices",
+        "high_failing_devices",
+        "overdue_critical_results",
+        "overdue_high_results",
+    )
+    for key in numbers:
         assert first[key] is None, key  # unknown, never 0
     assert first["error"] == FAILURE["error"] and first["exit_code"] == 4
     assert first["last_successful_audit"]["period"] == "2026-08"
@@ -203,8 +211,8 @@ def test_failed_tenant_is_first_shown_with_no_numbers(portfolio):
                                "href": "reports/tailspin/2026-09/failure.json"}]  # fmt: skip
     assert first["expiry_state"] == "not_collected"
     totals = portfolio["totals"]
-    assert (totals["tenants"], totals["failed"], totals["partial"], totals["ok"], totals["sample"]) == (
-        5, 1, 1, 2, 1)  # fmt: skip
+    counts = [totals[k] for k in ("tenants", "failed", "partial", "ok", "sample")]
+    assert counts == [5, 1, 1, 2, 1]
     assert totals["is_lower_bound"] is True
     assert totals["without_posture"] >= 1
     assert portfolio["groups"][0]["tenant_ids"][0] == first["tenant_id"]  # its group comes first
