@@ -407,3 +407,28 @@ def test_no_tenant_is_exit_4_and_bad_flags_exit_2(tmp_path):
     assert done.returncode == 2 and "--format" in done.stderr
     done = auditor("portfolio", "--from", str(tmp_path / "missing"))
     assert done.returncode == 2
+
+
+def test_an_expiry_part_not_collected_is_named_beside_the_nearest_date(root, tmp_path):
+    folder = copy_folder(root, "reports/contoso/2026-09", tmp_path / "x" / "contoso" / "2026-09")
+    document = json.loads((folder / "findings.json").read_bytes())
+    gap = {"part": "vpp_tokens", "reason": "403", "fields": [], "is_core": False}
+    document["run"]["gaps"].append({**gap, "state": "denied", "status": "denied"})
+    document["tenant"]["vpp_tokens"][0]["expires_at"] = "2026-01-01T00:00:00Z"  # not believed
+    (folder / "findings.json").write_text(json.dumps(document), encoding="utf-8")
+    row = roll_up(tmp_path / "x", "--format", "json")["tenants"][0]
+    assert row["expiry_state"] == "found"
+    assert row["expiry_not_collected"] == ["VPP tokens"]
+    assert row["expiry_text"].endswith("; not collected: VPP tokens")
+    assert row["nearest_expiry"]["expires_on"] != "2026-01-01"
+
+
+def test_staging_folders_are_skipped_and_two_files_in_one_folder_refused(root, tmp_path):
+    copy_folder(root, "reports/contoso/2026-09", tmp_path / "x" / "contoso")
+    copy_folder(root, "reports/contoso/2026-08", tmp_path / "x" / ".auditor-contoso-0a1b2c3d")
+    assert [r["period"] for r in roll_up(tmp_path / "x", "--format", "json")["tenants"]] == [
+        "2026-09"
+    ]
+    (tmp_path / "x" / "contoso" / "failure.json").write_text(json.dumps(FAILURE))
+    done = auditor("portfolio", "--from", str(tmp_path / "x"), "--as-of", PORTFOLIO_AS_OF)
+    assert done.returncode == 4 and "holds both findings.json and failure.json" in done.stderr

@@ -40,6 +40,7 @@ class Totals:
     without_posture: int  # failed tenants and audited ones whose posture is unknown
     expiring_soon: int  # nearest expiry within EXPIRY_SOON_DAYS of the as-of date, or past
     expiry_not_collected: int  # tenants with a part of the expiry horizon not collected
+    # (sample-data tenants are left out of both)
     is_lower_bound: bool  # a failed or PARTIAL tenant: the real sums may be higher
 
 
@@ -62,6 +63,7 @@ def totals_of(rows: Sequence[TenantRow]) -> Totals:
     audited = [r for r in rows if r.outcome in ("ok", "partial")]
     postures = [r.posture_pct for r in audited if r.posture_pct is not None]
     outcomes = [r.outcome for r in rows]
+    real = [r for r in rows if r.outcome != "sample"]
     return Totals(
         tenants=len(rows),
         ok=outcomes.count("ok"),
@@ -79,10 +81,9 @@ def totals_of(rows: Sequence[TenantRow]) -> Totals:
         without_posture=outcomes.count("failed") + len(audited) - len(postures),
         expiring_soon=sum(
             r.nearest_expiry is not None and r.nearest_expiry.days_left <= EXPIRY_SOON_DAYS
-            for r in rows
-            if r.outcome != "sample"
+            for r in real
         ),
-        expiry_not_collected=sum(bool(r.expiry_not_collected) for r in rows),
+        expiry_not_collected=sum(bool(r.expiry_not_collected) for r in real),
         is_lower_bound=any(r.outcome in ("failed", "partial") for r in rows),
     )
 
