@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from auditor.notify.message import Expiry
 from auditor.portfolio.collect import Audited, Evidence, Failed, period_of
+from auditor.portfolio.expiry import EXPIRY_PARTS, expiry_horizon
 from auditor.portfolio.totals import NO_GROUP, Group, Totals, group_rows, totals_of
 
 __all__ = ["NO_GROUP", "ORDER", "Gap", "Group", "Link", "Portfolio", "TenantRow", "Totals",
@@ -33,12 +34,6 @@ ORDER = (
 OUTCOME_WORDS = {"failed": "FAILED", "partial": "PARTIAL", "ok": "ok", "sample": "sample data"}
 REPORT_LABELS = {"report.pdf": "PDF", "report.html": "HTML", "report.xlsx": "Excel",
                  "findings.json": "JSON", "failure.json": "failure"}  # fmt: skip
-# findings.json tenant-block key, run.gaps part and what a reader calls it
-EXPIRY_PARTS = (
-    ("apns_certificate", "apns", "APNs certificate"),
-    ("ade_tokens", "ade_tokens", "ADE tokens"),
-    ("vpp_tokens", "vpp_tokens", "VPP tokens"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,39 +131,6 @@ def _links(prefix: str, folder: str, names: Sequence[str]) -> tuple[Link, ...]:
     return tuple(Link(REPORT_LABELS[n], p, quote(p)) for n, p in zip(names, paths, strict=True))
 
 
-def _expiry(audit: Audited, as_of: dt.date) -> tuple[str, Expiry | None, tuple[str, ...], str]:
-    """(state, nearest, parts not collected, text) of the APNs/ADE/VPP expiry horizon."""
-    gaps = {g.get("part") for g in audit.run.get("gaps") or [] if isinstance(g, dict)}
-    block = audit.tenant
-    missing = tuple(w for key, part, w in EXPIRY_PARTS if block is None or part in gaps)
-    found: list[Expiry] = []
-    if block is not None:
-        apns = block.get("apns_certificate")
-        if "apns" not in gaps and isinstance(apns, dict) and apns.get("expires_at"):
-            found.append(_item("APNs certificate", apns["expires_at"], as_of))
-        for key, part, label in EXPIRY_PARTS[1:]:
-            tokens = [] if part in gaps else block.get(key) or []
-            found += [
-                _item(
-                    f"{label[:-1]} '{t.get('name') or t.get('token_id')}'", t["expires_at"], as_of
-                )
-                for t in tokens
-                if isinstance(t, dict) and t.get("expires_at")
-            ]
-    unseen = f"not collected: {', '.join(missing)}" if missing else ""
-    if found:
-        nearest = min(found, key=lambda e: (e.expires_on, e.what))
-        return "found", nearest, missing, "; ".join(filter(None, (nearest.phrase, unseen)))
-    if missing:
-        return "not_collected", None, missing, unseen
-    return "none", None, missing, "no APNs certificate, ADE or VPP token expiry reported"
-
-
-def _item(what: str, expires_at: str, as_of: dt.date) -> Expiry:
-    day = dt.date.fromisoformat(str(expires_at)[:10])
-    return Expiry(what, day, (day - as_of).days)
-
-
 def _gaps(run: dict[str, Any]) -> tuple[Gap, ...]:
     return tuple(
         Gap(str(g.get("part")), g.get("state"), g.get("reason"), bool(g.get("is_core")))
@@ -205,7 +167,7 @@ def tenant_row(history: Sequence[Evidence], as_of: dt.date, newest: str, prefix:
     gaps = _gaps(run)
     is_partial = run.get("complete") is not True
     outcome = "partial" if is_partial else ("sample" if _is_sample(run) else "ok")
-    state, nearest, missing, text = _expiry(latest, as_of)
+    state, nearest, missing, text = expiry_horizon(latest, as_of)
     return TenantRow(
         name=latest.name,
         display_name=str(run.get("organisation") or latest.name),
