@@ -9,7 +9,8 @@ wheel="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 work="$(mktemp -d "${TMPDIR:-/tmp}/auditor-wheel.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 # The image byte-compiles; here that is time without a check in it.
-PIP_NO_COMPILE="${PIP_NO_COMPILE:-1}" sh "$here/install.sh" "$wheel" "$work/venv"
+PIP_NO_COMPILE="${PIP_NO_COMPILE:-1}" AUDITOR_INSTALL_PIP_CACHE="${AUDITOR_INSTALL_PIP_CACHE:-1}" \
+  sh "$here/install.sh" "$wheel" "$work/venv"
 export PATH="$work/venv/bin:$PATH"
 unset PYTHONPATH
 cd "$work"

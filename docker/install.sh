@@ -24,7 +24,12 @@ if [ -n "$missing" ]; then
   rm -rf /var/lib/apt/lists/*
 fi
 python3 -m venv "$prefix"
-"$prefix/bin/pip" install --quiet --no-cache-dir --disable-pip-version-check "$wheel"
+# The image keeps no pip cache; CI's wheel check (AUDITOR_INSTALL_PIP_CACHE=1) reuses the
+# machine's, so it does not download every dependency again on each run.
+cache="--no-cache-dir"
+[ "${AUDITOR_INSTALL_PIP_CACHE:-}" = 1 ] && cache=""
+# shellcheck disable=SC2086 # empty or one flag
+"$prefix/bin/pip" install --quiet $cache --disable-pip-version-check "$wheel"
 # Fail now, not at the first monthly run, when the PDF cannot be produced.
 "$prefix/bin/python" -c "from auditor.render import check_format_available; check_format_available('pdf')"
 "$prefix/bin/auditor" --version

@@ -10,6 +10,16 @@ import pytest
 GOLDEN = Path(__file__).parent / "golden"
 
 
+# Tests that take minutes (build and install the wheel; start real browsers and mail servers)
+# run first, so the other worker spends that time on the rest instead of waiting at the end.
+RUN_FIRST = ("test_install.py::test_the_wheel_installs", "test_notify_cli.py::")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the longest tests to the front (a stable sort keeps every other order)."""
+    items.sort(key=lambda item: not any(mark in item.nodeid for mark in RUN_FIRST))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",
