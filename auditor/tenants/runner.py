@@ -1,0 +1,286 @@
+"""Audit many tenants: Graph pulls in threads (bounded), audits in a pool of worker processes.
+
+A pull is bound by Graph's throttling per app per tenant, so pulls run side by side (each its
+own `asyncio.run`); the audit is CPU-bound, so it runs in `workers` processes. Each tenant's
+evidence folder is written by `run_audit` exactly as a single-tenant Graph run writes it (the
+pulled snapshot becomes its snapshot.json.gz). A tenant that fails is recorded and the others
+go on. SIGTERM or Ctrl-C stops the run: workers are told to stop, and every unfinished tenant's
+staging folder is removed by its own run, so no folder is left half-written.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import contextvars
+import dataclasses
+import datetime as dt
+import functools
+import logging
+import multiprocessing
+import os
+import queue
+import secrets
+import shutil
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.config import Config
+from auditor.errors import AuditorError
+from auditor.pipeline import RunOptions, run_audit
+from auditor.pipeline.interrupts import interruptible
+from auditor.tenants.file import Tenant
+from auditor.tenants.outcome import FAILED, OK, PARTIAL, Audited, TenantOutcome, write_failure
+
+log = logging.getLogger(__name__)
+_TENANT: contextvars.ContextVar[str] = contextvars.ContextVar("auditor_tenant", default="")
+PULLS_PREFIX = ".auditor-pulls."  # a hidden folder beside the tenants' folders while pulls wait
+
+
+@dataclass(frozen=True, slots=True)
+class TenantJob:
+    """One tenant to audit: its Config (out_dir = its own folder, source graph)."""
+
+    tenant: Tenant
+    config: Config
+
+
+class TenantPrefix(logging.Filter):
+    """Starts every log line written while a tenant is worked on with `[name] `."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Prefix the message once (a record may pass several handlers)."""
+        name = _TENANT.get()
+        if name and not getattr(record, "tenant", None):
+            record.tenant = name
+            record.msg = f"[{name}] {record.msg}"
+        return True
+
+
+def run_tenants(
+    jobs: Sequence[TenantJob],
+    options: RunOptions,
+    *,
+    concurrency: int,
+    workers: int,
+    exit_code: Callable[[Audited], int],
+    worker_setup: Callable[[], None] | None = None,
+    progress: bool = False,
+) -> list[TenantOutcome]:
+    """Pull and audit every job; one outcome per job, in the jobs' order.
+
+    Args:
+        jobs: The tenants with their configurations.
+        options: What applies to every tenant (as-of date, history, signing key …).
+        concurrency: Graph pulls in flight at once.
+        workers: Audit processes (0: the machine's cores).
+        exit_code: A finished audit's exit code (--fail-on, --require-complete).
+        worker_setup: Run first in each worker process (the CLI's logging), picklable.
+        progress: Rewrite a done / running / failed line on stderr (a terminal).
+    """
+    prefix = TenantPrefix()
+    handlers = logging.getLogger().handlers
+    for handler in handlers:
+        handler.addFilter(prefix)
+    pulls = _pulls_folder(jobs)
+    outcomes: dict[int, TenantOutcome] = {}
+    processes = workers or os.cpu_count() or 1
+    try:
+        with interruptible(), _Pools(concurrency, processes, worker_setup) as pools:
+            _drive(jobs, options, pools, pulls, exit_code, outcomes, progress)
+    finally:
+        for handler in handlers:
+            handler.removeFilter(prefix)
+        shutil.rmtree(pulls, ignore_errors=True)
+    return [outcomes[i] for i in sorted(outcomes)]
+
+
+class _PullThreads:
+    """`concurrency` daemon threads running pulls: an interrupted run does not wait for them.
+
+    (A pull cannot be cancelled midway; a ThreadPoolExecutor's threads are joined at exit.)
+    """
+
+    def __init__(self, concurrency: int) -> None:
+        self._queue: queue.SimpleQueue[tuple[cf.Future[object], Callable[[], object]] | None]
+        self._queue = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"auditor-pull-{i}", daemon=True)
+            for i in range(concurrency)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, call: Callable[[], object]) -> cf.Future[object]:
+        """Run `call` in a free thread; its Future."""
+        future: cf.Future[object] = cf.Future()
+        self._queue.put((future, call))
+        return future
+
+    def shutdown(self, *, wait: bool) -> None:
+        """No more pulls: each thread ends after its current one (waited for with `wait`)."""
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads if wait else ():
+            thread.join()
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, call = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # handed to the main thread, which judges it
+                future.set_exception(exc)
+
+
+class _Pools:
+    """The pull threads and the audit processes; on an interrupt the workers are stopped."""
+
+    def __init__(self, concurrency: int, workers: int, setup: Callable[[], None] | None) -> None:
+        self.pulls = _PullThreads(concurrency)
+        self.audits = cf.ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+            initargs=(setup,),
+        )  # fmt: skip
+
+    def __enter__(self) -> _Pools:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if error is not None:  # an interrupt: each worker removes its staging folder and stops
+            for process in list(self.audits._processes.values()):
+                with contextlib.suppress(OSError):
+                    process.terminate()
+        self.audits.shutdown(wait=True, cancel_futures=True)
+        self.pulls.shutdown(wait=error is None)
+
+
+def _drive(
+    jobs: Sequence[TenantJob],
+    options: RunOptions,
+    pools: _Pools,
+    pulls: Path,
+    exit_code: Callable[[Audited], int],
+    outcomes: dict[int, TenantOutcome],
+    progress: bool,
+) -> None:
+    """Submit every pull, an audit for each pull that succeeded; collect the outcomes."""
+    pending: dict[cf.Future[Any], tuple[int, str]] = {}
+    for index, job in enumerate(jobs):
+        snapshot = pulls / f"{job.tenant.name}-{secrets.token_hex(4)}.json.gz"
+        future = pools.pulls.submit(functools.partial(_pull, job, snapshot))
+        pending[future] = (index, "pull")
+    snapshots: dict[int, Path] = {}
+    while pending:
+        done, _ = cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
+        for future in done:
+            index, stage = pending.pop(future)
+            job = jobs[index]
+            error = future.exception()
+            if error is not None:
+                outcomes[index] = _failed(job, error, options)
+            elif stage == "pull":
+                snapshots[index] = Path(str(future.result()))
+                tenant_options = dataclasses.replace(
+                    options,
+                    pulled_snapshot=snapshots[index],
+                    tenant_name=job.tenant.name,
+                    tenant_groups=job.tenant.groups,
+                )
+                audit = pools.audits.submit(_audit, job.tenant.name, job.config, tenant_options)
+                pending[audit] = (index, "audit")
+            else:
+                audited = future.result()
+                assert isinstance(audited, Audited)
+                outcomes[index] = _succeeded(job, audited, exit_code(audited))
+        if progress:
+            _show_progress(len(jobs), outcomes)
+    if progress:
+        sys.stderr.write("\r\033[K")
+
+
+def _pull(job: TenantJob, snapshot: Path) -> Path:
+    """Pull one tenant's snapshot into `snapshot` (a pull thread); its log lines are prefixed."""
+    from auditor.sources.graph import fetch_to_file
+
+    _TENANT.set(job.tenant.name)  # this thread's context; asyncio tasks inherit it
+    log.info("%s", fetch_to_file(job.config.graph, snapshot, progress=False))
+    return snapshot
+
+
+def _audit(name: str, config: Config, options: RunOptions) -> Audited:
+    """Audit one pulled tenant (a worker process): its evidence folder, and a few numbers."""
+    _TENANT.set(name)
+    result = run_audit(config, options)
+    summary = result.report.summary
+    return Audited(
+        devices=summary.devices,
+        posture_pct=summary.posture.pct,
+        is_complete=result.report.run.is_complete,
+        failures={s.value: n for s, n in result.failures_by_severity.items()},
+        new_failures={s.value: n for s, n in result.new_failures_by_severity.items()},
+        outputs=(*result.outputs, result.manifest),
+    )
+
+
+def _worker_init(setup: Callable[[], None] | None) -> None:
+    """A worker process: the CLI's logging, each line prefixed with its tenant.
+
+    Ctrl-C reaches every process of the terminal: an idle worker ignores it (the main process
+    stops the workers), while an audit handles it like a single run (`interruptible`).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if setup is not None:
+        setup()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(TenantPrefix())
+
+
+def _succeeded(job: TenantJob, audited: Audited, code: int) -> TenantOutcome:
+    return TenantOutcome(
+        job.tenant.name, job.tenant.tenant_id, job.tenant.display_name, job.tenant.groups,
+        job.config.out_dir, OK if audited.is_complete else PARTIAL, code, audited,
+    )  # fmt: skip
+
+
+def _failed(job: TenantJob, error: BaseException, options: RunOptions) -> TenantOutcome:
+    """A failed tenant: its error as the CLI would print it, and failure.json in its folder."""
+    if isinstance(error, AuditorError):
+        code, kind, text = error.exit_code, type(error).__name__, str(error)
+    elif isinstance(error, KeyboardInterrupt):
+        raise error
+    else:  # a bug met on one tenant's data must not cost the others their audit
+        log.error("[%s] unexpected error", job.tenant.name, exc_info=error)
+        code, kind, text = 1, "UnexpectedError", f"{type(error).__name__}: {error}"
+    log.error("[%s] failed: %s", job.tenant.name, text)
+    outcome = TenantOutcome(
+        job.tenant.name, job.tenant.tenant_id, job.tenant.display_name, job.tenant.groups,
+        job.config.out_dir, FAILED, code, None, kind, text,
+    )  # fmt: skip
+    written = write_failure(outcome, options.as_of, dt.datetime.now(dt.UTC))
+    return dataclasses.replace(outcome, failure_file=written)
+
+
+def _pulls_folder(jobs: Sequence[TenantJob]) -> Path:
+    """A private folder for the pulled snapshots, on the file system of the tenants' folders."""
+    parents = [os.path.abspath(j.config.out_dir.parent) for j in jobs] or [os.getcwd()]
+    base = Path(os.path.commonpath(parents))
+    base.mkdir(parents=True, exist_ok=True)
+    folder = base / f"{PULLS_PREFIX}{secrets.token_hex(4)}"
+    folder.mkdir(mode=0o700)
+    return folder
+
+
+def _show_progress(total: int, outcomes: dict[int, TenantOutcome]) -> None:
+    failed = sum(1 for o in outcomes.values() if o.outcome == FAILED)
+    done = len(outcomes) - failed
+    running = total - len(outcomes)
+    sys.stderr.write(f"\r\033[Ktenants: {done} done, {running} running, {failed} failed")
+    sys.stderr.flush()
