@@ -211,7 +211,8 @@ def _pull(job: TenantJob, snapshot: Path) -> Path:
     from auditor.sources.graph import fetch_to_file
 
     _TENANT.set(job.tenant.name)  # this thread's context; asyncio tasks inherit it
-    log.info("%s", fetch_to_file(job.config.graph, snapshot, progress=False))
+    summary = fetch_to_file(job.config.graph, snapshot, progress=False)
+    log.info("%s", summary.replace(str(snapshot), "Graph pull", 1))
     return snapshot
 
 
