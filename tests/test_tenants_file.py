@@ -100,6 +100,12 @@ tenant_id = "{CONTOSO.upper()}"
 secret = "x"
 [[tenant]]
 display_name = "No name, no id"
+[[tenant]]
+name = "contoso_eu"
+tenant_id = "{FABRIKAM}"
+[[tenant]]
+name = "contoso-eu"
+tenant_id = "{NORTHWIND}"
 """
     )
     with pytest.raises(ConfigError) as caught:
@@ -115,10 +121,11 @@ display_name = "No name, no id"
         "tenant[2] (Bad Name): cloud: 'mars'",
         "tenant[2] (Bad Name): graph_url: must not carry a user name or password",
         "tenant[3] (contoso): name: the same name as tenant[1] (contoso)",
-        "tenant[3] (contoso): tenant_id: the same id as tenant[1] (contoso)",
+        "tenant[3] (contoso): tenant_id: the same directory id as tenant[1] (contoso)",
         "tenant[3] (contoso): unknown key 'secret' (secrets belong",
         "tenant[4] (?): name: required",
         "tenant[4] (?): tenant_id: required",
+        "tenant[6] (contoso-eu): name: the same variables (AUDITOR_<NAME>_…) as tenant[5]",
     ):
         assert expected in text, expected
     assert "problem(s)" in text
@@ -232,3 +239,14 @@ def test_an_indexed_job_picks_its_shard_and_needs_the_count():
         choose_shard(None, None, {"JOB_COMPLETION_INDEX": "0"})
     with pytest.raises(ConfigError, match="outside"):
         choose_shard(None, None, {"JOB_COMPLETION_INDEX": "3", "AUDITOR_SHARD_COUNT": "3"})
+
+
+def test_the_documented_example_reads(tmp_path):
+    example = Path(__file__).resolve().parent.parent / "tenants.toml.example"
+    (tmp_path / "tenants.toml").write_text(example.read_text())
+    (tmp_path / "auditor.toml").write_text('organisation = "MSP"\n')
+    for name in ("waivers/contoso.toml", "certs/fabrikam-eu.pem"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("")
+    names = [t.name for t in _read(tmp_path / "tenants.toml").tenants]
+    assert names == ["contoso", "fabrikam-eu", "northwind"]

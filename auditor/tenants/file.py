@@ -117,13 +117,15 @@ def read_tenants(
         where = f"tenant[{number}] ({entry.get('name', '?')})"
         found: list[str] = []
         tenant = _tenant(entry, defaults, base, path.parent, found)
-        for key, label in (
-            (f"name {tenant.name}", "name"),
-            (f"id {tenant.tenant_id.lower()}", "tenant_id"),
-            (f"env {env_prefix(tenant.name)}", "name"),
+        is_same_name = f"name {tenant.name}" in seen  # said once, not again as its variables
+        for key, message in (
+            (f"name {tenant.name}", "name: the same name as"),
+            (f"id {tenant.tenant_id.lower()}", "tenant_id: the same directory id as"),
+            (f"env {env_prefix(tenant.name)}", "name: the same variables (AUDITOR_<NAME>_…) as"),
         ):
-            if key in seen and tenant.name and tenant.tenant_id:
-                found.append(f"{label}: the same {key.split()[0]} as {seen[key]}")
+            repeated = key in seen and not (key.startswith("env") and is_same_name)
+            if repeated and tenant.name and tenant.tenant_id:
+                found.append(f"{message} {seen[key]}")
             seen.setdefault(key, where)
         if check is not None and not found:
             found += [p for p in check(tenant.config) if p not in base_problems]
