@@ -293,3 +293,18 @@ def test_sigterm_stops_every_tenant_cleanly_and_leaves_no_half_written_folder(te
     assert process.returncode == 130, stderr
     assert "aborted" in stderr
     assert sorted(p.name for p in reports.iterdir()) == []  # no staging, no pulls, no folder
+
+
+def test_an_audit_process_that_dies_fails_its_tenant_and_the_run_goes_on(tenants, tmp_path):
+    # every audit process kills itself once its tenant is loaded (as the OOM killer would)
+    done = auditor(
+        "run", "--tenants", str(tenants / "tenants.toml"), "--out", str(tmp_path / "r/{tenant}"),
+        "--as-of", "2026-08-31", "--format", "json", "--no-history", "--workers", "1",
+        "--tenant", "contoso", "--tenant", "fabrikam-eu",
+        cwd=tmp_path, env={**_env(), "AUDITOR_TEST_HOOK": "KILL@loaded"},
+    )  # fmt: skip
+    assert done.returncode == 9, done.stderr
+    for name in ("contoso", "fabrikam-eu"):
+        failure = json.loads((tmp_path / "r" / name / "failure.json").read_text())
+        assert "audit process ended abruptly" in failure["error"]
+        assert not (tmp_path / "r" / name / "findings.json").exists()

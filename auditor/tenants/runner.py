@@ -26,6 +26,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,10 +146,23 @@ class _Pools:
 
     def __init__(self, concurrency: int, workers: int, setup: Callable[[], None] | None) -> None:
         self.pulls = _PullThreads(concurrency)
-        self.audits = cf.ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
-            initargs=(setup,),
-        )  # fmt: skip
+        self._workers, self._setup = workers, setup
+        self.audits = self._new_audits()
+        self.generation = 0  # how many times a worker's death broke the pool
+
+    def _new_audits(self) -> cf.ProcessPoolExecutor:
+        # spawn: the pull threads make fork unsafe (a lock held by a thread is copied held)
+        context = multiprocessing.get_context("spawn")
+        return cf.ProcessPoolExecutor(
+            self._workers, mp_context=context, initializer=_worker_init, initargs=(self._setup,)
+        )
+
+    def renew(self, generation: int) -> None:
+        """A new pool once a worker died (killed, out of memory): the broken one takes no work."""
+        if generation == self.generation:
+            self.audits.shutdown(wait=False, cancel_futures=True)
+            self.audits = self._new_audits()
+            self.generation += 1
 
     def __enter__(self) -> _Pools:
         return self
@@ -172,30 +186,44 @@ def _drive(
     progress: bool,
 ) -> None:
     """Submit every pull, an audit for each pull that succeeded; collect the outcomes."""
-    pending: dict[cf.Future[Any], tuple[int, str]] = {}
+    pending: dict[cf.Future[Any], tuple[int, str, int]] = {}
     for index, job in enumerate(jobs):
         snapshot = pulls / f"{job.tenant.name}-{secrets.token_hex(4)}.json.gz"
         future = pools.pulls.submit(functools.partial(_pull, job, snapshot))
-        pending[future] = (index, "pull")
+        pending[future] = (index, "pull", 0)
     snapshots: dict[int, Path] = {}
+
+    def audit(index: int) -> None:
+        job = jobs[index]
+        tenant_options = dataclasses.replace(
+            options,
+            pulled_snapshot=snapshots[index],
+            tenant_name=job.tenant.name,
+            tenant_groups=job.tenant.groups,
+        )
+        future = pools.audits.submit(_audit, job.tenant.name, job.config, tenant_options)
+        pending[future] = (index, "audit", pools.generation)
+
     while pending:
         done, _ = cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
         for future in done:
-            index, stage = pending.pop(future)
+            index, stage, generation = pending.pop(future)
             job = jobs[index]
             error = future.exception()
+            if isinstance(error, BrokenProcessPool):
+                pools.renew(generation)
+                if snapshots[index].exists():  # queued behind the worker that died: again
+                    audit(index)
+                    continue
+                error = AuditorError(
+                    "its audit process ended abruptly (killed, or out of memory?); the next run "
+                    "into its folder removes what it left; rerun this tenant"
+                )
             if error is not None:
                 outcomes[index] = _failed(job, error, options)
             elif stage == "pull":
                 snapshots[index] = Path(str(future.result()))
-                tenant_options = dataclasses.replace(
-                    options,
-                    pulled_snapshot=snapshots[index],
-                    tenant_name=job.tenant.name,
-                    tenant_groups=job.tenant.groups,
-                )
-                audit = pools.audits.submit(_audit, job.tenant.name, job.config, tenant_options)
-                pending[audit] = (index, "audit")
+                audit(index)
             else:
                 audited = future.result()
                 assert isinstance(audited, Audited)
