@@ -308,3 +308,30 @@ def test_an_audit_process_that_dies_fails_its_tenant_and_the_run_goes_on(tenants
         failure = json.loads((tmp_path / "r" / name / "failure.json").read_text())
         assert "audit process ended abruptly" in failure["error"]
         assert not (tmp_path / "r" / name / "findings.json").exists()
+
+
+def test_each_tenant_is_notified_with_its_own_name_and_the_failed_one_as_a_failure(
+    tenants, tmp_path
+):
+    from notify_endpoints import HttpReceiver
+
+    receiver = HttpReceiver()
+    try:
+        (tmp_path / "auditor.toml").write_text(
+            f'[notify.channels.hook]\ntype = "webhook"\nurl = "{receiver.root}/hook"\n'
+        )
+        out = str(tmp_path / "r/{tenant}")
+        done = auditor(
+            "run", "--tenants", str(tenants / "tenants.toml"), "--out", out,
+            "--as-of", "2026-08-31", "--format", "json", "--no-history", "--config", "auditor.toml",
+            "--tenant", "contoso", "--tenant", "northwind",
+            cwd=tmp_path, env=_env(),
+        )  # fmt: skip
+        assert done.returncode == 9, done.stderr
+        bodies = [json.loads(r.body) for r in receiver.requests]
+    finally:
+        receiver.close()
+    events = sorted((b["event"], b["data"]["organisation"]) for b in bodies)
+    assert events == [("audit.completed", "Contoso Ltd"), ("audit.failed", "northwind")]
+    for token in TOKENS.values():
+        assert all(token not in json.dumps(b) for b in bodies)

@@ -208,7 +208,6 @@ def _configure(verbosity: int, log_format: str) -> None:
 
 def _notify(jobs: Any, outcomes: Any, as_of: dt.date) -> None:
     """Each tenant's notification, with its own configuration (channels from the base file)."""
-    from auditor.errors import AuditorError
     from auditor.notify import after_failure, after_run
     from auditor.notify.settings import notify_settings
 
@@ -221,9 +220,8 @@ def _notify(jobs: Any, outcomes: Any, as_of: dt.date) -> None:
         try:
             if outcome.audited is not None and findings.is_file():
                 after_run(config, outcome.folder, outcome.audited.outputs, findings)
-            elif outcome.audited is None:
-                error = AuditorError(outcome.error)
-                after_failure(config, error, as_of.isoformat())
+            elif outcome.exception is not None:
+                after_failure(config, outcome.exception, as_of.isoformat())
         except Exception as exc:  # the CLI boundary: a notification bug must not cost the audit
             logging.getLogger("auditor.notify").error(
                 "[%s] notification failed unexpectedly: %r", outcome.name, exc

@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from auditor.errors import AuditorError
 from auditor.evidence import MANIFEST
 from auditor.fileops import write_atomic
 from auditor.pipeline.folder import FAILURE
@@ -47,6 +48,7 @@ class TenantOutcome:
     error_type: str = ""
     error: str = ""  # as the CLI would print it (never a secret)
     failure_file: Path | None = None  # None for a failure when the folder keeps earlier evidence
+    exception: AuditorError | None = field(default=None, compare=False, repr=False)
 
 
 def write_failure(outcome: TenantOutcome, as_of: dt.date, failed_at: dt.datetime) -> Path | None:

@@ -215,7 +215,7 @@ def _drive(
                 if snapshots[index].exists():  # queued behind the worker that died: again
                     audit(index)
                     continue
-                error = AuditorError(
+                error = UnexpectedError(
                     "its audit process ended abruptly (killed, or out of memory?); the next run "
                     "into its folder removes what it left; rerun this tenant"
                 )
@@ -281,20 +281,23 @@ def _succeeded(job: TenantJob, audited: Audited, code: int) -> TenantOutcome:
 
 def _failed(job: TenantJob, error: BaseException, options: RunOptions) -> TenantOutcome:
     """A failed tenant: its error as the CLI would print it, and failure.json in its folder."""
-    if isinstance(error, AuditorError):
-        code, kind, text = error.exit_code, type(error).__name__, str(error)
-    elif isinstance(error, KeyboardInterrupt):
+    if isinstance(error, KeyboardInterrupt):
         raise error
-    else:  # a bug met on one tenant's data must not cost the others their audit
+    if not isinstance(error, AuditorError):  # a bug met on one tenant must not cost the others
         log.error("[%s] unexpected error", job.tenant.name, exc_info=error)
-        code, kind, text = 1, "UnexpectedError", f"{type(error).__name__}: {error}"
-    log.error("[%s] failed: %s", job.tenant.name, text)
+        error = UnexpectedError(f"{type(error).__name__}: {error}")
+    log.error("[%s] failed: %s", job.tenant.name, error)
     outcome = TenantOutcome(
         job.tenant.name, job.tenant.tenant_id, job.tenant.display_name, job.tenant.groups,
-        job.config.out_dir, FAILED, code, None, kind, text,
+        job.config.out_dir, FAILED, error.exit_code, None, type(error).__name__, str(error),
+        exception=error,
     )  # fmt: skip
     written = write_failure(outcome, options.as_of, dt.datetime.now(dt.UTC))
     return dataclasses.replace(outcome, failure_file=written)
+
+
+class UnexpectedError(AuditorError):
+    """An error auditor did not raise on purpose (a bug), met while auditing one tenant."""
 
 
 def _pulls_folder(jobs: Sequence[TenantJob]) -> Path:
