@@ -187,18 +187,28 @@ def _single_run(tenants: Path, name: str, out: Path) -> Path:
     return out
 
 
-def test_a_later_good_run_replaces_the_failure_record(tenants, tmp_path):
+def test_a_good_run_replaces_the_failure_record_and_a_failure_never_replaces_evidence(
+    tenants, tmp_path
+):
     out = tmp_path / "r" / "contoso"
     out.mkdir(parents=True)
     (out / "failure.json").write_text('{"schema_version": 1}')
-    done = auditor(
+    args = [
         "run", "--tenants", str(tenants / "tenants.toml"), "--out", str(tmp_path / "r/{tenant}"),
         "--as-of", "2026-08-31", "--format", "json", "--no-history", "--tenant", "contoso",
-        cwd=tmp_path, env=_env(),
-    )  # fmt: skip
+    ]  # fmt: skip
+    done = auditor(*args, cwd=tmp_path, env=_env())
     assert done.returncode == 0, done.stderr
     assert not (out / "failure.json").exists()
-    assert (out / "manifest.json").is_file()
+    evidence = sorted(p.name for p in out.iterdir())
+    assert "manifest.json" in evidence
+    # the same period again without the tenant's token: it fails, the evidence stays
+    failed = auditor(*args, cwd=tmp_path, env={**_env(), "AUDITOR_CONTOSO_GRAPH_TOKEN": ""})
+    assert failed.returncode == 9
+    assert "AUDITOR_CONTOSO_GRAPH_TOKEN" in failed.stderr
+    assert "(earlier evidence in the folder kept)" in failed.stderr
+    assert sorted(p.name for p in out.iterdir()) == evidence
+    assert auditor("verify", str(out)).returncode == 0
 
 
 def _shard_run(tenants: Path, out: Path, *args: str, env: dict[str, str]) -> list[str]:
