@@ -11,20 +11,14 @@ staging folder is removed by its own run, so no folder is left half-written.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
-import contextvars
 import dataclasses
 import datetime as dt
 import functools
 import logging
-import multiprocessing
 import os
-import queue
 import secrets
 import shutil
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -37,9 +31,9 @@ from auditor.pipeline import RunOptions, run_audit
 from auditor.pipeline.interrupts import interruptible
 from auditor.tenants.file import Tenant
 from auditor.tenants.outcome import FAILED, OK, PARTIAL, Audited, TenantOutcome, write_failure
+from auditor.tenants.pools import TENANT, Pools, TenantPrefix
 
 log = logging.getLogger(__name__)
-_TENANT: contextvars.ContextVar[str] = contextvars.ContextVar("auditor_tenant", default="")
 PULLS_PREFIX = ".auditor-pulls."  # a hidden folder beside the tenants' folders while pulls wait
 
 
@@ -49,18 +43,6 @@ class TenantJob:
 
     tenant: Tenant
     config: Config
-
-
-class TenantPrefix(logging.Filter):
-    """Starts every log line written while a tenant is worked on with `[name] `."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Prefix the message once (a record may pass several handlers)."""
-        name = _TENANT.get()
-        if name and not getattr(record, "tenant", None):
-            record.tenant = name
-            record.msg = f"[{name}] {record.msg}"
-        return True
 
 
 def run_tenants(
@@ -92,7 +74,7 @@ def run_tenants(
     outcomes: dict[int, TenantOutcome] = {}
     processes = workers or os.cpu_count() or 1
     try:
-        with interruptible(), _Pools(concurrency, processes, worker_setup) as pools:
+        with interruptible(), Pools(concurrency, processes, worker_setup) as pools:
             _drive(jobs, options, pools, pulls, exit_code, outcomes, progress)
     finally:
         for handler in handlers:
@@ -101,85 +83,10 @@ def run_tenants(
     return [outcomes[i] for i in sorted(outcomes)]
 
 
-class _PullThreads:
-    """`concurrency` daemon threads running pulls: an interrupted run does not wait for them.
-
-    (A pull cannot be cancelled midway; a ThreadPoolExecutor's threads are joined at exit.)
-    """
-
-    def __init__(self, concurrency: int) -> None:
-        self._queue: queue.SimpleQueue[tuple[cf.Future[object], Callable[[], object]] | None]
-        self._queue = queue.SimpleQueue()
-        self._threads = [
-            threading.Thread(target=self._work, name=f"auditor-pull-{i}", daemon=True)
-            for i in range(concurrency)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def submit(self, call: Callable[[], object]) -> cf.Future[object]:
-        """Run `call` in a free thread; its Future."""
-        future: cf.Future[object] = cf.Future()
-        self._queue.put((future, call))
-        return future
-
-    def shutdown(self, *, wait: bool) -> None:
-        """No more pulls: each thread ends after its current one (waited for with `wait`)."""
-        for _ in self._threads:
-            self._queue.put(None)
-        for thread in self._threads if wait else ():
-            thread.join()
-
-    def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            future, call = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(call())
-            except BaseException as exc:  # handed to the main thread, which judges it
-                future.set_exception(exc)
-
-
-class _Pools:
-    """The pull threads and the audit processes; on an interrupt the workers are stopped."""
-
-    def __init__(self, concurrency: int, workers: int, setup: Callable[[], None] | None) -> None:
-        self.pulls = _PullThreads(concurrency)
-        self._workers, self._setup = workers, setup
-        self.audits = self._new_audits()
-        self.generation = 0  # how many times a worker's death broke the pool
-
-    def _new_audits(self) -> cf.ProcessPoolExecutor:
-        # spawn: the pull threads make fork unsafe (a lock held by a thread is copied held)
-        context = multiprocessing.get_context("spawn")
-        return cf.ProcessPoolExecutor(
-            self._workers, mp_context=context, initializer=_worker_init, initargs=(self._setup,)
-        )
-
-    def renew(self, generation: int) -> None:
-        """A new pool once a worker died (killed, out of memory): the broken one takes no work."""
-        if generation == self.generation:
-            self.audits.shutdown(wait=False, cancel_futures=True)
-            self.audits = self._new_audits()
-            self.generation += 1
-
-    def __enter__(self) -> _Pools:
-        return self
-
-    def __exit__(self, kind: object, error: object, trace: object) -> None:
-        if error is not None:  # an interrupt: each worker removes its staging folder and stops
-            for process in list(self.audits._processes.values()):
-                with contextlib.suppress(OSError):
-                    process.terminate()
-        self.audits.shutdown(wait=True, cancel_futures=True)
-        self.pulls.shutdown(wait=error is None)
-
-
 def _drive(
     jobs: Sequence[TenantJob],
     options: RunOptions,
-    pools: _Pools,
+    pools: Pools,
     pulls: Path,
     exit_code: Callable[[Audited], int],
     outcomes: dict[int, TenantOutcome],
@@ -238,7 +145,7 @@ def _pull(job: TenantJob, snapshot: Path) -> Path:
     """Pull one tenant's snapshot into `snapshot` (a pull thread); its log lines are prefixed."""
     from auditor.sources.graph import fetch_to_file
 
-    _TENANT.set(job.tenant.name)  # this thread's context; asyncio tasks inherit it
+    TENANT.set(job.tenant.name)  # this thread's context; asyncio tasks inherit it
     summary = fetch_to_file(job.config.graph, snapshot, progress=False)
     log.info("%s", summary.replace(str(snapshot), "Graph pull", 1))
     return snapshot
@@ -246,7 +153,7 @@ def _pull(job: TenantJob, snapshot: Path) -> Path:
 
 def _audit(name: str, config: Config, options: RunOptions) -> Audited:
     """Audit one pulled tenant (a worker process): its evidence folder, and a few numbers."""
-    _TENANT.set(name)
+    TENANT.set(name)
     result = run_audit(config, options)
     summary = result.report.summary
     return Audited(
@@ -257,19 +164,6 @@ def _audit(name: str, config: Config, options: RunOptions) -> Audited:
         new_failures={s.value: n for s, n in result.new_failures_by_severity.items()},
         outputs=(*result.outputs, result.manifest),
     )
-
-
-def _worker_init(setup: Callable[[], None] | None) -> None:
-    """A worker process: the CLI's logging, each line prefixed with its tenant.
-
-    Ctrl-C reaches every process of the terminal: an idle worker ignores it (the main process
-    stops the workers), while an audit handles it like a single run (`interruptible`).
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if setup is not None:
-        setup()
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(TenantPrefix())
 
 
 def _succeeded(job: TenantJob, audited: Audited, code: int) -> TenantOutcome:
