@@ -132,6 +132,7 @@ def run_tenants_command(flags: Mapping[str, Any], params: Mapping[str, Any]) -> 
         concurrency=flags["concurrency"] or tenants_file.concurrency,
         workers=flags["workers"] if flags["workers"] is not None else tenants_file.workers,
         exit_code=functools.partial(_exit_code, params),
+        clock=functools.partial(dt.datetime.now, dt.UTC),
         worker_setup=_worker_logging(),
         progress=sys.stderr.isatty(),
     )

@@ -52,6 +52,7 @@ def run_tenants(
     concurrency: int,
     workers: int,
     exit_code: Callable[[Audited], int],
+    clock: Callable[[], dt.datetime],
     worker_setup: Callable[[], None] | None = None,
     progress: bool = False,
 ) -> list[TenantOutcome]:
@@ -63,6 +64,7 @@ def run_tenants(
         concurrency: Graph pulls in flight at once.
         workers: Audit processes (0: the machine's cores).
         exit_code: A finished audit's exit code (--fail-on, --require-complete).
+        clock: The time now (a failure's `failed_at`): the CLI reads the clock.
         worker_setup: Run first in each worker process (the CLI's logging), picklable.
         progress: Rewrite a done / running / failed line on stderr (a terminal).
     """
@@ -75,7 +77,7 @@ def run_tenants(
     processes = workers or os.cpu_count() or 1
     try:
         with interruptible(), Pools(concurrency, processes, worker_setup) as pools:
-            _drive(jobs, options, pools, pulls, exit_code, outcomes, progress)
+            _drive(jobs, options, pools, pulls, outcomes, exit_code, clock, progress)
     finally:
         for handler in handlers:
             handler.removeFilter(prefix)
@@ -88,8 +90,9 @@ def _drive(
     options: RunOptions,
     pools: Pools,
     pulls: Path,
-    exit_code: Callable[[Audited], int],
     outcomes: dict[int, TenantOutcome],
+    exit_code: Callable[[Audited], int],
+    clock: Callable[[], dt.datetime],
     progress: bool,
 ) -> None:
     """Submit every pull, an audit for each pull that succeeded; collect the outcomes."""
@@ -127,7 +130,7 @@ def _drive(
                     "into its folder removes what it left; rerun this tenant"
                 )
             if error is not None:
-                outcomes[index] = _failed(job, error, options)
+                outcomes[index] = _failed(job, error, options.as_of, clock())
             elif stage == "pull":
                 snapshots[index] = Path(str(future.result()))
                 audit(index)
@@ -173,7 +176,9 @@ def _succeeded(job: TenantJob, audited: Audited, code: int) -> TenantOutcome:
     )  # fmt: skip
 
 
-def _failed(job: TenantJob, error: BaseException, options: RunOptions) -> TenantOutcome:
+def _failed(
+    job: TenantJob, error: BaseException, as_of: dt.date, failed_at: dt.datetime
+) -> TenantOutcome:
     """A failed tenant: its error as the CLI would print it, and failure.json in its folder."""
     if isinstance(error, KeyboardInterrupt):
         raise error
@@ -186,7 +191,7 @@ def _failed(job: TenantJob, error: BaseException, options: RunOptions) -> Tenant
         job.config.out_dir, FAILED, error.exit_code, None, type(error).__name__, str(error),
         exception=error,
     )  # fmt: skip
-    written = write_failure(outcome, options.as_of, dt.datetime.now(dt.UTC))
+    written = write_failure(outcome, as_of, failed_at)
     return dataclasses.replace(outcome, failure_file=written)
 
 
