@@ -250,3 +250,17 @@ def test_the_documented_example_reads(tmp_path):
         (tmp_path / name).write_text("")
     names = [t.name for t in _read(tmp_path / "tenants.toml").tenants]
     assert names == ["contoso", "fabrikam-eu", "northwind"]
+
+
+def test_a_wrong_signing_key_stops_the_run_before_any_tenant_is_pulled(tmp_path):
+    (tmp_path / "t.toml").write_text(
+        f'[[tenant]]\nname = "a"\ntenant_id = "{CONTOSO}"\ngraph_url = "http://127.0.0.1:9/v1.0"\n'
+    )
+    (tmp_path / "bad.key").write_text("not a key")
+    done = auditor(
+        "run", "--tenants", "t.toml", "--out", "r/{tenant}", "--no-history", "--sign-key",
+        "bad.key", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode not in (0, 9), done.stderr
+    assert "bad.key" in done.stderr
+    assert not (tmp_path / "r").exists()

@@ -125,6 +125,7 @@ def run_tenants_command(flags: Mapping[str, Any], params: Mapping[str, Any]) -> 
         split_by=params["split_by"],
     )
     _check_flags(params, options)
+    _preflight(options)
     jobs = [TenantJob(t, _tenant_config(t.config, t.name, out, as_of, params)) for t in chosen]
     outcomes = run_tenants(
         jobs,
@@ -165,6 +166,18 @@ def _check_flags(params: Mapping[str, Any], options: Any) -> None:
         raise click.UsageError("--only-new qualifies --fail-on SEVERITY; give both")
     if params["only_new"] and options.history_path is None:
         raise click.UsageError("--only-new needs history to know what is new; drop --no-history")
+
+
+def _preflight(options: Any) -> None:
+    """A wrong signing key or an unusable history stops the run before any tenant is pulled."""
+    from auditor.evidence import load_private_key
+    from auditor.history import open_history
+
+    if options.signing_key is not None:
+        load_private_key(options.signing_key)
+    if options.history_path is not None:
+        with open_history(options.history_path):
+            pass
 
 
 def _tenant_config(
