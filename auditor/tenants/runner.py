@@ -74,7 +74,7 @@ def run_tenants(
         handler.addFilter(prefix)
     pulls = _pulls_folder(jobs)
     outcomes: dict[int, TenantOutcome] = {}
-    processes = workers or os.cpu_count() or 1
+    processes = workers or _cores()
     try:
         with interruptible(), Pools(concurrency, processes, worker_setup) as pools:
             _drive(jobs, options, pools, pulls, outcomes, exit_code, clock, progress)
@@ -197,6 +197,13 @@ def _failed(
 
 class UnexpectedError(AuditorError):
     """An error auditor did not raise on purpose (a bug), met while auditing one tenant."""
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's cpuset), else the machine's."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def _pulls_folder(jobs: Sequence[TenantJob]) -> Path:
