@@ -7,6 +7,7 @@ without it `run` is unchanged.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -141,7 +142,7 @@ def run_tenants_command(flags: Mapping[str, Any], params: Mapping[str, Any]) -> 
         for path in outcome.audited.outputs if outcome.audited else ():
             click.echo(str(path))
     if not params["no_notify"]:
-        _notify(jobs, outcomes, as_of)
+        _notify(jobs, outcomes, as_of, tenants_file.base)
     click.echo(outcome_table(outcomes), err=True)
     click.echo(counts_line(outcomes, len(jobs)), err=True)
     failed = [o.name for o in outcomes if o.outcome == "failed"]
@@ -220,12 +221,16 @@ def _configure(verbosity: int, log_format: str) -> None:
     _configure_logging(verbosity, log_format)
 
 
-def _notify(jobs: Any, outcomes: Any, as_of: dt.date) -> None:
-    """Each tenant's notification, with its own configuration (channels from the base file)."""
+def _notify(jobs: Any, outcomes: Any, as_of: dt.date, base: Config) -> None:
+    """Each tenant's notification: its own names and numbers, the base file's channels.
+
+    Sent as the MSP, never as the customer: e-mail through Graph (sendMail) uses the base
+    configuration's Graph settings and credentials, not the tenant's.
+    """
     from auditor.notify import after_failure, after_run
     from auditor.notify.settings import notify_settings
 
-    configs = {job.tenant.name: job.config for job in jobs}
+    configs = {job.tenant.name: dataclasses.replace(job.config, graph=base.graph) for job in jobs}
     for outcome in outcomes:
         config = configs[outcome.name]
         if not notify_settings(config).channels:

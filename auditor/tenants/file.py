@@ -12,7 +12,7 @@ import json
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ class TenantsFile:
     tenants: tuple[Tenant, ...]
     concurrency: int = DEFAULT_CONCURRENCY  # Graph pulls in flight across tenants
     workers: int = 0  # audit processes; 0 = the machine's cores
+    base: Config = field(default_factory=Config)  # the base auditor.toml: the MSP's own
 
 
 def env_prefix(name: str) -> str:
@@ -133,7 +134,7 @@ def read_tenants(
         tenants.append(replace(tenant, config=_digested(tenant.config, entry, defaults)))
     if problems:
         raise ConfigError(f"{path}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
-    return TenantsFile(path, tuple(tenants), concurrency, workers)
+    return TenantsFile(path, tuple(tenants), concurrency, workers, base)
 
 
 def _tenant(
