@@ -95,7 +95,7 @@ def read_tenants(
     _unknown(run, _RUN, "run.", problems)
     named = get.text(defaults, "defaults.config", "")
     base_path = config_path or ((path.parent / named) if named else None)
-    if base_path is not None and not base_path.is_file():
+    if config_path is None and base_path is not None and not base_path.is_file():
         problems.append(f"defaults.config: {base_path} does not exist")
         base_path = None
     base = load_base(base_path)
