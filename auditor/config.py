@@ -46,7 +46,6 @@ class CredentialEnv:
     client_id: str | None = "AZURE_CLIENT_ID"
     certificate_file: Path | None = None  # a certificate named by path (not a secret)
     use_default: bool = True  # else no DefaultAzureCredential: a missing secret is an error
-    is_tenant_bound: bool = False  # a pre-acquired token for another directory is refused
 
     def secret_names(self) -> tuple[str, ...]:
         """The variables whose values are secrets (to redact wherever text leaves auditor)."""

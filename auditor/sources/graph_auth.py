@@ -116,17 +116,6 @@ def make_credential(
     """
     authority = CLOUDS[cloud].authority
     if token := os.environ.get(env.token, "").strip().removeprefix("Bearer ").strip():
-        issued_to = tenant_of(token)
-        if (
-            env.is_tenant_bound
-            and tenant_id
-            and issued_to
-            and issued_to.lower() != tenant_id.lower()
-        ):
-            raise ConfigError(
-                f"{env.token} holds a token for directory {issued_to}, not {tenant_id}: it "
-                "would audit another tenant under this tenant's name"
-            )
         return StaticTokenCredential(token), f"the pre-acquired token in {env.token}"
     tenant = tenant_id or (os.environ.get(env.tenant_id) if env.tenant_id else None) or ""
     client = client_id or (os.environ.get(env.client_id) if env.client_id else None) or ""

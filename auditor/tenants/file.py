@@ -218,7 +218,6 @@ def _credentials(
         client_id=None,
         certificate_file=(folder / certificate) if certificate else None,
         use_default=False,  # another identity's token would audit the wrong tenant
-        is_tenant_bound=True,
     )
 
 
