@@ -512,6 +512,26 @@ def test_tenant_id_comes_from_the_token_when_not_configured(
     assert snapshot["tenant_id"] == "8d2c1b7e-5a4f-4c3b-9e1d-2f6a7b8c9d0e"
 
 
+def test_a_token_issued_for_another_tenant_is_refused_before_any_request(
+    no_azure_env: pytest.MonkeyPatch,
+) -> None:
+    # A pre-acquired token set for the wrong tenant would file another tenant's Macs under the
+    # configured one: the `tid` claim must name the configured tenant (case aside).
+    claims = b'{"aud":"https://graph.microsoft.com","tid":"8d2c1b7e-5a4f-4c3b-9e1d-2f6a7b8c9d0e"}'
+    token = "eyJhbGciOiJub25lIn0." + base64.urlsafe_b64encode(claims).decode().rstrip("=") + ".sig"
+    no_azure_env.setenv("AUDITOR_GRAPH_TOKEN", token)
+    other = "11111111-2222-3333-4444-555555555555"
+    with serve(2, export_polls=0) as graph:
+        with pytest.raises(
+            SourceError, match=f"issued for tenant 8d2c1b7e.*not the configured tenant {other}"
+        ) as caught:
+            fetch_snapshot(fast(graph, tenant_id=other))
+        assert graph.seen == []
+        snapshot = fetch_snapshot(fast(graph, tenant_id="8D2C1B7E-5A4F-4C3B-9E1D-2F6A7B8C9D0E"))
+    assert token not in str(caught.value)
+    assert snapshot["complete"] is True
+
+
 def test_token_in_the_environment_comes_first(no_azure_env: pytest.MonkeyPatch) -> None:
     no_azure_env.setenv("AUDITOR_GRAPH_TOKEN", "tok")
     no_azure_env.setenv("AZURE_CLIENT_SECRET", "s3cret")

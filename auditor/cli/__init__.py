@@ -2,8 +2,8 @@
 
 The only package that reads the clock, configures logging or prints. Every deliberate
 failure is an AuditorError whose exit code is documented in auditor/errors.py and README.
-Commands live one family per module (`run`, `tools`, `evidence`) and are registered here;
-what they share is in `options`.
+Commands live one family per module (`run`, `tools`, `evidence`, `portfolio`) and are
+registered here; what they share is in `options`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import click
 
 from auditor import __version__
 from auditor.cli.evidence import history_command, keygen, verify
+from auditor.cli.portfolio import portfolio
 from auditor.cli.run import run
 from auditor.cli.tools import fetch, notify_command, refdata, rules_command, sample
 from auditor.errors import AuditorError
@@ -65,7 +66,7 @@ def cli(verbose: int, log_format: str) -> None:
 
 
 for command in (run, fetch, sample, rules_command, refdata, notify_command, verify,
-                history_command, keygen):  # fmt: skip
+                history_command, keygen, portfolio):  # fmt: skip
     cli.add_command(command)
 
 

@@ -16,19 +16,17 @@ Posture (`posture_pct`) is the report's headline, defined once in `auditor.postu
 (`History.compare`): the report shows that comparison and `History.record` stores it.
 
 `schema` holds the tables and migrations, `stored` a run's stored form, `compare` the pure
-matching of two stored runs, `sql` the reads and writes; `History` runs each in a transaction.
+matching of two stored runs, `sql` the reads and writes, `connection` opening, migrating and
+transactions; `History` runs each public method in a transaction.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 import os
 import sqlite3
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -41,10 +39,10 @@ from auditor.errors import ConfigError, HistoryError
 from auditor.history.bars import bar_changes, current_bar, load_bar, period_dates, store_bar
 from auditor.history.causes import Bar, attribute, recorded_causes
 from auditor.history.compare import match_failures
+from auditor.history.connection import connect, transaction
 from auditor.history.schema import (
     APPLICATION_ID,
     FAIL,
-    MIGRATIONS,
     RUN_COLUMNS,
     SCHEMA_VERSION,
     STATUS_CODES,
@@ -53,7 +51,6 @@ from auditor.history.sql import (
     basis,
     delete_periods,
     frame_of,
-    header,
     insert_resolutions,
     insert_results,
     load_run,
@@ -97,18 +94,7 @@ def open_history(path: Path, *, create: bool = True, busy_timeout_s: float = 30.
     """
     if not create and not path.is_file():
         raise HistoryError(f"{path}: no history database here (nothing recorded yet)")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
-    except (OSError, sqlite3.Error) as exc:
-        raise HistoryError(f"{path}: cannot open the history database: {exc}") from exc
-    history = History(path, conn)
-    try:
-        history._prepare(busy_timeout_s)
-    except BaseException:
-        conn.close()
-        raise
-    return history
+    return History(path, connect(path, busy_timeout_s))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -159,7 +145,7 @@ class History:
         """
         current = stored_run(results, frames, meta)
         tenant = meta.tenant_id
-        with self._transaction("compare with the previous run") as conn:
+        with transaction(self._conn, self.path, "compare with the previous run") as conn:
             compared_with = basis(conn, tenant, meta.period)
             previous = self._latest_before(conn, tenant, compared_with[0])
             before = load_bar(conn, tenant, compared_with[0])
@@ -182,7 +168,7 @@ class History:
         meta, snap = comparison.meta, comparison.stored
         tenant = meta.tenant_id
         inputs_json = json.dumps([dataclasses.asdict(i) for i in inputs])
-        with self._transaction("record the run", write=True) as conn:
+        with transaction(self._conn, self.path, "record the run", write=True) as conn:
             first_seen, cause = comparison.first_seen, comparison.cause
             resolved = comparison.changes.resolved
             now = basis(conn, tenant, meta.period)
@@ -222,7 +208,7 @@ class History:
             ConfigError: `a` or `b` is not recorded for the tenant (the message lists those
                 that are), or the tenant is ambiguous.
         """
-        with self._transaction(f"compare {a} with {b}") as conn:
+        with transaction(self._conn, self.path, f"compare {a} with {b}") as conn:
             tenant = resolve_tenant(conn, self.path, tenant, (a, b))
             require_periods(conn, self.path, tenant, a, b)
             current = load_run(conn, tenant, b, self.path, fails_only=False)
@@ -247,7 +233,7 @@ class History:
             FROM runs r LEFT JOIN rules u USING (tenant_id, period)
             WHERE ? IS NULL OR r.tenant_id = ?
             GROUP BY r.tenant_id, r.period ORDER BY r.tenant_id, r.period"""
-        with self._transaction("list runs") as conn:
+        with transaction(self._conn, self.path, "list runs") as conn:
             chosen = None if tenant is None else resolve_tenant(conn, self.path, tenant, ())
             runs = frame_of(conn.execute(query, (chosen, chosen)))
         return runs.assign(posture_pct=posture_column(runs))
@@ -259,7 +245,7 @@ class History:
             ConfigError: `period` is not recorded (the message lists the periods that are),
                 or several tenants have it and `tenant` does not say which.
         """
-        with self._transaction(f"show {period}") as conn:
+        with transaction(self._conn, self.path, f"show {period}") as conn:
             tenant = resolve_tenant(conn, self.path, tenant, (period,))
             require_periods(conn, self.path, tenant, period)
             key = (tenant, period)
@@ -282,7 +268,7 @@ class History:
         if keep < 1:
             raise ConfigError(f"history prune: keep must be at least 1, got {keep}")
         deleted = 0
-        with self._transaction("prune old runs", write=True) as conn:
+        with transaction(self._conn, self.path, "prune old runs", write=True) as conn:
             chosen = (
                 [resolve_tenant(conn, self.path, tenant, ())]
                 if tenant is not None
@@ -305,77 +291,3 @@ class History:
         return load_run(
             conn, tenant, previous, self.path, fails_only=True, also=("unknown", "waived")
         )
-
-    def _prepare(self, busy_timeout_s: float) -> None:
-        """Refuse files that are not ours or too new; create or migrate; switch to WAL."""
-        with self._guard("read the database header"):
-            # One read transaction: header and tables from the same snapshot, so a writer
-            # creating the schema meanwhile is never seen half-done as a foreign database.
-            self._conn.execute("BEGIN")
-            try:
-                app, version = header(self._conn)
-                tables = self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            finally:
-                self._conn.execute("COMMIT")
-            if app != APPLICATION_ID and (version or tables):
-                raise HistoryError(
-                    f"{self.path}: not an auditor history database (it holds other tables); "
-                    "left untouched: choose another history path"
-                )
-            if version > SCHEMA_VERSION:
-                raise HistoryError(
-                    f"{self.path}: written by a newer auditor (schema {version}, this version "
-                    f"reads up to {SCHEMA_VERSION}); left untouched: upgrade auditor"
-                )
-            self._use_wal(time.monotonic() + busy_timeout_s)
-        if version < SCHEMA_VERSION:
-            with self._transaction("create or migrate the schema", write=True) as conn:
-                _, version = header(conn)  # another process may have migrated meanwhile
-                for statement in itertools.chain.from_iterable(MIGRATIONS[version:]):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    def _use_wal(self, deadline: float) -> None:
-        """Switch the file to WAL, waiting for other connections until `deadline`.
-
-        SQLite takes the exclusive lock this switch needs without calling its busy handler, so
-        two first runs opening a new file at once would otherwise fail at once ("locked").
-        """
-        while self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            try:
-                self._conn.execute("PRAGMA journal_mode = WAL")
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-
-    @contextmanager
-    def _transaction(self, action: str, *, write: bool = False) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE for writes (waits for other writers), BEGIN for a consistent read."""
-        with self._guard(action):
-            self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.rollback()
-                raise
-            self._conn.execute("COMMIT")
-
-    @contextmanager
-    def _guard(self, action: str) -> Iterator[None]:
-        """Turn sqlite3 errors into a HistoryError naming the file and what went wrong."""
-        try:
-            yield
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise HistoryError(
-                    f"{self.path}: cannot {action}: another auditor run is writing the history "
-                    f"({exc}); try again when it has finished"
-                ) from exc
-            raise HistoryError(f"{self.path}: cannot {action}: {exc}") from exc
-        except sqlite3.DatabaseError as exc:
-            raise HistoryError(
-                f"{self.path}: cannot {action}: not a readable SQLite history database ({exc}); "
-                "left untouched: restore it from a backup or move it aside to start a new history"
-            ) from exc

@@ -173,10 +173,14 @@ def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def content_security_policy(script: str, style: str) -> str:
-    """Only this page's own script and style run; nothing is fetched, framed or submitted."""
+def content_security_policy(script: str | None, style: str) -> str:
+    """Only this page's own script and style run; nothing is fetched, framed or submitted.
+
+    `script` None: a page without script (`script-src 'none'`).
+    """
+    scripts = "'none'" if script is None else _sha256(script)
     return (
-        f"default-src 'none'; script-src {_sha256(script)}; style-src {_sha256(style)}; "
+        f"default-src 'none'; script-src {scripts}; style-src {_sha256(style)}; "
         "img-src 'none'; connect-src 'none'; base-uri 'none'; form-action 'none'"
     )
 

@@ -27,7 +27,7 @@ from kiota_abstractions.api_error import APIError
 
 from auditor import __version__
 from auditor.config import CredentialEnv, GraphConfig, url_problems
-from auditor.errors import ConfigError, PartialSourceError
+from auditor.errors import ConfigError, PartialSourceError, SourceError
 from auditor.models import InventoryPart
 from auditor.sources.graph_auth import (
     CLOUDS,
@@ -223,12 +223,28 @@ def _session(settings: GraphSettings, tokens: TokenSource) -> GraphSession:
     )
 
 
+def _check_token_tenant(configured: str | None, tokens: TokenSource) -> None:
+    """Refuse a token issued for another tenant than the configured one, before any request.
+
+    The snapshot names the configured tenant, so another tenant's inventory would otherwise be
+    filed, compared and reported under this one (a pre-acquired token set for the wrong tenant).
+    """
+    issued_for = tenant_of(tokens.current)
+    if configured and issued_for and issued_for.lower() != configured.lower():
+        raise SourceError(
+            f"the Graph token from {tokens.description} was issued for tenant {issued_for}, "
+            f"not the configured tenant {configured}: nothing was pulled; give a credential "
+            "for the configured tenant (or correct its tenant id)"
+        )
+
+
 async def _pull(settings: GraphSettings, tokens: TokenSource, when: datetime) -> dict[str, Any]:
     started = time.monotonic()
     session = _session(settings, tokens)
     notes: list[str] = []
     try:
         await tokens.token()  # a credential problem surfaces once, before any part runs
+        _check_token_tenant(settings.tenant_id, tokens)
         with Progress(settings.progress, session.stats) as progress:
             export = Part("export_devices", f"{session.v1}/deviceManagement/reports/exportJobs")
             tenant_task = asyncio.create_task(tenant_parts(session))

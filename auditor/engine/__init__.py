@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from auditor.engine.unknown_detail import gap_clause, missing_detail
 from auditor.models import (
     PART_FEEDS,
     PART_LABELS,
@@ -27,9 +28,8 @@ from auditor.models import (
     Status,
 )
 from auditor.refdata.catalogue import Catalogue
-from auditor.refdata.versions import key_text
 from auditor.rules.base import Rule, RuleContext
-from auditor.rules.phrases import CHIP_WORDS, field_words, method_words, words_list
+from auditor.rules.phrases import field_words, words_list
 
 ENTITIES = pd.CategoricalDtype([e.value for e in Entity])
 RESULT_COLUMNS = ("rule_id", "entity_type", "entity_id", "row", "severity", "status", "detail")
@@ -172,7 +172,7 @@ def _statuses(
     absent = [c for c in rule.requires if c not in frame.columns]
     if absent:
         named = list(dict.fromkeys(field_words(c) for c in absent))
-        detail[:] = words_list(named) + " not collected" + _why(absent, uncollected)
+        detail[:] = words_list(named) + " not collected" + gap_clause(absent, uncollected)
         return codes, detail
     inputs = frame[list(rule.requires)]
     scope = _as_bool(rule.scope(inputs, ctx) if rule.scope else True, size)
@@ -193,7 +193,7 @@ def _statuses(
             detail[failed] = rule.detail(inputs.iloc[failed], ctx).to_numpy(dtype=object)
     unknown = np.flatnonzero(codes == _UNKNOWN)
     if unknown.size:
-        detail[unknown] = _missing_detail(
+        detail[unknown] = missing_detail(
             inputs.iloc[unknown], scope.iloc[unknown], rule, uncollected
         )
     dated_later = np.flatnonzero(in_scope & complete & later)
@@ -218,12 +218,6 @@ def _after_as_of(inputs: pd.DataFrame, ctx: RuleContext) -> tuple[np.ndarray, np
     return later, detail
 
 
-def _why(columns: Iterable[str], uncollected: Mapping[str, str]) -> str:
-    """`; <part> denied: <reason>` for each gap behind the missing columns (once each)."""
-    reasons = dict.fromkeys(uncollected[c] for c in columns if c in uncollected)
-    return "".join(f"; {reason}" for reason in reasons)
-
-
 def _repeat(values: list[str], sizes: list[int], dtype: pd.CategoricalDtype) -> pd.Categorical:
     """Each value repeated for its rule's rows, as a categorical built from codes."""
     position = {c: i for i, c in enumerate(dtype.categories)}
@@ -235,73 +229,6 @@ def _constant(value: str, size: int, dtype: pd.CategoricalDtype) -> pd.Categoric
     """A categorical column holding one value, built from codes (no string work per row)."""
     code = list(dtype.categories).index(value)
     return pd.Categorical.from_codes(np.full(size, code, dtype=np.int16), dtype=dtype)
-
-
-def _missing_detail(
-    inputs: pd.DataFrame, scope: pd.Series, rule: Rule, uncollected: Mapping[str, str]
-) -> np.ndarray:
-    """Why each row is unknown: the required inputs it lacks, or the values it could not judge.
-
-    Rows are grouped by which inputs are missing (a bit per column), and undecided rows by
-    their input values, so each text is built once per combination rather than once per row.
-    """
-    strict = [c for c in rule.requires if c not in rule.nullable]
-    pattern = np.zeros(len(inputs), dtype=np.int64)
-    for bit, column in enumerate(strict):
-        pattern |= inputs[column].isna().to_numpy(dtype=bool).astype(np.int64) << bit
-    pattern = pattern * 2 + scope.isna().to_numpy(dtype=bool)
-    codes, uniques = pd.factorize(pattern)
-    texts = []
-    for combined in uniques:
-        missing = [c for bit, c in enumerate(strict) if (int(combined) >> 1) >> bit & 1]
-        named = list(dict.fromkeys(field_words(c) for c in missing))  # os_version(_key): once
-        prefix = "cannot tell whether the rule applies: " if int(combined) & 1 else ""
-        why = _why(missing, uncollected)
-        texts.append(prefix + words_list(named) + " not reported" + why if missing else "")
-    detail = np.asarray(texts, dtype=object)[codes]
-    undecided = np.flatnonzero(detail == "")
-    if undecided.size:
-        detail[undecided] = _undecided_detail(inputs.iloc[undecided], rule)
-    return detail
-
-
-def _undecided_detail(inputs: pd.DataFrame, rule: Rule) -> np.ndarray:
-    """'could not decide from compliance state unknown; …' naming the values the check saw."""
-    combos = pd.MultiIndex.from_frame(inputs[list(rule.requires)].astype(object))
-    codes, uniques = pd.factorize(combos)
-    texts = [
-        "could not decide from "
-        + "; ".join(  # dict: os_version and os_version_key read the same, say it once
-            dict.fromkeys(
-                f"{field_words(c)} {_value_words(c, v)}"
-                for c, v in zip(rule.requires, values, strict=True)
-            )
-        )
-        for values in uniques
-    ]
-    return np.asarray(texts, dtype=object)[codes]
-
-
-def _value_words(column: str, value: object) -> str:
-    """A value as a reader reads it: yes/no, a version, a date, or 'not reported'."""
-    if (
-        value is None
-        or value is pd.NA
-        or value is pd.NaT
-        or (isinstance(value, float) and np.isnan(value))
-    ):
-        return "not reported"
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    if column == "os_version_key" and isinstance(value, int | np.integer):
-        return key_text(int(value))
-    if column == "enrollment_method":
-        return method_words(str(value))
-    if column == "chip":
-        return CHIP_WORDS.get(str(value), str(value))
-    if isinstance(value, pd.Timestamp):
-        return f"{value:%Y-%m-%d}"
-    return str(value)
 
 
 def _as_bool(values: pd.Series | bool, size: int) -> pd.Series:
