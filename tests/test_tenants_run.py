@@ -3,8 +3,9 @@
 The tenants stand for an MSP's customers: different tokens (AUDITOR_<NAME>_GRAPH_TOKEN), sizes
 and problems; northwind answers 403 to everything (admin consent revoked). Each tenant's
 findings.json must hold what a single-tenant `run --source graph` of the same server gives,
-the failed tenant gets failure.json and the run exits 9; history keeps tenants apart; shards
-run as separate processes audit every tenant exactly once.
+the failed tenant gets failure.json and the run exits 9, and the portfolio's rows carry the
+same numbers; history keeps tenants apart; shards run as separate processes audit every tenant
+exactly once and roll up into the portfolio a one-process run gives.
 """
 
 from __future__ import annotations
@@ -153,6 +154,21 @@ def test_one_command_audits_three_tenants_and_the_failed_one_is_never_shown_as_f
     assert json.loads((fabrikam / "findings.json").read_text())["run"]["complete"] is False
     assert not list(reports.glob(".auditor-*")) and not list(tmp_path.glob(".auditor-*"))
 
+    # The portfolio of the three folders: its numbers are each tenant's findings.json's
+    rows = _portfolio(reports, tmp_path / "portfolio")
+    assert rows["northwind"]["outcome"] == "failed" and rows["northwind"]["devices"] is None
+    assert rows["northwind"]["exit_code"] == 4
+    for name, folder in (("contoso", contoso), ("fabrikam-eu", fabrikam)):
+        document = json.loads((folder / "findings.json").read_text())
+        summary = document["summary"]
+        assert rows[name]["outcome"] == ("ok" if document["run"]["complete"] else "partial")
+        assert rows[name]["devices"] == summary["devices"]
+        assert rows[name]["posture_pct"] == summary["posture"]["pct"]
+        assert rows[name]["critical_failing_devices"] == (
+            summary["failing_devices_by_severity"].get("critical", 0)
+        )
+        assert rows[name]["groups"] == document["run"]["tenant_groups"]
+
     # Next month: two tenants in one history file each compare with their own last month
     again = auditor(
         "run", "--tenants", str(tenants / "tenants.toml"), "--out", template,
@@ -169,6 +185,17 @@ def test_one_command_audits_three_tenants_and_the_failed_one_is_never_shown_as_f
         assert changes["previous_period"] == "2026-08"
         assert changes["previous_posture_pct"] == august["summary"]["posture"]["pct"]
         assert changes["resolved"] == 0  # the same Macs a day later: nothing of another tenant's
+
+
+def _portfolio(reports: Path, out: Path) -> dict[str, dict[str, object]]:
+    """`auditor portfolio --from REPORTS`: its tenant rows by name."""
+    done = auditor(
+        "portfolio", "--from", str(reports), "--out", str(out), "--format", "json",
+        "--as-of", "2026-08-31",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    tenants = json.loads((out / "portfolio.json").read_text())["tenants"]
+    return {str(t["name"]): t for t in tenants}
 
 
 def _single_run(tenants: Path, name: str, out: Path) -> Path:
@@ -241,6 +268,22 @@ def test_shards_as_separate_processes_audit_every_tenant_exactly_once(tenants, t
         assert names == sorted(n for n, i in IDS.items() if shard_of(i, count) == k)
         written = sorted(p.name for p in (tmp_path / f"shard{k}").iterdir()) if names else []
         assert written == names
+    # the shards' folders roll up into the portfolio a one-process run's give
+    one = tmp_path / "one" / "reports"
+    one.parent.mkdir()
+    _shard_run(tenants, one, env={})
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for k in audited:
+        (tmp_path / f"shard{k}").rename(shards / f"shard{k}")
+    volatile = ("folder", "links", "last_successful_audit", "last_complete_audit", "failed_at")
+
+    def stable(rows: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+        return {n: {k: v for k, v in row.items() if k not in volatile} for n, row in rows.items()}
+
+    from_shards, from_one = (_portfolio(w, tmp_path / f"pf-{w.name}") for w in (shards, one))
+    assert sorted(from_shards) == sorted(IDS)
+    assert stable(from_shards) == stable(from_one)
     # In a Kubernetes Indexed Job the pod's index (from 0) picks the same shard as --shard
     indexed = _shard_run(
         tenants, tmp_path / "indexed", env={"JOB_COMPLETION_INDEX": "1", "AUDITOR_SHARD_COUNT": "3"}
