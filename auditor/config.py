@@ -30,6 +30,29 @@ SOURCES = ("sample", "files", "graph")
 
 
 @dataclass(frozen=True, slots=True)
+class CredentialEnv:
+    """Which environment variables hold a Graph credential: names only, never values.
+
+    The default names are the single-tenant ones (AUDITOR_GRAPH_TOKEN, AZURE_*). A tenant of a
+    tenants file names its own (`auditor.tenants.file`), so tenants audited together in one
+    process read their own secrets and nobody sets or changes `os.environ`.
+    """
+
+    token: str = "AUDITOR_GRAPH_TOKEN"  # a pre-acquired bearer token (tests, CI)
+    client_secret: str = "AZURE_CLIENT_SECRET"
+    certificate_path: str = "AZURE_CLIENT_CERTIFICATE_PATH"
+    certificate_password: str = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
+    tenant_id: str | None = "AZURE_TENANT_ID"  # None: the id comes from the configuration only
+    client_id: str | None = "AZURE_CLIENT_ID"
+    certificate_file: Path | None = None  # a certificate named by path (not a secret)
+    use_default: bool = True  # else no DefaultAzureCredential: a missing secret is an error
+
+    def secret_names(self) -> tuple[str, ...]:
+        """The variables whose values are secrets (to redact wherever text leaves auditor)."""
+        return (self.token, self.client_secret, self.certificate_password)
+
+
+@dataclass(frozen=True, slots=True)
 class GraphConfig:
     """Where and how to reach Microsoft Graph (secrets come from the environment only)."""
 
@@ -42,6 +65,7 @@ class GraphConfig:
     proxy: str | None = None  # credentials come from AUDITOR_GRAPH_PROXY_USER / _PASSWORD
     export_timeout_s: float = 1800.0  # the Devices export job must complete within this
     lookup_owners: bool = False  # [owners] entra_lookup: GET the primary users from Entra
+    credentials: CredentialEnv = CredentialEnv()  # where the secrets are (tenants name theirs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +311,7 @@ def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
         select=get.strings(rules, "rules.select", ()),
         exclude=get.strings(rules, "rules.exclude", ()),
         severity=severity,
-        params={rid: _params(v, rid, problems) for rid, v in params.items()},
+        params={rid: param_values(v, rid, problems) for rid, v in params.items()},
         approved_vm_serials=get.strings(sections["vms"], "vms.approved_serials", ()),
         approved_vm_name_patterns=get.strings(sections["vms"], "vms.approved_name_patterns", ()),
         personal_macs_allowed=get.flag(sections["policy"], "policy.personal_macs_allowed", True),
@@ -363,7 +387,8 @@ def _waiver_policy(section: Mapping[str, Any], get: TableReader) -> WaiverPolicy
     )
 
 
-def _params(values: Mapping[str, Any], rule_id: str, problems: list[str]) -> dict[str, Param]:
+def param_values(values: Mapping[str, Any], rule_id: str, problems: list[str]) -> dict[str, Param]:
+    """One rule's `[rules.params]` table as parameter values; anything else is a problem."""
     out: dict[str, Param] = {}
     for name, value in values.items():
         if isinstance(value, list) and all(isinstance(v, str) for v in value):

@@ -7,8 +7,10 @@
     ├── HistoryError             exit 6  the history database
     ├── RenderError              exit 5  a report format could not be produced
     ├── VerifyError              exit 7  `auditor verify` found a changed or missing file
-    └── NotifyError              exit 8  a notification channel failed (only with
-                                         `--notify-required`, and `auditor notify`)
+    ├── NotifyError              exit 8  a notification channel failed (only with
+    │                                    `--notify-required`, and `auditor notify`)
+    └── TenantsFailedError       exit 9  `run --tenants`: at least one tenant failed (the
+                                         others ran; see the outcome table and failure.json)
 
 Exit code 3 is reserved for `--fail-on`: the audit ran and found failures at or above the
 given severity. Missing inventory data is never an exception: it becomes `unknown`.
@@ -63,6 +65,12 @@ class NotifyError(AuditorError):
     """A notification could not be delivered where delivery was required."""
 
     exit_code: ClassVar[int] = 8
+
+
+class TenantsFailedError(AuditorError):
+    """Some tenants of a multi-tenant run failed; the others' evidence is written."""
+
+    exit_code: ClassVar[int] = 9
 
 
 FAIL_ON_EXIT_CODE = 3

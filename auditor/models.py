@@ -362,6 +362,8 @@ class RunMeta:
     config_digest: str = ""
     waivers_digest: str = ""
     signing_key_sha256: str = ""  # the public key's fingerprint when the manifest is signed
+    tenant_name: str | None = None  # the tenants-file name (`run --tenants`), else None
+    tenant_groups: tuple[str, ...] = ()  # its groups in the tenants file
 
     @property
     def period(self) -> str:

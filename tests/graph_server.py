@@ -486,7 +486,15 @@ class GraphServer:
         export_headers: str = "requested",
         rate_limit: tuple[int, float] | None = None,
         deleted_users: Iterable[str] = (),
+        tenant_id: str | None = None,
     ) -> None:
+        # Intune names the built-in enrollment configurations `{tenantId}_Default…`: with
+        # `tenant_id` this server's tenant is known from its data, as a real tenant's is.
+        self.tenant_id = tenant_id
+        self.enrollment_configurations = [
+            {**c, "id": f"{tenant_id}_{c['id'].split('_', 1)[1]}"} if tenant_id else c
+            for c in ENROLLMENT_CONFIGURATIONS
+        ]
         self.macs = devices if isinstance(devices, list) else make_devices(devices, seed)
         self.users = graph_owners.users(self.macs)  # Entra users by id and by UPN
         self.deleted_users = set(deleted_users)  # user ids Entra answers 404 for
@@ -736,7 +744,7 @@ class GraphServer:
                 return _json(404, _odata_error("ResourceNotFound", "not found"))
             return _json(200, {"value": ADE_PROFILES[m.group(1)]})
         if method == "GET" and rest == "/deviceManagement/deviceEnrollmentConfigurations":
-            return _json(200, {"value": ENROLLMENT_CONFIGURATIONS})
+            return _json(200, {"value": self.enrollment_configurations})
         if method == "POST" and rest == "/deviceManagement/reports/exportJobs":
             return self._create_job(version, body)
         if method == "GET" and (

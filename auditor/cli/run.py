@@ -1,4 +1,7 @@
-"""`auditor run`: audit one tenant's Macs, write the evidence, notify, and set the exit code."""
+"""`auditor run`: audit one tenant's Macs, write the evidence, notify, and set the exit code.
+
+With --tenants it audits many tenants instead (`cli.tenants`).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from auditor.cli.options import (
     sample_config,
     today,
 )
+from auditor.cli.tenants import tenants_options
 from auditor.config import DEFAULT_FORMATS, FORMATS, Config
 from auditor.errors import FAIL_ON_EXIT_CODE, AuditorError, ConfigError, NotifyError, SourceError
 from auditor.models import Severity
@@ -114,6 +118,7 @@ from auditor.models import Severity
     "([owners] entra_lookup) or scope tags.",
 )
 @graph_options
+@tenants_options
 def run(
     inputs: tuple[Path, ...],
     source: str | None,

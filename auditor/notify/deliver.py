@@ -102,6 +102,7 @@ def _deliver(
 ) -> Delivery:
     secrets = [os.environ.get(v, "") for v in (channel.url_env, channel.secret_env) if v]
     secrets += [os.environ.get(v, "") for v in _GRAPH_SECRETS]
+    secrets += [os.environ.get(v, "") for v in config.graph.credentials.secret_names()]
     try:
         send = _sender(config, settings, channel, layout, subject, folder)
     except SendFailure as exc:  # a missing variable or a refused URL: retrying cannot help

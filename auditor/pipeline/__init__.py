@@ -79,6 +79,10 @@ class RunOptions:
     split_by: str | None = (
         None  # also write the Action plan as one CSV per group / category / owner
     )
+    # `run --tenants`: a Graph snapshot already pulled, moved into the evidence as the pull's
+    pulled_snapshot: Path | None = None
+    tenant_name: str | None = None  # the tenants-file name and groups findings.json states
+    tenant_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +131,12 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         stack.callback(staging.close)
         hook("staged")
         _stage_done("prepare (formats, rules, catalogue, waivers, history)", clock)
-        loaded = load_batches(config, progress=options.progress, snapshot_dir=staging.path)
+        loaded = load_batches(
+            config,
+            progress=options.progress,
+            snapshot_dir=staging.path,
+            pulled_snapshot=options.pulled_snapshot,
+        )
         readings, fetched = loaded.readings, list(loaded.fetched)
         _stage_done("load", clock)
         inputs = readings.inputs  # as read (paths as given): the manifest and the bundle
@@ -331,4 +340,6 @@ def _meta(
         config_digest=config.digest,
         waivers_digest=waivers_digest,
         signing_key_sha256=signing_key_sha256,
+        tenant_name=options.tenant_name,
+        tenant_groups=options.tenant_groups,
     )

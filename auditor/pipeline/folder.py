@@ -45,6 +45,7 @@ from auditor.pipeline.locks import folder_lock, is_abandoned, release, try_lock
 
 log = logging.getLogger(__name__)
 NO_EXCHANGE_ENV = "AUDITOR_TEST_NO_EXCHANGE"  # tests: take the two-rename path
+FAILURE = "failure.json"  # `run --tenants`: a tenant's failed run; the next good run replaces it
 
 
 class Staging:
@@ -196,7 +197,7 @@ def hook(boundary: str) -> None:
 
 def _auditor_files(folder: Path) -> set[str]:
     """Files of `folder` auditor wrote: manifest, signature, reports, listed outputs, bundle."""
-    written = {MANIFEST, SIGNATURE}
+    written = {MANIFEST, SIGNATURE, FAILURE}
     with contextlib.suppress(OSError, ValueError, TypeError, AttributeError, KeyError):
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         written |= {str(o["path"]) for o in manifest["outputs"]}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,13 +52,18 @@ class LoadedInputs:
 
 
 def load_batches(
-    config: Config, *, progress: bool = False, snapshot_dir: Path | None = None
+    config: Config,
+    *,
+    progress: bool = False,
+    snapshot_dir: Path | None = None,
+    pulled_snapshot: Path | None = None,
 ) -> LoadedInputs:
     """Read the configured source into raw batches, their inputs, recorded gaps and notes.
 
     A Graph pull is saved first as `snapshot.json.gz` in `snapshot_dir` (the run's staging
     folder; default the output folder), the evidence of what Graph said, then read like any
-    snapshot; it is returned as `fetched`. Inputs may
+    snapshot; it is returned as `fetched`. A Graph snapshot already pulled (`pulled_snapshot`,
+    `run --tenants` pulls in threads and audits in processes) is moved there instead. Inputs may
     be folders: their files are read (not subfolders) and the ones of no known shape are
     listed in the data-quality notes.
     """
@@ -67,7 +73,10 @@ def load_batches(
         folder = snapshot_dir or config.out_dir
         folder.mkdir(parents=True, exist_ok=True)
         snapshot = folder / SNAPSHOT_NAME
-        log.info(fetch_to_file(config.graph, snapshot, progress=progress))
+        if pulled_snapshot is not None:
+            shutil.move(pulled_snapshot, snapshot)
+        else:
+            log.info(fetch_to_file(config.graph, snapshot, progress=progress))
         return LoadedInputs(read_files([snapshot]), (snapshot,))
     if config.source == "files" and not config.inputs:
         raise ConfigError("source is 'files' but no input was given: pass --input FILE or DIR")

@@ -110,6 +110,8 @@ def run_block(report: Report) -> dict[str, Any]:
             "prepared_by": run.sign_off.prepared_by or None,
             "reviewed_by": run.sign_off.reviewed_by or None,
         },
+        "tenant_name": meta.tenant_name,  # added in issue 20: last, so the others keep places
+        "tenant_groups": list(meta.tenant_groups),
     }
 
 

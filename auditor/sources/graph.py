@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ import httpx
 from kiota_abstractions.api_error import APIError
 
 from auditor import __version__
-from auditor.config import GraphConfig, url_problems
+from auditor.config import CredentialEnv, GraphConfig, url_problems
 from auditor.errors import ConfigError, PartialSourceError, SourceError
 from auditor.models import InventoryPart
 from auditor.sources.graph_auth import (
@@ -74,6 +74,7 @@ class GraphSettings:
     include_export: bool = True
     lookup_owners: bool = False  # [owners] entra_lookup: the primary users' department, manager
     progress: bool = True
+    credentials: CredentialEnv = field(default_factory=CredentialEnv)  # where the secrets are
 
     def __post_init__(self) -> None:
         problems = []
@@ -122,6 +123,7 @@ def settings_from_config(graph: GraphConfig, *, progress: bool = False) -> Graph
         export_timeout_s=graph.export_timeout_s,
         lookup_owners=graph.lookup_owners,
         progress=progress,
+        credentials=graph.credentials,
     )
 
 
@@ -194,7 +196,7 @@ def fetch_snapshot(
     """
     if credential is None:
         credential, described = make_credential(
-            settings.cloud, settings.tenant_id, settings.client_id
+            settings.cloud, settings.tenant_id, settings.client_id, settings.credentials
         )
     else:
         described = f"the supplied credential ({type(credential).__name__})"

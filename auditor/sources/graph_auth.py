@@ -1,8 +1,8 @@
 """Credentials and national clouds for Microsoft Graph: which identity, which authority, which host.
 
 Secrets are read from the environment here (proxy credentials: graph_network.py) and nowhere else,
-and never leave the credential objects: messages name the variable that supplied a secret, not
-its value.
+from the variables a `CredentialEnv` names, and never leave the credential objects: messages
+name the variable that supplied a secret, not its value.
 """
 
 from __future__ import annotations
@@ -29,10 +29,12 @@ from azure.identity import (
 from kiota_abstractions.authentication import AuthenticationProvider
 from kiota_abstractions.request_information import RequestInformation
 
+from auditor.config import CredentialEnv
 from auditor.errors import ConfigError, SourceError
 from auditor.sources.graph_network import GraphRoots
 
-TOKEN_ENV = "AUDITOR_GRAPH_TOKEN"
+DEFAULT_ENV = CredentialEnv()
+TOKEN_ENV = DEFAULT_ENV.token
 _REFRESH_MARGIN_S = 120.0  # renew a cached token this long before it expires
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -86,44 +88,53 @@ class StaticTokenCredential:
 
 
 def make_credential(
-    cloud: str, tenant_id: str | None, client_id: str | None
+    cloud: str,
+    tenant_id: str | None,
+    client_id: str | None,
+    env: CredentialEnv = DEFAULT_ENV,
 ) -> tuple[TokenCredentialLike, str]:
     """The credential the environment asks for, and a secret-free description of it.
 
     Order: AUDITOR_GRAPH_TOKEN; client secret (AZURE_CLIENT_SECRET); certificate
     (AZURE_CLIENT_CERTIFICATE_PATH [+ _PASSWORD]); otherwise DefaultAzureCredential (workload
     and managed identity, then Azure CLI / PowerShell / azd sign-in for interactive use).
+    `env` renames those variables (a tenant of a tenants file has its own) and may name a
+    certificate file and refuse the DefaultAzureCredential fallback.
 
     Args:
         cloud: Key of CLOUDS; selects the authority host.
         tenant_id: Directory id; falls back to AZURE_TENANT_ID.
         client_id: App (client) id; falls back to AZURE_CLIENT_ID.
+        env: Which environment variables hold the secrets (default: the names above).
 
     Returns:
         The credential and how it was chosen (names variables, never values).
 
     Raises:
-        ConfigError: A secret is set but the tenant/client id or certificate is missing/unreadable.
+        ConfigError: A secret is set but the tenant/client id or certificate is missing/unreadable,
+            or no secret is set where `env` refuses the default credential.
     """
     authority = CLOUDS[cloud].authority
-    if token := os.environ.get(TOKEN_ENV, "").strip().removeprefix("Bearer ").strip():
-        return StaticTokenCredential(token), f"the pre-acquired token in {TOKEN_ENV}"
-    tenant = tenant_id or os.environ.get("AZURE_TENANT_ID") or ""
-    client = client_id or os.environ.get("AZURE_CLIENT_ID") or ""
-    secret = os.environ.get("AZURE_CLIENT_SECRET", "")
-    cert_path = os.environ.get("AZURE_CLIENT_CERTIFICATE_PATH", "")
+    if token := os.environ.get(env.token, "").strip().removeprefix("Bearer ").strip():
+        return StaticTokenCredential(token), f"the pre-acquired token in {env.token}"
+    tenant = tenant_id or (os.environ.get(env.tenant_id) if env.tenant_id else None) or ""
+    client = client_id or (os.environ.get(env.client_id) if env.client_id else None) or ""
+    secret = os.environ.get(env.client_secret, "")
+    cert_path = str(env.certificate_file or "") or os.environ.get(env.certificate_path, "")
+    cert_named = f"certificate_path {cert_path}" if env.certificate_file else env.certificate_path
     if secret or cert_path:
-        variable = "AZURE_CLIENT_SECRET" if secret else "AZURE_CLIENT_CERTIFICATE_PATH"
+        variable = env.client_secret if secret else cert_named
         if not tenant or not client:
             missing = " and ".join(
                 n for n, v in (("tenant id", tenant), ("client id", client)) if not v
             )
+            ids = " / ".join(v for v in (env.tenant_id, env.client_id) if v)
             raise ConfigError(
-                f"{variable} is set but the {missing} is not: set AZURE_TENANT_ID / "
-                "AZURE_CLIENT_ID or graph.tenant_id / graph.client_id"
+                f"{variable} is set but the {missing} is not: set "
+                f"{ids + ' or ' if ids else ''}graph.tenant_id / graph.client_id"
             )
         if secret:
-            described = f"client secret (AZURE_CLIENT_SECRET) for app {client} in tenant {tenant}"
+            described = f"client secret ({env.client_secret}) for app {client} in tenant {tenant}"
             try:
                 secret_credential = ClientSecretCredential(
                     tenant, client, secret, authority=authority
@@ -131,17 +142,23 @@ def make_credential(
             except ValueError as exc:  # azure-identity checks the tenant id's characters
                 raise ConfigError(f"tenant id '{tenant}': {exc}") from exc
             return secret_credential, described
-        password = os.environ.get("AZURE_CLIENT_CERTIFICATE_PASSWORD") or None
+        password = os.environ.get(env.certificate_password) or None
         try:
             credential = CertificateCredential(
                 tenant, client, certificate_path=cert_path, password=password, authority=authority
             )
         except (OSError, ValueError) as exc:
+            shown = cert_named if env.certificate_file else f"{env.certificate_path}={cert_path}"
             raise ConfigError(
-                f"AZURE_CLIENT_CERTIFICATE_PATH={cert_path}: cannot load the certificate "
+                f"{shown}: cannot load the certificate "
                 f"({type(exc).__name__}; PEM or PKCS12 with an RSA key expected)"
             ) from exc
         return credential, f"certificate {cert_path} for app {client} in tenant {tenant}"
+    if not env.use_default:
+        raise ConfigError(
+            f"no Graph credential for tenant {tenant or '(no tenant id)'}: set "
+            f"{env.client_secret}, {env.certificate_path} (or certificate_path) or {env.token}"
+        )
     default = DefaultAzureCredential(authority=authority)
     return default, "DefaultAzureCredential (managed identity, Azure CLI or similar sign-in)"
 
