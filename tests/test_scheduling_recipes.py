@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import uuid
@@ -363,6 +364,72 @@ def test_the_kubernetes_shards_audit_every_tenant_once_and_roll_up(tmp_path):
         assert done.returncode == 0, done.stderr
         portfolio = (tmp_path / "reports" / "portfolio.json").read_text(encoding="utf-8")
         assert all(f'"{n}"' in portfolio for n in TENANTS)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@needs_issue_20_cli
+def test_the_workflow_audits_every_tenant_once_and_fails_on_a_missing_one(tmp_path):
+    """plan → one runner per shard → merged artifacts → portfolio → the completeness check."""
+    jobs = workflow_jobs()
+    servers = [GraphServer(10 + 2 * i, seed=i + 1, accepted_tokens=[token(n)]).start()
+               for i, n in enumerate(TENANTS)]  # fmt: skip
+    try:
+        checkout = tmp_path / "checkout"
+        checkout.mkdir()
+        (checkout / "tenants.toml").write_text("".join(
+            f'[[tenant]]\nname = "{n}"\ntenant_id = "{tenant_id(n)}"\ngraph_url = "{s.url}"\n\n'
+            for n, s in zip(TENANTS, servers, strict=True)), encoding="utf-8")  # fmt: skip
+        env = {
+            **os.environ,
+            **yaml.safe_load(WORKFLOW.read_text())["env"],
+            "TENANTS_PER_SHARD": "2",
+        }
+        env |= {"PATH": f"{INSTALLED}:/usr/bin:/bin", "APP_CERTIFICATE": "not a certificate"}
+        env |= {f"AUDITOR_{n.upper().replace('-', '_')}_GRAPH_TOKEN": token(n) for n in TENANTS}
+
+        def bash(script: str, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env | extra,
+                                  capture_output=True, text=True, timeout=600)  # fmt: skip
+
+        plan = bash(step(jobs["plan"], "Shards from tenants.toml")["run"], checkout,
+                    GITHUB_OUTPUT=str(tmp_path / "plan-output"))  # fmt: skip
+        assert plan.returncode == 0, plan.stderr
+        outputs = dict(
+            line.split("=", 1) for line in (tmp_path / "plan-output").read_text().splitlines()
+        )
+        count = int(outputs["count"])
+        assert count == 3
+        merged = tmp_path / "merged" / "reports"  # download-artifact, merge-multiple: true
+        merged.mkdir(parents=True)
+        audited: dict[int, set[str]] = {}
+        for shard in json.loads(outputs["matrix"])["shard"]:
+            runner = tmp_path / f"runner-{shard}"
+            shutil.copytree(checkout, runner)
+            (runner / "history").mkdir()
+            script = step(jobs["audit"], "Audit this shard's tenants")["run"]
+            done = bash(expand(script, shard, count), runner)
+            assert done.returncode == 0, done.stderr
+            assert not (runner / "certs" / "auditor-app.pem").exists()  # deleted after the run
+            reports = runner / "reports"
+            audited[shard] = {p.name for p in reports.iterdir()} if reports.is_dir() else set()
+            if reports.is_dir():
+                shutil.copytree(reports, merged, dirs_exist_ok=True)
+        assert audited == {k: {n for n in TENANTS if shard_of(tenant_id(n), count) == k}
+                           for k in range(1, count + 1)}  # fmt: skip
+        workspace = merged.parent
+        shutil.copy(checkout / "tenants.toml", workspace)
+        rollup = bash(expand(step(jobs["portfolio"], "Roll up")["run"], 1, count), workspace)
+        assert rollup.returncode == 0, rollup.stderr
+        assert (merged / "portfolio.json").is_file() and (merged / "portfolio.pdf").is_file()
+        check = step(jobs["portfolio"], "Every tenant of tenants.toml has a folder")["run"]
+        assert bash(check, workspace).returncode == 0
+        lost = sorted(audited[max(audited, key=lambda k: len(audited[k]))])
+        for name in lost:  # a shard that died before uploading its artifact
+            shutil.rmtree(merged / name)
+        missing = bash(check, workspace)
+        assert missing.returncode != 0 and all(n in missing.stderr for n in lost), missing.stderr
     finally:
         for server in servers:
             server.stop()
