@@ -18,8 +18,11 @@ endif
 AS_OF ?=
 BENCH_DEVICES ?=
 BENCH_FLAGS ?= --snapshot
+BENCH_TENANTS ?= 200
+BENCH_MACS ?= 300
+BENCH_TENANTS_FLAGS ?=
 
-.PHONY: help install system-deps run test lint typecheck contracts pytest bench bench-html golden sample docs dist wheel-check clean
+.PHONY: help install system-deps run test lint typecheck contracts pytest bench bench-html bench-tenants golden sample docs dist wheel-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n",$$1,$$2}'
@@ -86,6 +89,9 @@ bench: install ## auditor run vs bench/baseline.py: BENCH_DEVICES="100000" (defa
 
 bench-html: install ## report.html at scale in headless Chromium: size, time to interactive, filters
 	$(BIN)/python -m bench.html $(foreach n,$(or $(BENCH_DEVICES),100000),--devices $(n))
+
+bench-tenants: install ## run --tenants over BENCH_TENANTS=200 loopback Graph tenants × BENCH_MACS=300 vs one run per tenant (smoke: BENCH_TENANTS=6 BENCH_MACS=40)
+	$(BIN)/python -m bench.tenants --tenants $(BENCH_TENANTS) --macs $(BENCH_MACS) $(BENCH_TENANTS_FLAGS)
 
 golden: install ## Regenerate golden files after an intended change; review the diff
 	$(BIN)/pytest -q -p no:xdist tests -k golden --update-golden
