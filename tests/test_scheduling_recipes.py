@@ -28,21 +28,6 @@ WORKFLOW = EXAMPLES / "github" / "audit-tenants.yml"
 INSTALLED = Path(sys.executable).parent  # the venv the `auditor` script is in
 
 
-def _issue_20_cli_missing() -> list[str]:
-    """The flags and commands of INTERFACE.md (issue 20) that this checkout's CLI lacks."""
-    from auditor.cli import cli
-
-    run_flags = {opt for param in cli.commands["run"].params for opt in param.opts}
-    missing = sorted({"--tenants", "--shard", "--workers"} - run_flags)
-    return missing + ([] if "portfolio" in cli.commands else ["portfolio"])
-
-
-MISSING = _issue_20_cli_missing()
-needs_issue_20_cli = pytest.mark.xfail(
-    bool(MISSING), reason="issue 20 flags land with the tenants branch", strict=False
-)
-
-
 def shard_of(tenant_id: str, count: int) -> int:
     """The 1-based shard of a tenant, as INTERFACE.md fixes it."""
     return int(hashlib.sha256(tenant_id.lower().encode()).hexdigest(), 16) % count + 1
@@ -187,7 +172,6 @@ def test_the_rollup_reads_what_the_shards_wrote_and_runs_after_them():
     assert int(hour) * 3600 + int(minute) * 60 > latest_end_s
 
 
-@needs_issue_20_cli
 def test_every_auditor_command_in_the_kubernetes_manifests_parses():
     commands = [auditor_lines(shard_script(spec)) for spec in shard_job_specs().values()]
     commands = [c for found in commands for c in found]
@@ -290,7 +274,6 @@ def test_every_run_step_of_the_workflow_is_valid_bash():
                 assert done.returncode == 0, (name, each.get("name"), done.stderr)
 
 
-@needs_issue_20_cli
 def test_every_auditor_command_in_the_workflow_parses():
     jobs = workflow_jobs()
     audit = step(jobs["audit"], "Audit this shard's tenants")["run"]
@@ -323,7 +306,6 @@ def on_this_machine(script: str, root: Path) -> str:
     return re.sub(r"(?<![\w.-])/(config|reports|history|tmp)/", rf"{root}/\1/", script)
 
 
-@needs_issue_20_cli
 def test_the_kubernetes_shards_audit_every_tenant_once_and_roll_up(tmp_path):
     assert {shard_of(tenant_id(n), SHARDS) for n in TENANTS} == {1, 2}  # no shard is empty
     servers = [GraphServer(12 + 3 * i, seed=i + 1, accepted_tokens=[token(n)]).start()
@@ -369,7 +351,6 @@ def test_the_kubernetes_shards_audit_every_tenant_once_and_roll_up(tmp_path):
             server.stop()
 
 
-@needs_issue_20_cli
 def test_the_workflow_audits_every_tenant_once_and_fails_on_a_missing_one(tmp_path):
     """plan → one runner per shard → merged artifacts → portfolio → the completeness check."""
     jobs = workflow_jobs()
