@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,22 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from auditor.models import SourceGap
+from auditor.normalize import normalize
+from auditor.pipeline import tenant_files
 from auditor.render.html import render
+from auditor.render.json_population import population_block
 from auditor.report import build_report
 from auditor.rules import ALL_RULES
+from auditor.sources.files import read_files
 
 IMG = '<img src=x onerror="window.__pwned=1">'
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+# findings.json's `population` keys shown as counts (`data-population`), in page order
+POPULATION_COUNTS = (
+    "assigned", "enrolled_via_ade", "enrolled_otherwise", "enrolled_method_unknown", "not_enrolled",
+    "never_enrolled", "managed_not_in_abm", "deleted_in_abm", "platform_not_reported",
+    "devices_without_serial",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +78,38 @@ def hostile(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def device_list_only(tmp_path_factory) -> tuple[Path, dict]:
+    """Issue 14's run: the sample's device list only, so no ABM serial was collected."""
+    out = tmp_path_factory.mktemp("device-list-only")
+    done = auditor(
+        "run", "--input", str(SAMPLE / "managed_devices.json"), "--as-of", "2026-09-01",
+        "--out", str(out), "--no-history", "--format", "html,json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return out / "report.html", json.loads((out / "findings.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def cut_population(tmp_path_factory) -> tuple[Path, dict]:
+    """The sample tenant with an <img onerror> as an ADE token's name and its device list cut
+    short (the gap a Graph pull records when managedDevices fails part way)."""
+    folder = tmp_path_factory.mktemp("cut-population")
+    for source in tenant_files(SAMPLE):
+        shutil.copy(source, folder / source.name)
+    settings = json.loads((folder / "dep_onboarding_settings.json").read_text(encoding="utf-8"))
+    settings["value"][0]["tokenName"] = IMG
+    (folder / "dep_onboarding_settings.json").write_text(json.dumps(settings), encoding="utf-8")
+    cut = SourceGap("managed_devices", "cut short", ("device_id",), True, "partial")
+    readings = read_files(tenant_files(folder))
+    inv = normalize(readings.batches, inputs=readings.inputs, gaps=[cut])
+    outcome = results_for(inv)
+    report = build_report(outcome.results, inv, ALL_RULES, outcome.uses, meta())
+    path = folder / "report.html"
+    render(report, path, compress_over=10**9)
+    return path, population_block(report)
+
+
 def fresh(driver, path: Path, fragment: str = "") -> float:
     """Open the report as a new page load (not a same-document fragment change)."""
     driver.get("about:blank")
@@ -82,6 +126,17 @@ def settles_at(driver, table: str, expected: int) -> None:
     WebDriverWait(driver, 10, poll_frequency=0.05).until(
         lambda d: row_count(d, table) == expected, f"{table}: expected {expected} rows"
     )
+
+
+def population_shown(driver) -> dict[str, str]:
+    """The summary's Population counts as shown, by findings.json key."""
+    cells = driver.find_elements(By.CSS_SELECTOR, '[data-testid="population"] [data-population]')
+    return {c.get_attribute("data-population"): c.text for c in cells}
+
+
+def population_tokens(driver) -> list[list[str]]:
+    rows = driver.find_elements(By.CSS_SELECTOR, '[data-testid="population-tokens"] tbody tr')
+    return [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
 
 
 def test_the_page_loads_from_file_and_nothing_leaves_it(browser, sample):
@@ -288,15 +343,11 @@ def test_the_interactive_report_of_the_sample_is_dated_and_complete(browser, sam
     assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="partial"]') == []
 
 
-def test_a_device_list_only_run_says_partial_and_not_collected_in_the_browser(browser, tmp_path):
+def test_a_device_list_only_run_says_partial_and_not_collected_in_the_browser(
+    browser, device_list_only
+):
     """Issue 14: PARTIAL names every part not collected; a key number nothing measured says so."""
-    done = auditor(
-        "run", "--input", str(Path(__file__).resolve().parent.parent / "sample_data" /
-                              "managed_devices.json"),
-        "--as-of", "2026-09-01", "--out", str(tmp_path), "--no-history", "--format", "html",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    fresh(browser, tmp_path / "report.html")
+    fresh(browser, device_list_only[0])
     banner = browser.find_element(By.CSS_SELECTOR, '[data-testid="partial"]').text
     assert "per-device details: not supplied" in banner and "silences MAC-BST-001" in banner
     kpi = browser.find_element(By.CSS_SELECTOR, '[data-kpi-count="bootstrap_escrowed"]').text
@@ -305,3 +356,69 @@ def test_a_device_list_only_run_says_partial_and_not_collected_in_the_browser(br
     assert "SAMPLE DATA" in warnings
     unknown = browser.find_element(By.CSS_SELECTOR, '[data-testid="serious-unknown"]').text
     assert unknown.startswith("300 Macs had an unknown on a critical or high rule")
+
+
+def test_the_population_block_states_the_population_of_findings_json(browser, sample):
+    path, data = sample
+    population = data["population"]
+    assert population["collected"] and population["complete"]  # the sample is whole
+    fresh(browser, path)
+    assert population_shown(browser) == {key: f"{population[key]:,}" for key in POPULATION_COUNTS}
+    assert population_tokens(browser) == [
+        [t["token_name"], *(f"{t[k]:,}" for k in POPULATION_COUNTS[:3]), f"{t['not_enrolled']:,}"]
+        for t in population["tokens"]
+    ]
+    state = browser.find_element(By.CSS_SELECTOR, '[data-testid="population-state"]').text
+    assert state.startswith("Complete")
+    assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="population-gaps"]') == []
+    # after the key numbers, on the summary
+    order = browser.execute_script(
+        "const s = document.querySelector('[data-testid=\"population\"]');"
+        "const k = document.querySelector('[data-kpi-count]');"
+        "return !!(k.compareDocumentPosition(s) & Node.DOCUMENT_POSITION_FOLLOWING)"
+        " && !!s.closest('.view-summary');"
+    )
+    assert order
+
+
+def test_without_the_abm_serials_the_population_says_not_collected_never_zero(
+    browser, device_list_only
+):
+    path, data = device_list_only
+    population = data["population"]
+    assert population["collected"] is False and population["devices_without_serial"] > 0
+    fresh(browser, path)
+    shown = population_shown(browser)
+    assert shown == {
+        key: "not collected" if population[key] is None else f"{population[key]:,}"
+        for key in POPULATION_COUNTS
+    }
+    assert shown["assigned"] == "not collected" and "0" not in shown.values()
+    state = browser.find_element(By.CSS_SELECTOR, '[data-testid="population-state"]').text
+    assert state.startswith("NOT COLLECTED")
+    gaps = browser.find_elements(By.CSS_SELECTOR, '[data-testid="population-gaps"] li')
+    assert [g.text for g in gaps] == population["gaps"] and len(gaps) == 2
+    tokens = browser.find_element(By.CSS_SELECTOR, '[data-testid="population-tokens"]').text
+    assert tokens == "Per ADE token: not collected."
+
+
+def test_a_cut_device_list_hides_never_enrolled_and_a_token_name_stays_text(
+    browser, cut_population
+):
+    path, population = cut_population
+    assert population["collected"] and not population["complete"]
+    assert population["never_enrolled"] is None and population["not_enrolled"] > 0
+    fresh(browser, path)
+    shown = population_shown(browser)
+    assert shown.pop("never_enrolled") == "not shown"
+    assert shown == {
+        key: f"{population[key]:,}" for key in POPULATION_COUNTS if key != "never_enrolled"
+    }
+    never = browser.find_element(By.XPATH, '//tr[.//*[@data-population="never_enrolled"]]').text
+    assert "the device list is incomplete" in never
+    state = browser.find_element(By.CSS_SELECTOR, '[data-testid="population-state"]').text
+    assert state.startswith("PARTIAL") and "managed_devices partial: cut short" in state
+    names = [row[0] for row in population_tokens(browser)]
+    assert IMG in names and names == [t["token_name"] for t in population["tokens"]]
+    assert browser.execute_script("return window.__pwned === undefined")
+    assert browser.find_elements(By.CSS_SELECTOR, "main img, main script") == []

@@ -514,6 +514,49 @@
   const RESOLUTIONS = { unknown: "now unknown", relaxed: "relaxed (bar lowered)" };
   const points = (v) => `${v >= 0 ? "+" : "\u2212"}${Math.abs(v).toFixed(1)} points`;
 
+  // The Population block of the PDF's page one: the Macs Apple Business Manager assigns to the
+  // tenant and where they are (docs/findings-json.md, "population"). Every count is the model's;
+  // a count the data cannot support is null and says so here, never 0.
+  const NOT_COLLECTED = "not collected";
+
+  function populationSection(p) {
+    // null: the data cannot support the count (docs/findings-json.md says which part is missing)
+    const count = (v) => (v === null || v === undefined ? (p.is_collected ? "not known" : NOT_COLLECTED) : num(v));
+    const listCut = p.is_collected && p.never_enrolled === null; // the device list is not whole
+    const rows = [ // [key, indent, label, shown]
+      ["assigned", 0, "Assigned in Apple Business Manager (macOS serials of the tenant's ADE tokens, not deleted)", count(p.assigned)],
+      ["enrolled_via_ade", 1, "enrolled through Automated Device Enrollment", count(p.enrolled_via_ade)],
+      ["enrolled_otherwise", 1, "enrolled outside ADE", count(p.enrolled_otherwise)],
+      ["enrolled_method_unknown", 2, "of those, the enrollment method is unknown", count(p.enrolled_method_unknown)],
+      ["not_enrolled", 1, "not enrolled: no managed Mac collected carries the serial", count(p.not_enrolled)],
+      ["never_enrolled", 1, listCut
+        ? "never enrolled: not shown, because the device list is incomplete (a serial not found may belong to a Mac that was not collected)"
+        : "never enrolled: no managed Mac carries the serial (counted only when the device list is whole)",
+      listCut ? "not shown" : count(p.never_enrolled)],
+      ["managed_not_in_abm", 0, "Managed Macs whose serial Apple Business Manager does not assign (personal, bought elsewhere)", count(p.managed_not_in_abm)],
+      ["deleted_in_abm", 0, "Deleted in Apple Business Manager (not counted above)", count(p.deleted_in_abm)],
+      ["platform_not_reported", 0, "Serials whose platform Intune does not report (not counted above)", count(p.platform_not_reported)],
+      ["devices_without_serial", 0, "Managed Macs that report no serial (cannot be matched)", count(p.devices_without_serial)],
+    ];
+    const gaps = p.gaps.length ? el("ul", { "data-testid": "population-gaps" }, p.gaps.map((g) => el("li", null, g))) : null;
+    const state = !p.is_collected
+      ? el("div", { class: "banner partial", "data-testid": "population-state" }, "NOT COLLECTED: the serials Apple Business Manager assigns were not collected, so these counts are unknown.", gaps)
+      : !p.is_complete
+        ? el("div", { class: "banner partial", "data-testid": "population-state" }, "PARTIAL: the counts cover what was collected; a serial not found among the Macs collected is not counted as never enrolled.", gaps)
+        : el("p", { class: "muted small", "data-testid": "population-state" }, "Complete: every serial Apple Business Manager assigns and the whole device list were collected.");
+    const tokens = p.tokens.length
+      ? table(["ADE token", "#Assigned", "#Through ADE", "#Outside ADE", "#Not enrolled"],
+        p.tokens.map((t) => [t.token_name, num(t.assigned), num(t.enrolled_via_ade), num(t.enrolled_otherwise), num(t.not_enrolled)]),
+        { "data-testid": "population-tokens" })
+      : el("p", { "data-testid": "population-tokens" }, p.is_collected ? "No ADE token assigns a macOS serial." : `Per ADE token: ${NOT_COLLECTED}.`);
+    return el("section", { class: "block", "data-testid": "population" },
+      el("h2", null, "Population: Macs assigned to Intune in Apple Business Manager"), state,
+      table(["Macs", "#Count"], rows.map(([key, indent, label, shown]) => [
+        el("span", { class: `indent-${indent}` }, label), el("span", { "data-population": key }, shown)])),
+      el("h3", null, "By ADE token"), tokens,
+      el("p", { class: "muted small" }, "Each serial an ADE token lists is matched with the serials of the managed Macs. MAC-ADE-001 fails the serials that never enrolled once their grace period is over, MAC-ADE-002 the Macs enrolled outside ADE; the workbook's ABM serials sheet lists every serial."));
+  }
+
   function summaryView(m) {
     const s = m.summary;
     const kpis = s.kpis.filter((k) => k.key !== "devices");
@@ -564,6 +607,7 @@
         el("span", { "data-kpi": k.key }, k.label),
         el("span", { "data-kpi-count": k.key }, k.state === "measured" ? num(k.count) : k.state.replace("_", " ")),
         k.state === "measured" ? pct(k.pct) : DASH, num(k.unknown)]))),
+      populationSection(m.population),
       section("Top device rules: most severe first, then most failing Macs",
         s.top_rules.length ? table(["Rule", "Severity", "Problem", "#Failing Macs"], s.top_rules.map((r) => [
           link(r.rule_id, hashOf("findings", { ...emptyState(), filters: { rule_id: [r.rule_id], status: ["fail"] } })),
