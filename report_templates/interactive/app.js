@@ -520,8 +520,8 @@
   const NOT_COLLECTED = "not collected";
 
   function populationSection(p) {
-    // null: the data cannot support the count (docs/findings-json.md says which part is missing)
-    const count = (v) => (v === null || v === undefined ? (p.is_collected ? "not known" : NOT_COLLECTED) : num(v));
+    // null: a part behind the count was not collected (whole); `gaps` names it
+    const count = (v) => (v === null || v === undefined ? NOT_COLLECTED : num(v));
     const listCut = p.is_collected && p.never_enrolled === null; // the device list is not whole
     const rows = [ // [key, indent, label, shown]
       ["assigned", 0, "Assigned in Apple Business Manager (macOS serials of the tenant's ADE tokens, not deleted)", count(p.assigned)],
