@@ -154,10 +154,15 @@ def test_the_rollup_reads_what_the_shards_wrote_and_runs_after_them():
     monthly = rollup_cronjob()["spec"]["jobTemplate"]["spec"]
     assert one_off["template"]["spec"]["containers"] == monthly["template"]["spec"]["containers"]
     (container,) = one_off["template"]["spec"]["containers"]
-    assert container["command"] == ["auditor"] and container["args"][:3] == [
-        "portfolio", "--from", "/reports"]  # fmt: skip
+    assert container["command"] == ["auditor"] and container["args"] == [
+        "portfolio", "--from", "/reports", "--tenants", "/config/tenants.toml"]  # fmt: skip
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
     assert mounts["/reports"]["subPath"] == "reports"
+    shard_spec = shard_job_specs()["cronjob.yaml"]["template"]["spec"]
+    (config,) = [v for v in shard_spec["volumes"] if v["name"] == "config"]
+    for spec in (one_off, monthly):  # the shards' tenants.toml, so a missing tenant shows
+        volumes = {v["name"]: v for v in spec["template"]["spec"]["volumes"]}
+        assert volumes[mounts["/config"]["name"]] == config
     shards, rollup = shard_cronjob()["spec"], rollup_cronjob()["spec"]
     assert shards["timeZone"] == rollup["timeZone"]
     start_minute, start_hour, *start_day = shards["schedule"].split()
@@ -285,6 +290,7 @@ def test_every_auditor_command_in_the_workflow_parses():
         check_command(run)
     (rollup,) = auditor_lines(expand(step(jobs["portfolio"], "Roll up")["run"], 1, 3))
     assert rollup[:3] == ["portfolio", "--from", "reports"]
+    assert rollup[rollup.index("--tenants") + 1] == "tenants.toml"  # a missing tenant shows
     check_command(rollup)
 
 
@@ -409,6 +415,10 @@ def test_the_workflow_audits_every_tenant_once_and_fails_on_a_missing_one(tmp_pa
         lost = sorted(audited[max(audited, key=lambda k: len(audited[k]))])
         for name in lost:  # a shard that died before uploading its artifact
             shutil.rmtree(merged / name)
+        rollup = bash(expand(step(jobs["portfolio"], "Roll up")["run"], 1, count), workspace)
+        assert rollup.returncode == 0, rollup.stderr  # the portfolio is still written
+        rows = json.loads((merged / "portfolio.json").read_bytes())["tenants"]
+        assert [r["name"] for r in rows if r["outcome"] == "not_audited"] == lost
         missing = bash(check, workspace)
         assert missing.returncode != 0 and all(n in missing.stderr for n in lost), missing.stderr
     finally:

@@ -8,7 +8,7 @@ import pytest
 from cli_runner import auditor
 
 from auditor.cli.options import load_config_file
-from auditor.config import CredentialEnv
+from auditor.config import Config, CredentialEnv
 from auditor.errors import ConfigError
 from auditor.models import Severity
 from auditor.rules.settings import rule_problems
@@ -142,6 +142,22 @@ def test_rule_parameters_are_checked_against_the_catalogue_per_tenant(tmp_path):
         caught.value
     )
     assert "tenant[1] (contoso): rules.params: unknown rule id 'MAC-NOPE-001'" in str(caught.value)
+
+
+def test_files_the_tenants_file_names_need_not_exist_for_a_reader_of_identities(tmp_path):
+    """`portfolio --tenants` reads who the tenants are on a machine without their files."""
+    (tmp_path / "tenants.toml").write_text(
+        '[defaults]\nconfig = "missing.toml"\ncertificate_path = "certs/app.pem"\n'
+        f'[[tenant]]\nname = "contoso"\ntenant_id = "{CONTOSO}"\nwaivers = "w/contoso.toml"\n'
+    )
+    with pytest.raises(ConfigError) as error:
+        _read(tmp_path / "tenants.toml")
+    for named in ("missing.toml", "certs/app.pem", "w/contoso.toml"):
+        assert f"{named} does not exist" in str(error.value)
+    tenants = read_tenants(
+        tmp_path / "tenants.toml", lambda _base: Config(), check_files=False
+    ).tenants
+    assert [(t.name, t.tenant_id) for t in tenants] == [("contoso", CONTOSO)]
 
 
 def test_the_cli_exits_2_on_a_bad_tenants_file_and_writes_nothing(tmp_path):

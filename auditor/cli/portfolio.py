@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from auditor.cli.options import DATE, check_as_of, today
+
+if TYPE_CHECKING:
+    from auditor.portfolio import ExpectedTenant
 
 PORTFOLIO_FORMATS = ("json", "xlsx", "pdf", "html")
 
@@ -19,6 +23,20 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
     if unknown or not formats:
         raise click.BadParameter(f"choose from {', '.join(PORTFOLIO_FORMATS)} (comma-separated)")
     return formats
+
+
+def _expected(path: Path) -> list[ExpectedTenant]:
+    """The tenants of a tenants file: who they are, not how to audit them.
+
+    Read by the tenants file's own reader, without the base auditor.toml and without checking
+    that the files it names (waivers, certificates) exist here: a roll-up needs neither.
+    """
+    from auditor.config import Config
+    from auditor.portfolio import ExpectedTenant
+    from auditor.tenants.file import read_tenants
+
+    tenants = read_tenants(path, lambda _base: Config(), check_files=False).tenants
+    return [ExpectedTenant(t.name, t.tenant_id, t.display_name, t.groups) for t in tenants]
 
 
 @click.command("portfolio")
@@ -48,27 +66,43 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
     type=DATE,
     help="Portfolio date (default: today, UTC): later audits are left out; expiries count to it.",
 )
+@click.option(
+    "--tenants",
+    "tenants_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The tenants.toml the tenants were audited from: a tenant it lists without a folder "
+    "is NOT AUDITED, one it does not list is flagged.",
+)
 def portfolio(
-    from_dir: Path, out_dir: Path | None, formats: tuple[str, ...], as_of: dt.datetime | None
+    from_dir: Path,
+    out_dir: Path | None,
+    formats: tuple[str, ...],
+    as_of: dt.datetime | None,
+    tenants_file: Path | None,
 ) -> None:
     """Roll the tenants' findings.json (and failure.json) under --from into one portfolio.
 
-    One row per tenant, worst first, grouped by tenant group (docs/portfolio.md). Exits 4 when
-    the folder holds no tenant.
+    One row per tenant, worst first, grouped by tenant group (docs/portfolio.md). Without
+    --tenants it shows only the tenants it finds. Exits 2 for a bad tenants file, 4 when the
+    folder holds no tenant.
     """
     from auditor.portfolio import read_portfolio
     from auditor.portfolio.render import write_portfolio
 
     day = as_of.date() if as_of else today()
     check_as_of(day, "--as-of")
+    expected = _expected(tenants_file) if tenants_file is not None else None
     out = out_dir or from_dir
     generated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    result = read_portfolio(from_dir, out, as_of=day, generated_at=generated_at)
+    result = read_portfolio(from_dir, out, as_of=day, generated_at=generated_at, expected=expected)
     for path in write_portfolio(result, out, formats):
         click.echo(str(path))
     t = result.totals
     click.echo(
-        f"{t.tenants} tenant(s): {t.failed} failed, {t.partial} PARTIAL, {t.ok} ok"
-        + (f", {t.sample} sample data" if t.sample else ""),
+        f"{t.tenants} tenant(s): "
+        + (f"{t.not_audited} NOT AUDITED, " if t.not_audited else "")
+        + f"{t.failed} failed, {t.partial} PARTIAL, {t.ok} ok"
+        + (f", {t.sample} sample data" if t.sample else "")
+        + (f"; {t.not_in_tenants_file} not in {tenants_file}" if t.not_in_tenants_file else ""),
         err=True,
     )

@@ -1,10 +1,10 @@
 """The portfolio model: one row per tenant, worst first, grouped by tenant group, with totals.
 
 Pure: built from the evidence `collect` read, the portfolio's as-of date and where the
-reports will be written. Every number is copied from the tenant's findings.json, never
-recomputed; a value the file does not carry stays None (unknown), never 0. Renderers
-compute nothing: every text a cell shows (outcome words, the expiry horizon, the parts not
-collected) is made here.
+reports will be written (`expected` checks it against a tenants file). Every number is
+copied from the tenant's findings.json, never recomputed; a value the file does not carry
+stays None (unknown), never 0. Renderers compute nothing: every text a cell shows (outcome
+words, the expiry horizon, the parts not collected) is made here.
 """
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ __all__ = ["NO_GROUP", "ORDER", "Gap", "Group", "Link", "Portfolio", "TenantRow"
            "build_portfolio"]  # fmt: skip
 
 ORDER = (
-    "failed tenants first; then PARTIAL tenants, tenants whose posture is unknown and tenants "
-    "whose newest audit is older than the portfolio's newest period; then complete tenants; "
-    "sample-data tenants last. Within each: lowest posture first (unknown first), then most "
-    "Macs failing a critical rule, then a high one, then most overdue critical and high "
-    "results, then name. Groups are ordered by their worst tenant"
+    "failed and not-audited tenants first; then PARTIAL tenants, tenants whose posture is "
+    "unknown and tenants whose newest audit is older than the portfolio's newest period; then "
+    "complete tenants; sample-data tenants last. Within each: lowest posture first (unknown "
+    "first), then most Macs failing a critical rule, then a high one, then most overdue "
+    "critical and high results, then name. Groups are ordered by their worst tenant"
 )
-OUTCOME_WORDS = {"failed": "FAILED", "partial": "PARTIAL", "ok": "ok", "sample": "sample data"}
+OUTCOME_WORDS = {"not_audited": "NOT AUDITED", "failed": "FAILED", "partial": "PARTIAL", "ok": "ok",
+                 "sample": "sample data"}  # fmt: skip
 REPORT_LABELS = {"report.pdf": "PDF", "report.html": "HTML", "report.xlsx": "Excel",
                  "findings.json": "JSON", "failure.json": "failure"}  # fmt: skip
 
@@ -72,10 +73,10 @@ class TenantRow:
     display_name: str
     tenant_id: str
     groups: tuple[str, ...]
-    outcome: str  # ok | partial | failed | sample
+    outcome: str  # ok | partial | failed | sample | not_audited
     outcome_label: str
-    period: str
-    as_of: dt.date
+    period: str | None  # None: not audited (no evidence at all)
+    as_of: dt.date | None
     is_stale: bool  # older than the portfolio's newest period
     devices: int | None
     posture_pct: float | None
@@ -93,13 +94,14 @@ class TenantRow:
     expiry_text: str
     last_successful_audit: AuditRef | None
     last_complete_audit: AuditRef | None
-    folder: str
+    folder: str | None
     links: tuple[Link, ...]
-    error: str | None  # failed rows: the error as the CLI printed it
+    error: str | None  # failed rows: the error as the CLI printed it; not audited: why
     error_type: str | None
     exit_code: int | None
     failed_at: str | None
     warnings: tuple[str, ...]
+    in_tenants_file: bool | None = None  # None: no tenants file was given
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,7 @@ class Portfolio:
     totals: Totals
     rows: tuple[TenantRow, ...]
     groups: tuple[Group, ...]
+    expected_tenants: int | None = None  # the tenants file's count; None: no file given
 
 
 def _number(block: dict[str, Any] | None, *keys: str) -> Any:
@@ -238,7 +241,7 @@ def _failed_row(
 
 
 def _tier(row: TenantRow) -> int:
-    if row.outcome == "failed":
+    if row.outcome in ("failed", "not_audited"):
         return 0
     if row.outcome == "sample":
         return 3

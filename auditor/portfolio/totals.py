@@ -1,8 +1,8 @@
 """The portfolio's totals and its tenant groups: sums that never make the portfolio look better.
 
-A failed tenant has no numbers, so every sum covers only the tenants that were audited, and
-says so (`is_lower_bound`: a failed or PARTIAL tenant may hide more); failed and PARTIAL
-tenants are counted and shown, never left out. Sample-data tenants are counted but their
+A failed or not-audited tenant has no numbers, so every sum covers only the tenants that were
+audited, and says so (`is_lower_bound`: a failed, not-audited or PARTIAL tenant may hide more);
+they are counted and shown, never left out. Sample-data tenants are counted but their
 fictional Macs are not added in. No portfolio-wide posture percentage is made: the lowest
 tenant posture is given instead, beside the number of tenants without one.
 """
@@ -28,8 +28,10 @@ class Totals:
     ok: int
     partial: int
     failed: int
+    not_audited: int  # listed in the tenants file, no evidence found
     sample: int
     stale: int
+    not_in_tenants_file: int  # found, but not listed in the tenants file that was given
     audited: int  # tenants with reports, sample data left out: what the sums below cover
     devices: int
     critical_failing_devices: int
@@ -37,11 +39,11 @@ class Totals:
     overdue_critical_results: int
     overdue_high_results: int
     lowest_posture_pct: float | None
-    without_posture: int  # failed tenants and audited ones whose posture is unknown
+    without_posture: int  # failed and not-audited tenants, audited ones whose posture is unknown
     expiring_soon: int  # nearest expiry within EXPIRY_SOON_DAYS of the as-of date, or past
     expiry_not_collected: int  # tenants with a part of the expiry horizon not collected
     # (sample-data tenants are left out of both)
-    is_lower_bound: bool  # a failed or PARTIAL tenant: the real sums may be higher
+    is_lower_bound: bool  # a failed, not-audited or PARTIAL tenant: the sums may be higher
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +71,10 @@ def totals_of(rows: Sequence[TenantRow]) -> Totals:
         ok=outcomes.count("ok"),
         partial=outcomes.count("partial"),
         failed=outcomes.count("failed"),
+        not_audited=outcomes.count("not_audited"),
         sample=outcomes.count("sample"),
         stale=sum(r.is_stale for r in rows),
+        not_in_tenants_file=sum(r.in_tenants_file is False for r in rows),
         audited=len(audited),
         devices=_sum([r.devices for r in audited]),
         critical_failing_devices=_sum([r.critical_failing_devices for r in audited]),
@@ -78,13 +82,16 @@ def totals_of(rows: Sequence[TenantRow]) -> Totals:
         overdue_critical_results=_sum([r.overdue_critical_results for r in audited]),
         overdue_high_results=_sum([r.overdue_high_results for r in audited]),
         lowest_posture_pct=min(postures) if postures else None,
-        without_posture=outcomes.count("failed") + len(audited) - len(postures),
+        without_posture=outcomes.count("failed")
+        + outcomes.count("not_audited")
+        + len(audited)
+        - len(postures),
         expiring_soon=sum(
             r.nearest_expiry is not None and r.nearest_expiry.days_left <= EXPIRY_SOON_DAYS
             for r in real
         ),
         expiry_not_collected=sum(bool(r.expiry_not_collected) for r in real),
-        is_lower_bound=any(r.outcome in ("failed", "partial") for r in rows),
+        is_lower_bound=any(r.outcome in ("failed", "not_audited", "partial") for r in rows),
     )
 
 

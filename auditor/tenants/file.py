@@ -67,6 +67,8 @@ def read_tenants(
     load_base: Callable[[Path | None], Config],
     config_path: Path | None = None,
     check: Callable[[Config], list[str]] | None = None,
+    *,
+    check_files: bool = True,
 ) -> TenantsFile:
     """Read and check `path`; each tenant's Config is the base configuration with its overrides.
 
@@ -76,6 +78,9 @@ def read_tenants(
         config_path: The run's --config; else `[defaults] config`, relative to the file.
         check: Problems only a higher layer sees (rule parameters against the catalogue),
             asked of every tenant's Config and reported beside the file's own.
+        check_files: False: the files the tenants file names (`defaults.config`, waivers,
+            certificates) need not exist here, for a reader that wants only who the tenants
+            are (`auditor portfolio --tenants`), not what to audit them with.
 
     Raises:
         ConfigError: Every problem of the file at once (the base configuration's own first).
@@ -95,7 +100,7 @@ def read_tenants(
     _unknown(run, _RUN, "run.", problems)
     named = get.text(defaults, "defaults.config", "")
     base_path = config_path or ((path.parent / named) if named else None)
-    if config_path is None and base_path is not None and not base_path.is_file():
+    if check_files and config_path is None and base_path is not None and not base_path.is_file():
         problems.append(f"defaults.config: {base_path} does not exist")
         base_path = None
     base = load_base(base_path)
@@ -117,7 +122,7 @@ def read_tenants(
     for number, entry in enumerate(entries, start=1):
         where = f"tenant[{number}] ({entry.get('name', '?')})"
         found: list[str] = []
-        tenant = _tenant(entry, defaults, base, path.parent, found)
+        tenant = _tenant(entry, defaults, base, path.parent, found, check_files=check_files)
         is_same_name = f"name {tenant.name}" in seen  # said once, not again as its variables
         for key, message in (
             (f"name {tenant.name}", "name: the same name as"),
@@ -139,7 +144,7 @@ def read_tenants(
 
 def _tenant(
     entry: Mapping[str, Any], defaults: Mapping[str, Any], base: Config, folder: Path,
-    problems: list[str],
+    problems: list[str], *, check_files: bool = True,
 ) -> Tenant:  # fmt: skip
     """One [[tenant]] over [defaults] over the base Config; problems name the key."""
     _unknown(entry, _SETTINGS | _IDENTITY, "", problems)
@@ -166,7 +171,7 @@ def _tenant(
     if "graph_url" in merged and graph_url:
         problems += url_problems(graph_url, "graph_url")
     waivers = get.text(merged, "waivers", "")
-    if waivers and not (folder / waivers).is_file():
+    if check_files and waivers and not (folder / waivers).is_file():
         problems.append(f"waivers: {folder / waivers} does not exist")
     organisation = get.text(merged, "organisation", "") or display_name or base.organisation
     return Tenant(
@@ -186,13 +191,13 @@ def _tenant(
             client_id=get.text(merged, "client_id", "") or None,
             graph_url=graph_url,
             tenant_id=tenant_id or None,
-            credentials=_credentials(name, merged, folder, get),
+            credentials=_credentials(name, merged, folder, get, check_files=check_files),
         ),
     )
 
 
 def _credentials(
-    name: str, merged: Mapping[str, Any], folder: Path, get: TableReader
+    name: str, merged: Mapping[str, Any], folder: Path, get: TableReader, *, check_files: bool
 ) -> CredentialEnv:
     """The tenant's own variable names (AUDITOR_<NAME>_…, or the *_env keys); no fallback."""
     prefix = env_prefix(name)
@@ -207,7 +212,7 @@ def _credentials(
             get.problem(key, f"'{value}' is not an environment variable name")
         names[key] = value
     certificate = get.text(merged, "certificate_path", "")
-    if certificate and not (folder / certificate).is_file():
+    if check_files and certificate and not (folder / certificate).is_file():
         get.problem("certificate_path", f"{folder / certificate} does not exist")
     return CredentialEnv(
         token=names["token_env"],

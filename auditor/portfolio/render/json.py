@@ -25,6 +25,7 @@ def document(portfolio: Portfolio) -> dict[str, Any]:
             "newest_period": portfolio.newest_period or None,
             "order": portfolio.order,
         },
+        "expected_tenants": portfolio.expected_tenants,
         "totals": plain(portfolio.totals),
         "groups": [
             {"name": g.name, "tenant_ids": list(g.tenant_ids), "totals": plain(g.totals)}

@@ -39,6 +39,10 @@ def _days_left(row: TenantRow) -> Any:
     return row.nearest_expiry.days_left if row.nearest_expiry else None
 
 
+def _listed(row: TenantRow) -> Any:
+    return None if row.in_tenants_file is None else ("yes" if row.in_tenants_file else "NO")
+
+
 def _audit(row: TenantRow, which: str) -> Any:
     ref = getattr(row, which)
     return ref.period if ref else None
@@ -52,6 +56,7 @@ TENANT_COLUMNS: tuple[Column[TenantRow], ...] = (
     Column("Period", lambda r: r.period, 9),
     Column("As of", lambda r: r.as_of, 11, DATE_FORMAT),
     Column("Behind newest period", lambda r: "yes" if r.is_stale else "no", 9),
+    Column("In tenants file", _listed, 9),
     Column("Macs", lambda r: r.devices, 8),
     Column("Posture", lambda r: r.posture_pct, 9, PCT_FORMAT),
     Column("Posture change", lambda r: r.posture_delta_pts, 10, POINTS_FORMAT),
@@ -74,10 +79,12 @@ TOTAL_COLUMNS: tuple[Column[tuple[str, Totals]], ...] = (
     Column("Group", lambda g: g[0], 22),
     Column("Tenants", lambda g: g[1].tenants, 9),
     Column("Failed", lambda g: g[1].failed, 8),
+    Column("Not audited", lambda g: g[1].not_audited, 9),
     Column("PARTIAL", lambda g: g[1].partial, 9),
     Column("Ok", lambda g: g[1].ok, 6),
     Column("Sample data", lambda g: g[1].sample, 8),
     Column("Behind newest period", lambda g: g[1].stale, 9),
+    Column("Not in tenants file", lambda g: g[1].not_in_tenants_file, 9),
     Column("Macs (audited tenants)", lambda g: g[1].devices, 11),
     Column("Critical failing Macs", lambda g: g[1].critical_failing_devices, 10),
     Column("High failing Macs", lambda g: g[1].high_failing_devices, 10),
@@ -150,11 +157,13 @@ def _totals_sheet(sheet: Worksheet, portfolio: Portfolio) -> None:
             ("Generated", portfolio.generated_at),
             ("auditor", portfolio.tool_version),
             ("Order", portfolio.order),
+            ("Tenants in the tenants file", portfolio.expected_tenants),
         ],
     )
     note = (
-        "Sums cover audited tenants only (failed tenants have no numbers; sample data is not "
-        "added): with a failed or PARTIAL tenant they are lower bounds."
+        "Sums cover audited tenants only (failed and not-audited tenants have no numbers; "
+        "sample data is not added): with a failed, not-audited or PARTIAL tenant they are "
+        "lower bounds."
     )
     put(sheet, top + 1, 1, note).font = BOLD
     records = [("All tenants", portfolio.totals)] + [(g.name, g.totals) for g in portfolio.groups]
