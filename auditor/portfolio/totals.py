@@ -55,6 +55,12 @@ class Group:
     rows: tuple[TenantRow, ...]
     totals: Totals
 
+    @property
+    def tenants_text(self) -> str:
+        """ "1 tenant", "3 tenants": the heading's count."""
+        count = self.totals.tenants
+        return f"{count:,} tenant" + ("" if count == 1 else "s")
+
 
 def _sum(values: Sequence[int | None]) -> int:
     return sum(v for v in values if v is not None)
