@@ -57,7 +57,7 @@ class Group:
 
     @property
     def tenants_text(self) -> str:
-        """ "1 tenant", "3 tenants": the heading's count."""
+        """The heading's count: 1 tenant, 3 tenants."""
         count = self.totals.tenants
         return f"{count:,} tenant" + ("" if count == 1 else "s")
 
