@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from auditor.portfolio.expiry import EXPIRY_PARTS
-from auditor.portfolio.model import OUTCOME_WORDS, Portfolio, TenantRow, sort_key
+from auditor.portfolio.model import OUTCOME_WORDS, Portfolio, TenantRow, sort_key, without_numbers
 from auditor.portfolio.totals import group_rows, totals_of
 
 NOT_AUDITED = (
@@ -49,20 +48,6 @@ def not_audited_row(tenant: ExpectedTenant) -> TenantRow:
         period=None,
         as_of=None,
         is_stale=False,  # counted as not audited, not as behind
-        devices=None,
-        posture_pct=None,
-        posture_delta_pts=None,
-        previous_period=None,
-        not_collected=(),
-        not_collected_text="nothing: not audited",
-        critical_failing_devices=None,
-        high_failing_devices=None,
-        overdue_critical_results=None,
-        overdue_high_results=None,
-        expiry_state="not_collected",
-        nearest_expiry=None,
-        expiry_not_collected=tuple(w for _, _, w in EXPIRY_PARTS),
-        expiry_text="not collected: not audited",
         last_successful_audit=None,
         last_complete_audit=None,
         folder=None,
@@ -71,8 +56,8 @@ def not_audited_row(tenant: ExpectedTenant) -> TenantRow:
         error_type=None,
         exit_code=None,
         failed_at=None,
-        warnings=(),
         in_tenants_file=True,
+        **without_numbers("not audited"),
     )
 
 

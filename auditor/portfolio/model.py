@@ -22,7 +22,7 @@ from auditor.portfolio.expiry import EXPIRY_PARTS, expiry_horizon
 from auditor.portfolio.totals import NO_GROUP, Group, Totals, group_rows, totals_of
 
 __all__ = ["NO_GROUP", "ORDER", "Gap", "Group", "Link", "Portfolio", "TenantRow", "Totals",
-           "build_portfolio"]  # fmt: skip
+           "build_portfolio", "without_numbers"]  # fmt: skip
 
 ORDER = (
     "failed and not-audited tenants first; then PARTIAL tenants, tenants whose posture is "
@@ -216,28 +216,35 @@ def _failed_row(
         groups=tuple(record.get("groups") or ()),
         outcome="failed",
         outcome_label=OUTCOME_WORDS["failed"],
-        devices=None,
-        posture_pct=None,
-        posture_delta_pts=None,
-        previous_period=None,
-        not_collected=(),
-        not_collected_text="nothing: the run failed",
-        critical_failing_devices=None,
-        high_failing_devices=None,
-        overdue_critical_results=None,
-        overdue_high_results=None,
-        expiry_state="not_collected",
-        nearest_expiry=None,
-        expiry_not_collected=tuple(w for _, _, w in EXPIRY_PARTS),
-        expiry_text="not collected: the run failed",
         links=_links(prefix, failure.folder, ("failure.json",)),
         error=record.get("error"),
         error_type=record.get("error_type"),
         exit_code=record.get("exit_code"),
         failed_at=record.get("failed_at"),
-        warnings=(),
+        **without_numbers("the run failed"),
         **common,
     )
+
+
+def without_numbers(reason: str) -> dict[str, Any]:
+    """A row's fields for a tenant with no audit to show: every number unknown, never 0."""
+    return {
+        "devices": None,
+        "posture_pct": None,
+        "posture_delta_pts": None,
+        "previous_period": None,
+        "not_collected": (),
+        "not_collected_text": f"nothing: {reason}",
+        "critical_failing_devices": None,
+        "high_failing_devices": None,
+        "overdue_critical_results": None,
+        "overdue_high_results": None,
+        "expiry_state": "not_collected",
+        "nearest_expiry": None,
+        "expiry_not_collected": tuple(w for _, _, w in EXPIRY_PARTS),
+        "expiry_text": f"not collected: {reason}",
+        "warnings": (),
+    }
 
 
 def _tier(row: TenantRow) -> int:
