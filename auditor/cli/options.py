@@ -7,7 +7,7 @@ The commands are thin (`auditor.cli`): heavy modules are imported inside them, s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,12 +62,12 @@ def login_name() -> str:
         return ""
 
 
-def parse_formats(value: str) -> tuple[str, ...]:
-    """`--format json,pdf` as format names, each one auditor writes."""
+def parse_formats(value: str, allowed: Sequence[str] = FORMATS) -> tuple[str, ...]:
+    """`--format json,pdf` as format names, each one of `allowed` (what auditor run writes)."""
     formats = tuple(f.strip().lower() for f in value.split(",") if f.strip())
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if f not in allowed]
     if unknown or not formats:
-        raise click.BadParameter(f"choose from {', '.join(FORMATS)} (comma-separated)")
+        raise click.BadParameter(f"choose from {', '.join(allowed)} (comma-separated)")
     return formats
 
 

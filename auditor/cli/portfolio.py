@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from auditor.cli.options import DATE, check_as_of, today
+from auditor.cli.options import DATE, check_as_of, parse_formats, today
 
 if TYPE_CHECKING:
     from auditor.portfolio import ExpectedTenant
@@ -18,11 +18,7 @@ PORTFOLIO_FORMATS = ("json", "xlsx", "pdf", "html")
 
 def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
     """`--format json,pdf` as the portfolio formats asked for, each once."""
-    formats = tuple(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
-    unknown = [f for f in formats if f not in PORTFOLIO_FORMATS]
-    if unknown or not formats:
-        raise click.BadParameter(f"choose from {', '.join(PORTFOLIO_FORMATS)} (comma-separated)")
-    return formats
+    return tuple(dict.fromkeys(parse_formats(value, PORTFOLIO_FORMATS)))
 
 
 def _expected(path: Path) -> list[ExpectedTenant]:
