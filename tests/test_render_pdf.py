@@ -128,7 +128,7 @@ def test_a_large_findings_json_is_attached_gzipped_and_the_appendix_names_it(
 
     import auditor.render.pdf as pdf
 
-    monkeypatch.setattr(pdf, "ATTACH_AS_IS_MAX_BYTES", 1)  # every findings.json is "large"
+    monkeypatch.setattr(pdf, "ATTACH_AS_IS_MAX_FINDINGS", 0)  # every findings.json is "large"
     RENDERERS["pdf"](report, tmp_path / "report.pdf")
     RENDERERS["json"](report, tmp_path / "findings.json")
     reader = PdfReader(tmp_path / "report.pdf")

@@ -18,15 +18,17 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.config import Config
 from auditor.errors import AuditorError, ConfigError
-from auditor.notify.deliver import missing_secrets, notify_failure, notify_run, notify_test
 from auditor.notify.document import parse_document, read_document
 from auditor.notify.message import Message, RunFailure, build_message
 from auditor.notify.outcome import outcome_lines
-from auditor.notify.sending import Delivery
 from auditor.notify.settings import NotifySettings, notify_problems, notify_settings
+
+if TYPE_CHECKING:  # sending needs httpx and the Graph client: imported only to send
+    from auditor.notify.sending import Delivery
 
 __all__ = ["Outcome", "after_failure", "after_run", "from_folder", "notify_problems",
            "preflight", "test_channels"]  # fmt: skip
@@ -72,7 +74,11 @@ def after_run(
     else:
         document = parse_document(findings, settings.severity, settings.device_names)
     message = build_message(document, settings, folder.resolve(), reports, settings.severity)
-    deliveries = notify_run(config, settings, message, folder) if send else []
+    deliveries: list[Delivery] = []
+    if send:
+        from auditor.notify.deliver import notify_run  # HTTP, SMTP, Graph: only to send
+
+        deliveries = notify_run(config, settings, message, folder)
     return Outcome(outcome_lines(message, deliveries, note), deliveries)
 
 
@@ -82,7 +88,11 @@ def after_failure(
     """Tell the channels that the run stopped, and summarise it."""
     settings = notify_settings(config)
     failure = RunFailure(config.organisation, as_of, str(error), error.exit_code)
-    deliveries = notify_failure(config, settings, failure) if send else []
+    deliveries: list[Delivery] = []
+    if send:
+        from auditor.notify.deliver import notify_failure  # HTTP, SMTP, Graph: only to send
+
+        deliveries = notify_failure(config, settings, failure)
     return Outcome(outcome_lines(failure, deliveries, note), deliveries)
 
 
@@ -97,18 +107,24 @@ def from_folder(config: Config, folder: Path, only: Sequence[str] = ()) -> Outco
     message: Message = build_message(
         document, settings, folder.resolve(), _reports(folder), settings.severity
     )
+    from auditor.notify.deliver import notify_run  # HTTP, SMTP, Graph: only to send
+
     deliveries = notify_run(config, chosen, message, folder)
     return Outcome(outcome_lines(message, deliveries), deliveries)
 
 
 def test_channels(config: Config, sent_at: str, only: Sequence[str] = ()) -> Outcome:
     """Send a test message to each configured channel (or those named)."""
+    from auditor.notify.deliver import notify_test  # HTTP, SMTP, Graph: only to send
+
     deliveries = notify_test(config, _chosen(notify_settings(config), only), sent_at)
     return Outcome([d.line for d in deliveries], deliveries)
 
 
 def preflight(config: Config) -> list[str]:
     """Problems that would make a channel fail for sure (unset variables): for --notify-required."""
+    from auditor.notify.deliver import missing_secrets  # HTTP, SMTP, Graph: only to send
+
     return missing_secrets(notify_settings(config))
 
 

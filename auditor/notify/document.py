@@ -122,45 +122,64 @@ def _scan_findings(
     """Count and name the Macs failing at the wanted severities; skip the rest of the array.
 
     A failure is new when its streak started this period (`first_seen`), the same test that
-    makes `changes.new`; without history findings carry no `first_seen`.
+    makes `changes.new`; without history findings carry no `first_seen`. Of each finding only
+    the members read here are kept (taken from the parser's events, never built as a whole).
     """
     failing = FailingMacs()
     macs: set[str] = set()
     new_macs: set[str] = set()
     scanning = True
+    record: dict[str, Any] = {}
     for prefix, event, value in events:
-        if prefix == "findings" and event == "end_array":
+        if prefix == "findings.item":
+            if event == "start_map":
+                record = {}
+            elif event == "end_map" and scanning:
+                scanning = _count(record, wanted, period, names, failing, macs, new_macs)
+        elif scanning and event not in _STRUCTURE and prefix in _READ_MEMBERS:
+            record[_READ_MEMBERS[prefix]] = value
+        elif prefix == "findings" and event == "end_array":
             break
-        if not scanning or prefix != "findings.item" or event != "start_map":
-            continue
-        record = _build(_prepend((prefix, event, value), events), skip=None)
-        if record.get("severity") not in wanted:
-            scanning = False  # sorted by severity: nothing wanted follows
-            continue
-        if record.get("status") != "fail" or record.get("entity_type") != "device":
-            continue
-        mac = str(record.get("entity_id"))
-        label = record.get("device_name") or record.get("serial_number") or mac
-        if mac not in macs and len(failing.names) < names:
-            failing.names.append(str(label))
-        macs.add(mac)
-        if "first_seen" in record:
-            failing.new_count = 0
-            if record["first_seen"] == period:
-                if mac not in new_macs and len(failing.new_names) < names:
-                    failing.new_names.append(str(label))
-                new_macs.add(mac)
     failing.count = len(macs)
     if failing.new_count is not None:
         failing.new_count = len(new_macs)
     return failing
 
 
-def _prepend(
-    first: tuple[str, str, Any], rest: Iterator[tuple[str, str, Any]]
-) -> Iterator[tuple[str, str, Any]]:
-    yield first
-    yield from rest
+_STRUCTURE = frozenset({"start_map", "end_map", "start_array", "end_array", "map_key"})
+_READ_MEMBERS = {
+    f"findings.item.{name}": name
+    for name in ("severity", "status", "entity_type", "entity_id", "device_name",
+                 "serial_number", "first_seen")
+}  # fmt: skip
+
+
+def _count(
+    record: dict[str, Any],
+    wanted: set[str],
+    period: str,
+    names: int,
+    failing: FailingMacs,
+    macs: set[str],
+    new_macs: set[str],
+) -> bool:
+    """Count one finding into `failing`; False once its severity is below the wanted ones."""
+    if record.get("severity") not in wanted:
+        return False  # sorted by severity: nothing wanted follows
+    if record.get("status") != "fail" or record.get("entity_type") != "device":
+        return True
+    mac = str(record.get("entity_id"))
+    label = record.get("device_name") or record.get("serial_number") or mac
+    if mac not in macs and len(failing.names) < names:
+        failing.names.append(str(label))
+    macs.add(mac)
+    if "first_seen" in record:
+        failing.new_count = 0
+        if record["first_seen"] == period:
+            if mac not in new_macs and len(failing.new_names) < names:
+                failing.new_names.append(str(label))
+            new_macs.add(mac)
+    return True
 
 
 class _ChunkReader:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from auditor.notify.layout import SEVERITIES
 from auditor.notify.message import Message, RunFailure
-from auditor.notify.sending import Delivery
+
+if TYPE_CHECKING:  # sending imports httpx: only to send
+    from auditor.notify.sending import Delivery
 
 _SHOWN_EXPIRIES = 3
 

@@ -26,7 +26,7 @@ import pickle
 import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from auditor.report import Report
 
 log = logging.getLogger(__name__)
-CHILD_FORMATS = ("xlsx",)  # rendered in a second process when other formats render too
+CHILD_FORMATS = ("json", "xlsx")  # each rendered in a process of its own beside the others
 
 
 def render_reports(
@@ -53,41 +53,61 @@ def render_reports(
 ) -> list[Path]:
     """Render each format into `folder` (named by OUTPUT_NAMES); the paths in `formats` order.
 
-    With the workbook and at least one other format, the workbook renders in a child process
-    (`start_method`: fork on Linux, spawn elsewhere) while the others render here.
+    With more than one format, findings.json and the workbook each render in a child process
+    (`start_method`: fork on Linux, spawn elsewhere) while the others render here; the PDF,
+    which attaches findings.json, lays its pages out first and waits for the file after.
 
     Raises:
         RenderError: A format could not be produced (from either process).
     """
     paths = {fmt: folder / OUTPUT_NAMES[fmt] for fmt in formats}
     aside = [f for f in formats if f in CHILD_FORMATS] if len(formats) > 1 else []
-    children = [
-        _Child(fmt, report, paths[fmt], start_method or _default_start_method()) for fmt in aside
-    ]
-    here = sorted((f for f in formats if f not in aside), key=lambda f: f != "json")
+    method = start_method or _default_start_method()
+    children: dict[str, _Child] = {}
     try:
+        for fmt in aside:
+            children[fmt] = _Child(fmt, _renderer(fmt, json_indent), report, paths[fmt], method)
+        here = sorted((f for f in formats if f not in aside), key=lambda f: f != "json")
         for fmt in here:  # findings.json first: the PDF attaches the file written
             clock = Stopwatch()
-            _renderer(fmt, json_indent, paths)(report, paths[fmt])
+            _renderer(fmt, json_indent, paths, children.get("json"))(report, paths[fmt])
             log.info("rendered %s: %s", OUTPUT_NAMES[fmt], clock.lap())
-        for child in children:
+        for child in children.values():
             lap = child.wait()
             log.info("rendered %s in a child process: %s", OUTPUT_NAMES[child.fmt], lap)
     finally:
-        for child in children:
+        for child in children.values():
             child.stop()
     return [paths[fmt] for fmt in formats]
 
 
-def _renderer(fmt: str, json_indent: bool, paths: dict[str, Path]) -> Renderer:
+def _renderer(
+    fmt: str,
+    json_indent: bool,
+    paths: Mapping[str, Path] | None = None,
+    json_child: _Child | None = None,
+) -> Renderer:
+    """The function that writes `fmt`.
+
+    findings.json indented or not; the PDF attaching the findings.json this run writes (here,
+    or once `json_child` has written it).
+    """
     if fmt == "json" and json_indent:
         from auditor.render.json import render
 
         return functools.partial(render, indent=True)
-    if fmt == "pdf" and "json" in paths:
+    if fmt == "pdf" and paths is not None and "json" in paths:
         from auditor.render.pdf import render as render_pdf
 
-        return functools.partial(render_pdf, findings_json=paths["json"])
+        written = paths["json"]
+        if json_child is None:
+            return functools.partial(render_pdf, findings_json=written)
+
+        def when_written() -> Path:
+            json_child.wait()  # raises what stopped it
+            return written
+
+        return functools.partial(render_pdf, findings_json=when_written)
     return RENDERERS[fmt]
 
 
@@ -99,13 +119,16 @@ def _default_start_method() -> str:
 class _Child:
     """One format rendering in a child process, and how it ended."""
 
-    def __init__(self, fmt: str, report: Report, path: Path, start_method: str) -> None:
+    def __init__(
+        self, fmt: str, renderer: Renderer, report: Report, path: Path, start_method: str
+    ) -> None:
         context: Any = multiprocessing.get_context(start_method)  # its Process: typeshed lacks it
         self.fmt = fmt
+        self._answer: object = _UNANSWERED
         self._receive, send = context.Pipe(duplex=False)
         self._process: BaseProcess = context.Process(
             target=_child_main,
-            args=(fmt, report, path, send),
+            args=(renderer, report, path, send),
             name=f"auditor-render-{fmt}",
             daemon=True,
         )
@@ -117,12 +140,17 @@ class _Child:
             send.close()
 
     def wait(self) -> Lap:
-        """Block until the child ends: what it cost, or raise what it raised (or it died)."""
-        try:
-            outcome = self._receive.recv()
-        except EOFError:  # it died before answering
-            outcome = None
-        self._process.join()
+        """Block until the child ends: what it cost, or raise what it raised (or it died).
+
+        Asked again, the same answer (the PDF asks for findings.json before the run does).
+        """
+        if self._answer is _UNANSWERED:
+            try:
+                self._answer = self._receive.recv()
+            except EOFError:  # it died before answering
+                self._answer = None
+            self._process.join()
+        outcome = self._answer
         if isinstance(outcome, AuditorError):
             raise outcome
         if isinstance(outcome, str):
@@ -148,19 +176,20 @@ class _Child:
 
 
 _STOP_GRACE_S = 10.0
+_UNANSWERED = object()
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # unwinds the renderer: `atomic_path` cleans up
 
 
-def _child_main(fmt: str, report: Report, path: Path, send: Connection) -> None:
+def _child_main(renderer: Renderer, report: Report, path: Path, send: Connection) -> None:
     """The child's whole life: render, then answer its Lap, the AuditorError, or a traceback."""
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     clock = Stopwatch()
     outcome: object = None
     try:
-        RENDERERS[fmt](report, path)
+        renderer(report, path)
         outcome = clock.lap()
     except AuditorError as exc:
         outcome = exc

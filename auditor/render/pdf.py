@@ -12,7 +12,7 @@ import gc
 import gzip
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from importlib import resources
@@ -176,33 +176,45 @@ def render_html(report: Report, *, attachment: str = ATTACHMENT_NAME) -> str:
 
 
 PDF_VARIANT = "pdf/a-3a"  # PDF/A-3: archival and tagged, and it may carry attachments
-# Above this, findings.json is attached gzipped (level 1): WeasyPrint compresses attachments
-# at zlib's default level, 6 s for the 63 MB of a 100,000-Mac tenant; a 5,000-Mac one is 3 MB.
-ATTACH_AS_IS_MAX_BYTES = 16 * 2**20
+# Above this many findings, findings.json is attached gzipped (level 1): WeasyPrint compresses
+# attachments at zlib's default level, 6 s for the 55 MB (108,000 findings, ~510 bytes each) of
+# a 100,000-Mac tenant. Counted, not measured: the name is in the appendix, laid out before
+# findings.json is written (by another process); 30,000 findings are about 15 MB.
+ATTACH_AS_IS_MAX_FINDINGS = 30_000
 
 
-def render(report: Report, path: Path, *, findings_json: Path | None = None) -> None:
+def render(
+    report: Report, path: Path, *, findings_json: Path | Callable[[], Path] | None = None
+) -> None:
     """Write the PDF report to `path`: PDF/A-3a (tagged) with findings.json attached.
 
     The attachment is the same document `auditor run` writes as findings.json (rendered from
     the same model), so the filed PDF alone carries the machine-readable result; a large one
     is attached as findings.json.gz, and the appendix names the attachment. `findings_json`:
-    that file as this run already wrote it (attached as it is, not rendered a second time).
+    that file as this run writes it (attached as it is, not rendered a second time), or what
+    gives it once written — asked for after the pages are laid out, so another process can
+    write it meanwhile.
     """
     from weasyprint import HTML, Attachment
 
     from auditor.render.json import render as render_json
 
     with tempfile.TemporaryDirectory(prefix="auditor-pdf-") as scratch:
-        findings, name = findings_json, ATTACHMENT_NAME
-        if findings is None:
-            findings = Path(scratch) / ATTACHMENT_NAME
-            render_json(report, findings)
-        if findings.stat().st_size > ATTACH_AS_IS_MAX_BYTES:
-            name += ".gz"
-            findings = _gzipped(findings, Path(scratch) / name)
+        if findings_json is None:
+            findings_json = Path(scratch) / ATTACHMENT_NAME
+            render_json(report, findings_json)
+        gzipped = len(report.findings) > ATTACH_AS_IS_MAX_FINDINGS
+        name = ATTACHMENT_NAME + (".gz" if gzipped else "")  # the appendix names it
         # a safety net: normalize removed control characters already
         html = without_controls(render_html(report, attachment=name))
+        with _collector_paused():
+            options = {"pdf_variant": PDF_VARIANT, "output_intent": _OUTPUT_INTENT}
+            document = HTML(string=html, base_url=str(template_dir())).render(
+                color_profiles={_OUTPUT_INTENT: _srgb_profile()}, **options
+            )
+        findings = findings_json if isinstance(findings_json, Path) else findings_json()
+        if gzipped:
+            findings = _gzipped(findings, Path(scratch) / name)
         attachment = Attachment(
             filename=str(findings),
             name=name,
@@ -210,13 +222,7 @@ def render(report: Report, path: Path, *, findings_json: Path | None = None) -> 
             relationship="Data",
         )
         with report_path(path) as temporary, _collector_paused():
-            HTML(string=html, base_url=str(template_dir())).write_pdf(
-                temporary,
-                pdf_variant=PDF_VARIANT,
-                attachments=[attachment],
-                output_intent=_OUTPUT_INTENT,
-                color_profiles={_OUTPUT_INTENT: _srgb_profile()},
-            )
+            document.write_pdf(temporary, attachments=[attachment], **options)
 
 
 def _gzipped(path: Path, target: Path) -> Path:

@@ -220,11 +220,13 @@ def exposure_clocks(
     majors = column(devices, "os_major").astype("string")
     known = keys.notna().to_numpy() & majors.notna().to_numpy()
     key_values = keys.fillna(0).to_numpy(dtype=np.int64)
-    major_keys = np.array([version_key(m) if isinstance(m, str) else 0 for m in majors])
+    codes, labels = pd.factorize(majors)  # a handful of majors: look each up once
+    label_keys = np.array([version_key(m) for m in labels], dtype=np.int64)
     clocks = []
     for fix in exploited_fixes(catalogue, as_of):
         by_major = {version_key(r.major): r.key for r in fix.fixes}
-        needed = np.array([by_major.get(m, -1) for m in major_keys.tolist()], dtype=np.int64)
+        needed_by_label = np.array([by_major.get(k, -1) for k in label_keys], dtype=np.int64)
+        needed = np.where(codes >= 0, needed_by_label[codes] if len(labels) else -1, -1)
         exposed = int((known & (needed >= 0) & (key_values < needed)).sum())
         if exposed:
             clocks.append(

@@ -41,6 +41,7 @@ ADMIN_CENTER_HOSTS = {
 # Microsoft_Intune_Devices/DeviceSettingsMenuBlade/~/overview/mdmDeviceId/{id}.
 DEVICE_PAGE = "#view/Microsoft_Intune_Devices/DeviceSettingsMenuBlade/~/overview/mdmDeviceId/"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UNRESERVED = r"[A-Za-z0-9_.~-]+"  # the characters urllib's quote() never escapes
 NO_INTUNE_ID = "serial:"  # normalize's device_id when no input carried an Intune id
 
 LABELS = {
@@ -165,9 +166,15 @@ def device_links(device_ids: pd.Series, cloud: str, tenant_id: str | None) -> pd
     tenant = f"/{tenant_id}" if tenant_id and _GUID.match(tenant_id) else ""
     base = f"{host}{tenant}/{DEVICE_PAGE}"
     ids = device_ids.astype("string")
-    links = [
-        None if v is pd.NA or v.startswith(NO_INTUNE_ID) or not v else base + quote(v, safe="")
-        for v in ids.array
+    plain = ids.str.fullmatch(_UNRESERVED).fillna(False).to_numpy(dtype=bool)
+    joined = (base + ids).where(plain).rename("link")  # quote() leaves these (GUIDs) as they are
+    rest = ~plain & ids.notna().to_numpy(dtype=bool)
+    if not rest.any():
+        return joined
+    links = np.array(joined.astype(object).where(plain, None), dtype=object)
+    links[rest] = [
+        None if v.startswith(NO_INTUNE_ID) or not v else base + quote(v, safe="")
+        for v in ids[rest].array
     ]
     return pd.Series(pd.array(links, dtype="string"), index=device_ids.index, name="link")
 
