@@ -1,9 +1,15 @@
-"""Stage timing for the progress log (`-v`): wall and CPU seconds, and peak memory so far."""
+"""Stage timing for the progress log (`-v`): wall and CPU seconds, and peak memory so far.
+
+Also the one switch the stages share for speed: pausing the cyclic garbage collector.
+"""
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 try:
@@ -46,3 +52,21 @@ def peak_rss_mb() -> int | None:
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak / 2**20 if sys.platform == "darwin" else peak / 2**10)  # bytes vs KiB
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a burst of short-lived allocations.
+
+    Each collection the burst triggers walks every object alive, and after a large run that
+    is millions: WeasyPrint's layout spent ~20 % of the PDF there (0.7 s of 3.7 s at 100k
+    Macs), reading findings.json back for the outcome summary half (0.6 s of 1.2 s). What
+    the burst leaves unreachable is reclaimed when the collector runs again, after.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

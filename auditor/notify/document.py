@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import ijson
 
+from auditor.clock import collector_paused
 from auditor.errors import SourceError
 from auditor.models import Severity
 
@@ -75,14 +76,16 @@ def parse_document(
     failing = FailingMacs()
     events = ijson.parse(source, use_float=True)
     try:
-        for prefix, event, value in events:
-            if prefix != "" or event != "map_key":
-                continue
-            if value in _KEPT:
-                parts[value] = _build(events, skip="changes.items" if value == "changes" else None)
-            elif value == "findings":
-                period = str(parts.get("run", {}).get("as_of", ""))[:7]
-                failing = _scan_findings(events, wanted, period, names)
+        with collector_paused():  # millions of events after a run that left millions of objects
+            for prefix, event, value in events:
+                if prefix != "" or event != "map_key":
+                    continue
+                if value in _KEPT:
+                    skip = "changes.items" if value == "changes" else None
+                    parts[value] = _build(events, skip=skip)
+                elif value == "findings":
+                    period = str(parts.get("run", {}).get("as_of", ""))[:7]
+                    failing = _scan_findings(events, wanted, period, names)
     except ijson.JSONError as exc:
         raise SourceError(f"{origin}: not valid JSON ({exc})") from exc
     if not isinstance(parts.get("run"), dict) or not isinstance(parts.get("summary"), dict):
