@@ -1,10 +1,12 @@
 """Stage timing for the progress log (`-v`): wall and CPU seconds, and peak memory so far.
 
-Also the one switch the stages share for speed: pausing the cyclic garbage collector.
+Also what the stages share for speed and memory: pausing the cyclic garbage collector, and
+handing memory freed between stages back to the operating system.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import sys
 import time
@@ -70,3 +72,21 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def release_freed_memory() -> None:
+    """Give memory that frames no longer use back to the operating system.
+
+    Arrow's allocator and the C library keep what was freed for reuse, so a process stays as
+    large as its largest stage. Called once the report model is all that remains (before the
+    renderers fork): at 100k Macs the process shrinks from ~850 MB to ~550 MB, and the render
+    processes start from that instead.
+    """
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:
+        pyarrow.default_memory_pool().release_unused()
+    if sys.platform == "linux":
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):  # not glibc (musl): nothing to trim
+            ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor import __version__
-from auditor.clock import Stopwatch
+from auditor.clock import Stopwatch, release_freed_memory
 from auditor.config import Config
 from auditor.engine import EvaluationContext, evaluate, gap_reasons
 from auditor.errors import PartialSourceError, SourceError
@@ -146,6 +146,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         named = [dataclasses.replace(i, path=input_name(i.path)) for i in inputs]
         inventory = normalize(readings.batches, inputs=named, gaps=gaps, notes=readings.notes)
         del loaded, readings
+        release_freed_memory()  # the raw batches: the report model reuses none of their memory
         _stage_done("normalize", clock)
         _refuse_partial(inventory, config)
         _refuse_empty(inventory, options)
@@ -194,6 +195,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         # Only the report model renders: free the frames it was built from first.
         recorded_inputs = inventory.inputs
         del inventory, results, outcome
+        release_freed_memory()
         written = write_evidence(
             report,
             staging,
