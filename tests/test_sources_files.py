@@ -898,3 +898,53 @@ def test_a_lone_surrogate_is_removed_and_noted_not_the_file_refused(tmp_path, la
 def test_nan_is_not_json_on_any_path(tmp_path, data):
     message = error_of(tmp_path, "n.json", data)
     assert message.startswith("n.json: line 1 column") and "invalid JSON" in message
+
+
+# Reading a folder on two cores (ReadLimits.shared_from): a child process reads a share of the
+# files. The bundled sample tenant (its shapes cite their sources in test_published_shapes.py)
+# read shared must equal it read one by one, and failures must come out in file order.
+SHARED = [
+    ReadLimits(shared_from=0, kept_from=10**12),  # every file may go to the child
+    ReadLimits(shared_from=0, kept_from=2**16),  # the bigger ones stay here
+]
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+@pytest.mark.parametrize("limits", SHARED)
+def test_a_folder_read_on_two_cores_equals_it_read_one_by_one(limits):
+    alone, shared = read_files([SAMPLE]), read_files([SAMPLE], limits)
+    assert shared.unrecognised == alone.unrecognised
+    assert len(shared.files) == len(alone.files) > 5
+    for one, two in zip(alone.files, shared.files, strict=True):
+        assert (two.path, two.kind, two.sha256) == (one.path, one.kind, one.sha256)
+        assert (two.notes, two.gaps, two.lists) == (one.notes, one.gaps, one.lists)
+        assert [b.kind for b in two.batches] == [b.kind for b in one.batches]
+        for a, b in zip(one.batches, two.batches, strict=True):
+            pandas.testing.assert_frame_equal(b.records, a.records)
+
+
+@pytest.mark.parametrize("limits", [ReadLimits(), *SHARED])
+def test_the_first_damaged_file_in_order_stops_the_run_however_the_files_are_shared(
+    tmp_path, limits
+):
+    for source in SAMPLE.iterdir():
+        (tmp_path / source.name).write_bytes(source.read_bytes())
+    (tmp_path / "a-broken.json").write_text('{"value": [{"id": "1"', encoding="utf-8")
+    (tmp_path / "zz-broken.json").write_text('{"value": 3', encoding="utf-8")
+    with pytest.raises(SourceError, match=r"^a-broken\.json: line 1 column 22: JSON ends early"):
+        read_files([tmp_path], limits)
+
+
+@pytest.mark.parametrize("limits", SHARED)
+def test_a_file_given_by_name_fails_in_its_turn_and_a_folders_unknown_file_is_listed(
+    tmp_path, limits
+):
+    (tmp_path / "notes.txt").write_text("just some notes\n", encoding="utf-8")
+    (tmp_path / "devices.json").write_bytes((SAMPLE / "managed_devices.json").read_bytes())
+    readings = read_files([tmp_path, SAMPLE / "export_devices.csv"], limits)
+    assert [r.path.name for r in readings.files] == ["devices.json", "export_devices.csv"]
+    assert (
+        len(readings.unrecognised) == 1 and "notes.txt: not inventory" in readings.unrecognised[0]
+    )
+    with pytest.raises(UnknownShapeError, match=r"notes\.txt"):
+        read_files([SAMPLE / "managed_devices.json", tmp_path / "notes.txt", tmp_path], limits)

@@ -28,12 +28,18 @@ class ReadLimits:
         sliced_from: one `value` document this big that Arrow cannot take is parsed in slices.
         slice_bytes: the size of one such slice.
         first_line_limit: the longest first line read to tell JSON lines from one document.
+        shared_from: files that add up to this many bytes are read by two processes, a
+            share each (below it, one process reads faster than two start).
+        kept_from: a file this big is read by the process that asked, never handed to the
+            other (its records would cost more to send back than to read).
     """
 
     two_processes_from: int = 64 * 2**20
     sliced_from: int = 64 * 2**20
     slice_bytes: int = 4 * 2**20
     first_line_limit: int = 64 * 2**20
+    shared_from: int = 32 * 2**20
+    kept_from: int = 16 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
