@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import codecs
-import gc
 import gzip
 import re
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from auditor.errors import SourceError
 
@@ -60,15 +57,3 @@ def undecodable(text: bytes, name: str, first_line: int = 1) -> SourceError | No
             "UTF-8 (save the file as UTF-8 or UTF-16)"
         )
     return None
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC: it would rescan millions of fresh dicts again and again."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

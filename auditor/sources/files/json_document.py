@@ -20,9 +20,10 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from auditor.clock import collector_paused
 from auditor.fileops import sha256_file
 from auditor.models import BatchKind
-from auditor.sources.files.encoding import GZIP, gc_paused
+from auditor.sources.files.encoding import GZIP
 from auditor.sources.files.json_arrow import read_device_pages
 from auditor.sources.files.reading import FileReading, ReadLimits
 from auditor.sources.files.records import Collector
@@ -60,7 +61,7 @@ def read_value_document(path: Path, name: str, limits: ReadLimits) -> FileReadin
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
                 digest = pool.submit(sha256_file, path)
                 collector = Collector(name)
-                with gc_paused():
+                with collector_paused():
                     read = _read_slices(stream, head, context, collector, limits.slice_bytes)
                 sha256 = digest.result()
         except (OSError, EOFError, zlib.error):

@@ -21,10 +21,11 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from auditor.clock import collector_paused
 from auditor.errors import SourceError
 from auditor.fileops import sha256_file
 from auditor.models import BatchKind
-from auditor.sources.files.encoding import GZIP, gc_paused, undecodable
+from auditor.sources.files.encoding import GZIP, undecodable
 from auditor.sources.files.json_arrow import read_device_pages
 from auditor.sources.files.json_parse import loads
 from auditor.sources.files.reading import FileReading, ReadLimits
@@ -62,7 +63,7 @@ def read_json_lines_file(path: Path, name: str, limits: ReadLimits) -> FileReadi
         kinds: list[BatchKind] = []
         size = os.fstat(buffered.fileno()).st_size
         split = None if is_gzip else _split_offset(path, size, limits.two_processes_from)
-        with gc_paused():
+        with collector_paused():
             collector.note_repaired("line 1 ", repaired)
             kinds += add_document(collector, document, "line 1 ", True)
             del document

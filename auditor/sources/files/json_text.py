@@ -9,9 +9,10 @@ from typing import Any
 
 import orjson
 
+from auditor.clock import collector_paused
 from auditor.errors import SourceError
 from auditor.models import BatchKind, RawBatch, SourceGap
-from auditor.sources.files.encoding import NON_SPACE, gc_paused, undecodable
+from auditor.sources.files.encoding import NON_SPACE, undecodable
 from auditor.sources.files.json_parse import loads, not_json, without_surrogates
 from auditor.sources.files.reading import Content
 from auditor.sources.files.records import Collector
@@ -27,7 +28,7 @@ def read_json(text: bytes, name: str) -> Content:
     gaps: list[SourceGap] = []
     kinds: list[BatchKind] = []
     is_snapshot = False
-    with gc_paused():
+    with collector_paused():
         for where, document, is_stream, repaired in _json_documents(text, name):
             collector.note_repaired(where, repaired)
             if isinstance(document, dict) and "auditor_snapshot" in document:
