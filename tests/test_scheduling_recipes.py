@@ -316,8 +316,8 @@ def on_this_machine(script: str, root: Path) -> str:
 
 def test_the_kubernetes_shards_audit_every_tenant_once_and_roll_up(tmp_path):
     assert sorted(shard_of(tenant_id(n), SHARDS) for n in TENANTS) == [1, 2, 2]  # none empty
-    servers = [GraphServer(4 + 2 * i, seed=i + 1, accepted_tokens=[token(n)]).start()
-               for i, n in enumerate(TENANTS)]  # fmt: skip
+    servers = [GraphServer(4 + 2 * i, seed=i + 1, accepted_tokens=[token(n)],
+                           export_polls=0).start() for i, n in enumerate(TENANTS)]  # fmt: skip
     try:
         (tmp_path / "config").mkdir()
         (tmp_path / "history").mkdir()
@@ -363,8 +363,8 @@ def test_the_workflow_audits_every_tenant_once_and_fails_on_a_missing_one(tmp_pa
     """plan → one runner per shard → merged artifacts → portfolio → the completeness check."""
     jobs = workflow_jobs()
     assert sorted(shard_of(tenant_id(n), SHARDS) for n in TENANTS) == [1, 2, 2]  # none empty
-    servers = [GraphServer(3 + 2 * i, seed=i + 1, accepted_tokens=[token(n)]).start()
-               for i, n in enumerate(TENANTS)]  # fmt: skip
+    servers = [GraphServer(3 + 2 * i, seed=i + 1, accepted_tokens=[token(n)],
+                           export_polls=0).start() for i, n in enumerate(TENANTS)]  # fmt: skip
     try:
         checkout = tmp_path / "checkout"
         checkout.mkdir()
