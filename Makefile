@@ -82,7 +82,7 @@ dist: install ## Build the sdist and the wheel into dist/ (what `pip install` an
 	$(BIN)/python -m build --no-isolation --outdir dist .
 
 wheel-check: dist ## The Dockerfile's steps on the wheel: fresh venv, sample audit outside the repo, verify
-	sh docker/check-wheel.sh dist/auditor-*-py3-none-any.whl
+	PATH="$(CURDIR)/$(BIN):$$PATH" sh docker/check-wheel.sh dist/auditor-*-py3-none-any.whl
 
 bench: install ## auditor run vs bench/baseline.py: BENCH_DEVICES="100000" (default "100000 500000"), BENCH_FLAGS="--repeat 3 --extras"
 	$(BIN)/python -m bench $(foreach n,$(or $(BENCH_DEVICES),100000 500000),--devices $(n)) $(BENCH_FLAGS)

@@ -10,14 +10,26 @@ import pytest
 GOLDEN = Path(__file__).parent / "golden"
 
 
-# Tests that take minutes (build and install the wheel; start real browsers and mail servers)
-# run first, so the other worker spends that time on the rest instead of waiting at the end.
-RUN_FIRST = ("test_install.py::test_the_wheel_installs", "test_notify_cli.py::")
+# The longest tests (build and install the wheel; run the scheduling recipes and the shards as
+# separate processes; start mail servers), longest first: they start at once, alternating between
+# the xdist workers, so neither worker is left with one of them at the end while the other idles.
+RUN_FIRST = (
+    "test_install.py::test_the_wheel_installs",
+    "test_scheduling_recipes.py::test_the_workflow_audits",
+    "test_scheduling_recipes.py::test_the_kubernetes_shards_audit",
+    "test_tenants_run.py::test_shards_as_separate_processes",
+    "test_notify_cli.py::",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Move the longest tests to the front (a stable sort keeps every other order)."""
-    items.sort(key=lambda item: not any(mark in item.nodeid for mark in RUN_FIRST))
+    """Move the longest tests to the front in RUN_FIRST's order (a stable sort keeps every other
+    order)."""
+
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, mark in enumerate(RUN_FIRST) if mark in item.nodeid), len(RUN_FIRST))
+
+    items.sort(key=rank)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

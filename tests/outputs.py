@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,17 @@ def findings(out: Path) -> dict[str, Any]:
 
 def pdf_pages(out: Path) -> list[str]:
     """Each page's text, whitespace collapsed (WeasyPrint wraps lines where it likes)."""
-    reader = PdfReader(out / "report.pdf")
-    return [" ".join((page.extract_text() or "").split()) for page in reader.pages]
+    path = (out / "report.pdf").resolve()
+    stat = path.stat()
+    return list(_pdf_text(path, stat.st_ino, stat.st_size, stat.st_mtime_ns))
+
+
+@functools.cache
+def _pdf_text(path: Path, inode: int, size: int, mtime_ns: int) -> tuple[str, ...]:
+    """The pages' text of one PDF as written (a rewritten file is another key): several tests
+    read the same shared run's report, and pypdf's text extraction costs seconds a report."""
+    reader = PdfReader(path)
+    return tuple(" ".join((page.extract_text() or "").split()) for page in reader.pages)
 
 
 def sheet_rows(out: Path, sheet: str) -> list[tuple[Any, ...]]:

@@ -200,7 +200,7 @@ def test_an_optional_graph_part_failing_after_retries_makes_the_run_partial(tmp_
     monkeypatch.setenv("AUDITOR_GRAPH_TOKEN", "eyJ0eXAiOiJKV1QifQ.storm.signature")
     storm = Fault(r"GET /beta/deviceManagement/depOnboardingSettings", 500, times=None,
                   headers={"Retry-After": "0"})  # fmt: skip
-    with GraphServer(30, faults=[storm]) as graph:
+    with GraphServer(30, faults=[storm], export_polls=0) as graph:
         args = ("run", "--source", "graph", "--graph-url", graph.url, "--as-of", "2026-09-01",
                 "--no-history", "--format", "json")  # fmt: skip
         lenient = auditor(*args, "--out", str(tmp_path / "lenient"), cwd=tmp_path)

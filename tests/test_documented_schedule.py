@@ -54,7 +54,7 @@ def on_this_machine(text: str, root: Path) -> str:
 @pytest.fixture
 def machine(tmp_path: Path):
     """/etc/auditor as the guide sets it up: graph.env (KEY=value lines), auditor.toml, key."""
-    with GraphServer(40, accepted_tokens=[TOKEN]) as graph:
+    with GraphServer(8, accepted_tokens=[TOKEN], export_polls=0) as graph:
         etc = tmp_path / "etc" / "auditor"
         etc.mkdir(parents=True)
         (tmp_path / "var" / "lib" / "auditor").mkdir(parents=True)

@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+DEV_BIN = Path(sys.executable).parent
 VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
 
 
@@ -45,7 +46,8 @@ def test_the_wheel_installs_in_a_fresh_venv_and_audits_outside_the_repo(tmp_path
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
+        # the dev venv's bin first: its uv (the `dev` extra) makes and fills the fresh venv
+        env={**os.environ, "TMPDIR": str(tmp_path), "PATH": f"{DEV_BIN}:{os.environ['PATH']}"},
         timeout=1200,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]

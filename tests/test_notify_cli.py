@@ -1,15 +1,15 @@
-"""Acceptance, end to end: the real `auditor` command notifying loopback Teams, Slack and SMTP
-endpoints (tests/notify_endpoints.py) about audits of the bundled sample tenant."""
+"""Acceptance, end to end: the `auditor` command notifying loopback Teams, Slack and SMTP
+endpoints (tests/notify_endpoints.py) about audits of the bundled sample tenant. The command runs
+in this process (tests/cli_runner.py: `cli.main`, the entry point's code path, with its exit code,
+stdout and stderr); tests/test_cli.py keeps the runs in a fresh interpreter."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import auditor
 from notify_endpoints import Answer, HttpReceiver, SmtpServer
 from pypdf import PdfReader
 
@@ -65,17 +65,6 @@ url_env = "SLACK_WEBHOOK_URL"
     smtp.close()
 
 
-def auditor(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, **env},
-        timeout=300,
-    )
-
-
 def assert_no_secret(*texts: str) -> None:
     for text in texts:
         for secret in (SIG, SLACK_TOKEN, PASSWORD):
@@ -86,8 +75,9 @@ def assert_no_secret(*texts: str) -> None:
 def september(site):
     folder, receiver, smtp, env = site
     common = ["--config", "auditor.toml", "--history", "history.sqlite", "-v"]
+    # August only fills the history September compares with: no report of it is read
     august = auditor("run", "--as-of", "2026-08-01", "--out", "r/08", "--no-notify", *common[:4],
-                     env=env, cwd=folder)  # fmt: skip
+                     "--format", "json", env=env, cwd=folder)  # fmt: skip
     assert august.returncode == 0, august.stderr
     assert receiver.requests == [] and smtp.messages == [], "--no-notify sends nothing"
     done = auditor(

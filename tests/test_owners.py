@@ -28,12 +28,17 @@ from auditor.sources.snapshot import load_snapshot
 LOOKUP = '[owners]\nentra_lookup = true\ngroup_by = "department"\n'
 
 
+# What these tests read (the workbook's Action plan, findings.json, the split CSVs): no PDF.
+FORMATS = ("--format", "json,xlsx")
+
+
 def _run(graph: GraphServer, out: Path, config: str, *extra: str) -> tuple[int, str]:
     toml = out.parent / f"{out.name}.toml"
     toml.write_text(config)
     done = auditor(
         "run", "--source", "graph", "--graph-url", graph.url, "--as-of", "2026-09-01",
-        "--out", str(out), "--no-history", "--config", str(toml), "--allow-partial", *extra,
+        "--out", str(out), "--no-history", "--config", str(toml), "--allow-partial", *FORMATS,
+        *extra,
     )  # fmt: skip
     return done.returncode, done.stderr
 
@@ -57,7 +62,7 @@ def _token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_action_plan_names_department_manager_office_and_scope_tags(tmp_path: Path) -> None:
-    with serve(30, deleted_users=()) as graph:
+    with serve(30, deleted_users=(), export_polls=0) as graph:
         code, log = _run(graph, tmp_path / "out", LOOKUP, "--split-by", "department")
         by_id = {mac["id"]: mac for mac in graph.macs}
         users = graph.users
@@ -100,9 +105,9 @@ def test_action_plan_names_department_manager_office_and_scope_tags(tmp_path: Pa
 
 
 def test_a_deleted_owner_is_its_own_group_and_a_data_quality_note(tmp_path: Path) -> None:
-    with serve(30) as probe:
+    with serve(30, export_polls=0) as probe:
         gone = next(m for m in probe.macs if m["userId"])
-    with serve(30, deleted_users=[gone["userId"]]) as graph:
+    with serve(30, deleted_users=[gone["userId"]], export_polls=0) as graph:
         code, log = _run(graph, tmp_path / "out", LOOKUP, "--split-by", "department")
     assert code in (0, 1), log
     rows = [r for r in _plan(tmp_path / "out") if r["entity_id"] == gone["id"]]
@@ -114,10 +119,10 @@ def test_a_deleted_owner_is_its_own_group_and_a_data_quality_note(tmp_path: Path
 
 
 def test_a_403_on_users_is_a_recorded_gap_and_everything_else_stays(tmp_path: Path) -> None:
-    with serve(30) as graph:
+    with serve(30, export_polls=0) as graph:
         code_ok, _ = _run(graph, tmp_path / "whole", LOOKUP)
     denied = Fault(r"GET /v1\.0/users/", 403, times=None)
-    with serve(30, faults=[denied]) as graph:
+    with serve(30, faults=[denied], export_polls=0) as graph:
         code, log = _run(graph, tmp_path / "out", LOOKUP, "--split-by", "department")
     assert code == code_ok, log
     run = _findings(tmp_path / "out")["run"]
@@ -140,7 +145,7 @@ def test_a_403_on_users_is_a_recorded_gap_and_everything_else_stays(tmp_path: Pa
 
 
 def test_without_the_lookup_departments_are_a_group_saying_so(tmp_path: Path) -> None:
-    with serve(20) as graph:
+    with serve(20, export_polls=0) as graph:
         code, log = _run(graph, tmp_path / "out", '[owners]\ngroup_by = "department"\n')
         asked = graph.requests_to("/users/")
     assert code in (0, 1), log
@@ -151,7 +156,7 @@ def test_without_the_lookup_departments_are_a_group_saying_so(tmp_path: Path) ->
 
 
 def test_a_saved_users_batch_and_scope_tags_are_read_from_files(tmp_path: Path) -> None:
-    with serve(20) as graph:
+    with serve(20, export_polls=0) as graph:
         code, log = _run(graph, tmp_path / "pulled", LOOKUP)
     assert code in (0, 1), log
     snapshot = load_snapshot(tmp_path / "pulled" / "snapshot.json.gz")
@@ -172,7 +177,7 @@ def test_a_saved_users_batch_and_scope_tags_are_read_from_files(tmp_path: Path) 
     toml.write_text(LOOKUP)
     done = auditor(
         "run", "--input", str(inputs), "--as-of", "2026-09-01", "--out", str(tmp_path / "out"),
-        "--no-history", "--config", str(toml), "--allow-partial",
+        "--no-history", "--config", str(toml), "--allow-partial", *FORMATS,
     )  # fmt: skip
     assert done.returncode in (0, 1), done.stderr
     from_files = {r["entity_id"]: r for r in _plan(tmp_path / "out")}
@@ -186,7 +191,7 @@ def test_a_saved_users_batch_and_scope_tags_are_read_from_files(tmp_path: Path) 
 
 def test_a_403_on_role_scope_tags_is_a_gap_and_the_tags_show_their_ids(tmp_path: Path) -> None:
     denied = Fault(r"GET /beta/deviceManagement/roleScopeTags", 403, times=None)
-    with serve(20, faults=[denied]) as graph:
+    with serve(20, faults=[denied], export_polls=0) as graph:
         code, log = _run(graph, tmp_path / "out", '[owners]\ngroup_by = "scope_tag"\n')
         by_id = {mac["id"]: mac for mac in graph.macs}
     assert code in (0, 1), log

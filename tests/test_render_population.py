@@ -13,7 +13,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from pypdf import PdfReader
+from outputs import pdf_pages
 
 from auditor.config import Config
 from auditor.pipeline import RunOptions, RunResult, run_audit, tenant_files
@@ -36,8 +36,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
 
 
 def _pages(run: RunResult) -> list[str]:
-    reader = PdfReader(run.manifest.parent / "report.pdf")
-    return [" ".join((page.extract_text() or "").split()) for page in reader.pages]
+    return pdf_pages(run.manifest.parent)
 
 
 def test_page_one_shows_the_population_block(run: RunResult) -> None:

@@ -26,7 +26,7 @@ from auditor.sources.snapshot_pages import is_paged_snapshot
 
 @pytest.fixture(scope="module")
 def pulled() -> dict[str, Any]:
-    with serve(60, page_size=25) as graph:
+    with serve(60, page_size=25, export_polls=0) as graph:
         return pull(graph)
 
 

@@ -238,19 +238,29 @@ def test_a_good_run_replaces_the_failure_record_and_a_failure_never_replaces_evi
     assert auditor("verify", str(out)).returncode == 0
 
 
-def _shard_run(tenants: Path, out: Path, *args: str, env: dict[str, str]) -> list[str]:
-    """`python -m auditor run --tenants … ARGS` in its own process: the tenants it audited."""
-    done = subprocess.run(
-        [sys.executable, "-m", "auditor", "run", "--tenants", str(tenants / "tenants.toml"),
-         "--out", f"{out}/{{tenant}}", "--as-of", "2026-08-31", "--format", "json",
-         "--no-history", "--no-notify", *args],
-        capture_output=True, text=True, timeout=300, check=False, cwd=out.parent,
-        env={**os.environ, **_env(), **env},
-    )  # fmt: skip
-    assert done.returncode in (0, 9), done.stderr
+def _shard_run(
+    tenants: Path, out: Path, *args: str, env: dict[str, str], separate: bool = True
+) -> list[str]:
+    """`python -m auditor run --tenants … ARGS` in its own process (`separate`, as a shard runs on
+    its own machine) or in this one: the tenants it audited."""
+    argv = [
+        "run", "--tenants", str(tenants / "tenants.toml"), "--out", f"{out}/{{tenant}}",
+        "--as-of", "2026-08-31", "--format", "json", "--no-history", "--no-notify", *args,
+    ]  # fmt: skip
+    if separate:
+        done = subprocess.run(
+            [sys.executable, "-m", "auditor", *argv],
+            capture_output=True, text=True, timeout=300, check=False, cwd=out.parent,
+            env={**os.environ, **_env(), **env},
+        )  # fmt: skip
+        code, stderr = done.returncode, done.stderr
+    else:
+        ran = auditor(*argv, cwd=out.parent, env={**_env(), **env})
+        code, stderr = ran.returncode, ran.stderr
+    assert code in (0, 9), stderr
     return sorted(
         line.split(" | ")[0].strip()
-        for line in done.stderr.splitlines()
+        for line in stderr.splitlines()
         if " | " in line and line.split(" | ")[0].strip() in IDS
     )
 
@@ -271,7 +281,7 @@ def test_shards_as_separate_processes_audit_every_tenant_exactly_once(tenants, t
     # the shards' folders roll up into the portfolio a one-process run's give
     one = tmp_path / "one" / "reports"
     one.parent.mkdir()
-    _shard_run(tenants, one, env={})
+    _shard_run(tenants, one, env={}, separate=False)  # the one-process run, in this one
     shards = tmp_path / "shards"
     shards.mkdir()
     for k in audited:
@@ -285,9 +295,8 @@ def test_shards_as_separate_processes_audit_every_tenant_exactly_once(tenants, t
     assert sorted(from_shards) == sorted(IDS)
     assert stable(from_shards) == stable(from_one)
     # In a Kubernetes Indexed Job the pod's index (from 0) picks the same shard as --shard
-    indexed = _shard_run(
-        tenants, tmp_path / "indexed", env={"JOB_COMPLETION_INDEX": "1", "AUDITOR_SHARD_COUNT": "3"}
-    )
+    pod = {"JOB_COMPLETION_INDEX": "1", "AUDITOR_SHARD_COUNT": "3"}
+    indexed = _shard_run(tenants, tmp_path / "indexed", env=pod, separate=False)
     assert indexed == audited[2]
 
 
