@@ -135,3 +135,29 @@ def test_a_large_findings_json_is_attached_gzipped_and_the_appendix_names_it(
     assert gzip.decompress(packed) == (tmp_path / "findings.json").read_bytes()
     text = " ".join((page.extract_text() or "") for page in reader.pages)
     assert "findings.json.gz" in " ".join(text.split())
+
+
+def test_the_same_note_about_many_files_is_one_row_in_the_pdf_and_every_row_elsewhere(report):
+    """100 Graph pages gave 100 identical "columns not used" notes: 20 PDF pages at 100k Macs."""
+    import dataclasses
+
+    from auditor.models import QualityNote
+    from auditor.report.quality import note_rows
+
+    unused = ("19 columns not used: userId, managementState",)
+    pages = [f"managed_devices.page-{n:04}.json" for n in range(1, 101)]
+    notes = (
+        *(QualityNote("inputs", "unmapped_columns", 1000, unused, page) for page in pages),
+        QualityNote("inputs", "unmapped_columns", 7, ("2 columns not used: a, b",), "x.json"),
+    )
+    rows = note_rows(notes)
+    assert [(r.count, r.source) for r in rows] == [
+        (100_000, "managed_devices.page-0001.json and 99 more files"),
+        (7, "x.json"),
+    ]
+    words = {**report.quality.words, "inputs": "inputs", "unmapped_columns": "columns not used"}
+    quality = dataclasses.replace(report.quality, notes=notes, note_rows=rows, words=words)
+    html = render_html(dataclasses.replace(report, quality=quality))
+    assert html.count("19 columns not used") == 1
+    assert "managed_devices.page-0001.json and 99 more files" in html
+    assert "Data quality sheet and findings.json list each file" in html

@@ -189,6 +189,8 @@ class DataQuality:
     unknowns: tuple[UnknownRow, ...]
     never_synced: int
     words: Mapping[str, str] = field(default_factory=dict)  # each note's field and problem in words
+    # the notes as the PDF lists them: the same note about many files once (`quality.note_rows`)
+    note_rows: tuple[QualityNote, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

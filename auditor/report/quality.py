@@ -57,7 +57,34 @@ def data_quality(
         **{n.field: field_words(n.field) for n in notes},
         **{n.problem: PROBLEM_WORDS.get(n.problem, n.problem.replace("_", " ")) for n in notes},
     }
-    return DataQuality(notes=notes, unknowns=tuple(rows), never_synced=never, words=words)
+    return DataQuality(
+        notes=notes,
+        unknowns=tuple(rows),
+        never_synced=never,
+        words=words,
+        note_rows=note_rows(notes),
+    )
+
+
+def note_rows(notes: Sequence[QualityNote]) -> tuple[QualityNote, ...]:
+    """One row per field, problem and examples, whichever files the notes are about.
+
+    The same note about many files — the columns each of 100 Graph pages leaves unused — is
+    one row: its records added up, its source `first.json and 99 more files`. Every note of
+    every file stays in the workbook's Data quality sheet and in findings.json.
+    """
+    groups: dict[tuple[str, str, tuple[str, ...]], list[QualityNote]] = {}
+    for note in notes:
+        groups.setdefault((note.field, note.problem, note.examples), []).append(note)
+    rows = []
+    for (field, problem, examples), members in groups.items():
+        sources = list(dict.fromkeys(m.source for m in members))
+        if len(members) == 1 or len(sources) == 1:
+            rows += members
+            continue
+        source = f"{sources[0]} and {len(sources) - 1} more files"
+        rows.append(QualityNote(field, problem, sum(m.count for m in members), examples, source))
+    return tuple(rows)
 
 
 def ordered_gaps(gaps: list[SourceGap]) -> tuple[SourceGap, ...]:
