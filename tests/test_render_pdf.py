@@ -155,6 +155,13 @@ def test_the_same_note_about_many_files_is_one_row_in_the_pdf_and_every_row_else
         (100_000, "managed_devices.page-0001.json and 99 more files"),
         (7, "x.json"),
     ]
+    twice = QualityNote("serial_number", "missing", 3, (), "a.json")
+    unsourced = QualityNote("serial_number", "duplicate", 2, ("C02X",), "")
+    assert [r.source for r in note_rows([twice, dataclasses.replace(twice, source="b.json")])] == [
+        "a.json and 1 more file"
+    ]
+    pair = [unsourced, dataclasses.replace(unsourced, source="b.json")]
+    assert note_rows(pair) == tuple(pair)  # a note not about a file is never folded in
     words = {**report.quality.words, "inputs": "inputs", "unmapped_columns": "columns not used"}
     quality = dataclasses.replace(report.quality, notes=notes, note_rows=rows, words=words)
     html = render_html(dataclasses.replace(report, quality=quality))

@@ -79,10 +79,11 @@ def note_rows(notes: Sequence[QualityNote]) -> tuple[QualityNote, ...]:
     rows = []
     for (field, problem, examples), members in groups.items():
         sources = list(dict.fromkeys(m.source for m in members))
-        if len(members) == 1 or len(sources) == 1:
+        if len(sources) < 2 or "" in sources:  # one file, or a note not about a file: as it is
             rows += members
             continue
-        source = f"{sources[0]} and {len(sources) - 1} more files"
+        more = len(sources) - 1
+        source = f"{sources[0]} and {more} more file{'s' if more > 1 else ''}"
         rows.append(QualityNote(field, problem, sum(m.count for m in members), examples, source))
     return tuple(rows)
 
