@@ -120,7 +120,8 @@ def _read_all(files: Sequence[Path], limits: ReadLimits, in_folder: Sequence[boo
     finally:
         child.stop()
     if failure:
-        raise _as_here(failure[0])
+        reading = next((files[i] for i in there if i not in received), None)
+        raise _as_here(failure[0], reading)
     return [mine[i] if i in mine else received[i] for i in range(len(files))]
 
 
@@ -161,13 +162,17 @@ def _receive(
         failure.append(exc)
 
 
-def _as_here(exc: BaseException) -> BaseException:
-    """What the child's end means here: its error as itself; a crash or death as a SourceError."""
+def _as_here(exc: BaseException, reading: Path | None) -> BaseException:
+    """What the child's end means here: its error as itself, a crash or a death as an error.
+
+    A death names `reading`, the first file of the child's share that never came back.
+    """
     if isinstance(exc, ChildFailed):
         return RuntimeError(f"reading the inputs failed in a child process:\n{exc.details}")
     if isinstance(exc, ChildDied):
         how = str(exc).removeprefix("the child process ")
-        return SourceError(f"the process reading a share of the inputs {how} (out of memory?)")
+        where = f"{shown_name(str(reading))}: " if reading is not None else ""
+        return SourceError(f"{where}the process reading this file {how} (out of memory?)")
     return exc
 
 
