@@ -11,11 +11,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from auditor.config import DEFAULT_SLA_DAYS
-from auditor.models import Changes, Entity, Inventory, Param, RunMeta, Status
+from auditor.models import Changes, Entity, Inventory, Param, RunMeta
 from auditor.refdata.catalogue import STALE_AFTER_DAYS, Catalogue
 from auditor.report.action_plan import ACTION_PLAN_SCHEMA, action_plan, overdue_by_severity
 from auditor.report.attention import needs_attention
@@ -29,7 +28,6 @@ from auditor.report.findings import (
     device_table,
     findings_table,
 )
-from auditor.report.frames import equals, sort_codes
 from auditor.report.model import Report
 from auditor.report.policies import compliance_coverage, gap_texts, vpp_rows
 from auditor.report.population import IDENTITY_TABLE_SCHEMA, population
@@ -104,13 +102,6 @@ def build_report(
     summaries = rule_summaries(results, rules, params)
     titles = {s.rule_id: s.title for s in summaries}
     findings = findings_table(results, inventory, titles, changes)
-    fails = findings[equals(findings["status"], Status.FAIL.value)]
-    fails = fails.iloc[
-        np.lexsort(
-            (sort_codes(fails["entity_id"]), sort_codes(fails["device_name"]),
-             sort_codes(fails["rule_id"]))
-        )
-    ]  # fmt: skip
     device_rule_ids = tuple(sorted(r.id for r in rules if r.entity == Entity.DEVICE))
     devices, worst = device_table(inventory.devices, results, device_rule_ids)
     tenant = dataclasses.replace(
@@ -180,7 +171,7 @@ def build_report(
             overdue_by_severity=overdue_by_severity(plan),
         ),
         rules=summaries,
-        sections=rule_sections(fails, summaries, pdf_devices_per_rule),
+        sections=rule_sections(findings, summaries, pdf_devices_per_rule),
         tenant=tenant,
         distribution=distribution(inventory.devices),
         quality=data_quality(inventory, results, titles, after_as_of),

@@ -57,6 +57,14 @@ ACTION_PLAN_SCHEMA: Columns = {
     "link": (STRING, "The Mac's page in the Intune admin center."),
 }  # fmt: skip
 _RANK = {s.value: s.rank for s in Severity}
+# What the hand-off groups are made of, and what a row of the plan shows (the Mac's fields).
+GROUP_FIELDS = (
+    "user_display_name", "upn", "owner_department", "device_category", "scope_tags",
+)  # fmt: skip
+PLAN_FIELDS = (
+    "device_id", "device_name", "serial_number", "upn", "user_display_name", "enrolled_by_upn",
+    "device_category", "scope_tags", "owner_department", "owner_manager", "owner_office",
+)  # fmt: skip
 PERMISSION = "the app needs User.Read.All"
 
 
@@ -82,42 +90,51 @@ def action_plan(
     is_device = (ids["entity_type"] == Entity.DEVICE.value).to_numpy(dtype=bool)
     rows = np.where(is_device, failing["row"].to_numpy(dtype=np.int64), -1)
     devices = inventory.devices
-    field = {name: pd.Series(take(column(devices, name), rows), dtype="string")
-             for name in ("device_id", "device_name", "serial_number", "upn",
-                          "user_display_name", "enrolled_by_upn", "device_category", "scope_tags",
-                          "owner_department", "owner_manager", "owner_office")}  # fmt: skip
+
+    def fields(names: tuple[str, ...], at: np.ndarray) -> dict[str, pd.Series]:
+        return {name: pd.Series(take(column(devices, name), at), dtype="string") for name in names}
+
+    # The groups decide the order; the rows are then built once, in that order (no copy).
+    grouped_by = fields(GROUP_FIELDS, rows)
+    owner = grouped_by["user_display_name"].fillna(grouped_by["upn"])
     found = pd.Series(take(column(devices, "owner_in_entra"), rows), dtype="boolean")
-    owner = field["user_display_name"].fillna(field["upn"])
-    groups = hand_off_groups(owner, field, found, is_device, lookup_state(inventory))
+    groups = hand_off_groups(owner, grouped_by, found, is_device, lookup_state(inventory))
     first_seen = _first_seen(ids, changes, as_of)
     sla = ids["severity"].map(lambda s: sla_days.get(str(s))).astype("Int64")
     due = first_seen + pd.to_timedelta(sla.astype("float64"), unit="D")
-    as_of_ts = pd.Timestamp(as_of, tz="UTC")
-    days_left = ((due - as_of_ts).dt.days).astype("Int64")
+    keys = pd.DataFrame({
+        "rank": ids["severity"].map(_RANK), "due": due, "group": groups[group_by],
+        "rule": ids["rule_id"], "entity": ids["entity_id"],
+    })  # fmt: skip
+    order = keys.sort_values(list(keys.columns), na_position="last").index.to_numpy()
+    del grouped_by, owner, found, keys
+
+    def ordered(values: pd.Series) -> pd.Series:
+        return values.take(order).reset_index(drop=True)
+
+    is_device = is_device[order]
+    field = fields(PLAN_FIELDS, rows[order])
+    ids = {c: ordered(v) for c, v in ids.items()}
+    due = ordered(due)
+    days_left = ((due - pd.Timestamp(as_of, tz="UTC")).dt.days).astype("Int64")
     links = device_links(field["device_id"], cloud, tenant_id).where(is_device, pd.NA)
+    # Tenant-level entities: their own name, no Mac fields.
+    name = field["device_name"].where(is_device, ids["entity_id"])
     plan = pd.DataFrame({
-        "group": groups[group_by], "owner": owner, "owner_upn": field["upn"],
+        "group": ordered(groups[group_by]),
+        "owner": field["user_display_name"].fillna(field["upn"]), "owner_upn": field["upn"],
         "department": field["owner_department"], "manager": field["owner_manager"],
         "office": field["owner_office"], "scope_tags": field["scope_tags"],
         "enrolled_by_upn": field["enrolled_by_upn"], "device_category": field["device_category"],
         "entity_type": ids["entity_type"], "entity_id": ids["entity_id"],
-        "device_name": field["device_name"], "serial_number": field["serial_number"],
+        "device_name": name, "serial_number": field["serial_number"],
         "rule_id": ids["rule_id"], "problem": ids["rule_id"].map(problems).astype("string"),
-        "severity": ids["severity"], "first_seen": first_seen, "due": due,
+        "severity": ids["severity"], "first_seen": ordered(first_seen), "due": due,
         "days_left": days_left, "overdue": (days_left < 0).astype("boolean"),
         "link": links.astype("string"),
-    })  # fmt: skip
-    if not is_device.all():  # tenant-level entities: their own name, no Mac fields
-        plan.loc[~is_device, "device_name"] = pd.Series(
-            failing["entity_id"].astype("string").to_numpy()[~is_device], dtype="string"
-        ).to_numpy()
-    keys = pd.DataFrame({
-        "rank": plan["severity"].map(_RANK), "due": plan["due"], "group": plan["group"],
-        "rule": plan["rule_id"], "entity": plan["entity_id"],
-    })  # fmt: skip
-    order = keys.sort_values(list(keys.columns), na_position="last").index
-    by_grouping = pd.DataFrame(groups).loc[order].reset_index(drop=True)
-    return plan.loc[order].reset_index(drop=True), by_grouping
+    }, copy=False)  # fmt: skip
+    by_grouping = pd.DataFrame({by: ordered(g) for by, g in groups.items()}, copy=False)
+    return plan, by_grouping
 
 
 def lookup_state(inventory: Inventory) -> str:

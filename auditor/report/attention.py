@@ -71,7 +71,7 @@ def _device_item(rule: RuleSummary, results: pd.DataFrame, devices: pd.DataFrame
     failing = (results["rule_id"] == rule.rule_id).to_numpy(dtype=bool) & (
         results["status"] == Status.FAIL.value
     ).to_numpy(dtype=bool)
-    rows = np.unique(results["row"].to_numpy(dtype=np.int64)[failing])
+    rows = np.unique(results["row"].to_numpy()[failing])
     names = devices["device_name"] if "device_name" in devices else pd.Series(dtype="string")
     shown = [str(n) for n in names.iloc[rows[:NAMES_SHOWN]].tolist() if not pd.isna(n)]
     return AttentionItem(

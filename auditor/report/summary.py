@@ -52,7 +52,7 @@ def summary(
     waived = status == Status.WAIVED.code
     severity = codes(results["severity"])
     is_device = equals(results["entity_type"], Entity.DEVICE.value)
-    rows = results["row"].to_numpy(dtype=np.int64)
+    rows = results["row"].to_numpy()  # as stored (int32): no 8-byte copy of every result
     by_severity = [
         SeverityCount(s.value, int((fail & (severity == s.rank)).sum()),
                       len(np.unique(rows[fail & (severity == s.rank) & is_device])),
@@ -153,7 +153,7 @@ def _patched_kpi(results: pd.DataFrame, total: int, patch_rule_ids: Sequence[str
         return Kpi("patched", PATCHED_LABEL, None, None, 0, "not_assessed")
     status = codes(results["status"])
     ok = np.isin(status, [Status.PASS.code, Status.NOT_APPLICABLE.code])
-    rows = results["row"].to_numpy(dtype=np.int64)
+    rows = results["row"].to_numpy()
     bad_rows = np.unique(rows[present & ~ok])
     unknown_rows = np.unique(rows[present & (status == Status.UNKNOWN.code)])
     if total and len(unknown_rows) == total:
