@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from auditor.models import RawBatch
 from auditor.normalize import DEVICE_SCHEMA, SCHEMAS, normalize, schema_markdown
 from auditor.normalize.dates import datetime_column
+from auditor.normalize.fields import DEVICE_KINDS
 from auditor.normalize.text import TEXT_LIMIT
 from auditor.normalize.values import (
     BOOLEAN_TOKENS,
@@ -68,6 +69,26 @@ def tenant():
 @pytest.fixture(scope="module")
 def by_name(tenant):
     return tenant.devices.set_index("device_name")
+
+
+def test_a_consumed_batch_list_gives_the_same_inventory_and_lets_go_of_device_records(tenant):
+    """The pipeline hands its batches over (`consume`): typed device records are released."""
+    readings = read_files(sorted(p for p in FIXTURES.iterdir() if p.is_file()))
+    batches = list(readings.batches)
+    consumed = normalize(batches, inputs=readings.inputs, consume=True)
+    for name in ("devices", "tenant", "ade_tokens", "dem_accounts", "ade_identities"):
+        pd.testing.assert_frame_equal(getattr(consumed, name), getattr(tenant, name))
+    assert consumed.quality == tenant.quality
+    kinds = [b.kind for b in readings.batches]
+    assert [b.kind for b in batches] == kinds and [b.source for b in batches] == [
+        b.source for b in readings.batches
+    ]
+    for read, left in zip(readings.batches, batches, strict=True):
+        if read.kind in DEVICE_KINDS:
+            assert left.records.empty and list(left.records.columns) == list(read.records.columns)
+        else:
+            assert left is read
+    assert any(b.kind in DEVICE_KINDS for b in batches)
 
 
 # ---------------------------------------------------------------- the fixture tenant, end to end

@@ -14,12 +14,12 @@ population and policy frames `population` (ADE identities), `vpp`, `compliance`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from itertools import groupby
+from collections.abc import MutableSequence, Sequence
 
 import numpy as np
 import pandas as pd
 
+from auditor.clock import release_freed_memory
 from auditor.models import BatchKind, InputFile, Inventory, QualityNote, RawBatch, SourceGap
 from auditor.normalize.compliance import (
     ASSIGNMENTS,
@@ -84,11 +84,15 @@ def normalize(
     inputs: Sequence[InputFile] = (),
     gaps: Sequence[SourceGap] = (),
     notes: Sequence[QualityNote] = (),
+    consume: bool = False,
 ) -> Inventory:
     """Build the inventory: devices (one row per Mac), tenant, ADE tokens, DEM accounts.
 
     Args:
         batches: raw records as the sources read them (`RawBatch.kind` says which shape).
+        consume: `batches` is a list the caller gives up: each device batch in it is replaced
+            by an empty one once its kind is typed, so a big tenant's raw and typed records
+            are not held together (at 500k Macs, ~1 GB). The records of other kinds stay.
         inputs: the files read, kept as evidence.
         gaps: parts of the inventory that could not be collected.
         notes: what the readers noticed about the files (unused columns, odd values).
@@ -97,7 +101,7 @@ def normalize(
         The typed frames (see `DEVICE_SCHEMA` and friends) plus quality notes.
     """
     notes = list(notes)
-    rows = add_owners(device_rows(batches, notes), batches, gaps, notes)
+    rows = add_owners(device_rows(batches, notes, consume=consume), batches, gaps, notes)
     devices = conform(rows, DEVICE_SCHEMA, WORK_COLUMNS)
     notes += [
         QualityNote(
@@ -156,13 +160,15 @@ def _safe_batch(batch: RawBatch, notes: list[QualityNote]) -> RawBatch:
     return RawBatch(batch.kind, batch.source, records.assign(**changed))
 
 
-def device_rows(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.DataFrame:
+def device_rows(
+    batches: Sequence[RawBatch], notes: list[QualityNote], *, consume: bool = False
+) -> pd.DataFrame:
     """One row per Mac with every derived field, before `conform`; appends the notes.
 
     The frame holds the schema's columns plus the work columns (`WORK_COLUMNS`) the steps
-    pass each other.
+    pass each other. `consume`: as `normalize`'s.
     """
-    devices = _devices(batches, notes)
+    devices = _devices(batches, notes, consume)
     devices = add_hardware(devices, notes)
     devices = add_enrollment(devices, ade_profile_names(batches), notes)
     notes += missing_notes(devices)
@@ -170,24 +176,45 @@ def device_rows(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.Dat
     return devices
 
 
-def _devices(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.DataFrame:
+def _devices(batches: Sequence[RawBatch], notes: list[QualityNote], consume: bool) -> pd.DataFrame:
     """Every device batch typed, other platforms set aside, then merged into one row per Mac."""
     kept: list[pd.DataFrame] = []
     other_ids: list[pd.Series] = []
-    for kind, run in groupby(batches, key=lambda batch: batch.kind):
-        files = [batch for batch in run if not batch.records.empty]
+    start = 0
+    while start < len(batches):  # runs of one kind, by position: typed runs can be let go
+        kind = batches[start].kind
+        ends = (i for i in range(start, len(batches)) if batches[i].kind != kind)
+        stop = next(ends, len(batches))
+        files = [batch for batch in batches[start:stop] if not batch.records.empty]
         if kind in DEVICE_KINDS and files:
             macs, others = device_columns(_one_batch(files), notes)
             kept.append(macs)
             other_ids.append(others)
+            if consume and isinstance(batches, MutableSequence):
+                for i in range(start, stop):  # typed: this kind's raw records are done with
+                    batches[i] = _emptied(batches[i])
+                release_freed_memory()
+        del files
+        start = stop
     if not kept:
         empty = {c: pd.Series([], dtype="string") for c in ("enrollment_type", "_serial_key")}
         carried = pd.Series([], dtype="boolean")
         return empty_frame(DEVICE_SCHEMA).assign(**empty, _profile_carried=carried)
     kept = _without_other_platforms(kept, other_ids, notes)
-    merged, merge_notes = merge_devices(kept)
+    # One frame of every kind's rows; the per-kind frames go before the merge copies rows.
+    combined = kept[0] if len(kept) == 1 else pd.concat(kept, ignore_index=True)
+    del kept, other_ids
+    release_freed_memory()
+    merged, merge_notes = merge_devices([combined])
+    del combined
     notes += merge_notes
     return merged.drop(columns=[KEY])
+
+
+def _emptied(batch: RawBatch) -> RawBatch:
+    """The batch without its records (same columns and dtypes; no view on the old ones)."""
+    columns = {name: pd.array([], dtype=dtype) for name, dtype in batch.records.dtypes.items()}
+    return RawBatch(batch.kind, batch.source, pd.DataFrame(columns))
 
 
 def _one_batch(files: list[RawBatch]) -> RawBatch:

@@ -144,8 +144,10 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
             refuse_url_bundle(inputs)
         gaps = [*readings.gaps, *uncovered_parts(readings.batches, readings.gaps)]
         named = [dataclasses.replace(i, path=input_name(i.path)) for i in inputs]
-        inventory = normalize(readings.batches, inputs=named, gaps=gaps, notes=readings.notes)
-        del loaded, readings
+        batches, reader_notes = list(readings.batches), readings.notes
+        del loaded, readings  # normalize lets each kind's raw records go once they are typed
+        inventory = normalize(batches, inputs=named, gaps=gaps, notes=reader_notes, consume=True)
+        del batches
         release_freed_memory()  # the raw batches: the report model reuses none of their memory
         _stage_done("normalize", clock)
         _refuse_partial(inventory, config)
