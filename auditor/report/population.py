@@ -14,7 +14,7 @@ import pandas as pd
 
 from auditor.models import STATUSES, Entity, Inventory
 from auditor.normalize.schema import ADE_IDENTITY_SCHEMA, NOT_COLLECTED, Schema
-from auditor.report.frames import codes, column, equals, sort_codes
+from auditor.report.frames import codes, column, equals, sort_codes, take
 from auditor.report.model_population import Population, PopulationToken
 from auditor.report.policies import gap_texts
 
@@ -30,18 +30,23 @@ _PARTS = ("ade_tokens", "ade_identities", "managed_devices")  # what the numbers
 def population(inventory: Inventory, results: pd.DataFrame, rule_ids: Sequence[str]) -> Population:
     """The population counts, per token, and the identities table with their rule statuses."""
     frame = inventory.ade_identities
-    real = frame[(column(frame, "identity_id") != NOT_COLLECTED).to_numpy(dtype=bool)]
-    is_mac = column(real, "is_mac", "boolean").astype("boolean")
-    deleted = column(real, "is_deleted", "boolean").astype("boolean")
-    assigned = real[(is_mac & ~deleted.fillna(False)).fillna(False).to_numpy(dtype=bool)]
-    enrolled = column(assigned, "is_enrolled", "boolean").astype("boolean")
-    method = column(assigned, "enrollment_method").astype("string")
+    is_real = (column(frame, "identity_id") != NOT_COLLECTED).to_numpy(dtype=bool)
+
+    def real(name: str, dtype: str = "string") -> pd.Series:  # one column, never the frame
+        values: pd.Series = column(frame, name, dtype).astype(pd.api.types.pandas_dtype(dtype))
+        return values[is_real]
+
+    is_mac, deleted = real("is_mac", "boolean"), real("is_deleted", "boolean")
+    is_assigned = (is_mac & ~deleted.fillna(False)).fillna(False).to_numpy(dtype=bool)
+    enrolled = real("is_enrolled", "boolean")[is_assigned]
+    method = real("enrollment_method")[is_assigned]
     matched = enrolled.to_numpy(dtype=bool, na_value=False)
     via_ade = matched & (method == "ade").to_numpy(dtype=bool, na_value=False)
     unknown_method = matched & (method.fillna("unknown") == "unknown").to_numpy(dtype=bool)
-    collected = len(real) > 0 or len(frame) == 0
+    reals = int(is_real.sum())
+    collected = reals > 0 or len(frame) == 0
     device_list_whole = bool(enrolled.notna().all())
-    has_placeholder = len(real) < len(frame)
+    has_placeholder = reals < len(frame)
     devices = inventory.devices
     has_serial = column(devices, "serial_number").notna().to_numpy(dtype=bool)
     abm = column(devices, "is_abm_assigned", "boolean").astype("boolean")[has_serial]
@@ -52,7 +57,7 @@ def population(inventory: Inventory, results: pd.DataFrame, rule_ids: Sequence[s
     return Population(
         is_collected=collected,
         is_complete=collected and device_list_whole and not has_placeholder,
-        assigned=count(np.ones(len(assigned), dtype=bool)),
+        assigned=count(is_assigned),
         enrolled=count(matched),
         enrolled_via_ade=count(via_ade),
         enrolled_otherwise=count(matched & ~via_ade),
@@ -63,7 +68,7 @@ def population(inventory: Inventory, results: pd.DataFrame, rule_ids: Sequence[s
         platform_not_reported=count((is_mac.isna() & ~deleted.fillna(False)).to_numpy(dtype=bool)),
         managed_not_in_abm=int((abm == False).sum()) if abm.notna().all() else None,  # noqa: E712
         devices_without_serial=int((~has_serial).sum()),
-        tokens=_per_token(assigned, via_ade, matched) if collected else (),
+        tokens=_per_token(real("token_name")[is_assigned], via_ade, matched) if collected else (),
         gaps=gap_texts(inventory.gaps, _PARTS),
         identities=_identity_table(frame, results, rule_ids),
         rule_ids=tuple(rule_ids),
@@ -71,10 +76,10 @@ def population(inventory: Inventory, results: pd.DataFrame, rule_ids: Sequence[s
 
 
 def _per_token(
-    assigned: pd.DataFrame, via_ade: np.ndarray, matched: np.ndarray
+    token_names: pd.Series, via_ade: np.ndarray, matched: np.ndarray
 ) -> tuple[PopulationToken, ...]:
     """Assigned, enrolled (via ADE or otherwise) and not enrolled per token, by token name."""
-    names = column(assigned, "token_name").astype("string").fillna("token not named").to_numpy()
+    names = token_names.fillna("token not named").to_numpy()
     rows = []
     for name in sorted(set(names.tolist())):
         mine = names == name
@@ -95,16 +100,22 @@ def _identity_table(
 ) -> pd.DataFrame:
     """One row per serial (`IDENTITY_TABLE_SCHEMA`) and a status column per rule, by serial."""
     size = len(frame)
-    table = pd.DataFrame(
-        {name: column(frame, name, dtype) for name, (dtype, _) in IDENTITY_TABLE_SCHEMA.items()}
-    ).reset_index(drop=True)
-    mine = results[equals(results["entity_type"], Entity.ADE_IDENTITY.value)]
-    rows = mine["row"].to_numpy(dtype=np.int64)
-    status = codes(mine["status"])
+    # Sorted first, then each column taken once in that order (no copy of the whole table).
+    order = np.lexsort([
+        sort_codes(column(frame, k, IDENTITY_TABLE_SCHEMA[k][0]))
+        for k in ("identity_id", "serial_number")
+    ])  # fmt: skip
+    table: dict[str, object] = {
+        name: take(column(frame, name, dtype), order)
+        for name, (dtype, _) in IDENTITY_TABLE_SCHEMA.items()
+    }
+    is_mine = equals(results["entity_type"], Entity.ADE_IDENTITY.value)
+    rows = results["row"].to_numpy()[is_mine]
+    status = codes(results["status"])[is_mine]
+    rule_of = results["rule_id"][is_mine]
     for rule_id in rule_ids:
         values = np.full(size, -1, dtype=np.int8)
-        chosen = equals(mine["rule_id"], rule_id)
+        chosen = equals(rule_of, rule_id)
         values[rows[chosen]] = status[chosen]
-        table[rule_id] = pd.Categorical.from_codes(values, dtype=STATUSES)
-    order = np.lexsort([sort_codes(table[k]) for k in ("identity_id", "serial_number")])
-    return table.iloc[order].reset_index(drop=True)
+        table[rule_id] = pd.Categorical.from_codes(values[order], dtype=STATUSES)
+    return pd.DataFrame(table, copy=False)

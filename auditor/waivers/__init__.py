@@ -68,20 +68,23 @@ def apply_waivers(
 ) -> WaiverOutcome:
     """Turn failing results covered by an unexpired waiver into `waived`, with the waiver id."""
     status = results["status"].copy()
-    waiver_ids = np.full(len(results), None, dtype=object)
+    # Each result's waiver as a category code (-1: none): 4 bytes a result, not a string.
+    ids: dict[str, int] = {}
+    chosen = np.full(len(results), -1, dtype=np.int32)
     failing = (results["status"] == Status.FAIL.value).to_numpy()
     uses: list[WaiverUse] = []
     for waiver in waivers:
         if waiver.expires < as_of:
             uses.append(WaiverUse(waiver, WaiverState.EXPIRED, 0))
             continue
-        hits = failing & _matches(results, frames, waiver) & pd.isna(waiver_ids)
+        hits = failing & _matches(results, frames, waiver) & (chosen < 0)
         count = int(hits.sum())
-        waiver_ids[hits] = waiver.id
+        chosen[hits] = ids.setdefault(waiver.id, len(ids))
         state = WaiverState.APPLIED if count else WaiverState.UNMATCHED
         uses.append(WaiverUse(waiver, state, count))
-    status[pd.notna(waiver_ids)] = Status.WAIVED.value
-    waived = results.assign(status=status, waiver_id=pd.array(waiver_ids, dtype="string"))
+    status[chosen >= 0] = Status.WAIVED.value
+    waiver_id = pd.Categorical.from_codes(chosen, categories=pd.Index(list(ids), dtype="str"))
+    waived = results.assign(status=status, waiver_id=waiver_id)
     return WaiverOutcome(results=waived, uses=uses, digest=digest)
 
 
