@@ -20,7 +20,8 @@ from auditor.normalize.schema import STRING
 from auditor.render.html import asset_dir, render_page
 from auditor.render.json import summary_block
 from auditor.report import DEVICE_TABLE_SCHEMA, FINDINGS_SCHEMA
-from auditor.report.views import DEVICE_PAGE, build_views, device_links
+from auditor.report.links import DEVICE_PAGE, device_links
+from auditor.report.views import build_views
 
 DATA = re.compile(r'<script id="report-data" type="([^"]+)">(.*?)</script>', re.S)
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from auditor.models import SEVERITIES, STATUSES, Changes, Entity, Inventory, Severity, Status
 from auditor.normalize.schema import DEVICE_SCHEMA, INT, STRING, TIMESTAMP
-from auditor.report.frames import codes, column, equals, sort_codes, take
+from auditor.report.frames import codes, column, equals, is_one_of, sort_codes, take
 from auditor.report.tenant import entity_names
 
 Columns = Mapping[str, tuple[str | pd.CategoricalDtype, str]]  # column → (dtype, meaning)
@@ -65,7 +65,7 @@ def findings_table(
     """One row per non-passing result (`FINDINGS_SCHEMA`), by severity, rule id and entity id."""
     devices = inventory.devices
     status = codes(results["status"])
-    sub = results.loc[np.isin(status, [s.code for s in NON_PASSING])]
+    sub = results.loc[is_one_of(status, [s.code for s in NON_PASSING])]
     ids = {c: sub[c].astype("string") for c in ("rule_id", "entity_type", "entity_id")}
     order = np.lexsort(
         (sort_codes(ids["entity_id"]), sort_codes(ids["rule_id"]), codes(sub["severity"]))

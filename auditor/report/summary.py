@@ -14,7 +14,7 @@ import pandas as pd
 
 from auditor.models import Entity, Severity, Status
 from auditor.posture import LABEL, SERIOUS, is_serious, posture_pct
-from auditor.report.frames import codes, column, equals, pct
+from auditor.report.frames import codes, column, equals, is_one_of, pct
 from auditor.report.model import (
     EntityResult,
     Kpi,
@@ -61,7 +61,7 @@ def summary(
     ]  # fmt: skip
     worst_counts = np.bincount(worst, minlength=len(Severity) + 1)
     serious = int(np.isin(worst, [s.rank for s in SERIOUS]).sum())
-    is_serious_result = np.isin(severity, [s.rank for s in SERIOUS]) & is_device
+    is_serious_result = is_one_of(severity, [s.rank for s in SERIOUS]) & is_device
     serious_or_waived = len(np.unique(rows[(fail | waived) & is_serious_result]))
     unknown_serious = len(np.unique(rows[(status == Status.UNKNOWN.code) & is_serious_result]))
     status_counts = np.bincount(status, minlength=len(Status))
@@ -152,7 +152,7 @@ def _patched_kpi(results: pd.DataFrame, total: int, patch_rule_ids: Sequence[str
     if not present.any():
         return Kpi("patched", PATCHED_LABEL, None, None, 0, "not_assessed")
     status = codes(results["status"])
-    ok = np.isin(status, [Status.PASS.code, Status.NOT_APPLICABLE.code])
+    ok = is_one_of(status, [Status.PASS.code, Status.NOT_APPLICABLE.code])
     rows = results["row"].to_numpy()
     bad_rows = np.unique(rows[present & ~ok])
     unknown_rows = np.unique(rows[present & (status == Status.UNKNOWN.code)])

@@ -4,16 +4,14 @@ The HTML report builds its findings, devices and changes tables from these specs
 added to `FINDINGS_SCHEMA`, `DEVICE_TABLE_SCHEMA` or `CHANGE_ITEMS_SCHEMA` shows up there
 without new code: it gets a default label, a kind from its dtype and a filter (a list of values
 for categories and flags, a text box otherwise). Every select filter's values, their order and
-counts come from here, and so does each Mac's link into the Intune admin center.
+counts come from here; each Mac's link into the Intune admin center comes from `links`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -22,27 +20,9 @@ from auditor.models import Severity, Status
 from auditor.refdata.versions import version_key
 from auditor.report.findings import Columns
 from auditor.report.frames import take
+from auditor.report.links import ADMIN_CENTER_HOSTS
 from auditor.report.model import ColumnSpec, FacetValue, TableView, Views
 from auditor.report.plain import scalar
-
-# Admin-center host per Graph cloud (config `graph.cloud`). Source: Maester's
-# Get-MtAdminPortalUrl (maester365/maester, powershell/public/core/Get-MtAdminPortalUrl.ps1):
-# intune.microsoft.com (global), intune.microsoft.us (USGov and USGovDoD), intune.microsoft.cn
-# (China, operated by 21Vianet).
-ADMIN_CENTER_HOSTS = {
-    "global": "https://intune.microsoft.com",
-    "usgov": "https://intune.microsoft.us",
-    "usgov-dod": "https://intune.microsoft.us",
-    "china": "https://intune.microsoft.cn",
-}
-# A Mac's page (Devices > All devices > the Mac) by its Intune (managedDevice) id, optionally
-# in a named tenant. Source: CIPP's "View in Intune" action (KelvinTegelaar/CIPP,
-# src/pages/endpoint/MEM/devices/index.js): https://intune.microsoft.com/{tenant}/#view/
-# Microsoft_Intune_Devices/DeviceSettingsMenuBlade/~/overview/mdmDeviceId/{id}.
-DEVICE_PAGE = "#view/Microsoft_Intune_Devices/DeviceSettingsMenuBlade/~/overview/mdmDeviceId/"
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_UNRESERVED = r"[A-Za-z0-9_.~-]+"  # the characters urllib's quote() never escapes
-NO_INTUNE_ID = "serial:"  # normalize's device_id when no input carried an Intune id
 
 LABELS = {
     "severity": "Severity", "rule_id": "Rule", "title": "Passing state", "status": "Status",
@@ -106,7 +86,7 @@ def build_views(
     cloud: str,
     tenant_id: str | None,
 ) -> Views:
-    """Specs of the findings, devices and changes tables, and each Mac's admin-center link.
+    """Specs of the findings, devices and changes tables, and what each Mac's link is made of.
 
     Args:
         findings: the report's findings table.
@@ -155,28 +135,11 @@ def build_views(
         devices=TableView("devices", tuple(devices_columns)),
         changes=change_view,
         finding_device_rows=device_rows,
-        device_links=device_links(devices["device_id"], cloud, tenant_id),
+        device_ids=devices["device_id"],
+        cloud=cloud,
+        tenant_id=tenant_id,
         admin_center_url=ADMIN_CENTER_HOSTS.get(cloud, ADMIN_CENTER_HOSTS["global"]),
     )
-
-
-def device_links(device_ids: pd.Series, cloud: str, tenant_id: str | None) -> pd.Series:
-    """Each Mac's page in the Intune admin center; NA when it has no Intune device id."""
-    host = ADMIN_CENTER_HOSTS.get(cloud, ADMIN_CENTER_HOSTS["global"])
-    tenant = f"/{tenant_id}" if tenant_id and _GUID.match(tenant_id) else ""
-    base = f"{host}{tenant}/{DEVICE_PAGE}"
-    ids = device_ids.astype("string")
-    plain = ids.str.fullmatch(_UNRESERVED).fillna(False).to_numpy(dtype=bool)
-    joined = (base + ids).where(plain).rename("link")  # quote() leaves these (GUIDs) as they are
-    rest = ~plain & ids.notna().to_numpy(dtype=bool)
-    if not rest.any():
-        return joined
-    links = np.array(joined.astype(object).where(plain, None), dtype=object)
-    links[rest] = [
-        None if v.startswith(NO_INTUNE_ID) or not v else base + quote(v, safe="")
-        for v in ids[rest].array
-    ]
-    return pd.Series(pd.array(links, dtype="string"), index=device_ids.index, name="link")
 
 
 def _device_rows(findings: pd.DataFrame, devices: pd.DataFrame) -> np.ndarray:
