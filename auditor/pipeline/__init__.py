@@ -163,6 +163,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         outcome = apply_waivers(
             results, inventory.frames(), waivers, options.as_of, digest=waivers_digest
         )
+        del results  # the waived results replace them (most columns shared)
         is_sample = (options.recorded_source or config.source) == "sample" or is_sample_input(
             inputs
         )
@@ -196,7 +197,7 @@ def run_audit(config: Config, options: RunOptions) -> RunResult:
         _stage_done("waivers, history and report model", clock)
         # Only the report model renders: free the frames it was built from first.
         recorded_inputs = inventory.inputs
-        del inventory, results, outcome
+        del inventory, outcome
         release_freed_memory()
         written = write_evidence(
             report,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.models import PART_FEEDS, PART_LABELS, PartState, SourceGap, Status
-from auditor.report.frames import codes
+from auditor.report.frames import codes, count_codes
 from auditor.report.run_model import PartStatus
 from auditor.rules.base import Rule
 
@@ -44,10 +44,10 @@ def _rules_with_unknowns_or_nothing(rules: Sequence[Rule], results: pd.DataFrame
     """Ids of the rules that left something undecided: an unknown result, or no result."""
     rule_ids = results["rule_id"].astype("category")
     labels = [str(c) for c in rule_ids.cat.categories]
-    rule_codes = rule_ids.cat.codes.to_numpy().astype(np.int64)
+    rule_codes = rule_ids.cat.codes.to_numpy()
     unknown = codes(results["status"]) == Status.UNKNOWN.code
-    counts = np.bincount(rule_codes, minlength=len(labels))
-    unknowns = np.bincount(rule_codes[unknown], minlength=len(labels))
+    counts = count_codes(rule_codes, len(labels))
+    unknowns = count_codes(rule_codes[unknown], len(labels))
     with_unknown = {labels[i] for i in np.flatnonzero(unknowns)}
     with_results = {labels[i] for i in np.flatnonzero(counts)}
     return {r.id for r in rules if r.id in with_unknown or r.id not in with_results}

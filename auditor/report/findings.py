@@ -129,7 +129,9 @@ def device_table(
     status = codes(results["status"])[is_device]
     column_of = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     rule_cat = results["rule_id"].astype("category")
-    lookup = np.array([column_of.get(str(c), -1) for c in rule_cat.cat.categories] + [-1])
+    lookup = np.array(
+        [column_of.get(str(c), -1) for c in rule_cat.cat.categories] + [-1], dtype=np.int16
+    )
     rule_col = lookup[rule_cat.cat.codes.to_numpy()[is_device]]
     known = rule_col >= 0
     matrix = np.full((size, len(rule_ids)), -1, dtype=np.int8)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.models import Entity, Param, Severity, Status
-from auditor.report.frames import equals, pct, sort_codes
+from auditor.report.frames import count_codes, equals, pct, sort_codes
 from auditor.report.model import ControlRef, FailingRow, RuleSection, RuleSummary
 from auditor.report.plain import scalar, text
 from auditor.rules.base import Rule
@@ -95,7 +95,7 @@ def _status_counts(results: pd.DataFrame) -> dict[str, np.ndarray]:
     # int32 cells, not int64: one result is 4 bytes here, and there are millions at 500k Macs.
     cells = rule_ids.cat.codes.to_numpy().astype(np.int32) * width
     cells += results["status"].cat.codes.to_numpy()
-    table = np.bincount(cells[cells >= 0], minlength=len(known) * width).reshape(-1, width)
+    table = count_codes(cells, len(known) * width).reshape(-1, width)
     return {rule_id: table[i] for i, rule_id in enumerate(known)}
 
 

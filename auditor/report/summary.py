@@ -14,7 +14,7 @@ import pandas as pd
 
 from auditor.models import Entity, Severity, Status
 from auditor.posture import LABEL, SERIOUS, is_serious, posture_pct
-from auditor.report.frames import codes, column, equals, is_one_of, pct
+from auditor.report.frames import codes, column, count_codes, equals, is_one_of, pct
 from auditor.report.model import (
     EntityResult,
     Kpi,
@@ -64,7 +64,7 @@ def summary(
     is_serious_result = is_one_of(severity, [s.rank for s in SERIOUS]) & is_device
     serious_or_waived = len(np.unique(rows[(fail | waived) & is_serious_result]))
     unknown_serious = len(np.unique(rows[(status == Status.UNKNOWN.code) & is_serious_result]))
-    status_counts = np.bincount(status, minlength=len(Status))
+    status_counts = count_codes(status, len(Status))
     synced = column(devices, "last_sync_at", "datetime64[us, UTC]").dropna()
     device_rules = [s for s in summaries if s.entity_type == Entity.DEVICE.value and s.failed]
     return Summary(

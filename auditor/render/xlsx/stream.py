@@ -150,20 +150,34 @@ def _is_text(dtype: Any) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _TextColumn:
-    """A text column factorized once: per-row codes (-1 missing) into per-value cell XML."""
+    """A text column factorized once: per-row codes (-1 missing) into per-value cell XML.
+
+    Shared texts have their cell XML made once (`bodies`); inline ones (mostly distinct
+    values) chunk by chunk from `uniques`, so a sheet of 500k Macs never holds a cell string
+    for every value of every column at once.
+    """
 
     codes: np.ndarray
-    bodies: np.ndarray
+    uniques: Any
+    bodies: np.ndarray | None
+
+    def chunk_bodies(self, codes: np.ndarray, quoted: int) -> np.ndarray | None:
+        """Each row's cell XML for these codes (rows with -1 get any body; they are left out)."""
+        if self.bodies is not None:
+            return self.bodies[np.maximum(codes, 0)] if len(self.bodies) else None
+        present = np.unique(codes[codes >= 0])
+        if not len(present):
+            return None
+        bodies = _text_bodies(self.uniques.take(present), quoted)
+        return np.asarray(bodies[np.searchsorted(present, np.maximum(codes, present[0]))])
 
 
 def _text_column(series: pd.Series, quoted: int, shared: SharedStrings | None) -> _TextColumn:
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    if shared is not None and len(uniques) * SHARED_WHEN_REPEATS > len(series):
-        shared = None  # mostly distinct values: inline, so the table stays small
-    bodies = _text_bodies(uniques, quoted, shared)
-    if shared is not None:
-        shared.references += int((codes >= 0).sum())
-    return _TextColumn(codes.astype(np.int32), bodies)
+    if shared is None or len(uniques) * SHARED_WHEN_REPEATS > len(series):
+        return _TextColumn(codes.astype(np.int32), uniques, None)  # inline: the table stays small
+    shared.references += int((codes >= 0).sum())
+    return _TextColumn(codes.astype(np.int32), uniques, _text_bodies(uniques, quoted, shared))
 
 
 def rows_xml(
@@ -194,7 +208,7 @@ def rows_xml(
             if text is not None:
                 codes = text.codes[start : start + len(chunk)]
                 missing = codes < 0
-                bodies = text.bodies[np.where(missing, 0, codes)] if len(text.bodies) else None
+                bodies = text.chunk_bodies(codes, styles.quoted)
             else:
                 series = chunk.iloc[:, i]
                 missing = series.isna().to_numpy()
