@@ -17,6 +17,7 @@ from auditor.models import RawBatch
 from auditor.normalize import DEVICE_SCHEMA, SCHEMAS, normalize, schema_markdown
 from auditor.normalize.dates import datetime_column
 from auditor.normalize.fields import DEVICE_KINDS
+from auditor.normalize.population import IDENTITIES
 from auditor.normalize.text import TEXT_LIMIT
 from auditor.normalize.values import (
     BOOLEAN_TOKENS,
@@ -71,20 +72,21 @@ def by_name(tenant):
     return tenant.devices.set_index("device_name")
 
 
-def test_a_consumed_batch_list_gives_the_same_inventory_and_lets_go_of_device_records(tenant):
-    """The pipeline hands its batches over (`consume`): typed device records are released."""
-    readings = read_files(sorted(p for p in FIXTURES.iterdir() if p.is_file()))
+@pytest.mark.parametrize("folder", [FIXTURES, ROOT / "sample_data"], ids=["fixtures", "sample"])
+def test_a_consumed_batch_list_gives_the_same_inventory_and_lets_go_of_typed_records(folder):
+    """The pipeline hands its batches over (`consume`): typed device and identity records go."""
+    paths = sorted(p for p in folder.iterdir() if p.suffix in (".json", ".csv"))
+    paths = [p for p in paths if p.name != "expected.json"]
+    readings = read_files(paths)
+    kept = normalize(readings.batches, inputs=readings.inputs)
     batches = list(readings.batches)
     consumed = normalize(batches, inputs=readings.inputs, consume=True)
     for name in ("devices", "tenant", "ade_tokens", "dem_accounts", "ade_identities"):
-        pd.testing.assert_frame_equal(getattr(consumed, name), getattr(tenant, name))
-    assert consumed.quality == tenant.quality
-    kinds = [b.kind for b in readings.batches]
-    assert [b.kind for b in batches] == kinds and [b.source for b in batches] == [
-        b.source for b in readings.batches
-    ]
+        pd.testing.assert_frame_equal(getattr(consumed, name), getattr(kept, name))
+    assert consumed.quality == kept.quality
+    assert [(b.kind, b.source) for b in batches] == [(b.kind, b.source) for b in readings.batches]
     for read, left in zip(readings.batches, batches, strict=True):
-        if read.kind in DEVICE_KINDS:
+        if read.kind in DEVICE_KINDS or read.kind == IDENTITIES:
             assert left.records.empty and list(left.records.columns) == list(read.records.columns)
         else:
             assert left is read

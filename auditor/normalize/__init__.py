@@ -32,7 +32,12 @@ from auditor.normalize.derive import add_enrollment, add_hardware
 from auditor.normalize.fields import DEVICE_KINDS, SOURCE_FILE, device_columns, sources_of
 from auditor.normalize.merge import KEY, merge_devices
 from auditor.normalize.owners import add_owners
-from auditor.normalize.population import IDENTITIES, add_abm_assignment, identity_frame
+from auditor.normalize.population import (
+    IDENTITIES,
+    add_abm_assignment,
+    identity_frame,
+    identity_rows,
+)
 from auditor.normalize.quality import duplicate_serial_notes, missing_notes
 from auditor.normalize.schema import (
     ADE_TOKEN_SCHEMA,
@@ -90,9 +95,10 @@ def normalize(
 
     Args:
         batches: raw records as the sources read them (`RawBatch.kind` says which shape).
-        consume: `batches` is a list the caller gives up: each device batch in it is replaced
-            by an empty one once its kind is typed, so a big tenant's raw and typed records
-            are not held together (at 500k Macs, ~1 GB). The records of other kinds stay.
+        consume: `batches` is a list the caller gives up: each device batch and ADE identities
+            batch in it is replaced by an empty one once its kind is typed, so a big tenant's
+            raw and typed records are not held together (at 500k Macs, ~1.5 GB). The records
+            of other kinds stay.
         inputs: the files read, kept as evidence.
         gaps: parts of the inventory that could not be collected.
         notes: what the readers noticed about the files (unused columns, odd values).
@@ -101,6 +107,19 @@ def normalize(
         The typed frames (see `DEVICE_SCHEMA` and friends) plus quality notes.
     """
     notes = list(notes)
+    # The identities are typed first (their notes kept aside, then added where they always
+    # stood), so with `consume` their raw records are gone before the devices are merged.
+    later: list[QualityNote] = []
+    population = [  # ADE token names reach the identities too; ade_token_frame notes them
+        _safe_batch(b, later if b.kind in POPULATION_KINDS else [])
+        for b in batches
+        if b.kind in POPULATION_KINDS | {BatchKind.ADE_TOKENS}
+    ]
+    typed_identities = identity_rows(population, later)
+    if consume and isinstance(batches, MutableSequence):
+        population = [_emptied(b) if b.kind == IDENTITIES else b for b in population]
+        for i in [i for i, b in enumerate(batches) if b.kind == IDENTITIES]:
+            batches[i] = _emptied(batches[i])
     rows = add_owners(device_rows(batches, notes, consume=consume), batches, gaps, notes)
     devices = conform(rows, DEVICE_SCHEMA, WORK_COLUMNS)
     notes += [
@@ -111,13 +130,9 @@ def normalize(
         if b.kind not in DEVICE_KINDS
         and b.kind not in TENANT_KINDS | POPULATION_KINDS | OWNER_KINDS
     ]
-    population = [  # ADE token names reach the identities too; ade_token_frame notes them
-        _safe_batch(b, notes if b.kind in POPULATION_KINDS else [])
-        if b.kind in POPULATION_KINDS | {BatchKind.ADE_TOKENS}
-        else b
-        for b in batches
-    ]
-    identities = identity_frame(population, devices, gaps, notes)
+    notes += later
+    identities = identity_frame(typed_identities, devices, gaps)
+    del typed_identities
     policies = compliance_policy_frame(population, gaps, notes)
     tenant = tenant_frame(batches, notes)
     compliance = compliance_columns(population, policies, gaps)

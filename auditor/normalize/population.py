@@ -33,16 +33,21 @@ def serial_key(serials: pd.Series) -> pd.Series:
     return key.mask(key == "")
 
 
-def identity_frame(
-    batches: Sequence[RawBatch],
-    devices: pd.DataFrame,
-    gaps: Sequence[SourceGap],
-    notes: list[QualityNote],
-) -> pd.DataFrame:
-    """One row per serial assigned through the tenant's ADE tokens, matched to managed Macs."""
-    missing = {g.part for g in gaps}
+def identity_rows(batches: Sequence[RawBatch], notes: list[QualityNote]) -> pd.DataFrame:
+    """The identity records typed, Macs only, one row per serial (not yet matched)."""
     records = _records(batches, IDENTITIES)
-    rows = _one_per_serial(_macs_only(_typed(records, batches), notes), notes)
+    return _one_per_serial(_macs_only(_typed(records, batches), notes), notes)
+
+
+def identity_frame(
+    rows: pd.DataFrame, devices: pd.DataFrame, gaps: Sequence[SourceGap]
+) -> pd.DataFrame:
+    """One row per serial assigned through the tenant's ADE tokens, matched to managed Macs.
+
+    `rows` are `identity_rows`; typed before the devices, so a big tenant's raw identity
+    records can go before the device records are merged.
+    """
+    missing = {g.part for g in gaps}
     rows = _matched(rows, devices, device_list_whole=DEVICE_LIST not in missing)
     if IDENTITIES in missing:
         rows = pd.concat([rows, pd.DataFrame({"identity_id": [NOT_COLLECTED]})])

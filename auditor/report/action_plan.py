@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from auditor.clock import release_freed_memory
 from auditor.models import BatchKind, Changes, Entity, Inventory, PartState, Severity, Status
 from auditor.normalize.schema import BOOLEAN, INT, STRING, TIMESTAMP
 from auditor.report.findings import KEY, Columns
@@ -110,6 +111,7 @@ def action_plan(
         due_key, rank,
     ))  # fmt: skip
     del grouped_by, owner, found, rank, due_key
+    release_freed_memory()  # the grouping's scratch, before the rows are taken
 
     def ordered(values: pd.Series) -> pd.Series:
         return values.take(order).reset_index(drop=True)
