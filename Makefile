@@ -32,8 +32,12 @@ install: $(STAMP) ## Create .venv with auditor and its dev tools (and WeasyPrint
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@# uv (the dev extra's own) fills the venv in seconds where pip takes about two minutes;
+	@# pip does it alone when uv cannot be installed or cannot install.
+	if $(BIN)/pip install --quiet 'uv>=0.4,<1' \
+	  && $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'; then :; else \
+	  echo "uv could not install the venv: installing with pip"; \
+	  $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e '.[dev]'; fi
 	@touch $(STAMP)
 
 system-deps: ## Install WeasyPrint's libraries and Chromium when missing (needs root), else say what to install

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+if TYPE_CHECKING:
+    from auditor.report import Report
+
 GOLDEN = Path(__file__).parent / "golden"
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
 
 # The longest tests (build and install the wheel; run the scheduling recipes and the shards as
@@ -66,3 +72,22 @@ def _private_data_home(
 ) -> None:
     """No test reads or writes the user's history database or imported macOS catalogue."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))
+
+
+@pytest.fixture(scope="session")
+def sample_report(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    """The bundled sample's files audited in process as of 2026-09-01 with the default
+    configuration, findings.json only: one audit per xdist worker for every module that reads
+    this report model (test_sample_audit's default case, test_population). Read it, never change
+    it."""
+    from auditor.config import Config
+    from auditor.pipeline import RunOptions, run_audit, tenant_files
+
+    config = Config(
+        source="files",
+        inputs=tuple(tenant_files(SAMPLE)),
+        out_dir=tmp_path_factory.mktemp("sample-report"),
+        formats=("json",),
+    )
+    options = RunOptions(dt.date(2026, 9, 1), dt.datetime(2026, 9, 1, 6, tzinfo=dt.UTC))
+    return run_audit(config, options).report

@@ -50,8 +50,9 @@ def without(*names: str) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Report:
-    return audit(tenant_files(SAMPLE), tmp_path_factory.mktemp("sample"))
+def sample(sample_report: Report) -> Report:
+    """audit(tenant_files(SAMPLE), …): the same audit as conftest's, shared per worker."""
+    return sample_report
 
 
 # -- the counts ---------------------------------------------------------------------------------

@@ -52,9 +52,10 @@ def _config(inputs: list[Path], out: Path, settings: Mapping[str, Any]) -> Confi
 
 
 @pytest.fixture(scope="module")
-def audits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
-    """One report per distinct (generator arguments, configuration) the cases need."""
-    reports: dict[str, Report] = {}
+def audits(tmp_path_factory: pytest.TempPathFactory, sample_report: Report) -> dict[str, Report]:
+    """One report per distinct (generator arguments, configuration) the cases need; the sample
+    with the defaults is conftest's `sample_report` (the same in-process audit, shared)."""
+    reports: dict[str, Report] = {"{}{}": sample_report}
     tenants: dict[str, list[Path]] = {"{}": tenant_files(SAMPLE)}
     for _, case in CASES:
         generate = json.dumps(case.get("generate", {}), sort_keys=True)
