@@ -165,11 +165,9 @@ class _TextColumn:
         """Each row's cell XML for these codes (rows with -1 get any body; they are left out)."""
         if self.bodies is not None:
             return self.bodies[np.maximum(codes, 0)] if len(self.bodies) else None
-        present = np.unique(codes[codes >= 0])
-        if not len(present):
+        if not len(self.uniques):
             return None
-        bodies = _text_bodies(self.uniques.take(present), quoted)
-        return np.asarray(bodies[np.searchsorted(present, np.maximum(codes, present[0]))])
+        return _text_bodies(self.uniques.take(np.maximum(codes, 0)), quoted)  # row by row
 
 
 def _text_column(series: pd.Series, quoted: int, shared: SharedStrings | None) -> _TextColumn:
