@@ -16,6 +16,11 @@ ifeq ($(BROWSER_DEBS),)
 $(error cannot read BROWSER_DEBS from tests/browser.py with $(PYTHON))
 endif
 AS_OF ?=
+# The uv `make install` fills the venv with: the dev extra's own requirement, read from pyproject.toml.
+UV_REQUIREMENT := $(shell $(PYTHON) -c "import tomllib; dev = tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['dev']; print(next(d.split(';')[0].strip() for d in dev if d.startswith('uv')))")
+ifeq ($(UV_REQUIREMENT),)
+$(error cannot read the uv requirement from pyproject.toml's dev extra with $(PYTHON))
+endif
 BENCH_DEVICES ?=
 BENCH_FLAGS ?= --snapshot
 BENCH_TENANTS ?= 200
@@ -34,7 +39,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	@# uv (the dev extra's own) fills the venv in seconds where pip takes about two minutes;
 	@# pip does it alone when uv cannot be installed or cannot install.
-	if $(BIN)/pip install --quiet 'uv>=0.4,<1' \
+	if $(BIN)/pip install --quiet '$(UV_REQUIREMENT)' \
 	  && $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'; then :; else \
 	  echo "uv could not install the venv: installing with pip"; \
 	  $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e '.[dev]'; fi

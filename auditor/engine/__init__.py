@@ -199,20 +199,7 @@ def _statuses(
     dated_later = np.flatnonzero(in_scope & complete & later)
     if dated_later.size:
         detail[dated_later] = later_detail[dated_later]
-    return codes, _one_object_per_text(detail)
-
-
-def _one_object_per_text(detail: np.ndarray) -> np.ndarray:
-    """The details with equal texts as one string object (a rule says the same to many Macs).
-
-    Values unchanged; at 500k Macs the results then hold a few thousand distinct strings
-    instead of one per failing or unknown result (~70 MB).
-    """
-    filled = np.flatnonzero(pd.notna(detail))
-    if filled.size:
-        codes, uniques = pd.factorize(detail[filled])
-        detail[filled] = np.asarray(uniques, dtype=object)[codes]
-    return detail
+    return codes, detail
 
 
 def _after_as_of(inputs: pd.DataFrame, ctx: RuleContext) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ population and policy frames `population` (ADE identities), `vpp`, `compliance`.
 
 from __future__ import annotations
 
-from collections.abc import MutableSequence, Sequence
+from collections.abc import Iterable, MutableSequence, Sequence
 
 import numpy as np
 import pandas as pd
@@ -116,10 +116,9 @@ def normalize(
         if b.kind in POPULATION_KINDS | {BatchKind.ADE_TOKENS}
     ]
     typed_identities = identity_rows(population, later)
-    if consume and isinstance(batches, MutableSequence):
-        population = [_emptied(b) if b.kind == IDENTITIES else b for b in population]
-        for i in [i for i, b in enumerate(batches) if b.kind == IDENTITIES]:
-            batches[i] = _emptied(batches[i])
+    if consume:
+        for typed in (population, batches):
+            _let_go(typed, [i for i, b in enumerate(typed) if b.kind == IDENTITIES])
     rows = add_owners(device_rows(batches, notes, consume=consume), batches, gaps, notes)
     devices = conform(rows, DEVICE_SCHEMA, WORK_COLUMNS)
     notes += [
@@ -205,10 +204,8 @@ def _devices(batches: Sequence[RawBatch], notes: list[QualityNote], consume: boo
             macs, others = device_columns(_one_batch(files), notes)
             kept.append(macs)
             other_ids.append(others)
-            if consume and isinstance(batches, MutableSequence):
-                for i in range(start, stop):  # typed: this kind's raw records are done with
-                    batches[i] = _emptied(batches[i])
-                release_freed_memory()
+            if consume:  # typed: this kind's raw records are done with
+                _let_go(batches, range(start, stop))
         del files
         start = stop
     if not kept:
@@ -226,10 +223,21 @@ def _devices(batches: Sequence[RawBatch], notes: list[QualityNote], consume: boo
     return merged.drop(columns=[KEY])
 
 
-def _emptied(batch: RawBatch) -> RawBatch:
-    """The batch without its records (same columns and dtypes; no view on the old ones)."""
-    columns = {name: pd.array([], dtype=dtype) for name, dtype in batch.records.dtypes.items()}
-    return RawBatch(batch.kind, batch.source, pd.DataFrame(columns))
+def _let_go(batches: Sequence[RawBatch], positions: Iterable[int]) -> None:
+    """Replace those batches of a consumed list by empty ones, and hand the memory back.
+
+    An empty batch keeps its kind, source, columns and dtypes, and holds no view on the old
+    records. A batch sequence that is not a list is left as it is.
+    """
+    if not isinstance(batches, MutableSequence):
+        return
+    for i in positions:
+        batches[i] = RawBatch(
+            batches[i].kind,
+            batches[i].source,
+            pd.DataFrame({n: pd.array([], dtype=t) for n, t in batches[i].records.dtypes.items()}),
+        )
+    release_freed_memory()
 
 
 def _one_batch(files: list[RawBatch]) -> RawBatch:

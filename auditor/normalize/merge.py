@@ -17,7 +17,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from auditor.clock import release_freed_memory
 from auditor.models import QualityNote
 from auditor.normalize.fields import DEVICE_KINDS, LABELS, describe_rows, sources_of
 
@@ -148,7 +147,6 @@ def _merge(combined: pd.DataFrame, groups: _Groups) -> pd.DataFrame:
         best = np.where(best < 0, groups.first(raw), best)
         for column in (canonical, *companions):
             merged[column] = _take(combined[column], best)
-    release_freed_memory()  # the takes' scratch, before the lineage texts are joined
     source_codes, _ = pd.factorize(combined["source"])
     repeated = np.zeros(groups.rows, dtype=bool)  # a later record from the same file
     pair = groups.of_row.astype(np.int64) * (int(source_codes.max()) + 2) + source_codes + 1
