@@ -75,7 +75,7 @@ def after_run(
         document = parse_document(findings, settings.severity, settings.device_names)
     message = build_message(document, settings, folder.resolve(), reports, settings.severity)
     deliveries: list[Delivery] = []
-    if send:
+    if send and settings.channels:
         from auditor.notify.deliver import notify_run  # HTTP, SMTP, Graph: only to send
 
         deliveries = notify_run(config, settings, message, folder)
@@ -89,7 +89,7 @@ def after_failure(
     settings = notify_settings(config)
     failure = RunFailure(config.organisation, as_of, str(error), error.exit_code)
     deliveries: list[Delivery] = []
-    if send:
+    if send and settings.channels:
         from auditor.notify.deliver import notify_failure  # HTTP, SMTP, Graph: only to send
 
         deliveries = notify_failure(config, settings, failure)
