@@ -917,6 +917,9 @@ class GraphServer:
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    # The Graph client opens several connections at once; socketserver's default backlog of 5
+    # drops the extra SYNs and each such connection waits out the 1 s SYN retransmission.
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):  # clients time out on purpose

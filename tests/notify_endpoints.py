@@ -26,6 +26,11 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's backlog of 5 drops extra concurrent connects: each waits a 1 s SYN retry
+    request_queue_size = 128
+
+
 @dataclass
 class Received:
     path: str
@@ -77,8 +82,10 @@ class HttpReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
 
     @property
