@@ -19,7 +19,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from graph_server import Fault, ForwardProxy, GraphServer, serve
-from pypdf import PdfReader
+from outputs import pdf_pages
 
 from auditor.cli import main
 
@@ -77,7 +77,7 @@ def output_texts(out: Path) -> dict[str, str]:
                 raw = b"".join(book.read(name) for name in book.namelist())
         text = raw.decode("latin-1")
         if path.suffix == ".pdf":
-            text += "".join(page.extract_text() for page in PdfReader(path).pages)
+            text += "".join(pdf_pages(path.parent, path.name))
         texts[path.name] = text
     return texts
 

@@ -22,10 +22,10 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from pypdf import PdfReader
 
 from auditor.normalize.text import TEXT_LIMIT
 from tests.cli_runner import auditor
+from tests.outputs import pdf_pages
 
 PUBLISHED = Path(__file__).parent / "fixtures" / "files" / "published"
 CONTEXT = "https://graph.microsoft.com/beta/$metadata#deviceManagement/managedDevices"
@@ -170,8 +170,7 @@ def test_the_html_page_shows_the_cut_names(run):
 
 def test_the_pdf_shows_the_cut_names(run):
     out, _ = run
-    text = "".join(page.extract_text() for page in PdfReader(out / "report.pdf").pages)
-    flat = re.sub(r"\s+", "", text)
+    flat = re.sub(r"\s+", "", "".join(pdf_pages(out)))
     for letter, size in SIZES.items():
         assert f"[cut:{size:,}characters,ref" in flat
         assert letter.lower() * 300 not in flat
