@@ -216,12 +216,9 @@ def _devices(batches: Sequence[RawBatch], notes: list[QualityNote], consume: boo
         carried = pd.Series([], dtype="boolean")
         return empty_frame(DEVICE_SCHEMA).assign(**empty, _profile_carried=carried)
     kept = _without_other_platforms(kept, other_ids, notes)
-    # One frame of every kind's rows; the per-kind frames go before the merge copies rows.
-    combined = kept[0] if len(kept) == 1 else pd.concat(kept, ignore_index=True)
-    del kept, other_ids
+    del other_ids
     release_freed_memory()
-    merged, merge_notes = merge_devices([combined])
-    del combined
+    merged, merge_notes = merge_devices(kept)  # takes the per-kind frames over
     notes += merge_notes
     return merged.drop(columns=[KEY])
 
