@@ -823,7 +823,8 @@ def test_each_value_decides_whether_it_is_nested(tmp_path):
     path.write_bytes(orjson.dumps(records))  # a bare array of detail records: single GETs
     batches, _ = read_one(path)
     read = batches["graph_device_details"].records
-    assert read["serialNumber"].tolist()[:3] == [None, "C02X00000001", "C02X00000002"]
+    assert read["serialNumber"].isna().tolist()[:3] == [True, False, False]  # not read: missing
+    assert read["serialNumber"].tolist()[1:3] == ["C02X00000001", "C02X00000002"]
     assert read["hardwareInformation.productName"].iloc[70] == "Mac15,12"
     notes = read_file(path).notes
     [odd] = [n for n in notes if n.problem == "not_a_value"]
@@ -832,6 +833,29 @@ def test_each_value_decides_whether_it_is_nested(tmp_path):
         1,
         ("details.json:[0]: an object or array where a value belongs; not read",),
     )
+
+
+def test_text_is_arrow_backed_and_a_column_mixing_types_keeps_each_value_as_read(tmp_path):
+    """Text chunks become Arrow strings as they are read; a column that is text in one chunk
+    and a boolean in another comes back as the values themselves (None where absent)."""
+    records = [
+        {"id": f"id-{i}", "serialNumber": f"C02X{i:08d}", "bootstrapTokenEscrowed": True,
+         "hardwareInformation": None, "udid": None if i == 3 else f"U{i}"}
+        for i in range(6_000)  # two chunks of the reader
+    ]  # fmt: skip
+    records[5_500]["serialNumber"] = True
+    records[5_501]["serialNumber"] = None
+    path = tmp_path / "details.json"
+    path.write_bytes(orjson.dumps(records))
+    read = read_one(path)[0]["graph_device_details"].records
+    assert read["udid"].dtype == "string"
+    assert read["udid"].isna().tolist()[2:5] == [False, True, False]
+    assert read["serialNumber"].dtype == object
+    serials = read["serialNumber"].tolist()
+    assert serials[5_500] is True
+    assert serials[5_501] is None
+    assert serials[:2] == ["C02X00000000", "C02X00000001"]
+    assert serials[5_999] == "C02X00005999"
 
 
 def test_unused_columns_are_listed_once_per_file():

@@ -56,7 +56,7 @@ from auditor.normalize.tenant import (
     dem_account_frame,
     tenant_frame,
 )
-from auditor.normalize.text import safe_raw, text_notes
+from auditor.normalize.text import safe_raw, safe_text, text_notes
 from auditor.normalize.vpp import VPP_TOKENS, vpp_token_frame
 
 __all__ = [
@@ -163,9 +163,12 @@ def _safe_batch(batch: RawBatch, notes: list[QualityNote]) -> RawBatch:
     )
     changed = {}
     for column in records.columns:
-        if column == "source_record" or records[column].dtype != object:
+        values = records[column]
+        is_text = isinstance(values.dtype, pd.StringDtype)  # a reader's Arrow text
+        if column == "source_record" or not (values.dtype == object or is_text):
             continue
-        safe = safe_raw(records[column])
+        # `safe_text` changes Arrow text as `safe_raw` changes the same values held as objects
+        safe = safe_text(values) if is_text else safe_raw(values)
         if safe.removed or safe.cuts:
             changed[column] = safe.values
             notes += text_notes(str(column), safe, handles, lambda _: batch.source)
@@ -213,12 +216,9 @@ def _devices(batches: Sequence[RawBatch], notes: list[QualityNote], consume: boo
         carried = pd.Series([], dtype="boolean")
         return empty_frame(DEVICE_SCHEMA).assign(**empty, _profile_carried=carried)
     kept = _without_other_platforms(kept, other_ids, notes)
-    # One frame of every kind's rows; the per-kind frames go before the merge copies rows.
-    combined = kept[0] if len(kept) == 1 else pd.concat(kept, ignore_index=True)
-    del kept, other_ids
+    del other_ids
     release_freed_memory()
-    merged, merge_notes = merge_devices([combined])
-    del combined
+    merged, merge_notes = merge_devices(kept)  # takes the per-kind frames over
     notes += merge_notes
     return merged.drop(columns=[KEY])
 

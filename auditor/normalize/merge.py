@@ -10,8 +10,6 @@ value) come from the same record.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -35,15 +33,25 @@ _COMPARED = (
 _CASELESS = frozenset({"device_name", "serial_number", "udid", "upn", "model_identifier"})
 _ENUMS = frozenset({"ownership", "enrollment_type", "compliance_state", "processor_arch"})
 _LINEAGE = ("source", "source_record")
+# what the steps after `_merge` read of the records: conflicts, duplicates, absent devices
+_READ_AFTER = frozenset(
+    {*_COMPARED, *_LINEAGE, "_rank", "device_id", "device_name", "serial_number"}
+)
 _EXAMPLES = 5
 _RECORDS_NAMED = 10
 KEY = "_key"
 _FEW_TEXTS = 4096  # `_join` builds each distinct sequence of texts once below this many texts
 
 
-def merge_devices(parts: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, list[QualityNote]]:
-    """One row per device (column `_key` kept for the caller), plus merge and conflict notes."""
+def merge_devices(parts: list[pd.DataFrame]) -> tuple[pd.DataFrame, list[QualityNote]]:
+    """One row per device (column `_key` kept for the caller), plus merge and conflict notes.
+
+    `parts` (the typed frames of each input kind) are taken over: the list is emptied, and
+    each field no later step reads goes as soon as it is merged (at 500k Macs, the three
+    inputs' rows and the merged frame are not all held at once).
+    """
     combined = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    parts.clear()
     combined = combined.reset_index(drop=True)
     key, notes = _keys(combined)
     codes, _ = pd.factorize(key)  # hashed once; everything after works on integers
@@ -130,13 +138,18 @@ def _keys(frame: pd.DataFrame) -> tuple[pd.Series, list[QualityNote]]:
 
 
 def _merge(combined: pd.DataFrame, groups: _Groups) -> pd.DataFrame:
-    """First non-NA value per group and field; paired fields from one record; lineage joined."""
+    """First non-NA value per group and field; paired fields from one record; lineage joined.
+
+    A field no later step reads (`_READ_AFTER`) is dropped from `combined` once merged.
+    """
     paired = {c for pair in _PAIRED.items() for c in (pair[0], *pair[1])}
     merged: dict[str, object] = {}
-    for column in combined.columns:
+    for column in list(combined.columns):
         if column not in paired and column not in _LINEAGE:
             values = combined[column]
             merged[column] = _take(values, groups.first(values.notna().to_numpy(dtype=bool)))
+            del values
+            _drop_merged(combined, column)
     for canonical, companions in _PAIRED.items():
         values = combined[canonical]
         known = values.notna().to_numpy(dtype=bool)
@@ -145,8 +158,10 @@ def _merge(combined: pd.DataFrame, groups: _Groups) -> pd.DataFrame:
         raw = combined[companions[0]].notna().to_numpy(dtype=bool)
         best = groups.first(known)
         best = np.where(best < 0, groups.first(raw), best)
+        del values
         for column in (canonical, *companions):
             merged[column] = _take(combined[column], best)
+            _drop_merged(combined, column)
     source_codes, _ = pd.factorize(combined["source"])
     repeated = np.zeros(groups.rows, dtype=bool)  # a later record from the same file
     pair = groups.of_row.astype(np.int64) * (int(source_codes.max()) + 2) + source_codes + 1
@@ -154,6 +169,12 @@ def _merge(combined: pd.DataFrame, groups: _Groups) -> pd.DataFrame:
     merged["source"] = _join(groups, combined["source"], ~repeated, few_texts=True)
     merged["source_record"] = _join(groups, combined["source_record"], None)
     return pd.DataFrame(merged)
+
+
+def _drop_merged(combined: pd.DataFrame, column: str) -> None:
+    """Drop a merged field from `combined` unless a later step reads it."""
+    if column not in _READ_AFTER:
+        del combined[column]
 
 
 def _take(values: pd.Series, rows: np.ndarray) -> pd.Series:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from auditor.errors import SourceError
 from auditor.models import BatchKind, QualityNote, RawBatch
@@ -33,7 +34,7 @@ Exported = tuple[
 
 
 class _Columns:
-    """One batch kind's records as growing column lists (source names, one level flattened).
+    """One batch kind's records as growing columns (source names, one level flattened).
 
     `wanted` (case-folded names) limits a device batch to the columns normalization reads:
     a Graph device carries ~60 fields, and keeping them all costs gigabytes at 500k devices.
@@ -41,7 +42,7 @@ class _Columns:
 
     def __init__(self, wanted: frozenset[str] | None) -> None:
         self.wanted = wanted
-        self.data: dict[str, list[Any]] = {}
+        self.data: dict[str, _Column] = {}
         self.rows = 0
         self.keys: dict[str, None] = {}  # every top-level key seen, in order
         self.not_values: dict[str, list[str]] = {}  # key → locations of objects/arrays in it
@@ -84,15 +85,15 @@ class _Columns:
         self._put("source_record", locations)
         self.rows += len(records)
         for column in self.data.values():
-            if len(column) < self.rows:
-                column.extend([None] * (self.rows - len(column)))
+            column.pad(self.rows)
 
     def export(self) -> dict[str, Any]:
-        """Columns as lists, or (distinct values, codes) where values were shared."""
+        """Columns as Arrow text or lists, or (distinct values, codes) where values were shared."""
         exported: dict[str, Any] = {}
-        for name, values in self.data.items():
+        for name, column in self.data.items():
+            values = column.values()
             cache = self.shared.get(name)
-            if cache:
+            if cache and isinstance(values, list):
                 index = {id(value): i for i, value in enumerate(cache.values())}
                 index[id(None)] = len(cache)
                 codes = np.fromiter(map(index.__getitem__, map(id, values)), np.int32, len(values))
@@ -101,14 +102,13 @@ class _Columns:
                 exported[name] = values
         return exported
 
-    def append(self, data: dict[str, list[Any]], rows: int) -> None:
-        """Append `rows` rows given as column lists (columns missing on either side are None)."""
+    def append(self, data: dict[str, list[Any] | pa.Array], rows: int) -> None:
+        """Append `rows` rows given as columns (columns missing on either side are None)."""
         for name, values in data.items():
-            self.data.setdefault(name, [None] * self.rows).extend(values)
+            self._column(name).extend(values)
         self.rows += rows
         for column in self.data.values():
-            if len(column) < self.rows:
-                column.extend([None] * (self.rows - len(column)))
+            column.pad(self.rows)
 
     def _members(self, key: str, values: tuple[Any, ...]) -> list[str]:
         """Members of the objects under `key` to keep: all, or the wanted ones (every object)."""
@@ -124,35 +124,91 @@ class _Columns:
         folded = key.casefold()
         return folded in self.wanted or any(w.startswith(folded + ".") for w in self.wanted)
 
-    def _put(self, name: str, values: list[Any]) -> None:
+    def _column(self, name: str) -> _Column:
         column = self.data.get(name)
         if column is None:
-            column = self.data[name] = [None] * self.rows
+            column = self.data[name] = _Column()
+            column.pad(self.rows)
+        return column
+
+    def _put(self, name: str, values: list[Any]) -> None:
+        column = self._column(name)
         if name not in self.shared:
             # only text: sharing would turn 1 into True (equal keys) and lists are unhashable
             texts = all(value is None or value.__class__ is str for value in values)
             few = texts and len(set(values)) * 20 <= len(values)
             self.shared[name] = {} if few else None
         cache = self.shared[name]
-        start = len(column)
         if cache is not None:
             try:
-                column.extend(map(cache.setdefault, values, values))
+                column.extend(list(map(cache.setdefault, values, values)))
                 return
             except TypeError:
                 self.shared[name] = None
-                del column[start:]
-        column.extend(values)
+        column.extend(_as_arrow_text(values))
 
     def frame(self) -> pd.DataFrame:
         index = pd.RangeIndex(self.rows)
         return pd.DataFrame(
-            {
-                name: pd.Series(values, index=index, dtype=object)
-                for name, values in self.data.items()
-            },
-            index=index,
+            {name: column.series(index) for name, column in self.data.items()}, index=index
         )
+
+
+class _Column:
+    """One column, a chunk at a time: Arrow text, or the values as read where they must be.
+
+    A chunk of unshared text becomes an Arrow string array at once (`_as_arrow_text`), so its
+    Python strings die with the chunk instead of living until the frame is built (at 500k
+    records, ~0.5 GB of small strings the allocator cannot hand back once freed). Shared
+    texts, booleans, numbers and arrays stay lists of the values as read.
+    """
+
+    def __init__(self) -> None:
+        self.pieces: list[pa.Array | list[Any]] = []
+        self.rows = 0
+
+    def extend(self, values: pa.Array | list[Any]) -> None:
+        """Append a chunk: Arrow text, or values as read."""
+        self.pieces.append(values)
+        self.rows += len(values)
+
+    def pad(self, rows: int) -> None:
+        """None up to `rows` values."""
+        if rows > self.rows:
+            self.extend(pa.nulls(rows - self.rows, pa.string()))
+
+    def values(self) -> pa.Array | list[Any]:
+        """One Arrow string array when every chunk is Arrow text (not all missing), else a list.
+
+        The list holds the values as read: Arrow chunks give back their str values, and None.
+        """
+        arrow = [p for p in self.pieces if isinstance(p, pa.Array)]
+        if len(arrow) == len(self.pieces) and any(p.null_count < len(p) for p in arrow):
+            return pa.concat_arrays(arrow)
+        values: list[Any] = []
+        for piece in self.pieces:
+            values += piece.to_pylist() if isinstance(piece, pa.Array) else piece
+        return values
+
+    def series(self, index: pd.RangeIndex) -> pd.Series:
+        """The column: Arrow-backed text (as the Graph list reader makes it), else objects."""
+        values = self.values()
+        if isinstance(values, pa.Array):
+            return pd.Series(pd.arrays.ArrowStringArray(values), index=index)
+        return pd.Series(values, index=index, dtype=object)
+
+
+def _as_arrow_text(values: list[Any]) -> pa.Array | list[Any]:
+    """`values` as an Arrow string array when all are str or None, else as they are.
+
+    Text with a lone surrogate (no UTF-8 can hold it) stays Python text.
+    """
+    if not all(value is None or value.__class__ is str for value in values):
+        return values
+    try:
+        return pa.array(values, pa.string())
+    except UnicodeEncodeError:
+        return values
 
 
 def _columns_of(
@@ -318,7 +374,9 @@ def _is_wanted(folded: str, wanted: frozenset[str]) -> bool:
     return folded in wanted or any(w.startswith(folded + ".") for w in wanted)
 
 
-def _decoded(value: Any) -> list[Any]:
+def _decoded(value: Any) -> list[Any] | pa.Array:
+    if isinstance(value, pa.Array):
+        return value
     if isinstance(value, tuple):
         uniques, codes = value
         table = np.empty(len(uniques), dtype=object)
