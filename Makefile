@@ -84,7 +84,10 @@ contracts: install ## Import-layer contract (import-linter)
 	$(BIN)/lint-imports
 
 pytest: install ## The pytest suite (2 workers)
-	$(BIN)/pytest -n 2 -q
+	@# The suite starts ~100 interpreters (xdist workers, CLI and wheel subprocesses): with
+	@# PYTHONDONTWRITEBYTECODE set, as on some CI images, each compiled pandas, the Graph SDK and
+	@# WeasyPrint from source again (~2 s apiece; uv installs no bytecode). Here they are cached.
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n 2 -q
 
 dist: install ## Build the sdist and the wheel into dist/ (what `pip install` and the Dockerfile take)
 	rm -rf dist

@@ -12,7 +12,8 @@ trap 'rm -rf "$work"' EXIT
 PIP_NO_COMPILE="${PIP_NO_COMPILE:-1}" AUDITOR_INSTALL_PIP_CACHE="${AUDITOR_INSTALL_PIP_CACHE:-1}" \
   sh "$here/install.sh" "$wheel" "$work/venv"
 export PATH="$work/venv/bin:$PATH"
-unset PYTHONPATH
+# Not byte-compiled at install: the first command's imports write the bytecode the others read
+unset PYTHONPATH PYTHONDONTWRITEBYTECODE
 cd "$work"
 # the installed copy, not the repository's, is what runs
 python -c "import auditor, sys; sys.exit(0 if '/venv/lib/' in auditor.__file__ else 1)"
