@@ -27,7 +27,7 @@ BENCH_TENANTS ?= 200
 BENCH_MACS ?= 300
 BENCH_TENANTS_FLAGS ?=
 
-.PHONY: help install system-deps run test lint typecheck contracts pytest bench bench-html bench-tenants golden sample docs dist wheel-check clean
+.PHONY: help install venv system-deps run test lint typecheck contracts pytest bench bench-html bench-tenants golden sample docs dist wheel-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n",$$1,$$2}'
@@ -35,7 +35,16 @@ help: ## List the targets
 install: $(STAMP) ## Create .venv with auditor and its dev tools (and WeasyPrint's libraries, Chromium)
 
 $(STAMP): pyproject.toml
-	@$(MAKE) --no-print-directory system-deps
+	@# Debian's packages (system-deps, from Debian's mirrors) and the venv (from PyPI) do not
+	@# depend on each other: both are fetched and installed side by side, the packages' output
+	@# printed after the venv's; either failing fails the install.
+	@deps=$$(mktemp); $(MAKE) --no-print-directory system-deps >"$$deps" 2>&1 & apt=$$!; \
+	$(MAKE) --no-print-directory venv; venv=$$?; \
+	wait $$apt; debs=$$?; cat "$$deps"; rm -f "$$deps"; \
+	[ $$venv = 0 ] && [ $$debs = 0 ]
+	@touch $(STAMP)
+
+venv: ## The venv with auditor and its dev tools (install = this + system-deps)
 	$(PYTHON) -m venv $(VENV)
 	@# uv (the dev extra's own) fills the venv in seconds where pip takes about two minutes;
 	@# pip does it alone when uv cannot be installed or cannot install.
@@ -43,29 +52,24 @@ $(STAMP): pyproject.toml
 	  && $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'; then :; else \
 	  echo "uv could not install the venv: installing with pip"; \
 	  $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e '.[dev]'; fi
-	@touch $(STAMP)
 
 system-deps: ## Install WeasyPrint's libraries and Chromium when missing (needs root), else say what to install
-	@missing=""; \
+	@missing=""; debs=""; \
 	for lib in libpango-1.0.so.0 libpangoft2-1.0.so.0 libharfbuzz-subset.so.0; do \
 	  /sbin/ldconfig -p 2>/dev/null | grep -q "$$lib" || missing="$$missing $$lib"; done; \
 	fc-list 2>/dev/null | grep -qi "DejaVu Sans" || missing="$$missing fonts-dejavu-core"; \
 	fc-list 2>/dev/null | grep -qi "Droid Sans Fallback" || missing="$$missing fonts-droid-fallback"; \
-	if [ -z "$$missing" ]; then exit 0; fi; \
+	[ -z "$$missing" ] || debs="$(WEASYPRINT_DEBS)"; \
+	browser=""; command -v chromium >/dev/null && command -v chromedriver >/dev/null || browser="$(BROWSER_DEBS)"; \
+	if [ -z "$$debs$$browser" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing WeasyPrint system libraries:$$missing"; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $(WEASYPRINT_DEBS) >/dev/null; \
+	  [ -z "$$debs" ] || echo "Installing WeasyPrint system libraries:$$missing"; \
+	  [ -z "$$browser" ] || echo "Installing Chromium and ChromeDriver for the HTML report tests: $$browser"; \
+	  set -- $$debs $$browser; apt-get update -qq && apt-get install -y -qq --no-install-recommends "$$@" >/dev/null; \
 	else \
-	  echo "WeasyPrint needs system libraries that are missing:$$missing"; \
-	  echo "Install them with: sudo apt-get install -y $(WEASYPRINT_DEBS)"; exit 1; \
-	fi
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing Chromium and ChromeDriver for the HTML report tests: $(BROWSER_DEBS)"; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $(BROWSER_DEBS) >/dev/null; \
-	else \
-	  echo "The HTML report tests need Chromium and ChromeDriver, which are missing."; \
-	  echo "Install them with: sudo apt-get install -y $(BROWSER_DEBS)"; exit 1; \
+	  [ -z "$$debs" ] || echo "WeasyPrint needs system libraries that are missing:$$missing"; \
+	  [ -z "$$browser" ] || echo "The HTML report tests need Chromium and ChromeDriver, which are missing."; \
+	  set -- $$debs $$browser; echo "Install them with: sudo apt-get install -y $$*"; exit 1; \
 	fi
 
 run: install ## Audit the bundled sample tenant; reports land in reports/
