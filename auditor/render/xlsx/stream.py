@@ -288,8 +288,12 @@ def rows_xml(
                 bodies = text.chunk_bodies(text.codes[start : start + len(chunk)], styles.quoted)
             else:
                 bodies = _value_cells(chunk.iloc[:, i], styles)
-            if bodies is not None:
+            if bodies is None:
+                continue
+            if bodies.null_count:  # a missing value drops its whole cell
                 cells.append(_join(prefix, numbers, bodies))
+            else:  # every row has the cell: its pieces go straight into the rows
+                cells += [prefix, numbers, bodies]
         rows = _join('<row r="', numbers, '">', *cells, "</row>", skip_nulls=True)
         yield _utf8_of(rows)
 
