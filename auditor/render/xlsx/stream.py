@@ -29,12 +29,9 @@ from auditor.render.xlsx.limits import MAX_CELL_CHARS, fit_text, iso_text, outsi
 CHUNK_ROWS = 20_000
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_NEEDS_ESCAPE = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_RISKY_START = re.compile("\n[=+\\-@\t\r]")
-_XML_SPACE = " \t\r\n"  # what an XML reader may trim from an element's text
-_EDGE_SPACES = [f"\n{c}" for c in _XML_SPACE] + [f"{c}\n" for c in _XML_SPACE]
 SHARED_WHEN_REPEATS = 2  # share a column's text when each value appears this often on average
-# The same character classes for Arrow's regular expressions (RE2: `$` is the text's end)
+# Arrow's regular expressions (RE2: `$` is the text's end): characters XML cannot carry, those
+# to escape, a start Excel would read as a formula, space an XML reader may trim
 _ILLEGAL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
 _NEEDS_ESCAPE_RE2 = r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
 _RISKY_RE2 = r"^[=+\-@\t\r]"
@@ -60,70 +57,16 @@ class SharedStrings:
         self.references = 0
         self._index = {item: i for i, item in enumerate(self.items)}
 
-    def add(self, texts: np.ndarray, preserve: np.ndarray) -> np.ndarray:
-        """The table index of each escaped text (added when new)."""
-        opening = np.where(preserve, '<si><t xml:space="preserve">', "<si><t>").astype(object)
-        items = opening + texts + "</t></si>"
+    def add(self, items: list[str]) -> np.ndarray:
+        """The table index of each `<si>` item (added when new)."""
         indexes = np.empty(len(items), dtype=np.int64)
-        for i, item in enumerate(items.tolist()):
+        for i, item in enumerate(items):
             index = self._index.get(item)
             if index is None:
                 index = self._index[item] = len(self.items)
                 self.items.append(item)
             indexes[i] = index
         return indexes
-
-
-def escape_text(value: str) -> str:
-    """XML-escape one cell text; characters XML cannot carry become U+FFFD."""
-    value = ILLEGAL_XML.sub("\ufffd", value)
-    return (
-        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    )
-
-
-def _text_bodies(uniques: Any, quoted: int, shared: SharedStrings | None = None) -> np.ndarray:
-    """Cell XML after `r="A1` for each distinct text value (escaped, quote-prefixed if risky).
-
-    With `shared`, the texts go to the shared-strings table and the cells refer to it.
-    """
-    if isinstance(uniques, pd.api.extensions.ExtensionArray | pd.Index):
-        values = uniques.to_numpy(dtype=object)
-    else:
-        values = np.asarray(uniques, dtype=object)
-    if not len(values):
-        return values
-    try:
-        joined = "\n".join(values)
-    except TypeError:  # not all text (e.g. an object column of mixed values)
-        values = np.asarray([str(v) for v in values], dtype=object)
-        joined = "\n".join(values)
-    if max(map(len, values)) > MAX_CELL_CHARS:  # `limits.fit_frame` cut (and listed) them
-        values = np.asarray([fit_text(v) for v in values], dtype=object)  # before escaping
-        joined = "\n".join(values)
-    # whole-column regex passes decide whether any value needs per-value work at all
-    risky: Any = False
-    if _RISKY_START.search("\n" + joined):
-        risky = np.fromiter((v.startswith(FORMULA_TRIGGERS) for v in values), bool, len(values))
-    preserve: Any = False
-    wrapped = f"\n{joined}\n"
-    if any(edge in wrapped for edge in _EDGE_SPACES):  # some value starts or ends with space
-        preserve = np.fromiter((v != v.strip(_XML_SPACE) for v in values), bool, len(values))
-    if _NEEDS_ESCAPE.search(joined):
-        values = np.asarray([escape_text(v) for v in values], dtype=object)
-    style: Any = np.where(risky, f' s="{quoted}"', "").astype(object) if risky is not False else ""
-    if shared is not None:
-        indexes = shared.add(values, np.broadcast_to(preserve, values.shape))
-        return np.asarray(
-            '"' + style + ' t="s"><v>' + indexes.astype(str).astype(object) + "</v></c>",
-            dtype=object,
-        )
-    opening: Any = "<t>"
-    if preserve is not False:
-        opening = np.where(preserve, '<t xml:space="preserve">', "<t>").astype(object)
-    return np.asarray(
-        '"' + style + ' t="inlineStr"><is>' + opening + values + "</t></is></c>", dtype=object
-    )
 
 
 def _value_bodies(series: pd.Series, styles: Styles) -> np.ndarray:
@@ -136,7 +79,8 @@ def _value_bodies(series: pd.Series, styles: Styles) -> np.ndarray:
         bodies = np.asarray(f'" s="{styles.date}"><v>' + serial + "</v></c>", dtype=object)
         outside = outside_excel(series)  # listed by `limits.fit_frame`: written as text
         if outside.any():
-            bodies[outside] = _text_bodies([iso_text(v) for v in series[outside]], styles.quoted)
+            texts = pa.array([iso_text(v) for v in series[outside]], pa.string())
+            bodies[outside] = _inline_bodies(texts, styles.quoted).to_numpy(zero_copy_only=False)
         return bodies
     if pd.api.types.is_bool_dtype(dtype):
         flags = series.fillna(False).to_numpy(dtype=bool)
@@ -184,8 +128,7 @@ def _text_column(series: pd.Series, quoted: int, shared: SharedStrings | None) -
     if shared is None or len(uniques) * SHARED_WHEN_REPEATS > len(series):
         return _TextColumn(codes, _cell_texts(uniques), False)  # inline: the table stays small
     shared.references += int((codes >= 0).sum())
-    bodies = _text_bodies(uniques, quoted, shared)
-    return _TextColumn(codes, pa.array(bodies, pa.string()), True)
+    return _TextColumn(codes, _shared_bodies(_cell_texts(uniques), quoted, shared), True)
 
 
 def _cell_texts(uniques: Any) -> pa.Array:
@@ -203,24 +146,41 @@ def _cell_texts(uniques: Any) -> pa.Array:
 
 
 def _inline_bodies(values: pa.Array, quoted: int) -> pa.Array:
-    """Inline-string cell XML after `r="A1` for each text (null stays null), as `_text_bodies`.
+    """Inline-string cell XML after `r="A1` for each text (null stays null)."""
+    escaped, style, preserve = _escaped(values, quoted)
+    opening = (
+        pc.if_else(preserve, '<t xml:space="preserve">', "<t>") if preserve is not None else "<t>"
+    )
+    return _join('"', style, ' t="inlineStr"><is>', opening, escaped, "</t></is></c>")
 
-    Arrow kernels over the whole chunk: escaped, quote-prefixed when it would read as a
-    formula, `xml:space="preserve"` when it starts or ends with space.
+
+def _shared_bodies(texts: pa.Array, quoted: int, shared: SharedStrings) -> pa.Array:
+    """Cell XML after `r="A1` for each distinct text, its text added to the shared strings."""
+    escaped, style, preserve = _escaped(texts, quoted)
+    opening = (
+        pc.if_else(preserve, '<si><t xml:space="preserve">', "<si><t>")
+        if preserve is not None
+        else "<si><t>"
+    )
+    indexes = shared.add(_join(opening, escaped, "</t></si>").to_pylist())
+    number = pc.cast(pa.array(indexes), pa.string())
+    return _join('"', style, ' t="s"><v>', number, "</v></c>")
+
+
+def _escaped(values: pa.Array, quoted: int) -> tuple[pa.Array, Any, Any]:
+    """Texts XML-escaped (what XML cannot carry as U+FFFD), by Arrow kernels over the array.
+
+    Also each text's style attribute (the quote prefix when it would read as a formula) and
+    whether it starts or ends with space (`xml:space="preserve"`); "" and None when none do.
     """
     risky = pc.match_substring_regex(values, _RISKY_RE2)
     style = pc.if_else(risky, f' s="{quoted}"', "") if pc.any(risky).as_py() else ""
     preserve = pc.match_substring_regex(values, _EDGE_SPACE_RE2)
-    opening = (
-        pc.if_else(preserve, '<t xml:space="preserve">', "<t>")
-        if pc.any(preserve).as_py()
-        else "<t>"
-    )
     if pc.any(pc.match_substring_regex(values, _NEEDS_ESCAPE_RE2)).as_py():
         values = pc.replace_substring_regex(values, _ILLEGAL_RE2, "\ufffd")
         for character, entity in _ENTITIES:
             values = pc.replace_substring(values, character, entity)
-    return _join('"', style, ' t="inlineStr"><is>', opening, values, "</t></is></c>")
+    return values, style, preserve if pc.any(preserve).as_py() else None
 
 
 def _value_cells(series: pd.Series, styles: Styles) -> pa.Array:
