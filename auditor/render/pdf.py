@@ -220,8 +220,22 @@ def render(
             description="The machine-readable result of this audit (docs/findings-json.md)",
             relationship="Data",
         )
+        finisher = _store_attachment_as_is if gzipped else None
         with report_path(path) as temporary, collector_paused():
-            document.write_pdf(temporary, attachments=[attachment], **options)
+            document.write_pdf(temporary, attachments=[attachment], finisher=finisher, **options)
+
+
+def _store_attachment_as_is(document: Any, pdf: Any) -> None:
+    """Store the gzipped attachment's bytes unfiltered: WeasyPrint would deflate them again.
+
+    Deflating gzip's output (at pydyf's level 9) gains nothing and took ~4 s of the PDF's
+    ~13 s for the 40 MB of a 500k-Mac run; the attached file's bytes are the same either way.
+    """
+    from pydyf import Stream
+
+    for item in pdf.objects:
+        if isinstance(item, Stream) and item.extra.get("Type") == "/EmbeddedFile":
+            item.compress = False
 
 
 def _gzipped(path: Path, target: Path) -> Path:

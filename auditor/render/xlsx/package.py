@@ -103,7 +103,7 @@ def splice_rows(source: Path, target: Path, parts: Sequence[SheetRows], styles: 
             out.writestr(_WORKBOOK_RELS, rels)
 
 
-def _write_overlapped(stream: IO[bytes], *blocks: Iterable[bytes]) -> None:
+def _write_overlapped(stream: IO[bytes], *blocks: Iterable[bytes | memoryview]) -> None:
     """Write the blocks in order, each compressed on a second thread while the next is built.
 
     zlib and crc32 release the GIL, so deflating a block overlaps building the next one.

@@ -1,10 +1,11 @@
 """SpreadsheetML `<row>` XML for a large frame, built column-wise (see `package` for the file).
 
-Each column is factorized once per sheet: its distinct values are escaped and turned into
-cell XML once, and a chunk of rows is laid out as a grid of those strings and joined in one
-call, so no string is built per cell. Text whose values repeat (statuses, models, versions,
-rule titles) goes to the shared-strings table, as Excel itself writes it; text that is mostly
-distinct (ids, serials, names) stays inline, so the table never grows with the fleet.
+Each column is factorized once per sheet. Text whose values repeat (statuses, models,
+versions, rule titles) goes to the shared-strings table, as Excel itself writes it, its cell
+XML made once per distinct value; text that is mostly distinct (ids, serials, names) stays
+inline, so the table never grows with the fleet. A chunk of rows is then made by Arrow
+kernels a column at a time (each cell's XML from its column's pieces, each row from its
+cells), so no Python string is built per cell.
 
 Every text value is a string cell, never a formula; text starting with = + - @ tab or CR also
 gets a quote-prefix style, so editing the cell in Excel keeps it text.
@@ -19,6 +20,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from openpyxl.utils import get_column_letter
 
 from auditor.render.xlsx.limits import MAX_CELL_CHARS, fit_text, iso_text, outside_excel
@@ -26,11 +29,14 @@ from auditor.render.xlsx.limits import MAX_CELL_CHARS, fit_text, iso_text, outsi
 CHUNK_ROWS = 20_000
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_NEEDS_ESCAPE = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_RISKY_START = re.compile("\n[=+\\-@\t\r]")
-_XML_SPACE = " \t\r\n"  # what an XML reader may trim from an element's text
-_EDGE_SPACES = [f"\n{c}" for c in _XML_SPACE] + [f"{c}\n" for c in _XML_SPACE]
 SHARED_WHEN_REPEATS = 2  # share a column's text when each value appears this often on average
+# Arrow's regular expressions (RE2: `$` is the text's end): characters XML cannot carry, those
+# to escape, a start Excel would read as a formula, space an XML reader may trim
+_ILLEGAL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
+_NEEDS_ESCAPE_RE2 = r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
+_RISKY_RE2 = r"^[=+\-@\t\r]"
+_EDGE_SPACE_RE2 = r"^[ \t\r\n]|[ \t\r\n]$"
+_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;"))
 _EXCEL_EPOCH_US = int(pd.Timestamp("1899-12-30").value // 1_000)
 _US_PER_DAY = 86_400_000_000
 
@@ -51,70 +57,16 @@ class SharedStrings:
         self.references = 0
         self._index = {item: i for i, item in enumerate(self.items)}
 
-    def add(self, texts: np.ndarray, preserve: np.ndarray) -> np.ndarray:
-        """The table index of each escaped text (added when new)."""
-        opening = np.where(preserve, '<si><t xml:space="preserve">', "<si><t>").astype(object)
-        items = opening + texts + "</t></si>"
+    def add(self, items: list[str]) -> np.ndarray:
+        """The table index of each `<si>` item (added when new)."""
         indexes = np.empty(len(items), dtype=np.int64)
-        for i, item in enumerate(items.tolist()):
+        for i, item in enumerate(items):
             index = self._index.get(item)
             if index is None:
                 index = self._index[item] = len(self.items)
                 self.items.append(item)
             indexes[i] = index
         return indexes
-
-
-def escape_text(value: str) -> str:
-    """XML-escape one cell text; characters XML cannot carry become U+FFFD."""
-    value = ILLEGAL_XML.sub("\ufffd", value)
-    return (
-        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    )
-
-
-def _text_bodies(uniques: Any, quoted: int, shared: SharedStrings | None = None) -> np.ndarray:
-    """Cell XML after `r="A1` for each distinct text value (escaped, quote-prefixed if risky).
-
-    With `shared`, the texts go to the shared-strings table and the cells refer to it.
-    """
-    if isinstance(uniques, pd.api.extensions.ExtensionArray | pd.Index):
-        values = uniques.to_numpy(dtype=object)
-    else:
-        values = np.asarray(uniques, dtype=object)
-    if not len(values):
-        return values
-    try:
-        joined = "\n".join(values)
-    except TypeError:  # not all text (e.g. an object column of mixed values)
-        values = np.asarray([str(v) for v in values], dtype=object)
-        joined = "\n".join(values)
-    if max(map(len, values)) > MAX_CELL_CHARS:  # `limits.fit_frame` cut (and listed) them
-        values = np.asarray([fit_text(v) for v in values], dtype=object)  # before escaping
-        joined = "\n".join(values)
-    # whole-column regex passes decide whether any value needs per-value work at all
-    risky: Any = False
-    if _RISKY_START.search("\n" + joined):
-        risky = np.fromiter((v.startswith(FORMULA_TRIGGERS) for v in values), bool, len(values))
-    preserve: Any = False
-    wrapped = f"\n{joined}\n"
-    if any(edge in wrapped for edge in _EDGE_SPACES):  # some value starts or ends with space
-        preserve = np.fromiter((v != v.strip(_XML_SPACE) for v in values), bool, len(values))
-    if _NEEDS_ESCAPE.search(joined):
-        values = np.asarray([escape_text(v) for v in values], dtype=object)
-    style: Any = np.where(risky, f' s="{quoted}"', "").astype(object) if risky is not False else ""
-    if shared is not None:
-        indexes = shared.add(values, np.broadcast_to(preserve, values.shape))
-        return np.asarray(
-            '"' + style + ' t="s"><v>' + indexes.astype(str).astype(object) + "</v></c>",
-            dtype=object,
-        )
-    opening: Any = "<t>"
-    if preserve is not False:
-        opening = np.where(preserve, '<t xml:space="preserve">', "<t>").astype(object)
-    return np.asarray(
-        '"' + style + ' t="inlineStr"><is>' + opening + values + "</t></is></c>", dtype=object
-    )
 
 
 def _value_bodies(series: pd.Series, styles: Styles) -> np.ndarray:
@@ -127,7 +79,8 @@ def _value_bodies(series: pd.Series, styles: Styles) -> np.ndarray:
         bodies = np.asarray(f'" s="{styles.date}"><v>' + serial + "</v></c>", dtype=object)
         outside = outside_excel(series)  # listed by `limits.fit_frame`: written as text
         if outside.any():
-            bodies[outside] = _text_bodies([iso_text(v) for v in series[outside]], styles.quoted)
+            texts = pa.array([iso_text(v) for v in series[outside]], pa.string())
+            bodies[outside] = _inline_bodies(texts, styles.quoted).to_numpy(zero_copy_only=False)
         return bodies
     if pd.api.types.is_bool_dtype(dtype):
         flags = series.fillna(False).to_numpy(dtype=bool)
@@ -150,7 +103,7 @@ def _is_text(dtype: Any) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _TextColumn:
-    """A text column factorized once: per-row codes (-1 missing) into per-value cell XML.
+    """A text column factorized once: per-row codes (-1 missing) into its distinct values.
 
     Shared texts have their cell XML made once (`bodies`); inline ones (mostly distinct
     values) chunk by chunk from `uniques`, so a sheet of 500k Macs never holds a cell string
@@ -158,35 +111,125 @@ class _TextColumn:
     """
 
     codes: np.ndarray
-    uniques: Any
-    bodies: np.ndarray | None
+    uniques: pa.Array  # shared: each value's cell XML; inline: the values, as cells hold them
+    is_shared: bool
 
-    def chunk_bodies(self, codes: np.ndarray, quoted: int) -> np.ndarray | None:
-        """Each row's cell XML for these codes (rows with -1 get any body; they are left out)."""
-        if self.bodies is not None:
-            return self.bodies[np.maximum(codes, 0)] if len(self.bodies) else None
+    def chunk_bodies(self, codes: np.ndarray, quoted: int) -> pa.Array | None:
+        """Each row's cell XML for these codes; null where the cell is left out (-1)."""
         if not len(self.uniques):
             return None
-        return _text_bodies(self.uniques.take(np.maximum(codes, 0)), quoted)  # row by row
+        picked = self.uniques.take(pa.array(codes, mask=codes < 0))
+        return picked if self.is_shared else _inline_bodies(picked, quoted)
 
 
 def _text_column(series: pd.Series, quoted: int, shared: SharedStrings | None) -> _TextColumn:
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    codes = codes.astype(np.int32)
     if shared is None or len(uniques) * SHARED_WHEN_REPEATS > len(series):
-        return _TextColumn(codes.astype(np.int32), uniques, None)  # inline: the table stays small
+        return _TextColumn(codes, _cell_texts(uniques), False)  # inline: the table stays small
     shared.references += int((codes >= 0).sum())
-    return _TextColumn(codes.astype(np.int32), uniques, _text_bodies(uniques, quoted, shared))
+    return _TextColumn(codes, _shared_bodies(_cell_texts(uniques), quoted, shared), True)
+
+
+def _cell_texts(uniques: Any) -> pa.Array:
+    """Distinct values as the cells hold them: text, cut to Excel's limit (before escaping)."""
+    if isinstance(uniques, pd.Index):
+        uniques = uniques.array
+    if isinstance(uniques, pd.arrays.ArrowExtensionArray | pd.arrays.ArrowStringArray):
+        values = pa.array(uniques)
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            longest = pc.max(pc.utf8_length(values)).as_py()
+            if longest is None or longest <= MAX_CELL_CHARS:
+                return values.cast(pa.string())
+    texts = np.asarray(uniques, dtype=object) if len(uniques) else np.empty(0, dtype=object)
+    return pa.array([fit_text(v if isinstance(v, str) else str(v)) for v in texts], pa.string())
+
+
+def _inline_bodies(values: pa.Array, quoted: int) -> pa.Array:
+    """Inline-string cell XML after `r="A1` for each text (null stays null)."""
+    escaped, style, preserve = _escaped(values, quoted)
+    opening = (
+        pc.if_else(preserve, '<t xml:space="preserve">', "<t>") if preserve is not None else "<t>"
+    )
+    return _join('"', style, ' t="inlineStr"><is>', opening, escaped, "</t></is></c>")
+
+
+def _shared_bodies(texts: pa.Array, quoted: int, shared: SharedStrings) -> pa.Array:
+    """Cell XML after `r="A1` for each distinct text, its text added to the shared strings."""
+    escaped, style, preserve = _escaped(texts, quoted)
+    opening = (
+        pc.if_else(preserve, '<si><t xml:space="preserve">', "<si><t>")
+        if preserve is not None
+        else "<si><t>"
+    )
+    indexes = shared.add(_join(opening, escaped, "</t></si>").to_pylist())
+    number = pc.cast(pa.array(indexes), pa.string())
+    return _join('"', style, ' t="s"><v>', number, "</v></c>")
+
+
+def _escaped(values: pa.Array, quoted: int) -> tuple[pa.Array, Any, Any]:
+    """Texts XML-escaped (what XML cannot carry as U+FFFD), by Arrow kernels over the array.
+
+    Also each text's style attribute (the quote prefix when it would read as a formula) and
+    whether it starts or ends with space (`xml:space="preserve"`); "" and None when none do.
+    """
+    risky = pc.match_substring_regex(values, _RISKY_RE2)
+    style = pc.if_else(risky, f' s="{quoted}"', "") if pc.any(risky).as_py() else ""
+    preserve = pc.match_substring_regex(values, _EDGE_SPACE_RE2)
+    if pc.any(pc.match_substring_regex(values, _NEEDS_ESCAPE_RE2)).as_py():
+        values = pc.replace_substring_regex(values, _ILLEGAL_RE2, "\ufffd")
+        for character, entity in _ENTITIES:
+            values = pc.replace_substring(values, character, entity)
+    return values, style, preserve if pc.any(preserve).as_py() else None
+
+
+def _value_cells(series: pd.Series, styles: Styles) -> pa.Array:
+    """Cell XML after `r="A1` for each row of a date, boolean or number column (null: none)."""
+    missing = series.isna().to_numpy()
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        flags = pa.array(series.fillna(False).to_numpy(dtype=bool), mask=missing)
+        return pc.if_else(flags, '" t="b"><v>1</v></c>', '" t="b"><v>0</v></c>')
+    is_date = isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype)
+    if is_date and not outside_excel(series).any():
+        serial = _excel_serial(series)
+        text = pc.cast(pa.array(serial, mask=missing), pa.string())
+        # Arrow writes a whole number without the ".0" numpy (and so the old writer) gave it
+        text = pc.if_else(pa.array(serial == np.floor(serial)), _join(text, ".0"), text)
+        return _join(f'" s="{styles.date}"><v>', text, "</v></c>")
+    if not is_date:
+        numbers = series.astype("float64").fillna(0).to_numpy()
+        if (numbers == np.round(numbers)).all() and (np.abs(numbers) < 2.0**63).all():
+            text = pc.cast(pa.array(numbers.astype(np.int64), mask=missing), pa.string())
+            return _join('"><v>', text, "</v></c>")
+    return pa.array(_value_bodies(series, styles), pa.string(), mask=missing)
+
+
+def _excel_serial(series: pd.Series) -> np.ndarray:
+    """Excel's serial day number (to 8 decimals) for each moment of a datetime column."""
+    stamps = series.dt.tz_convert("UTC") if isinstance(series.dtype, pd.DatetimeTZDtype) else series
+    micros = stamps.dt.tz_localize(None).astype("datetime64[us]").to_numpy().astype(np.int64)
+    serial: np.ndarray = ((micros - _EXCEL_EPOCH_US) / _US_PER_DAY).round(8)
+    return serial
+
+
+def _join(*parts: Any, skip_nulls: bool = False) -> pa.Array:
+    """Arrow's row-wise concatenation of string arrays and scalars: null if any part is."""
+    handling = "skip" if skip_nulls else "emit_null"
+    joined: pa.Array = pc.binary_join_element_wise(*parts, "", null_handling=handling)
+    return joined
 
 
 def rows_xml(
     frame: pd.DataFrame, styles: Styles, first_row: int = 2, shared: SharedStrings | None = None
-) -> Iterator[bytes]:
+) -> Iterator[memoryview]:
     """SpreadsheetML `<row>` elements of the frame, in chunks, starting at row `first_row`.
 
-    A chunk is laid out as one grid of strings, row by row: `<row r="N">`, then per cell its
-    column's `<c r="X`, the row number and the cell's body (the same objects reused, nothing
-    built per cell), then `</row>`; one `str.join` makes the XML. Missing values leave the
-    cell out. Without `shared` every text is an inline string.
+    A chunk is built by Arrow kernels, column by column: each cell is its column's
+    `<c r="X`, the row number and the cell's body (null for a missing value, which leaves
+    the cell out), then each row is `<row r="N">`, its cells and `</row>`; the chunk's XML
+    is the UTF-8 buffer of those rows as Arrow laid them out, not copied. Without `shared`
+    every text is an inline string.
     """
     prefixes = [f'<c r="{get_column_letter(i + 1)}' for i in range(frame.shape[1])]
     texts = {
@@ -196,24 +239,27 @@ def rows_xml(
     }
     for start in range(0, len(frame), CHUNK_ROWS):
         chunk = frame.iloc[start : start + CHUNK_ROWS]
-        numbers = np.arange(first_row + start, first_row + start + len(chunk)).astype(str)
-        numbers = numbers.astype(object)
-        grid = np.empty((len(chunk), 3 * len(prefixes) + 2), dtype=object)
-        grid[:, 0] = '<row r="' + numbers + '">'
-        grid[:, -1] = "</row>"
+        row_numbers = np.arange(first_row + start, first_row + start + len(chunk))
+        numbers = pc.cast(pa.array(row_numbers), pa.string())
+        cells = []
         for i, prefix in enumerate(prefixes):
             text = texts.get(i)
             if text is not None:
-                codes = text.codes[start : start + len(chunk)]
-                missing = codes < 0
-                bodies = text.chunk_bodies(codes, styles.quoted)
+                bodies = text.chunk_bodies(text.codes[start : start + len(chunk)], styles.quoted)
             else:
-                series = chunk.iloc[:, i]
-                missing = series.isna().to_numpy()
-                bodies = _value_bodies(series, styles)
-            grid[:, 3 * i + 1] = prefix
-            grid[:, 3 * i + 2] = numbers
-            grid[:, 3 * i + 3] = bodies
-            if missing.any():
-                grid[missing, 3 * i + 1 : 3 * i + 4] = ""
-        yield "".join(grid.ravel().tolist()).encode("utf-8")
+                bodies = _value_cells(chunk.iloc[:, i], styles)
+            if bodies is None:
+                continue
+            if bodies.null_count:  # a missing value drops its whole cell
+                cells.append(_join(prefix, numbers, bodies))
+            else:  # every row has the cell: its pieces go straight into the rows
+                cells += [prefix, numbers, bodies]
+        rows = _join('<row r="', numbers, '">', *cells, "</row>", skip_nulls=True)
+        yield _utf8_of(rows)
+
+
+def _utf8_of(strings: pa.Array) -> memoryview:
+    """The UTF-8 bytes of a string array's values, one after another (a view, no copy)."""
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)
+    first, last = offsets[strings.offset], offsets[strings.offset + len(strings)]
+    return memoryview(strings.buffers()[2])[first:last]
