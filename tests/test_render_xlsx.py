@@ -204,6 +204,38 @@ def test_streamed_rows_escape_text_and_keep_types():
     assert (cells["D2"].get("s"), "".join(cells["D2"].itertext())) == ("5", "46266.5")
 
 
+def test_wide_rows_come_in_smaller_chunks_with_the_same_xml():
+    """A chunk's XML is one Arrow string array (under 2 GiB): rows of long cells that escape to
+    five times their length (every `&`) are split into more chunks, byte for byte the same XML.
+    (Full size, 20,000 rows of four 32,767-character cells need 2.6 GB: here the limit shrinks.)"""
+    import pandas as pd
+
+    from auditor.render.xlsx.stream import CHUNK_ROWS, SharedStrings, Styles, rows_xml
+
+    rows = 500
+    texts = [f"{i:04}" + "&" * 3_000 for i in range(rows)]
+    frame = pd.DataFrame(
+        {
+            "name": pd.array(texts, "string"),
+            "note": pd.array([t[::-1] for t in texts], "string"),
+            "status": pd.array(["fail", "pass"] * (rows // 2), "string"),
+            "count": pd.array(range(rows), "Int64"),
+        }
+    )
+    limit = 1_000_000  # ~30,000 bytes per row: at most ~33 rows per chunk
+    whole = [bytes(c) for c in rows_xml(frame, Styles(date=5, quoted=6), shared=SharedStrings())]
+    parts = [
+        bytes(c)
+        for c in rows_xml(
+            frame, Styles(date=5, quoted=6), shared=SharedStrings(), chunk_bytes=limit
+        )
+    ]
+    assert len(whole) == 1 and rows < CHUNK_ROWS
+    assert len(parts) > rows * 30_000 // limit and all(len(p) <= limit for p in parts)
+    assert b"".join(parts) == whole[0]
+    assert whole[0].count(b"&amp;") == 2 * 3_000 * rows
+
+
 def test_a_stale_catalogue_warning_states_the_limit_the_run_used(tmp_path):
     from auditor.refdata.catalogue import STALE_AFTER_DAYS
 

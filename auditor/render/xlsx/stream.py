@@ -27,6 +27,11 @@ from openpyxl.utils import get_column_letter
 from auditor.render.xlsx.limits import MAX_CELL_CHARS, fit_text, iso_text, outside_excel
 
 CHUNK_ROWS = 20_000
+# A chunk's XML is one Arrow string array, which holds under 2 GiB: chunks of very wide rows
+# (cells near Excel's 32,767 characters, escaped) get fewer rows, so none can pass this
+CHUNK_BYTES = 1 << 30
+_CELL_OVERHEAD = 64  # `<c r="XFD1048576" s="…" t="inlineStr"><is><t xml:space="preserve">` and ends
+_ESCAPED_MAX = 5  # bytes per character at most once escaped (`&amp;`, `&#13;`; U+FFFF is 3)
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 SHARED_WHEN_REPEATS = 2  # share a column's text when each value appears this often on average
@@ -113,6 +118,11 @@ class _TextColumn:
     codes: np.ndarray
     uniques: pa.Array  # shared: each value's cell XML; inline: the values, as cells hold them
     is_shared: bool
+
+    def widest_cell(self) -> int:
+        """The most bytes one of this column's cells can take in the sheet XML."""
+        longest = pc.max(pc.binary_length(self.uniques)).as_py() or 0
+        return _CELL_OVERHEAD + (longest if self.is_shared else _ESCAPED_MAX * longest)
 
     def chunk_bodies(self, codes: np.ndarray, quoted: int) -> pa.Array | None:
         """Each row's cell XML for these codes; null where the cell is left out (-1)."""
@@ -221,7 +231,11 @@ def _join(*parts: Any, skip_nulls: bool = False) -> pa.Array:
 
 
 def rows_xml(
-    frame: pd.DataFrame, styles: Styles, first_row: int = 2, shared: SharedStrings | None = None
+    frame: pd.DataFrame,
+    styles: Styles,
+    first_row: int = 2,
+    shared: SharedStrings | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> Iterator[memoryview]:
     """SpreadsheetML `<row>` elements of the frame, in chunks, starting at row `first_row`.
 
@@ -229,7 +243,8 @@ def rows_xml(
     `<c r="X`, the row number and the cell's body (null for a missing value, which leaves
     the cell out), then each row is `<row r="N">`, its cells and `</row>`; the chunk's XML
     is the UTF-8 buffer of those rows as Arrow laid them out, not copied. Without `shared`
-    every text is an inline string.
+    every text is an inline string. A chunk holds `CHUNK_ROWS` rows, or fewer when its rows
+    could be wide enough to pass `chunk_bytes` of XML.
     """
     prefixes = [f'<c r="{get_column_letter(i + 1)}' for i in range(frame.shape[1])]
     texts = {
@@ -237,8 +252,12 @@ def rows_xml(
         for i in range(frame.shape[1])
         if _is_text(frame.dtypes.iloc[i])
     }
-    for start in range(0, len(frame), CHUNK_ROWS):
-        chunk = frame.iloc[start : start + CHUNK_ROWS]
+    widest_row = _CELL_OVERHEAD * (frame.shape[1] + 1) + sum(
+        t.widest_cell() for t in texts.values()
+    )
+    rows = max(1, min(CHUNK_ROWS, chunk_bytes // widest_row))
+    for start in range(0, len(frame), rows):
+        chunk = frame.iloc[start : start + rows]
         row_numbers = np.arange(first_row + start, first_row + start + len(chunk))
         numbers = pc.cast(pa.array(row_numbers), pa.string())
         cells = []
@@ -254,8 +273,7 @@ def rows_xml(
                 cells.append(_join(prefix, numbers, bodies))
             else:  # every row has the cell: its pieces go straight into the rows
                 cells += [prefix, numbers, bodies]
-        rows = _join('<row r="', numbers, '">', *cells, "</row>", skip_nulls=True)
-        yield _utf8_of(rows)
+        yield _utf8_of(_join('<row r="', numbers, '">', *cells, "</row>", skip_nulls=True))
 
 
 def _utf8_of(strings: pa.Array) -> memoryview:
