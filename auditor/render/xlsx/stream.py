@@ -33,15 +33,25 @@ CHUNK_BYTES = 1 << 30
 _CELL_OVERHEAD = 64  # `<c r="XFD1048576" s="…" t="inlineStr"><is><t xml:space="preserve">` and ends
 _ESCAPED_MAX = 5  # bytes per character at most once escaped (`&amp;`, `&#13;`; U+FFFF is 3)
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Code points XML 1.0 cannot carry (a cell shows U+FFFD instead)
+_ILLEGAL_RANGES = ((0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0xFFFE, 0xFFFF))
+ILLEGAL_XML = re.compile("[" + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in _ILLEGAL_RANGES) + "]")
 SHARED_WHEN_REPEATS = 2  # share a column's text when each value appears this often on average
-# Arrow's regular expressions (RE2: `$` is the text's end): characters XML cannot carry, those
-# to escape, a start Excel would read as a formula, space an XML reader may trim
-_ILLEGAL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
-_NEEDS_ESCAPE_RE2 = r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
-_RISKY_RE2 = r"^[=+\-@\t\r]"
-_EDGE_SPACE_RE2 = r"^[ \t\r\n]|[ \t\r\n]$"
+_XML_SPACE = " \t\r\n"  # what an XML reader may trim from an element's text
 _ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;"))
+
+
+def _re2_class(characters: str = "", ranges: tuple[tuple[int, int], ...] = ()) -> str:
+    """An RE2 character class (Arrow's regular expressions) of these characters and ranges."""
+    points = [f"\\x{{{ord(c):x}}}" for c in characters]
+    points += [f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges]
+    return "[" + "".join(points) + "]"
+
+
+_ILLEGAL_RE2 = _re2_class(ranges=_ILLEGAL_RANGES)
+_NEEDS_ESCAPE_RE2 = _re2_class("".join(c for c, _ in _ENTITIES), _ILLEGAL_RANGES)
+_RISKY_RE2 = "^" + _re2_class("".join(FORMULA_TRIGGERS))  # would read as a formula
+_EDGE_SPACE_RE2 = f"^{_re2_class(_XML_SPACE)}|{_re2_class(_XML_SPACE)}$"  # RE2's `$`: text's end
 _EXCEL_EPOCH_US = int(pd.Timestamp("1899-12-30").value // 1_000)
 _US_PER_DAY = 86_400_000_000
 
@@ -75,21 +85,20 @@ class SharedStrings:
 
 
 def _value_bodies(series: pd.Series, styles: Styles) -> np.ndarray:
-    """Cell XML after `r="A1` for each row of a date, boolean or number column."""
+    """Cell XML after `r="A1` for each row of a date or number column, value by value.
+
+    The general path of `_value_cells`: dates with some Excel cannot show (written as text,
+    listed by `limits.fit_frame`) and numbers that are not all whole.
+    """
     dtype = series.dtype
     if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
-        stamps = series.dt.tz_convert("UTC") if isinstance(dtype, pd.DatetimeTZDtype) else series
-        micros = stamps.dt.tz_localize(None).astype("datetime64[us]").to_numpy().astype(np.int64)
-        serial = ((micros - _EXCEL_EPOCH_US) / _US_PER_DAY).round(8).astype(str).astype(object)
+        serial = _excel_serial(series).astype(str).astype(object)
         bodies = np.asarray(f'" s="{styles.date}"><v>' + serial + "</v></c>", dtype=object)
-        outside = outside_excel(series)  # listed by `limits.fit_frame`: written as text
+        outside = outside_excel(series)
         if outside.any():
             texts = pa.array([iso_text(v) for v in series[outside]], pa.string())
             bodies[outside] = _inline_bodies(texts, styles.quoted).to_numpy(zero_copy_only=False)
         return bodies
-    if pd.api.types.is_bool_dtype(dtype):
-        flags = series.fillna(False).to_numpy(dtype=bool)
-        return np.where(flags, '" t="b"><v>1</v></c>', '" t="b"><v>0</v></c>').astype(object)
     numbers = series.astype("float64").fillna(0).to_numpy()
     as_text = np.where(
         numbers == np.round(numbers), numbers.astype(np.int64).astype(str), numbers.astype(str)
@@ -110,9 +119,9 @@ def _is_text(dtype: Any) -> bool:
 class _TextColumn:
     """A text column factorized once: per-row codes (-1 missing) into its distinct values.
 
-    Shared texts have their cell XML made once (`bodies`); inline ones (mostly distinct
-    values) chunk by chunk from `uniques`, so a sheet of 500k Macs never holds a cell string
-    for every value of every column at once.
+    Shared texts hold their cell XML in `uniques`, made once; inline ones (mostly distinct
+    values) have it made chunk by chunk from `uniques`, so a sheet of 500k Macs never holds a
+    cell string for every value of every column at once.
     """
 
     codes: np.ndarray
