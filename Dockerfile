@@ -18,7 +18,6 @@ RUN sh /usr/local/lib/auditor/install.sh /tmp/auditor-${VERSION}-py3-none-any.wh
 
 ENV PATH=/opt/auditor/bin:$PATH \
     HOME=/home/auditor \
-    MPLCONFIGDIR=/tmp/matplotlib \
     PYTHONDONTWRITEBYTECODE=1 \
     AUDITOR_DATA=/data
 USER 10001:10001

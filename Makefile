@@ -107,8 +107,8 @@ wheel-check: dist ## The Dockerfile's steps on the wheel: fresh venv, sample aud
 	PATH="$(CURDIR)/$(BIN):$$PATH" sh docker/check-wheel.sh dist/auditor-*-py3-none-any.whl
 
 bench: install ## auditor run vs bench/baseline.py: BENCH_DEVICES="100000" (default "100000 500000"), BENCH_FLAGS="--repeat 3 --extras"
-	@# As for pytest: with PYTHONDONTWRITEBYTECODE set, every timed run compiled pandas, WeasyPrint
-	@# and matplotlib from source (~1 s of prepare, ~2 s of start-up at 100k), which an installed
+	@# As for pytest: with PYTHONDONTWRITEBYTECODE set, every timed run compiled pandas and
+	@# WeasyPrint from source (~1 s of prepare, ~2 s of start-up at 100k), which an installed
 	@# auditor (pip and pipx write bytecode) never does.
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m bench $(foreach n,$(or $(BENCH_DEVICES),100000 500000),--devices $(n)) $(BENCH_FLAGS)
 

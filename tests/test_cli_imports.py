@@ -14,7 +14,7 @@ import sys
 import pytest
 
 HEAVY = ("pandas", "numpy", "pyarrow", "weasyprint", "openpyxl", "msgraph", "kiota_abstractions",
-         "azure", "jinja2", "matplotlib", "py_ocsf_models", "cryptography")  # fmt: skip
+         "azure", "jinja2", "py_ocsf_models", "cryptography")  # fmt: skip
 
 PROBE = """
 import json, sys

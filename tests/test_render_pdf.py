@@ -108,7 +108,7 @@ def test_unknown_format_is_refused_before_any_work():
 
 
 def test_report_html_golden(html, golden):
-    # charts are compared by the model numbers they draw, not by matplotlib's bytes
+    # charts are compared by the model numbers they draw, not by their SVG bytes
     golden("report.html", DATA_URI.sub("data:image/svg+xml;base64,…", html))
 
 

@@ -95,7 +95,7 @@ def _render_parquet(report: Report, path: Path) -> None:
     render(report, path)
 
 
-# Imports happen on use: a JSON-only run never loads openpyxl, matplotlib or WeasyPrint.
+# Imports happen on use: a JSON-only run never loads openpyxl or WeasyPrint.
 RENDERERS: dict[str, Renderer] = {
     "json": _render_json,
     "xlsx": _render_xlsx,
