@@ -16,13 +16,10 @@ from typing import Any
 import orjson
 
 from auditor.render import report_path
+from auditor.render.cell_text import FORMULA_TRIGGERS
 from auditor.render.json import CHUNK_ROWS, FINDING_KEYS, finding_records
 from auditor.report import Report
 
-# Text Excel (and LibreOffice, Google Sheets) would run as a formula: OWASP "CSV Injection"
-# (owasp.org/www-community/attacks/CSV_Injection) names these first characters. Such a cell
-# gets a leading apostrophe; the same rule as the workbook's (render/xlsx/stream.py).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 RUN_COLUMNS = ("as_of", "tenant_id", "run_complete")
 
 

@@ -20,8 +20,8 @@ from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
+from auditor.render.cell_text import FORMULA_TRIGGERS, ILLEGAL_XML
 from auditor.render.xlsx.limits import adjustments_of, fit_value
-from auditor.render.xlsx.stream import FORMULA_TRIGGERS, ILLEGAL_XML
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"  # to the second, like findings.json

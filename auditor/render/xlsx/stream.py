@@ -13,7 +13,6 @@ gets a quote-prefix style, so editing the cell in Excel keeps it text.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from openpyxl.utils import get_column_letter
 
+from auditor.render.cell_text import FORMULA_TRIGGERS, ILLEGAL_RANGES
 from auditor.render.xlsx.limits import MAX_CELL_CHARS, fit_text, iso_text, outside_excel
 
 CHUNK_ROWS = 20_000
@@ -32,10 +32,6 @@ CHUNK_ROWS = 20_000
 CHUNK_BYTES = 1 << 30
 _CELL_OVERHEAD = 64  # `<c r="XFD1048576" s="…" t="inlineStr"><is><t xml:space="preserve">` and ends
 _ESCAPED_MAX = 5  # bytes per character at most once escaped (`&amp;`, `&#13;`; U+FFFF is 3)
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-# Code points XML 1.0 cannot carry (a cell shows U+FFFD instead)
-_ILLEGAL_RANGES = ((0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0xFFFE, 0xFFFF))
-ILLEGAL_XML = re.compile("[" + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in _ILLEGAL_RANGES) + "]")
 SHARED_WHEN_REPEATS = 2  # share a column's text when each value appears this often on average
 _XML_SPACE = " \t\r\n"  # what an XML reader may trim from an element's text
 _ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;"))
@@ -48,8 +44,8 @@ def _re2_class(characters: str = "", ranges: tuple[tuple[int, int], ...] = ()) -
     return "[" + "".join(points) + "]"
 
 
-_ILLEGAL_RE2 = _re2_class(ranges=_ILLEGAL_RANGES)
-_NEEDS_ESCAPE_RE2 = _re2_class("".join(c for c, _ in _ENTITIES), _ILLEGAL_RANGES)
+_ILLEGAL_RE2 = _re2_class(ranges=ILLEGAL_RANGES)
+_NEEDS_ESCAPE_RE2 = _re2_class("".join(c for c, _ in _ENTITIES), ILLEGAL_RANGES)
 _RISKY_RE2 = "^" + _re2_class("".join(FORMULA_TRIGGERS))  # would read as a formula
 _EDGE_SPACE_RE2 = f"^{_re2_class(_XML_SPACE)}|{_re2_class(_XML_SPACE)}$"  # RE2's `$`: text's end
 _EXCEL_EPOCH_US = int(pd.Timestamp("1899-12-30").value // 1_000)
