@@ -26,9 +26,10 @@ from slack_sdk.models.blocks import Block
 
 from auditor.config import load_config
 from auditor.errors import ConfigError
+from auditor.models import Severity
 from auditor.notify import after_run, notify_problems
 from auditor.notify.deliver import notify_run
-from auditor.notify.document import read_document
+from auditor.notify.document import read_document, report_document
 from auditor.notify.formats import slack_payload, teams_payload
 from auditor.notify.layout import run_layout
 from auditor.notify.message import build_message, triggers_met
@@ -94,6 +95,19 @@ def test_message_numbers_equal_findings_json(tmp_path):
         if per_rule[rule] and rule in {r["rule_id"] for r in summary["rules"]}
     ][: len(message.causes)]
     assert message.causes, "FileVault failures are new this month"
+
+
+@pytest.mark.parametrize("with_changes", [True, False])
+@pytest.mark.parametrize(
+    ("floor", "names"), [(Severity.HIGH, 10), (Severity.LOW, 2), (Severity.MEDIUM, 0)]
+)
+def test_the_report_model_gives_what_its_findings_json_says(tmp_path, with_changes, floor, names):
+    report = make_report(rules=golden_rules(), with_changes=with_changes)
+    path = tmp_path / "findings.json"
+    RENDERERS["json"](report, path)
+    from_file = read_document(path, floor, names)
+    assert from_file.failing.count, "the fixture has failing Macs at every floor"
+    assert report_document(report, floor, names) == from_file
 
 
 def test_the_message_says_why_in_the_report_s_own_sentences(tmp_path):

@@ -15,20 +15,21 @@ CLI decides what a failed channel means (`--notify-required`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.config import Config
 from auditor.errors import AuditorError, ConfigError
-from auditor.notify.document import parse_document, read_document
+from auditor.notify.document import read_document, report_document
 from auditor.notify.message import Message, RunFailure, build_message
 from auditor.notify.outcome import outcome_lines
 from auditor.notify.settings import NotifySettings, notify_problems, notify_settings
 
 if TYPE_CHECKING:  # sending needs httpx and the Graph client: imported only to send
     from auditor.notify.sending import Delivery
+    from auditor.report import Report
 
 __all__ = ["Outcome", "after_failure", "after_run", "from_folder", "notify_problems",
            "preflight", "test_channels"]  # fmt: skip
@@ -53,7 +54,7 @@ def after_run(
     config: Config,
     folder: Path,
     outputs: Sequence[Path],
-    findings: Path | Iterable[bytes],
+    findings: Path | Report,
     send: bool = True,
     note: str = "",
 ) -> Outcome:
@@ -63,7 +64,8 @@ def after_run(
         config: the run's configuration ([notify] and the Graph settings for sendMail).
         folder: where the reports are.
         outputs: every file the run wrote (reports, snapshot, manifest).
-        findings: the run's findings.json, or its bytes when the run did not write it.
+        findings: the run's findings.json, or the report model it is (or would be) written
+            from: the same parts, taken without reading the file.
         send: False to only summarise (`--no-notify`).
         note: shown instead of deliveries when nothing was sent.
     """
@@ -72,7 +74,7 @@ def after_run(
     if isinstance(findings, Path):
         document = read_document(findings, settings.severity, settings.device_names)
     else:
-        document = parse_document(findings, settings.severity, settings.device_names)
+        document = report_document(findings, settings.severity, settings.device_names)
     message = build_message(document, settings, folder.resolve(), reports, settings.severity)
     deliveries: list[Delivery] = []
     if send and settings.channels:

@@ -5,20 +5,26 @@ exactly what the file says. The file can hold millions of findings; this keeps `
 `summary`, `waivers`, `changes` (without its per-result `items`) and `tenant`, and from the
 findings array only the first failing results at the severities a message names (the array is
 sorted by severity, so the scan stops early). Memory stays small whatever the tenant size.
+
+A run that just finished has the report model the file was written from: `report_document`
+takes the same parts from it (through the same JSON blocks) instead of parsing the file again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import ijson
 
 from auditor.clock import collector_paused
 from auditor.errors import SourceError
 from auditor.models import Severity
+
+if TYPE_CHECKING:  # the report model needs pandas: imported only to read one
+    from auditor.report import Report
 
 _KEPT = ("run", "summary", "waivers", "changes", "tenant")
 
@@ -64,17 +70,16 @@ def read_document(path: Path, floor: Severity = Severity.HIGH, names: int = 10) 
 
 
 def parse_document(
-    stream: IO[bytes] | Iterable[bytes],
+    stream: IO[bytes],
     floor: Severity,
     names: int,
     origin: str = "findings.json",
 ) -> RunDocument:
-    """`read_document` over an open binary stream or an iterable of byte chunks."""
-    source = stream if hasattr(stream, "read") else _ChunkReader(iter(stream))
+    """`read_document` over an open binary stream."""
     wanted = {s.value for s in Severity if s.rank <= floor.rank}
     parts: dict[str, Any] = {}
     failing = FailingMacs()
-    events = ijson.parse(source, use_float=True)
+    events = ijson.parse(stream, use_float=True)
     try:
         with collector_paused():  # millions of events after a run that left millions of objects
             for prefix, event, value in events:
@@ -96,6 +101,69 @@ def parse_document(
         waivers=parts.get("waivers") or [],
         changes=parts.get("changes"),
         tenant=parts.get("tenant"),
+        failing=failing,
+    )
+
+
+def report_document(
+    report: Report, floor: Severity = Severity.HIGH, names: int = 10
+) -> RunDocument:
+    """What `read_document` reads from the findings.json of `report`, without the file.
+
+    The kept parts are the JSON blocks findings.json is written from, passed through orjson
+    as the file is; the failing Macs are counted by `_count` over the findings the scan would
+    reach, of each Mac only its first row and first row new this period (what `_count` uses).
+    """
+    import orjson
+
+    from auditor.render.json import (
+        changes_block,
+        run_block,
+        summary_block,
+        tenant_block,
+        waivers_block,
+    )
+
+    def as_json(value: Any) -> Any:
+        return orjson.loads(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+
+    run = as_json(run_block(report))
+    wanted = {s.value for s in Severity if s.rank <= floor.rank}
+    findings = report.findings
+    is_wanted = findings["severity"].isin(wanted).to_numpy(dtype=bool)
+    reached = findings.iloc[: int(is_wanted.argmin()) if not is_wanted.all() else len(findings)]
+    members = [n for n in _READ_MEMBERS.values() if n != "first_seen" or report.changes is not None]
+    failing_rows = reached.loc[
+        (reached["status"] == "fail").fillna(False)
+        & (reached["entity_type"] == "device").fillna(False),
+        members,
+    ]
+    period = str(run["as_of"])[:7]
+    if report.changes is not None:
+        is_new = (failing_rows["first_seen"] == period).fillna(False)
+        failing_rows = failing_rows.assign(_is_new=is_new)
+    failing_rows = failing_rows.drop_duplicates(
+        ["entity_id", "_is_new"] if report.changes is not None else ["entity_id"]
+    )[members]
+    columns = {
+        name: failing_rows[name].astype(object).where(failing_rows[name].notna(), None).tolist()
+        for name in members
+    }
+    failing = FailingMacs()
+    macs: set[str] = set()
+    new_macs: set[str] = set()
+    for row in zip(*columns.values(), strict=True):
+        _count(dict(zip(members, row, strict=True)), wanted, period, names, failing, macs, new_macs)
+    failing.count = len(macs)
+    if failing.new_count is not None:
+        failing.new_count = len(new_macs)
+    changes = changes_block(report, items=False)
+    return RunDocument(
+        run=run,
+        summary=as_json(summary_block(report)),
+        waivers=as_json(waivers_block(report)),
+        changes=None if changes is None else as_json(changes),
+        tenant=as_json(tenant_block(report)),
         failing=failing,
     )
 
@@ -183,24 +251,3 @@ def _count(
                 failing.new_names.append(str(label))
             new_macs.add(mac)
     return True
-
-
-class _ChunkReader:
-    """A file-like `read` over byte chunks (findings.json rendered in memory)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._chunk = b""
-        self._at = 0
-
-    def read(self, size: int = -1) -> bytes:
-        """Up to `size` bytes (fewer at a chunk's end); b"" at the end of the stream."""
-        while self._at >= len(self._chunk):
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return b""
-            self._chunk, self._at = chunk, 0
-        end = len(self._chunk) if size < 0 else self._at + size
-        out = self._chunk[self._at : end]
-        self._at += len(out)
-        return out

@@ -243,13 +243,12 @@ def waivers_block(report: Report) -> list[dict[str, Any]]:
     ]
 
 
-def changes_block(report: Report) -> dict[str, Any] | None:
-    """The `changes` object, or None without history."""
+def changes_block(report: Report, *, items: bool = True) -> dict[str, Any] | None:
+    """The `changes` object, or None without history; without `items` when `items` is False."""
     changes = report.changes
     if changes is None:
         return None
-    items = changes.items.astype(object)
-    return {
+    block = {
         "current_period": changes.current_period,
         "previous_period": changes.previous_period,
         "new": changes.new,
@@ -277,15 +276,21 @@ def changes_block(report: Report) -> dict[str, Any] | None:
             }
             for t in changes.trend
         ],
-        "items": [
-            {
-                k: (None if v is None else (int(v) if k == "months_failing" else str(v)))
-                for k, v in r.items()
-            }
-            for r in items.where(items.notna(), None).to_dict("records")
-        ],
+        "items": [],
         **attribution_fields(changes),
     }
+    if not items:
+        del block["items"]
+        return block
+    rows = changes.items.astype(object)
+    block["items"] = [
+        {
+            k: (None if v is None else (int(v) if k == "months_failing" else str(v)))
+            for k, v in r.items()
+        }
+        for r in rows.where(rows.notna(), None).to_dict("records")
+    ]
+    return block
 
 
 def tenant_block(report: Report) -> dict[str, Any]:
