@@ -175,6 +175,22 @@ def test_a_failed_write_leaves_no_file_behind(report, tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["report.xlsx"]
 
 
+def _cells_by_reference(rows):
+    """Each `<c>` of the `<row>`s by its reference, as a reader places it (ECMA-376 §18.3.1.4):
+    its `r`, or else the column after the previous cell of its row (column A first)."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    cells = {}
+    for row in rows:
+        column = 0
+        for cell in row:
+            reference = cell.get("r")
+            column = coordinate_to_tuple(reference)[1] if reference else column + 1
+            cells[f"{get_column_letter(column)}{row.get('r')}"] = cell
+    return cells
+
+
 def test_streamed_rows_escape_text_and_keep_types():
     import xml.etree.ElementTree as ET
 
@@ -193,13 +209,15 @@ def test_streamed_rows_escape_text_and_keep_types():
     xml = b"".join(rows_xml(frame, Styles(date=5, quoted=6))).decode()
     ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     rows = ET.fromstring(f'<sheetData xmlns="{ns[1:-1]}">{xml}</sheetData>')
-    cells = {c.get("r"): c for row in rows for c in row}
+    cells = _cells_by_reference(rows)
     text = {ref: "".join(c.itertext()) for ref, c in cells.items() if c.get("t") == "inlineStr"}
     assert text["A2"] == "a&b<c>"
     assert text["A3"] == "bell\ufffd"  # a character XML cannot carry
     assert (text["A4"], cells["A4"].get("s")) == ("=1+1", "6")
     assert len(text["A5"]) == MAX_CELL_CHARS
     assert "A6" not in cells and "B3" not in cells  # missing values leave the cell empty
+    # a reference only where the cell before it in the row was left out
+    assert [c.get("r") for c in rows[1]] == [None, "C3"]
     assert (cells["C2"].get("t"), "".join(cells["C2"].itertext())) == ("b", "1")
     assert (cells["D2"].get("s"), "".join(cells["D2"].itertext())) == ("5", "46266.5")
 
