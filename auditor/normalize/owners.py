@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from auditor.models import BatchKind, Problem, QualityNote, RawBatch, SourceGap
@@ -38,8 +39,13 @@ def tag_id_text(raw: pd.Series) -> pd.Series:
             return ", ".join(ids) or None
         return None
 
-    values = [one(v) for v in raw.to_numpy(dtype=object)]
-    return pd.Series(pd.array(values, dtype="string"), index=raw.index)
+    try:  # each distinct value once (a few tag lists over 500k Macs), then spread by code
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    except TypeError:  # lists (unhashable): value by value
+        values = [one(v) for v in raw.to_numpy(dtype=object)]
+        return pd.Series(pd.array(values, dtype="string"), index=raw.index)
+    texts = pd.array([one(v) for v in np.asarray(uniques, dtype=object)] + [None], dtype="string")
+    return pd.Series(texts.take(codes), index=raw.index)  # code -1 takes the last: NA
 
 
 def add_owners(
