@@ -22,13 +22,13 @@ from typing import Any
 
 import pandas as pd
 import pandas.testing
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from auditor.errors import SourceError
 from auditor.normalize import normalize
 from auditor.normalize.text import TEXT_LIMIT, capped, without_controls
-from auditor.normalize.values import as_text
+from auditor.normalize.values import MISSING_TOKENS, as_text, token
 from auditor.pipeline.inputs import with_list_gaps
 from auditor.sources.files import ReadLimits, read_files
 
@@ -197,8 +197,21 @@ def test_one_content_reads_the_same_in_every_layout(tmp_path_factory, records, p
         assert other_notes == notes, f"{layout} vs {REFERENCE}"
 
 
+# Found by this test: text that says "no value" in a flag (read as missing, as designed)
+NULL_FLAG = [
+    {"id": "e3e70682-c209-4cac-629f-6fbed82c07cd", "operatingSystem": "macOS", "_number": 0},
+    {
+        "id": "f728b4fa-4248-5e3a-0a5d-2f346baa9455",
+        "operatingSystem": "macOS",
+        "isEncrypted": "NULL",
+        "_number": 1,
+    },
+]
+
+
 @PROPERTY
 @given(graph_records(hostile=True), st.integers(1, 4), st.sampled_from(["plain", "lines", "gzip"]))
+@example(records=NULL_FLAG, page_size=1, layout="plain")
 def test_no_device_and_no_value_vanishes_whatever_the_types_sizes_and_casing(
     tmp_path_factory, records, page_size, layout
 ):
@@ -228,6 +241,9 @@ def test_no_device_and_no_value_vanishes_whatever_the_types_sizes_and_casing(
             if _absent(value) or (member in PARSED and _is_never(value)):
                 continue
             shown = device[column]
+            if member in PARSED and _says_no_value(value):
+                assert pd.isna(shown), (member, value, shown)  # "NULL", "n/a": never a default
+                continue
             if pd.isna(shown):
                 fields = (member.casefold(), column, column.removesuffix("_raw"))
                 assert any((f, p) in noted for f in fields for p in reasons), (
@@ -247,6 +263,15 @@ def _is_never(value: Any) -> bool:
     """
     text = (as_text(value) or "").strip()
     return text.startswith(("0001-01-01", "1/1/0001"))
+
+
+def _says_no_value(value: Any) -> bool:
+    """Text that says "no value" ("NULL", "n/a", "unknown" …): a flag or date read as missing.
+
+    normalize/values.py `MISSING_TOKENS` lists them (exports write them for an empty field).
+    """
+    text = as_text(value)
+    return text is not None and token(text) in MISSING_TOKENS
 
 
 def _absent(value: Any) -> bool:
