@@ -44,8 +44,8 @@ def tag_id_text(raw: pd.Series) -> pd.Series:
     except TypeError:  # lists (unhashable): value by value
         values = [one(v) for v in raw.to_numpy(dtype=object)]
         return pd.Series(pd.array(values, dtype="string"), index=raw.index)
-    texts = pd.array([one(v) for v in np.asarray(uniques, dtype=object)] + [None], dtype="string")
-    return pd.Series(texts.take(codes), index=raw.index)  # code -1 takes the last: NA
+    texts = pd.array([one(v) for v in np.asarray(uniques, dtype=object)], dtype="string")
+    return pd.Series(texts.take(codes, allow_fill=True), index=raw.index)  # code -1: NA
 
 
 def add_owners(

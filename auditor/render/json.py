@@ -248,7 +248,7 @@ def changes_block(report: Report, *, items: bool = True) -> dict[str, Any] | Non
     changes = report.changes
     if changes is None:
         return None
-    block = {
+    block: dict[str, Any] = {
         "current_period": changes.current_period,
         "previous_period": changes.previous_period,
         "new": changes.new,
@@ -276,21 +276,17 @@ def changes_block(report: Report, *, items: bool = True) -> dict[str, Any] | Non
             }
             for t in changes.trend
         ],
-        "items": [],
-        **attribution_fields(changes),
     }
-    if not items:
-        del block["items"]
-        return block
-    rows = changes.items.astype(object)
-    block["items"] = [
-        {
-            k: (None if v is None else (int(v) if k == "months_failing" else str(v)))
-            for k, v in r.items()
-        }
-        for r in rows.where(rows.notna(), None).to_dict("records")
-    ]
-    return block
+    if items:  # every failing result of both periods: the one part as long as the findings
+        rows = changes.items.astype(object)
+        block["items"] = [
+            {
+                k: (None if v is None else (int(v) if k == "months_failing" else str(v)))
+                for k, v in r.items()
+            }
+            for r in rows.where(rows.notna(), None).to_dict("records")
+        ]
+    return block | attribution_fields(changes)
 
 
 def tenant_block(report: Report) -> dict[str, Any]:
