@@ -296,9 +296,13 @@ def test_every_auditor_command_in_the_workflow_parses():
 
 # -- the Kubernetes shard script, run as written against loopback Graph tenants ------------------
 # Few and small tenants keep the runs cheap: shard 1 audits one tenant and shard 2 two (checked
-# below), so a shard holding several tenants and one holding a single tenant are both run.
+# below), so a shard holding several tenants and one holding a single tenant are both run. The
+# tenants' auditor.toml (a user's own configuration, beside tenants.toml as the recipes keep it)
+# asks for findings.json only: what the shards hand over and the roll-up reads; the PDF and the
+# workbook each run writes are tested in test_auditor_pdf.py and test_render_xlsx.py.
 TENANTS = ["alpine-dental", "borealis-legal", "cobalt-freight"]
 SHARDS = 2
+FINDINGS_ONLY = '[output]\nformats = ["json"]\n'
 
 
 def tenant_id(name: str) -> str:
@@ -322,7 +326,9 @@ def test_the_kubernetes_shards_audit_every_tenant_once_and_roll_up(tmp_path):
         (tmp_path / "config").mkdir()
         (tmp_path / "history").mkdir()
         (tmp_path / "reports").mkdir()
-        (tmp_path / "config" / "tenants.toml").write_text("".join(
+        (tmp_path / "config" / "auditor.toml").write_text(FINDINGS_ONLY, encoding="utf-8")
+        (tmp_path / "config" / "tenants.toml").write_text('[defaults]\nconfig = "auditor.toml"\n\n'
+            + "".join(
             f'[[tenant]]\nname = "{n}"\ntenant_id = "{tenant_id(n)}"\ngraph_url = "{s.url}"\n\n'
             for n, s in zip(TENANTS, servers, strict=True)), encoding="utf-8")  # fmt: skip
         spec = shard_job_specs()["indexed-job.yaml"]
@@ -345,6 +351,7 @@ def test_the_kubernetes_shards_audit_every_tenant_once_and_roll_up(tmp_path):
             (folder,) = (tmp_path / "reports" / name).iterdir()  # {period}
             findings = json.loads((folder / "findings.json").read_text(encoding="utf-8"))
             assert findings["run"]["tenant_name"] == name
+            assert not (folder / "report.pdf").exists()  # [defaults] config reached the shard
         kept = sorted(p.name for p in (tmp_path / "history").iterdir())
         assert kept == ["shard-1-of-2.sqlite", "shard-2-of-2.sqlite"]
         rollup = container_of(manifest("rollup-job.yaml", "Job")["spec"])
@@ -368,6 +375,7 @@ def test_the_workflow_audits_every_tenant_once_and_fails_on_a_missing_one(tmp_pa
     try:
         checkout = tmp_path / "checkout"
         checkout.mkdir()
+        (checkout / "auditor.toml").write_text(FINDINGS_ONLY, encoding="utf-8")  # read from cwd
         (checkout / "tenants.toml").write_text("".join(
             f'[[tenant]]\nname = "{n}"\ntenant_id = "{tenant_id(n)}"\ngraph_url = "{s.url}"\n\n'
             for n, s in zip(TENANTS, servers, strict=True)), encoding="utf-8")  # fmt: skip
@@ -408,6 +416,7 @@ def test_the_workflow_audits_every_tenant_once_and_fails_on_a_missing_one(tmp_pa
                 shutil.copytree(reports, merged, dirs_exist_ok=True)
         assert audited == {k: {n for n in TENANTS if shard_of(tenant_id(n), count) == k}
                            for k in range(1, count + 1)}  # fmt: skip
+        assert not list(merged.rglob("report.pdf"))  # the checkout's auditor.toml was read
         workspace = merged.parent
         shutil.copy(checkout / "tenants.toml", workspace)
         rollup = bash(expand(step(jobs["portfolio"], "Roll up")["run"], 1, count), workspace)
