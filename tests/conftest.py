@@ -18,8 +18,8 @@ SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
 # The longest tests (build and install the wheel; run the scheduling recipes and the shards as
 # separate processes; start mail servers), longest first: they start at once, so none of them is
-# left running at the end while the other xdist worker idles (`make pytest` runs xdist's
-# worksteal: the first worker starts them, the other takes the tail of its queue as it runs out).
+# left running at the end while the other xdist workers idle (`make pytest` runs xdist's
+# worksteal: the first worker starts them, the others take the tail of its queue as they run out).
 RUN_FIRST = (
     "test_install.py::test_the_wheel_installs",
     "test_scheduling_recipes.py::test_the_workflow_audits",
