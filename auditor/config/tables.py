@@ -1,88 +1,48 @@
-"""One TOML configuration, layered: defaults < auditor.toml < environment (secrets) < flags.
-
-Shape and types are checked here and every problem is reported at once; rule ids and rule
-parameter names and values are checked against the catalogue by `rules.settings.rule_problems`
-(passed in as `check`).
-"""
+"""The tables of an auditor.toml read into a `Config`, every problem collected, none raised."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import os
-import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from auditor.errors import ConfigError
+from auditor.config.model import (
+    CLOUDS,
+    DEFAULT_FORMATS,
+    DEFAULT_SLA_DAYS,
+    EXPORT_TIMEOUT_RANGE_S,
+    FORMATS,
+    OWNER_GROUPINGS,
+    SOURCES,
+    WAIVER_MAX_DAYS,
+    Config,
+    GraphConfig,
+    WaiverPolicy,
+)
 from auditor.models import Param, Severity
 from auditor.typed_table import TableReader
 
-# Every --format choice (render.OUTPUT_NAMES names each file); a run without --format or
-# output.formats writes the first three.
-FORMATS = ("json", "xlsx", "pdf", "html", "csv", "ndjson", "ocsf", "junit", "parquet")
-DEFAULT_FORMATS = FORMATS[:3]
-CLOUDS = ("global", "usgov", "usgov-dod", "china")
-SOURCES = ("sample", "files", "graph")
-
-
-@dataclass(frozen=True, slots=True)
-class CredentialEnv:
-    """Which environment variables hold a Graph credential: names only, never values.
-
-    The default names are the single-tenant ones (AUDITOR_GRAPH_TOKEN, AZURE_*). A tenant of a
-    tenants file names its own (`auditor.tenants.file`), so tenants audited together in one
-    process read their own secrets and nobody sets or changes `os.environ`.
-    """
-
-    token: str = "AUDITOR_GRAPH_TOKEN"  # a pre-acquired bearer token (tests, CI)
-    client_secret: str = "AZURE_CLIENT_SECRET"
-    certificate_path: str = "AZURE_CLIENT_CERTIFICATE_PATH"
-    certificate_password: str = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
-    tenant_id: str | None = "AZURE_TENANT_ID"  # None: the id comes from the configuration only
-    client_id: str | None = "AZURE_CLIENT_ID"
-    certificate_file: Path | None = None  # a certificate named by path (not a secret)
-    use_default: bool = True  # else no DefaultAzureCredential: a missing secret is an error
-
-    def secret_names(self) -> tuple[str, ...]:
-        """The variables whose values are secrets (to redact wherever text leaves auditor)."""
-        return (self.token, self.client_secret, self.certificate_password)
-
-
-@dataclass(frozen=True, slots=True)
-class GraphConfig:
-    """Where and how to reach Microsoft Graph (secrets come from the environment only)."""
-
-    cloud: str = "global"
-    graph_url: str | None = None
-    tenant_id: str | None = None
-    client_id: str | None = None
-    max_concurrency: int = 8
-    allow_partial: bool = False
-    proxy: str | None = None  # credentials come from AUDITOR_GRAPH_PROXY_USER / _PASSWORD
-    export_timeout_s: float = 1800.0  # the Devices export job must complete within this
-    lookup_owners: bool = False  # [owners] entra_lookup: GET the primary users from Entra
-    credentials: CredentialEnv = CredentialEnv()  # where the secrets are (tenants name theirs)
-
-
-@dataclass(frozen=True, slots=True)
-class WaiverPolicy:
-    """`[waivers]`: how long a waiver may run per severity, and what a waiver may not do."""
-
-    max_days: Mapping[Severity, int] = field(default_factory=lambda: dict(WAIVER_MAX_DAYS))
-    allow_wildcards_on_critical: bool = False  # a name pattern may waive a critical rule
-    require_distinct_approver: bool = False  # the approver may not be the run's operator
-
-
-# A waiver's longest life, from its approval (else the as-of date) to its expiry.
-WAIVER_MAX_DAYS: Mapping[Severity, int] = {
-    Severity.CRITICAL: 30, Severity.HIGH: 90, Severity.MEDIUM: 365, Severity.LOW: 365,
-    Severity.INFO: 365,
+_TOP = {"organisation", "classification", "as_of", "source", "inputs", "output", "rules", "vms",
+        "policy", "waivers", "history", "catalogue", "graph", "notify", "report",
+        "owners"}  # fmt: skip
+_SECTIONS = {
+    "output": {"dir", "formats", "pdf_devices_per_rule", "json_indent"},
+    "rules": {"select", "exclude", "severity", "params"},
+    "vms": {"approved_serials", "approved_name_patterns"},
+    "policy": {"personal_macs_allowed"},
+    "waivers": {"file", "max_days", "allow_wildcards_on_critical", "require_distinct_approver"},
+    "report": {"prepared_by", "reviewed_by"},
+    "history": {"path", "enabled"},
+    "catalogue": {"path"},
+    "owners": {"sla_days", "group_by", "entra_lookup"},
+    "graph": {"cloud", "graph_url", "tenant_id", "client_id", "max_concurrency", "allow_partial",
+              "proxy", "export_timeout_s"},
 }  # fmt: skip
-EXPORT_TIMEOUT_RANGE_S = (1.0, 86_400.0)
+_SECRET_KEYS = {"client_secret", "secret", "password", "token", "access_token", "proxy_password",
+                "proxy_user", "proxy_credentials"}  # fmt: skip
+
+
 _PROXY_CREDENTIALS_HINT = (
     'for an authenticating proxy set graph.proxy = "http://proxy.example:3128" and the '
     "credentials in AUDITOR_GRAPH_PROXY_USER / AUDITOR_GRAPH_PROXY_PASSWORD, or set "
@@ -108,127 +68,8 @@ def url_problems(value: str, label: str, *, is_proxy: bool = False) -> list[str]
     return []
 
 
-DEFAULT_SLA_DAYS = {"critical": 14, "high": 30, "medium": 90, "low": 180}  # issue 17 defaults
-# Intune device category, the owner themself, the owner's Entra department, the scope tags
-OWNER_GROUPINGS = ("category", "owner", "department", "scope_tag")
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
-    """Everything a run is configured with; built by `load_config`."""
-
-    organisation: str = "Your organisation"
-    classification: str = "CONFIDENTIAL"
-    as_of: dt.date | None = None
-    source: str = "sample"
-    inputs: tuple[Path, ...] = ()
-    out_dir: Path = Path("reports")
-    formats: tuple[str, ...] = DEFAULT_FORMATS
-    pdf_devices_per_rule: int = 15  # ~3 s and 35 pages at 100k Macs; the workbook lists all
-    json_indent: bool = False  # findings.json compact; True: indented by two spaces
-    select: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    severity: Mapping[str, Severity] = field(default_factory=dict)
-    params: Mapping[str, Mapping[str, Param]] = field(default_factory=dict)
-    approved_vm_serials: tuple[str, ...] = ()
-    approved_vm_name_patterns: tuple[str, ...] = ()
-    personal_macs_allowed: bool = True
-    waivers_file: Path | None = None
-    waiver_policy: WaiverPolicy = field(default_factory=WaiverPolicy)
-    prepared_by: str = ""  # [report]: the sign-off block's names, and the run's operator
-    reviewed_by: str = ""
-    history_path: Path | None = None
-    history_enabled: bool = True
-    catalogue_path: Path | None = None
-    graph: GraphConfig = field(default_factory=GraphConfig)
-    # The [notify] table as written; auditor.notify.settings checks and reads it.
-    notify: Mapping[str, Any] = field(default_factory=dict)
-    # [owners]: days to fix a failure of each severity after it is first seen (no entry: no
-    # due date), and how the Action plan groups owners (`OWNER_GROUPINGS`)
-    sla_days: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
-    owner_group_by: str = "category"
-    config_file: Path | None = None
-    digest: str = ""
-
-    def with_overrides(self, **overrides: Any) -> Config:
-        """A copy with command-line values laid over the file's (None means 'not given')."""
-        given = {k: v for k, v in overrides.items() if v is not None}
-        graph_keys = {f.name for f in fields(GraphConfig)}
-        graph = replace(self.graph, **{k: v for k, v in given.items() if k in graph_keys})
-        rest = {k: v for k, v in given.items() if k not in graph_keys}
-        return replace(self, graph=graph, **rest)
-
-    def group_params(self) -> dict[str, dict[str, Param]]:
-        """The policy-level settings, as parameters of the rules in each group (rules.GROUPS)."""
-        return {
-            "vms": {
-                "approved_serials": self.approved_vm_serials,
-                "approved_name_patterns": self.approved_vm_name_patterns,
-            },
-            "policy": {"personal_allowed": self.personal_macs_allowed},
-        }
-
-
-_TOP = {"organisation", "classification", "as_of", "source", "inputs", "output", "rules", "vms",
-        "policy", "waivers", "history", "catalogue", "graph", "notify", "report",
-        "owners"}  # fmt: skip
-_SECTIONS = {
-    "output": {"dir", "formats", "pdf_devices_per_rule", "json_indent"},
-    "rules": {"select", "exclude", "severity", "params"},
-    "vms": {"approved_serials", "approved_name_patterns"},
-    "policy": {"personal_macs_allowed"},
-    "waivers": {"file", "max_days", "allow_wildcards_on_critical", "require_distinct_approver"},
-    "report": {"prepared_by", "reviewed_by"},
-    "history": {"path", "enabled"},
-    "catalogue": {"path"},
-    "owners": {"sla_days", "group_by", "entra_lookup"},
-    "graph": {"cloud", "graph_url", "tenant_id", "client_id", "max_concurrency", "allow_partial",
-              "proxy", "export_timeout_s"},
-}  # fmt: skip
-_SECRET_KEYS = {"client_secret", "secret", "password", "token", "access_token", "proxy_password",
-                "proxy_user", "proxy_credentials"}  # fmt: skip
-
-
-def load_config(path: Path | None, check: Callable[[Config], list[str]] | None = None) -> Config:
-    """Read `path` (or only defaults when None); every problem is reported in one ConfigError.
-
-    `check` adds problems only a higher layer can see (rule ids, parameter names and values
-    against the catalogue), so they are reported together with the file's own.
-    """
-    if path is None:
-        config = _with_env(Config())
-        default_problems = check(config) if check else []
-        if default_problems:
-            raise ConfigError("configuration: " + "; ".join(default_problems))
-        return config
-    try:
-        raw_bytes = path.read_bytes()
-        data = tomllib.loads(raw_bytes.decode("utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: config file not found") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    problems: list[str] = []
-    config = _parse(data, path.parent, problems)
-    if check is not None:
-        problems += check(config)
-    if problems:
-        raise ConfigError(f"{path}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
-    digest = hashlib.sha256(raw_bytes).hexdigest()
-    return _with_env(replace(config, config_file=path, digest=digest))
-
-
-def _with_env(config: Config) -> Config:
-    """Fill Graph identifiers from the standard Azure variables when the file leaves them out."""
-    graph = replace(
-        config.graph,
-        tenant_id=config.graph.tenant_id or os.environ.get("AZURE_TENANT_ID") or None,
-        client_id=config.graph.client_id or os.environ.get("AZURE_CLIENT_ID") or None,
-    )
-    return replace(config, graph=graph)
-
-
-def _parse(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
+def parse_tables(data: Mapping[str, Any], base: Path, problems: list[str]) -> Config:
+    """The configuration the tables give (paths relative to `base`); problems appended."""
     for key in sorted(set(data) - _TOP):
         hint = " (secrets belong in environment variables)" if key in _SECRET_KEYS else ""
         problems.append(f"unknown key '{key}'{hint}")
