@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -330,15 +332,21 @@ def conform(
         stray = [c for c in frame.columns if c not in schema and c not in work]
         if stray:
             raise ValueError(f"undeclared work columns: {', '.join(map(str, stray))}")
-    columns = {
-        column: (
-            frame[column].astype(pd.api.types.pandas_dtype(dtype))
-            if column in frame.columns
-            else pd.Series(pd.NA, index=frame.index, dtype=dtype)
-        )
-        for column, (dtype, _) in schema.items()
-    }
+    columns = {}
+    for column, (name, _) in schema.items():
+        dtype = _dtype(name)
+        if column not in frame.columns:
+            columns[column] = pd.Series(pd.NA, index=frame.index, dtype=dtype)
+        else:  # a column already of its dtype is taken as it is (the frame copies it)
+            values = frame[column]
+            columns[column] = values if values.dtype == dtype else values.astype(dtype)
     return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)
+
+
+@functools.cache
+def _dtype(name: str) -> Any:
+    """The dtype a schema names, parsed once per name."""
+    return pd.api.types.pandas_dtype(name)
 
 
 def schema_markdown() -> str:
