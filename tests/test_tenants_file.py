@@ -280,3 +280,34 @@ def test_a_wrong_signing_key_stops_the_run_before_any_tenant_is_pulled(tmp_path)
     assert done.returncode not in (0, 9), done.stderr
     assert "bad.key" in done.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_an_auditor_toml_beside_the_tenants_file_that_nothing_names_is_said_to_be_unread(
+    tmp_path, monkeypatch, caplog
+):
+    """The Kubernetes recipe's shape: tenants.toml and auditor.toml in /config, the working
+    folder elsewhere (/data). Unnamed, the base is not read, and the run says so."""
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "auditor.toml").write_text('classification = "INTERNAL"\n')
+    tenant = f'[[tenant]]\nname = "contoso"\ntenant_id = "{CONTOSO}"\n'
+    (config / "tenants.toml").write_text(tenant)
+    monkeypatch.chdir(tmp_path)  # the pod's working folder: no auditor.toml there
+    with caplog.at_level("WARNING", logger="auditor.tenants.file"):
+        (unnamed,) = _read(config / "tenants.toml").tenants
+    assert unnamed.config.classification == "CONFIDENTIAL"  # the built-in default: not read
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert warning == (
+        f"{config / 'auditor.toml'} is not read: tenants.toml names no base configuration, so "
+        "every tenant runs on the built-in defaults; to use it, add [defaults] config = "
+        '"auditor.toml" to tenants.toml (or pass --config)'
+    )
+    caplog.clear()
+    (config / "tenants.toml").write_text('[defaults]\nconfig = "auditor.toml"\n' + tenant)
+    (named,) = _read(config / "tenants.toml").tenants
+    assert named.config.classification == "INTERNAL"
+    monkeypatch.chdir(config)  # beside tenants.toml *and* the working folder's: read anyway
+    (config / "tenants.toml").write_text(tenant)
+    (here,) = _read(config / "tenants.toml").tenants
+    assert here.config.classification == "INTERNAL"
+    assert caplog.records == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -19,6 +20,8 @@ from typing import Any
 from auditor.config import CLOUDS, Config, CredentialEnv, param_values, url_problems
 from auditor.errors import ConfigError
 from auditor.typed_table import TableReader
+
+log = logging.getLogger(__name__)
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -55,6 +58,25 @@ class TenantsFile:
     concurrency: int = DEFAULT_CONCURRENCY  # Graph pulls in flight across tenants
     workers: int = 0  # audit processes; 0 = the machine's cores
     base: Config = field(default_factory=Config)  # the base auditor.toml: the MSP's own
+
+
+def _warn_unread_base(path: Path) -> None:
+    """Say so when an auditor.toml beside the tenants file is not the one the tenants run on.
+
+    Nothing names it (no --config, no `[defaults] config`) and it is not the working folder's
+    ./auditor.toml, so it is not read: in a Kubernetes pod (working folder /data, the
+    ConfigMap at /config) every tenant would otherwise run on other settings than the file
+    beside tenants.toml says, without a word.
+    """
+    beside = path.parent / "auditor.toml"
+    if not beside.is_file() or beside.resolve() == Path("auditor.toml").resolve():
+        return
+    used = "./auditor.toml" if Path("auditor.toml").is_file() else "the built-in defaults"
+    log.warning(
+        "%s is not read: %s names no base configuration, so every tenant runs on %s; to use "
+        'it, add [defaults] config = "auditor.toml" to %s (or pass --config)',
+        beside, path.name, used, path.name,
+    )  # fmt: skip
 
 
 def env_prefix(name: str) -> str:
@@ -103,6 +125,8 @@ def read_tenants(
     if check_files and config_path is None and base_path is not None and not base_path.is_file():
         problems.append(f"defaults.config: {base_path} does not exist")
         base_path = None
+    if check_files and base_path is None:
+        _warn_unread_base(path)
     base = load_base(base_path)
     base_problems = set(check(base)) if check else set()
     concurrency = get.integer(run, "run.concurrency", DEFAULT_CONCURRENCY)
