@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.clock import release_freed_memory
+from auditor.config import OWNER_GROUPINGS
 from auditor.models import BatchKind, Changes, Entity, Inventory, PartState, Severity, Status
 from auditor.normalize.schema import BOOLEAN, INT, STRING, TIMESTAMP
 from auditor.report.findings import KEY, Columns
@@ -30,7 +31,7 @@ NO_DEPARTMENT = "No department in Entra"
 NOT_IN_ENTRA = "Owner not found in Entra (deleted?)"
 DEPARTMENT_UNKNOWN = "Department unknown (Entra lookup {state})"
 NO_SCOPE_TAGS = "Scope tags not collected"
-GROUPINGS = ("category", "owner", "department", "scope_tag")  # config.OWNER_GROUPINGS
+GROUPINGS = OWNER_GROUPINGS  # the values `owners.group_by` takes, defined with the configuration
 ACTION_PLAN_SCHEMA: Columns = {
     "group": (STRING, "Where the fix is handed off (`owners.group_by`): the Mac's Intune device "
               "category, its owner, the owner's Entra department or the Mac's scope tags; Macs "
