@@ -21,7 +21,12 @@ UV_REQUIREMENT := $(shell $(PYTHON) -c "import tomllib; dev = tomllib.load(open(
 ifeq ($(UV_REQUIREMENT),)
 $(error cannot read the uv requirement from pyproject.toml's dev extra with $(PYTHON))
 endif
-PYTEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) + 1)")
+# One more than the cores this process may use, at most 8 (a container's CPU quota does not show
+# in the affinity mask: a 2-CPU container on a 64-core host must not start 65 workers).
+PYTEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(min(len(os.sched_getaffinity(0)) + 1, 8))")
+ifeq ($(PYTEST_WORKERS),)
+$(error cannot count the cores with $(PYTHON) for PYTEST_WORKERS; set PYTEST_WORKERS=N)
+endif
 BENCH_DEVICES ?=
 BENCH_FLAGS ?= --snapshot
 BENCH_TENANTS ?= 200

@@ -287,14 +287,14 @@ def test_an_auditor_toml_beside_the_tenants_file_that_nothing_names_is_said_to_b
 ):
     """The Kubernetes recipe's shape: tenants.toml and auditor.toml in /config, the working
     folder elsewhere (/data). Unnamed, the base is not read, and the run says so."""
+    caplog.set_level("WARNING", logger="auditor.tenants.file")
     config = tmp_path / "config"
     config.mkdir()
     (config / "auditor.toml").write_text('classification = "INTERNAL"\n')
     tenant = f'[[tenant]]\nname = "contoso"\ntenant_id = "{CONTOSO}"\n'
     (config / "tenants.toml").write_text(tenant)
     monkeypatch.chdir(tmp_path)  # the pod's working folder: no auditor.toml there
-    with caplog.at_level("WARNING", logger="auditor.tenants.file"):
-        (unnamed,) = _read(config / "tenants.toml").tenants
+    (unnamed,) = _read(config / "tenants.toml").tenants
     assert unnamed.config.classification == "CONFIDENTIAL"  # the built-in default: not read
     (warning,) = [r.getMessage() for r in caplog.records]
     assert warning == (
@@ -306,8 +306,12 @@ def test_an_auditor_toml_beside_the_tenants_file_that_nothing_names_is_said_to_b
     (config / "tenants.toml").write_text('[defaults]\nconfig = "auditor.toml"\n' + tenant)
     (named,) = _read(config / "tenants.toml").tenants
     assert named.config.classification == "INTERNAL"
-    monkeypatch.chdir(config)  # beside tenants.toml *and* the working folder's: read anyway
+    (config / "tenants.toml").write_text('[defaults]\nconfig = "base.toml"\n' + tenant)
+    with pytest.raises(ConfigError, match=r"defaults\.config: .*base\.toml does not exist"):
+        _read(config / "tenants.toml")  # named but missing: that error, not "names none"
     (config / "tenants.toml").write_text(tenant)
+    _read(config / "tenants.toml", config / "auditor.toml")  # --config names it
+    monkeypatch.chdir(config)  # beside tenants.toml *and* the working folder's: read anyway
     (here,) = _read(config / "tenants.toml").tenants
     assert here.config.classification == "INTERNAL"
     assert caplog.records == []

@@ -1,8 +1,8 @@
 """One TOML configuration, layered: defaults < auditor.toml < environment (secrets) < flags.
 
-Shape and types are checked here and every problem is reported at once; rule ids and rule
-parameter names and values are checked against the catalogue by `rules.settings.rule_problems`
-(passed in as `check`).
+Shape and types are checked as the tables are read (`config.tables`) and every problem is
+reported at once; rule ids and rule parameter names and values are checked against the catalogue
+by `rules.settings.rule_problems` (passed in as `check`).
 """
 
 from __future__ import annotations

@@ -337,7 +337,7 @@ def conform(
         dtype = _dtype(name)
         if column not in frame.columns:
             columns[column] = pd.Series(pd.NA, index=frame.index, dtype=dtype)
-        else:  # a column already of its dtype is taken as it is (the frame copies it)
+        else:  # a column already of its dtype is taken as it is, not cast to itself
             values = frame[column]
             columns[column] = values if values.dtype == dtype else values.astype(dtype)
     return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)

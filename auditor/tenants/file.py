@@ -125,7 +125,7 @@ def read_tenants(
     if check_files and config_path is None and base_path is not None and not base_path.is_file():
         problems.append(f"defaults.config: {base_path} does not exist")
         base_path = None
-    if check_files and base_path is None:
+    if check_files and config_path is None and not named:
         _warn_unread_base(path)
     base = load_base(base_path)
     base_problems = set(check(base)) if check else set()
