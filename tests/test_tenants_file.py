@@ -303,6 +303,13 @@ def test_an_auditor_toml_beside_the_tenants_file_that_nothing_names_is_said_to_b
         '"auditor.toml" to tenants.toml (or pass --config)'
     )
     caplog.clear()
+    (tmp_path / "auditor.toml").write_text('classification = "PUBLIC"\n')  # the working folder's
+    (elsewhere,) = _read(config / "tenants.toml").tenants
+    assert elsewhere.config.classification == "PUBLIC"
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert f"every tenant runs on {tmp_path.resolve() / 'auditor.toml'}; to use it" in warning
+    (tmp_path / "auditor.toml").unlink()
+    caplog.clear()
     (config / "tenants.toml").write_text('[defaults]\nconfig = "auditor.toml"\n' + tenant)
     (named,) = _read(config / "tenants.toml").tenants
     assert named.config.classification == "INTERNAL"

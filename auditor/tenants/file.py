@@ -60,22 +60,22 @@ class TenantsFile:
     base: Config = field(default_factory=Config)  # the base auditor.toml: the MSP's own
 
 
-def _warn_unread_base(path: Path) -> None:
-    """Say so when an auditor.toml beside the tenants file is not the one the tenants run on.
+def _warn_unread_base(path: Path, base: Config) -> None:
+    """Say so when an auditor.toml beside the tenants file is not the base the tenants run on.
 
-    Nothing names it (no --config, no `[defaults] config`) and it is not the working folder's
-    ./auditor.toml, so it is not read: in a Kubernetes pod (working folder /data, the
+    Nothing named a base (no --config, no `[defaults] config`) and `load_base` read another
+    file or none (`base.config_file`): in a Kubernetes pod (working folder /data, the
     ConfigMap at /config) every tenant would otherwise run on other settings than the file
     beside tenants.toml says, without a word.
     """
     beside = path.parent / "auditor.toml"
-    if not beside.is_file() or beside.resolve() == Path("auditor.toml").resolve():
+    read = base.config_file
+    if not beside.is_file() or (read is not None and read.resolve() == beside.resolve()):
         return
-    used = "./auditor.toml" if Path("auditor.toml").is_file() else "the built-in defaults"
     log.warning(
         "%s is not read: %s names no base configuration, so every tenant runs on %s; to use "
         'it, add [defaults] config = "auditor.toml" to %s (or pass --config)',
-        beside, path.name, used, path.name,
+        beside, path.name, read.resolve() if read else "the built-in defaults", path.name,
     )  # fmt: skip
 
 
@@ -125,9 +125,9 @@ def read_tenants(
     if check_files and config_path is None and base_path is not None and not base_path.is_file():
         problems.append(f"defaults.config: {base_path} does not exist")
         base_path = None
-    if check_files and config_path is None and not named:
-        _warn_unread_base(path)
     base = load_base(base_path)
+    if check_files and config_path is None and not named:
+        _warn_unread_base(path, base)
     base_problems = set(check(base)) if check else set()
     concurrency = get.integer(run, "run.concurrency", DEFAULT_CONCURRENCY)
     workers = get.integer(run, "run.workers", 0)

@@ -255,10 +255,9 @@ def rows_xml(
     A chunk is built by Arrow kernels, column by column: each cell is `<c`, its reference
     when the cell before it in the row was left out, and the cell's body (null for a missing
     value, which leaves the cell out), then each row is `<row r="N">`, its cells and
-    `</row>`; the chunk's XML
-    is the UTF-8 buffer of those rows as Arrow laid them out, not copied. Without `shared`
-    every text is an inline string. A chunk holds `CHUNK_ROWS` rows, or fewer when its rows
-    could be wide enough to pass `chunk_bytes` of XML.
+    `</row>`; the chunk's XML is the UTF-8 buffer of those rows as Arrow laid them out, not
+    copied. Without `shared` every text is an inline string. A chunk holds `CHUNK_ROWS` rows,
+    or fewer when its rows could be wide enough to pass `chunk_bytes` of XML.
     """
     references = [f' r="{get_column_letter(i + 1)}' for i in range(frame.shape[1])]
     texts = {
